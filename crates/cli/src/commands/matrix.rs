@@ -1,0 +1,40 @@
+use std::io::{BufWriter, Write};
+
+use clap::ValueEnum;
+use netpol_engine::Engine;
+
+use crate::exit::Failure;
+use crate::input::Input;
+use crate::render;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: Input,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
+    output: Format,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let cluster = args.input.load()?;
+    let engine = Engine::new(&cluster);
+    let matrix = engine.matrix();
+    let stdout = std::io::stdout().lock();
+    let mut out = BufWriter::new(stdout);
+    match args.output {
+        Format::Json => render::matrix::json(&mut out, &cluster, &matrix)?,
+        Format::Csv => render::matrix::csv(&mut out, &cluster, &matrix)?,
+        Format::Table => render::matrix::table(&mut out, &cluster, &matrix)?,
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! The `netpol` command line: argument parsing and rendering only; every
+//! decision is the engine's.
+
+mod commands;
+mod exit;
+mod input;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "netpol", version, about = "Declare, generate, prove, explain and enforce Kubernetes NetworkPolicies")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Every ordered pair of endpoints, on every port the destination declares: allowed or not
+    Matrix(commands::matrix::Args),
+    /// Decide one connection and show which policy, rule, peer and port decided it
+    Explain(commands::explain::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Matrix(args) => commands::matrix::run(args),
+        Command::Explain(args) => commands::explain::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}

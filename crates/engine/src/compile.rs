@@ -1,0 +1,218 @@
+//! Policies compiled once against a cluster: which endpoints each policy
+//! selects and which endpoints each peer and rule admits, as bitsets.
+//! Verdicts, traces and the matrix all read these same structures.
+
+use std::net::IpAddr;
+
+use fixedbitset::FixedBitSet;
+use ipnet::IpNet;
+use netpol_model::{Cluster, Direction, Endpoint, Peer, Policy, PortRef, PortRule, Protocol};
+use rayon::prelude::*;
+
+use crate::selector;
+
+pub struct CompiledPeer {
+    /// Endpoints this peer admits.
+    pub endpoints: FixedBitSet,
+}
+
+pub struct CompiledRule {
+    pub index: usize,
+    pub peers: Vec<CompiledPeer>,
+    /// Union of the peers' endpoints; everything when the rule has no peers.
+    pub admitted: FixedBitSet,
+}
+
+pub struct CompiledPolicy {
+    /// Endpoints the podSelector selects (never host-network ones).
+    pub selected: FixedBitSet,
+    pub ingress: Vec<CompiledRule>,
+    pub egress: Vec<CompiledRule>,
+}
+
+impl CompiledPolicy {
+    pub fn rules(&self, direction: Direction) -> &[CompiledRule] {
+        match direction {
+            Direction::Ingress => &self.ingress,
+            Direction::Egress => &self.egress,
+        }
+    }
+}
+
+/// A cluster with its policies compiled. Cheap to query, immutable.
+pub struct Engine<'c> {
+    pub cluster: &'c Cluster,
+    pub policies: Vec<CompiledPolicy>,
+    /// Per endpoint: the policies that select it and affect ingress / egress.
+    pub(crate) ingress_policies_of: Vec<Vec<usize>>,
+    pub(crate) egress_policies_of: Vec<Vec<usize>>,
+    /// Per endpoint: (policy, rule) pairs of egress rules that admit it.
+    pub(crate) egress_rules_admitting: Vec<Vec<(usize, usize)>>,
+    /// Endpoints whose egress no policy isolates.
+    pub(crate) egress_open: FixedBitSet,
+}
+
+impl<'c> Engine<'c> {
+    pub fn new(cluster: &'c Cluster) -> Engine<'c> {
+        let n = cluster.endpoints.len();
+        let policies: Vec<CompiledPolicy> = cluster
+            .policies
+            .par_iter()
+            .map(|p| compile_policy(cluster, p))
+            .collect();
+        let mut ingress_policies_of = vec![Vec::new(); n];
+        let mut egress_policies_of = vec![Vec::new(); n];
+        let mut egress_rules_admitting = vec![Vec::new(); n];
+        let mut egress_isolated = FixedBitSet::with_capacity(n);
+        for (pi, (policy, compiled)) in cluster.policies.iter().zip(&policies).enumerate() {
+            for e in compiled.selected.ones() {
+                if policy.affects_ingress {
+                    ingress_policies_of[e].push(pi);
+                }
+                if policy.affects_egress {
+                    egress_policies_of[e].push(pi);
+                }
+            }
+            if policy.affects_egress {
+                egress_isolated.union_with(&compiled.selected);
+                for (ri, rule) in compiled.egress.iter().enumerate() {
+                    for e in rule.admitted.ones() {
+                        egress_rules_admitting[e].push((pi, ri));
+                    }
+                }
+            }
+        }
+        let mut egress_open = egress_isolated;
+        egress_open.toggle_range(..);
+        Engine {
+            cluster,
+            policies,
+            ingress_policies_of,
+            egress_policies_of,
+            egress_rules_admitting,
+            egress_open,
+        }
+    }
+
+    pub fn endpoint_count(&self) -> usize {
+        self.cluster.endpoints.len()
+    }
+
+    pub fn policies_selecting(&self, endpoint: usize, direction: Direction) -> &[usize] {
+        match direction {
+            Direction::Ingress => &self.ingress_policies_of[endpoint],
+            Direction::Egress => &self.egress_policies_of[endpoint],
+        }
+    }
+
+    pub fn policy(&self, index: usize) -> (&'c Policy, &CompiledPolicy) {
+        (&self.cluster.policies[index], &self.policies[index])
+    }
+}
+
+fn compile_policy(cluster: &Cluster, policy: &Policy) -> CompiledPolicy {
+    let n = cluster.endpoints.len();
+    let mut selected = FixedBitSet::with_capacity(n);
+    for (i, e) in cluster.endpoints.iter().enumerate() {
+        if selects(policy, e) {
+            selected.insert(i);
+        }
+    }
+    let compile_rules = |d: Direction| {
+        policy
+            .rules(d)
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| {
+                let peers: Vec<CompiledPeer> = rule
+                    .peers
+                    .iter()
+                    .map(|peer| CompiledPeer {
+                        endpoints: peer_endpoints(cluster, policy, peer),
+                    })
+                    .collect();
+                let mut admitted = FixedBitSet::with_capacity(n);
+                if peers.is_empty() {
+                    admitted.insert_range(..);
+                }
+                for p in &peers {
+                    admitted.union_with(&p.endpoints);
+                }
+                CompiledRule {
+                    index,
+                    peers,
+                    admitted,
+                }
+            })
+            .collect()
+    };
+    CompiledPolicy {
+        selected,
+        ingress: compile_rules(Direction::Ingress),
+        egress: compile_rules(Direction::Egress),
+    }
+}
+
+/// Host-network pods share the node's network stack; policies never select them.
+pub fn selects(policy: &Policy, e: &Endpoint) -> bool {
+    !e.host_network && e.namespace == policy.namespace && selector::matches(&policy.pod_selector, &e.labels)
+}
+
+fn peer_endpoints(cluster: &Cluster, policy: &Policy, peer: &Peer) -> FixedBitSet {
+    let mut set = FixedBitSet::with_capacity(cluster.endpoints.len());
+    for (i, e) in cluster.endpoints.iter().enumerate() {
+        if peer_admits_endpoint(cluster, policy, peer, e) {
+            set.insert(i);
+        }
+    }
+    set
+}
+
+pub fn peer_admits_endpoint(cluster: &Cluster, policy: &Policy, peer: &Peer, e: &Endpoint) -> bool {
+    match peer {
+        Peer::Pods {
+            pod_selector,
+            namespace_selector,
+        ..
+        } => {
+            if e.host_network {
+                return false;
+            }
+            let ns_ok = match namespace_selector {
+                None => e.namespace == policy.namespace,
+                Some(sel) => cluster
+                    .namespace_labels(&e.namespace)
+                    .is_some_and(|l| selector::matches(sel, l)),
+            };
+            ns_ok && pod_selector.as_ref().is_none_or(|sel| selector::matches(sel, &e.labels))
+        }
+        Peer::IpBlock { cidr, except, .. } => e.ips.iter().any(|ip| ip_in_block(*ip, cidr, except)),
+    }
+}
+
+pub fn ip_in_block(ip: IpAddr, cidr: &IpNet, except: &[IpNet]) -> bool {
+    cidr.contains(&ip) && !except.iter().any(|x| x.contains(&ip))
+}
+
+/// Whether a port entry admits `port`/`protocol` on the destination. Named
+/// ports resolve against the destination pod; without one they admit nothing.
+pub fn port_rule_admits(rule: &PortRule, dst: Option<&Endpoint>, port: u16, protocol: Protocol) -> bool {
+    if rule.protocol != protocol {
+        return false;
+    }
+    match &rule.port {
+        None => true,
+        Some(PortRef::Number(start)) => match rule.end_port {
+            Some(end) => (*start..=end).contains(&port),
+            None => *start == port,
+        },
+        Some(PortRef::Name(name)) => dst
+            .filter(|d| !d.host_network)
+            .and_then(|d| d.resolve_named_port(name, protocol))
+            == Some(port),
+    }
+}
+
+pub fn ports_admit(ports: &[PortRule], dst: Option<&Endpoint>, port: u16, protocol: Protocol) -> bool {
+    ports.is_empty() || ports.iter().any(|r| port_rule_admits(r, dst, port, protocol))
+}

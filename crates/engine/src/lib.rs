@@ -1,0 +1,17 @@
+//! netpol's semantic core: `networking.k8s.io/v1` NetworkPolicy, exactly.
+//!
+//! [`Engine::new`] compiles a cluster's policies once. [`Engine::verdict`]
+//! decides one connection and explains it; [`Engine::matrix`] decides every
+//! connection at once from the same compiled rules, so the two cannot disagree.
+//! Pure functions on the model: no I/O.
+
+mod compile;
+mod matrix;
+pub mod selector;
+mod trace;
+mod verdict;
+
+pub use compile::{CompiledPeer, CompiledPolicy, CompiledRule, Engine, ip_in_block, peer_admits_endpoint, port_rule_admits, ports_admit, selects};
+pub use matrix::{Cell, Column, Matrix};
+pub use trace::{Check, Decision, PolicyTrace, RuleTrace, SideStatus, SideTrace, Verdict};
+pub use verdict::{Party, describe_peer, describe_port};

@@ -1,0 +1,164 @@
+//! Every connection at once: for each destination port, the set of sources
+//! allowed to reach it, computed as unions of the compiled rules' bitsets.
+
+use std::collections::HashMap;
+
+use fixedbitset::FixedBitSet;
+use netpol_model::{Direction, Protocol};
+use rayon::prelude::*;
+
+use crate::compile::{Engine, ports_admit};
+
+/// One destination port and the sources allowed to reach it.
+pub struct Column {
+    pub dst: usize,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// Bit `s` set: source endpoint `s` may connect.
+    pub allowed: FixedBitSet,
+}
+
+pub struct Matrix {
+    pub endpoints: usize,
+    /// Sorted by destination, port, protocol.
+    pub columns: Vec<Column>,
+}
+
+/// One cell of the matrix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cell {
+    pub src: usize,
+    pub dst: usize,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub allowed: bool,
+}
+
+impl Matrix {
+    /// Cells ordered by source, destination, port and protocol.
+    pub fn cells(&self) -> impl Iterator<Item = Cell> + '_ {
+        (0..self.endpoints).flat_map(move |src| {
+            self.columns.iter().map(move |c| Cell {
+                src,
+                dst: c.dst,
+                port: c.port,
+                protocol: c.protocol,
+                allowed: c.allowed.contains(src),
+            })
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.endpoints * self.columns.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn allowed_count(&self) -> usize {
+        self.columns.iter().map(|c| c.allowed.count_ones(..)).sum()
+    }
+}
+
+impl Engine<'_> {
+    /// The (port, protocol) pairs a destination declares, the matrix's columns for it.
+    pub fn declared_ports(&self, dst: usize) -> Vec<(u16, Protocol)> {
+        let mut ports: Vec<(u16, Protocol)> = self.cluster.endpoints[dst]
+            .ports
+            .iter()
+            .map(|p| (p.port, p.protocol))
+            .collect();
+        ports.sort();
+        ports.dedup();
+        ports
+    }
+
+    pub fn matrix(&self) -> Matrix {
+        let n = self.endpoint_count();
+        let nodes = self.node_groups();
+        let columns: Vec<Column> = (0..n)
+            .into_par_iter()
+            .flat_map_iter(|dst| {
+                let nodes = &nodes;
+                self.declared_ports(dst)
+                    .into_iter()
+                    .map(move |(port, protocol)| Column {
+                        dst,
+                        port,
+                        protocol,
+                        allowed: self.allowed_sources(dst, port, protocol, nodes),
+                    })
+            })
+            .collect();
+        Matrix { endpoints: n, columns }
+    }
+
+    /// Sources allowed to reach `dst` on `port`/`protocol`.
+    pub fn allowed_sources_for(&self, dst: usize, port: u16, protocol: Protocol) -> FixedBitSet {
+        self.allowed_sources(dst, port, protocol, &self.node_groups())
+    }
+
+    fn allowed_sources(&self, dst: usize, port: u16, protocol: Protocol, nodes: &NodeGroups) -> FixedBitSet {
+        let n = self.endpoint_count();
+        let d = &self.cluster.endpoints[dst];
+        let mut ingress = FixedBitSet::with_capacity(n);
+        let selecting = self.policies_selecting(dst, Direction::Ingress);
+        if d.host_network || selecting.is_empty() {
+            ingress.insert_range(..);
+        } else {
+            for &pi in selecting {
+                let (policy, compiled) = self.policy(pi);
+                for crule in &compiled.ingress {
+                    if ports_admit(&policy.ingress[crule.index].ports, Some(d), port, protocol) {
+                        ingress.union_with(&crule.admitted);
+                    }
+                }
+            }
+        }
+        let mut egress = self.egress_open.clone();
+        for &(pi, ri) in &self.egress_rules_admitting[dst] {
+            let (policy, compiled) = self.policy(pi);
+            if ports_admit(&policy.egress[ri].ports, Some(d), port, protocol) {
+                egress.union_with(&compiled.selected);
+            }
+        }
+        ingress.intersect_with(&egress);
+        ingress.insert(dst);
+        if let Some(node) = &d.node {
+            let same_node = if d.host_network { nodes.all.get(node) } else { nodes.host_network.get(node) };
+            if let Some(set) = same_node {
+                ingress.union_with(set);
+            }
+        }
+        ingress
+    }
+
+    fn node_groups(&self) -> NodeGroups {
+        let n = self.endpoint_count();
+        let mut groups = NodeGroups::default();
+        for (i, e) in self.cluster.endpoints.iter().enumerate() {
+            let Some(node) = &e.node else { continue };
+            groups
+                .all
+                .entry(node.clone())
+                .or_insert_with(|| FixedBitSet::with_capacity(n))
+                .insert(i);
+            if e.host_network {
+                groups
+                    .host_network
+                    .entry(node.clone())
+                    .or_insert_with(|| FixedBitSet::with_capacity(n))
+                    .insert(i);
+            }
+        }
+        groups
+    }
+}
+
+/// Endpoints per node, for the rule that a pod's own node may always reach it.
+#[derive(Default)]
+struct NodeGroups {
+    all: HashMap<String, FixedBitSet>,
+    host_network: HashMap<String, FixedBitSet>,
+}

@@ -1,0 +1,16 @@
+//! netpol's cluster model: the only code that knows Kubernetes YAML and JSON.
+//!
+//! [`load_paths`] turns manifests into a [`Cluster`]: namespaces, endpoints
+//! (pods, or the pod templates of workloads), services and validated
+//! NetworkPolicies. Every problem is reported with file, document, line and
+//! field, and a cluster is produced only when there are none.
+
+mod diag;
+mod load;
+mod types;
+pub mod yaml;
+
+pub use diag::{Diagnostic, LoadErrors};
+pub use load::names::{label_key_error, label_value_error, port_name_error};
+pub use load::{LoadOptions, Source, load_paths, load_sources, read_paths};
+pub use types::*;

@@ -1,0 +1,419 @@
+//! The normalized cluster model: what every other crate works on.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+pub type Labels = BTreeMap<String, String>;
+
+/// Where an object came from, for diagnostics and findings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    pub file: Arc<str>,
+    /// 1-based index of the YAML document within the file.
+    pub document: usize,
+    /// 1-based line.
+    pub line: usize,
+}
+
+impl Origin {
+    pub fn at_line(&self, line: usize) -> Origin {
+        Origin {
+            line,
+            ..self.clone()
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{} (document {})",
+            self.file, self.line, self.document
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// Declared in the order of the API spelling, so sorting follows the names.
+pub enum Protocol {
+    #[serde(rename = "SCTP")]
+    Sctp,
+    #[serde(rename = "TCP")]
+    Tcp,
+    #[serde(rename = "UDP")]
+    Udp,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 3] = [Protocol::Sctp, Protocol::Tcp, Protocol::Udp];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+
+    /// Parses the API spelling (`TCP`, `UDP`, `SCTP`); case-insensitive for
+    /// command-line convenience only where the caller asks for it.
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s {
+            "TCP" => Some(Protocol::Tcp),
+            "UDP" => Some(Protocol::Udp),
+            "SCTP" => Some(Protocol::Sctp),
+            _ => None,
+        }
+    }
+
+    pub fn parse_ignore_case(s: &str) -> Option<Protocol> {
+        Protocol::parse(&s.to_ascii_uppercase())
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Namespace {
+    pub name: String,
+    /// Always includes `kubernetes.io/metadata.name`.
+    pub labels: Labels,
+    /// False when the namespace exists only because objects use it.
+    pub declared: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum WorkloadKind {
+    Pod,
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+    ReplicationController,
+    Job,
+    CronJob,
+}
+
+impl WorkloadKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "Pod",
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::ReplicaSet => "ReplicaSet",
+            WorkloadKind::ReplicationController => "ReplicationController",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::CronJob => "CronJob",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ContainerPort {
+    pub name: Option<String>,
+    pub port: u16,
+    pub protocol: Protocol,
+}
+
+/// Something that sends and receives traffic: a Pod, or a workload's pod template.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Endpoint {
+    pub namespace: String,
+    pub name: String,
+    pub kind: WorkloadKind,
+    pub labels: Labels,
+    pub annotations: Labels,
+    /// Sorted and de-duplicated.
+    pub ports: Vec<ContainerPort>,
+    /// `status.podIPs` (or `status.podIP`); the first is the primary address.
+    pub ips: Vec<IpAddr>,
+    pub host_network: bool,
+    pub node: Option<String>,
+    pub origin: Origin,
+}
+
+impl Endpoint {
+    /// `namespace/name`, the name users type.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    pub fn primary_ip(&self) -> Option<IpAddr> {
+        self.ips.first().copied()
+    }
+
+    /// The container port a named port resolves to on this endpoint.
+    pub fn resolve_named_port(&self, name: &str, protocol: Protocol) -> Option<u16> {
+        self.ports
+            .iter()
+            .find(|p| p.protocol == protocol && p.name.as_deref() == Some(name))
+            .map(|p| p.port)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(untagged)]
+pub enum PortRef {
+    Number(u16),
+    Name(String),
+}
+
+impl fmt::Display for PortRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortRef::Number(n) => write!(f, "{n}"),
+            PortRef::Name(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// Defaults to `port` when the manifest leaves it out.
+    pub target_port: PortRef,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Service {
+    pub namespace: String,
+    pub name: String,
+    /// `None` for Services without a selector (manually managed endpoints).
+    pub selector: Option<Labels>,
+    pub ports: Vec<ServicePort>,
+    pub cluster_ips: Vec<IpAddr>,
+    pub service_type: String,
+    pub annotations: Labels,
+    pub origin: Origin,
+}
+
+impl Service {
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    pub fn selects(&self, endpoint: &Endpoint) -> bool {
+        match &self.selector {
+            Some(sel) if !sel.is_empty() => {
+                endpoint.namespace == self.namespace
+                    && sel.iter().all(|(k, v)| endpoint.labels.get(k) == Some(v))
+            }
+            _ => false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Operator {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+impl Operator {
+    pub fn parse(s: &str) -> Option<Operator> {
+        match s {
+            "In" => Some(Operator::In),
+            "NotIn" => Some(Operator::NotIn),
+            "Exists" => Some(Operator::Exists),
+            "DoesNotExist" => Some(Operator::DoesNotExist),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Requirement {
+    pub key: String,
+    pub operator: Operator,
+    pub values: Vec<String>,
+}
+
+/// A `metav1.LabelSelector`. The empty selector matches everything.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct LabelSelector {
+    pub match_labels: Labels,
+    pub match_expressions: Vec<Requirement>,
+}
+
+impl LabelSelector {
+    pub fn is_empty(&self) -> bool {
+        self.match_labels.is_empty() && self.match_expressions.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Peer {
+    /// `podSelector` and/or `namespaceSelector`; at least one is set.
+    Pods {
+        pod_selector: Option<LabelSelector>,
+        namespace_selector: Option<LabelSelector>,
+        line: usize,
+    },
+    IpBlock {
+        cidr: IpNet,
+        except: Vec<IpNet>,
+        line: usize,
+    },
+}
+
+impl Peer {
+    pub fn line(&self) -> usize {
+        match self {
+            Peer::Pods { line, .. } | Peer::IpBlock { line, .. } => *line,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortRule {
+    pub protocol: Protocol,
+    /// `None`: every port of `protocol`.
+    pub port: Option<PortRef>,
+    pub end_port: Option<u16>,
+    pub line: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// Empty: every peer (the field was absent or `[]`).
+    pub peers: Vec<Peer>,
+    /// Empty: every port (the field was absent or `[]`).
+    pub ports: Vec<PortRule>,
+    pub line: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policy {
+    pub namespace: String,
+    pub name: String,
+    pub pod_selector: LabelSelector,
+    /// Effective policyTypes, after the API server's defaulting.
+    pub affects_ingress: bool,
+    pub affects_egress: bool,
+    /// Whether `policyTypes` was written out (false: defaulted).
+    pub policy_types_explicit: bool,
+    /// Rules as written; a direction the policy does not affect is ignored by the engine.
+    pub ingress: Vec<Rule>,
+    pub egress: Vec<Rule>,
+    pub labels: Labels,
+    pub annotations: Labels,
+    pub origin: Origin,
+}
+
+impl Policy {
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+
+    pub fn affects(&self, direction: Direction) -> bool {
+        match direction {
+            Direction::Ingress => self.affects_ingress,
+            Direction::Egress => self.affects_egress,
+        }
+    }
+
+    pub fn rules(&self, direction: Direction) -> &[Rule] {
+        match direction {
+            Direction::Ingress => &self.ingress,
+            Direction::Egress => &self.egress,
+        }
+    }
+}
+
+/// Everything netpol knows about a cluster. Collections are sorted by
+/// namespace and name so that every output derived from them is stable.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Cluster {
+    pub namespaces: BTreeMap<String, Namespace>,
+    pub endpoints: Vec<Endpoint>,
+    pub services: Vec<Service>,
+    pub policies: Vec<Policy>,
+    /// Kinds that were read but are not modelled, with counts.
+    pub skipped: BTreeMap<String, usize>,
+    /// Non-fatal remarks made while loading (skipped pods, replaced workloads).
+    pub notes: Vec<String>,
+}
+
+impl Cluster {
+    pub fn endpoint(&self, id: &str) -> Option<usize> {
+        self.endpoints
+            .binary_search_by(|e| e.id().as_str().cmp(id))
+            .ok()
+    }
+
+    pub fn endpoint_by_ip(&self, ip: IpAddr) -> Option<usize> {
+        self.endpoints
+            .iter()
+            .position(|e| !e.host_network && e.ips.contains(&ip))
+    }
+
+    pub fn namespace_labels(&self, ns: &str) -> Option<&Labels> {
+        self.namespaces.get(ns).map(|n| &n.labels)
+    }
+
+    /// Restores the ordering invariants and makes sure every namespace an
+    /// object uses exists, with the label the API server would set.
+    pub fn normalize(&mut self) {
+        // By the `namespace/name` string users see, so outputs sort the same way.
+        self.endpoints.sort_by_cached_key(|e| e.id());
+        self.services
+            .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.policies
+            .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        let used: Vec<String> = self
+            .endpoints
+            .iter()
+            .map(|e| e.namespace.clone())
+            .chain(self.services.iter().map(|s| s.namespace.clone()))
+            .chain(self.policies.iter().map(|p| p.namespace.clone()))
+            .collect();
+        for ns in used {
+            self.namespaces
+                .entry(ns.clone())
+                .or_insert_with(|| Namespace {
+                    name: ns,
+                    labels: Labels::new(),
+                    declared: false,
+                });
+        }
+        for ns in self.namespaces.values_mut() {
+            ns.labels
+                .insert(NAMESPACE_NAME_LABEL.to_string(), ns.name.clone());
+        }
+    }
+}
+
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
