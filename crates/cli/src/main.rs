@@ -23,6 +23,10 @@ enum Command {
     Matrix(commands::matrix::Args),
     /// Decide one connection and show which policy, rule, peer and port decided it
     Explain(commands::explain::Args),
+    /// What a change does to connectivity: connections newly allowed or denied, and which policy change caused it
+    Diff(commands::diff::Args),
+    /// Find common NetworkPolicy mistakes, with file, line and a fix hint
+    Lint(commands::lint::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +34,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Matrix(args) => commands::matrix::run(args),
         Command::Explain(args) => commands::explain::run(args),
+        Command::Diff(args) => commands::diff::run(args),
+        Command::Lint(args) => commands::lint::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,2 +1,4 @@
+pub mod diff;
 pub mod explain;
+pub mod lint;
 pub mod matrix;

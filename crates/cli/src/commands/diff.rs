@@ -1,0 +1,96 @@
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use crate::exit::Failure;
+use crate::input::Input;
+use crate::render;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    /// For a pull-request comment
+    Markdown,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// OLD and NEW: each a manifest file or directory (or use --old/--new)
+    #[arg(value_name = "OLD NEW", num_args = 0..=2)]
+    paths: Vec<PathBuf>,
+
+    /// A path of the old side; repeat for several
+    #[arg(long = "old", value_name = "PATH")]
+    old: Vec<PathBuf>,
+
+    /// A path of the new side; repeat for several
+    #[arg(long = "new", value_name = "PATH")]
+    new: Vec<PathBuf>,
+
+    /// Namespace for objects that name none
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_name = "NS",
+        default_value = "default"
+    )]
+    namespace: String,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    output: Format,
+
+    /// Exit 1 when connectivity changed (a verdict flipped, or endpoints or ports appeared or disappeared)
+    #[arg(long = "exit-code")]
+    exit_code: bool,
+}
+
+/// Positional paths fill whichever of OLD and NEW `--old`/`--new` left empty, in that order.
+fn sides(args: &Args) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Failure> {
+    let mut positional = args.paths.iter().cloned();
+    let mut side = |given: &[PathBuf], name: &str| -> Result<Vec<PathBuf>, Failure> {
+        if !given.is_empty() {
+            return Ok(given.to_vec());
+        }
+        positional.next().map(|p| vec![p]).ok_or_else(|| {
+            Failure::Usage(format!(
+                "missing the {name} side: netpol diff OLD NEW, or --old PATH --new PATH"
+            ))
+        })
+    };
+    let old = side(&args.old, "OLD")?;
+    let new = side(&args.new, "NEW")?;
+    if let Some(extra) = positional.next() {
+        return Err(Failure::Usage(format!(
+            "unexpected path {}: both sides are already given (repeat --old/--new for several paths)",
+            extra.display()
+        )));
+    }
+    Ok((old, new))
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let (old, new) = sides(&args)?;
+    let load = |paths: Vec<PathBuf>| {
+        Input {
+            paths,
+            namespace: args.namespace.clone(),
+        }
+        .load()
+    };
+    let old = load(old)?;
+    let new = load(new)?;
+    let diff = netpol_diff::diff(&old, &new);
+    let out = match args.output {
+        Format::Text => render::diff::text(&diff),
+        Format::Json => render::diff::json(&diff),
+        Format::Markdown => render::diff::markdown(&diff),
+    };
+    use std::io::Write;
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    if args.exit_code && diff.connectivity_changed() {
+        return Err(Failure::Status(1));
+    }
+    Ok(())
+}

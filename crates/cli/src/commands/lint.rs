@@ -1,0 +1,83 @@
+use clap::ValueEnum;
+use netpol_lint::Severity;
+
+use crate::exit::Failure;
+use crate::input::Input;
+use crate::render;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for code scanning
+    Sarif,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    /// Always exit 0 when the input loads
+    Never,
+}
+
+impl FailOn {
+    fn threshold(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Never => None,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: Input,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    output: Format,
+
+    /// Exit 1 when a finding at or above this severity exists
+    #[arg(long = "fail-on", value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let cluster = args.input.load()?;
+    let findings = netpol_lint::lint(&cluster);
+    let checked = format!(
+        "{} polic{}, {} workload{}",
+        cluster.policies.len(),
+        if cluster.policies.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        cluster.endpoints.len(),
+        if cluster.endpoints.len() == 1 {
+            ""
+        } else {
+            "s"
+        }
+    );
+    let out = match args.output {
+        Format::Text => render::lint::text(&findings, &checked),
+        Format::Json => render::lint::json(&findings),
+        Format::Sarif => render::lint::sarif(&findings),
+    };
+    use std::io::Write;
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    let failing = args
+        .fail_on
+        .threshold()
+        .is_some_and(|t| findings.iter().any(|f| f.severity >= t));
+    if failing {
+        return Err(Failure::Status(1));
+    }
+    Ok(())
+}

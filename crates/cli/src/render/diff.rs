@@ -1,0 +1,186 @@
+//! A connectivity diff as text for a terminal, JSON for tools, and markdown
+//! for a pull-request comment.
+
+use std::fmt::Write;
+
+use netpol_diff::{
+    Cause, ConnectionChange, Diff, PolicyChange, PolicyChangeKind, PortProto, Verdict,
+};
+
+pub fn json(diff: &Diff) -> String {
+    let mut s = serde_json::to_string_pretty(diff).expect("diffs serialize");
+    s.push('\n');
+    s
+}
+
+fn ports(ports: &[PortProto]) -> String {
+    ports
+        .iter()
+        .map(|p| format!("{}/{}", p.port, p.protocol))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn cause(c: &Cause) -> String {
+    format!("{}: {}", c.subject, c.effect)
+}
+
+fn policy_line(p: &PolicyChange) -> String {
+    let mark = match p.change {
+        PolicyChangeKind::Added => '+',
+        PolicyChangeKind::Removed => '-',
+        PolicyChangeKind::Changed => '~',
+        PolicyChangeKind::Renamed => '>',
+    };
+    let what = match &p.renamed_from {
+        Some(old) => format!("renamed from {old}, same spec"),
+        None => p.change.as_str().to_string(),
+    };
+    format!("{mark} {} ({what})  {}", p.policy, p.location)
+}
+
+fn headline(diff: &Diff) -> String {
+    let s = &diff.summary;
+    if !diff.connectivity_changed() {
+        return "No connectivity change.".to_string();
+    }
+    format!(
+        "{} connection{} newly allowed, {} newly denied.",
+        s.newly_allowed,
+        if s.newly_allowed == 1 { "" } else { "s" },
+        s.newly_denied
+    )
+}
+
+/// Endpoints and ports present on one side only, one line each.
+fn endpoint_lines(diff: &Diff) -> Vec<String> {
+    let e = &diff.endpoints;
+    let mut lines = Vec::new();
+    lines.extend(
+        e.added
+            .iter()
+            .map(|id| format!("+ {id} (added; its connections are not compared)")),
+    );
+    lines.extend(e.removed.iter().map(|id| format!("- {id} (removed)")));
+    lines.extend(e.ports_added.iter().map(|p| {
+        format!(
+            "+ {} port {}/{} (declared only after)",
+            p.endpoint, p.port, p.protocol
+        )
+    }));
+    lines.extend(e.ports_removed.iter().map(|p| {
+        format!(
+            "- {} port {}/{} (declared only before)",
+            p.endpoint, p.port, p.protocol
+        )
+    }));
+    lines
+}
+
+fn connections(diff: &Diff, verdict: Verdict) -> impl Iterator<Item = &ConnectionChange> {
+    diff.connections.iter().filter(move |c| c.change == verdict)
+}
+
+pub fn text(diff: &Diff) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", headline(diff));
+    if !diff.policies.is_empty() {
+        let _ = writeln!(s, "\nPolicies:");
+        for p in &diff.policies {
+            let _ = writeln!(s, "  {}", policy_line(p));
+        }
+        if diff.connections.is_empty() {
+            let _ = writeln!(s, "  (none of these edits changes a verdict)");
+        }
+    }
+    let endpoints = endpoint_lines(diff);
+    if !endpoints.is_empty() {
+        let _ = writeln!(s, "\nEndpoints:");
+        for line in endpoints {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
+    for (verdict, title, mark) in [
+        (Verdict::Allowed, "Newly allowed", '+'),
+        (Verdict::Denied, "Newly denied", '-'),
+    ] {
+        let mut group = connections(diff, verdict).peekable();
+        if group.peek().is_none() {
+            continue;
+        }
+        let _ = writeln!(s, "\n{title}:");
+        for c in group {
+            let _ = writeln!(s, "  {mark} {} -> {}  {}", c.src, c.dst, ports(&c.ports));
+            for why in &c.causes {
+                let _ = writeln!(s, "      {}", cause(why));
+            }
+        }
+    }
+    s
+}
+
+/// Markdown table cells cannot hold `|` or newlines.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn markdown(diff: &Diff) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "### netpol diff\n");
+    let _ = writeln!(s, "{}\n", headline(diff));
+    if !diff.connections.is_empty() {
+        let _ = writeln!(s, "| | Source | Destination | Ports | Because |");
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for verdict in [Verdict::Allowed, Verdict::Denied] {
+            for c in connections(diff, verdict) {
+                let mark = if verdict == Verdict::Allowed {
+                    "✅ allowed"
+                } else {
+                    "⛔ denied"
+                };
+                let why: Vec<String> = c
+                    .causes
+                    .iter()
+                    .map(|w| format!("`{}`: {}", cell(&w.subject), cell(&w.effect)))
+                    .collect();
+                let _ = writeln!(
+                    s,
+                    "| {mark} | `{}` | `{}` | {} | {} |",
+                    cell(&c.src),
+                    cell(&c.dst),
+                    ports(&c.ports),
+                    why.join("<br>")
+                );
+            }
+        }
+        let _ = writeln!(s);
+    }
+    if !diff.policies.is_empty() {
+        let _ = writeln!(
+            s,
+            "<details><summary>Policy changes ({})</summary>\n",
+            diff.policies.len()
+        );
+        for p in &diff.policies {
+            let what = match &p.renamed_from {
+                Some(old) => format!("renamed from `{old}`, same spec"),
+                None => p.change.as_str().to_string(),
+            };
+            let _ = writeln!(s, "- `{}` {what} ({})", p.policy, cell(&p.location));
+        }
+        let _ = writeln!(s, "\n</details>\n");
+    }
+    let endpoints = endpoint_lines(diff);
+    if !endpoints.is_empty() {
+        let _ = writeln!(
+            s,
+            "<details><summary>Endpoints and ports on one side only ({})</summary>\n",
+            endpoints.len()
+        );
+        for line in endpoints {
+            let _ = writeln!(s, "- `{}`", line);
+        }
+        let _ = writeln!(s, "\n</details>\n");
+    }
+    s
+}

@@ -1,0 +1,51 @@
+//! The rules, one module per family. Each `check` appends its findings.
+
+mod ipblock;
+mod isolation;
+mod peers;
+mod policy_types;
+mod ports;
+mod redundancy;
+mod selection;
+
+use netpol_engine::Engine;
+use netpol_model::{Direction, Policy};
+
+use crate::finding::Finding;
+
+pub(crate) fn run_all(engine: &Engine) -> Vec<Finding> {
+    let mut out = Vec::new();
+    selection::check(engine, &mut out);
+    peers::check(engine, &mut out);
+    isolation::check(engine, &mut out);
+    ports::check(engine, &mut out);
+    redundancy::check(engine, &mut out);
+    ipblock::check(engine, &mut out);
+    policy_types::check(engine, &mut out);
+    out
+}
+
+/// The directions whose rules the engine applies for this policy; rules of
+/// the others are ignored (NP011 reports them), so other rules skip them.
+fn effective_directions(policy: &Policy) -> impl Iterator<Item = Direction> + '_ {
+    [Direction::Ingress, Direction::Egress]
+        .into_iter()
+        .filter(|d| policy.affects(*d))
+}
+
+/// `a, b, c and 4 more`: enough to recognise, short enough to read.
+fn short_list(items: &[String]) -> String {
+    const SHOWN: usize = 3;
+    if items.len() <= SHOWN + 1 {
+        return items.join(", ");
+    }
+    format!(
+        "{} and {} more",
+        items[..SHOWN].join(", "),
+        items.len() - SHOWN
+    )
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

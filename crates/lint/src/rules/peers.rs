@@ -1,0 +1,183 @@
+//! Peers that match nothing: NP002 (no pod or no namespace) and NP004 (a
+//! namespaceSelector on a label no namespace carries, the `name:` mistake).
+
+use netpol_engine::{Engine, describe_peer, selector};
+use netpol_model::{LabelSelector, NAMESPACE_NAME_LABEL, Operator, Peer};
+
+use super::{effective_directions, short_list};
+use crate::finding::{Finding, Location};
+
+pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
+    let cluster = engine.cluster;
+    for (pi, policy) in cluster.policies.iter().enumerate() {
+        let (_, compiled) = engine.policy(pi);
+        for direction in effective_directions(policy) {
+            for crule in compiled.rules(direction) {
+                let rule = &policy.rules(direction)[crule.index];
+                let field = if direction == netpol_model::Direction::Ingress {
+                    "from"
+                } else {
+                    "to"
+                };
+                for (i, (peer, cpeer)) in rule.peers.iter().zip(&crule.peers).enumerate() {
+                    let Peer::Pods {
+                        pod_selector,
+                        namespace_selector,
+                        line,
+                    } = peer
+                    else {
+                        continue;
+                    };
+                    if !cpeer.endpoints.is_clear() {
+                        continue;
+                    }
+                    let at = Location::at(&policy.origin, *line);
+                    let item = format!("{}[{}].{field}[{i}]", direction.as_str(), crule.index);
+                    let described = describe_peer(peer, policy);
+                    if let Some(ns_sel) = namespace_selector {
+                        let namespaces = cluster
+                            .namespaces
+                            .values()
+                            .filter(|n| selector::matches(ns_sel, &n.labels))
+                            .count();
+                        if namespaces == 0 {
+                            let finding = match unknown_namespace_label(engine, ns_sel) {
+                                Some((message, hint)) => {
+                                    Finding::new("NP004", at, format!("{item}: {message}"), hint)
+                                }
+                                None => Finding::new(
+                                    "NP002",
+                                    at,
+                                    format!(
+                                        "{item}: {described}: the namespaceSelector matches no namespace"
+                                    ),
+                                    namespace_hint(engine, ns_sel),
+                                ),
+                            };
+                            out.push(finding.policy(policy.id()));
+                            continue;
+                        }
+                    }
+                    let hint = match pod_selector {
+                        Some(sel) => pod_hint(engine, policy, sel, namespace_selector.as_ref()),
+                        None => {
+                            "the selected namespaces have no workloads in the input".to_string()
+                        }
+                    };
+                    out.push(
+                        Finding::new(
+                            "NP002",
+                            at,
+                            format!("{item}: {described} matches no pod"),
+                            hint,
+                        )
+                        .policy(policy.id()),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Keys the selector requires that no namespace has.
+fn unknown_namespace_label(engine: &Engine, sel: &LabelSelector) -> Option<(String, String)> {
+    let namespaces = &engine.cluster.namespaces;
+    let has_key = |key: &str| namespaces.values().any(|n| n.labels.contains_key(key));
+    let required = sel
+        .match_labels
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+        .chain(
+            sel.match_expressions
+                .iter()
+                .filter_map(|r| match r.operator {
+                    Operator::In => Some((r.key.as_str(), r.values.first().map(String::as_str))),
+                    Operator::Exists => Some((r.key.as_str(), None)),
+                    Operator::NotIn | Operator::DoesNotExist => None,
+                }),
+        );
+    for (key, value) in required {
+        if has_key(key) {
+            continue;
+        }
+        let message = format!("namespaceSelector requires label {key}, which no namespace has");
+        let hint = match value.filter(|v| namespaces.contains_key(*v)) {
+            Some(v) => format!(
+                "namespaces are labelled {NAMESPACE_NAME_LABEL}={v} automatically; use `{NAMESPACE_NAME_LABEL}: {v}` instead of `{key}: {v}`"
+            ),
+            None => format!(
+                "label the namespace with {key} (and include the Namespace manifest), or select it by {NAMESPACE_NAME_LABEL}"
+            ),
+        };
+        return Some((message, hint));
+    }
+    None
+}
+
+fn namespace_hint(engine: &Engine, sel: &LabelSelector) -> String {
+    let seen: Vec<String> = engine
+        .cluster
+        .namespaces
+        .values()
+        .filter_map(|n| selector::mismatch(sel, &n.labels, &format!("namespace {}", n.name)))
+        .collect();
+    format!("the namespaceSelector {}", short_list(&seen))
+}
+
+fn pod_hint(
+    engine: &Engine,
+    policy: &netpol_model::Policy,
+    sel: &LabelSelector,
+    ns_sel: Option<&LabelSelector>,
+) -> String {
+    let cluster = engine.cluster;
+    let in_scope = |ns: &str| match ns_sel {
+        None => ns == policy.namespace,
+        Some(s) => cluster
+            .namespace_labels(ns)
+            .is_some_and(|l| selector::matches(s, l)),
+    };
+    let candidates: Vec<_> = cluster
+        .endpoints
+        .iter()
+        .filter(|e| in_scope(&e.namespace))
+        .collect();
+    let host: Vec<String> = candidates
+        .iter()
+        .filter(|e| e.host_network && selector::matches(sel, &e.labels))
+        .map(|e| e.id())
+        .collect();
+    if !host.is_empty() {
+        return format!(
+            "it would match {}, but those use the host network and selectors never match them; use an ipBlock of the node address",
+            short_list(&host)
+        );
+    }
+    let elsewhere: Vec<String> = cluster
+        .endpoints
+        .iter()
+        .filter(|e| !e.host_network && !in_scope(&e.namespace) && selector::matches(sel, &e.labels))
+        .map(|e| e.id())
+        .collect();
+    if !elsewhere.is_empty() {
+        let scope = match ns_sel {
+            None => format!(
+                "a podSelector without namespaceSelector means namespace {}; add a namespaceSelector",
+                policy.namespace
+            ),
+            Some(_) => "the namespaceSelector excludes their namespace".to_string(),
+        };
+        return format!(
+            "it matches {} in other namespaces: {scope}",
+            short_list(&elsewhere)
+        );
+    }
+    if candidates.is_empty() {
+        return "the namespaces in scope have no workloads in the input".to_string();
+    }
+    let seen: Vec<String> = candidates
+        .iter()
+        .filter_map(|e| selector::mismatch(sel, &e.labels, &e.id()))
+        .collect();
+    format!("the podSelector {}", short_list(&seen))
+}
