@@ -1,0 +1,107 @@
+mod support;
+
+use support::{fixtures, netpol, netpol_with_stdin};
+
+#[test]
+fn table_snapshot() {
+    let run = netpol(&["matrix", "engine"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn json_snapshot_is_the_documented_contract() {
+    let run = netpol(&["matrix", "engine", "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    insta::assert_snapshot!(run.stdout);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let conns = v["connections"].as_array().unwrap();
+    // 4 endpoints, 6 declared port/protocols in all: every source to every destination port.
+    assert_eq!(conns.len(), 4 * 6);
+    let keys: Vec<(String, String, u64, String)> = conns
+        .iter()
+        .map(|c| {
+            assert_eq!(c.as_object().unwrap().len(), 5);
+            (
+                c["src"].as_str().unwrap().to_string(),
+                c["dst"].as_str().unwrap().to_string(),
+                c["port"].as_u64().unwrap(),
+                c["protocol"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "sorted by src, dst, port, protocol");
+}
+
+#[test]
+fn csv_matches_json() {
+    let json = netpol(&["matrix", "engine", "-o", "json"]);
+    let csv = netpol(&["matrix", "engine", "-o", "csv"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let from_json: Vec<String> = v["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{},{},{},{},{}", c["src"].as_str().unwrap(), c["dst"].as_str().unwrap(), c["port"], c["protocol"].as_str().unwrap(), c["allowed"]))
+        .collect();
+    let lines: Vec<String> = csv.stdout.lines().skip(1).map(String::from).collect();
+    assert_eq!(csv.stdout.lines().next(), Some("src,dst,port,protocol,allowed"));
+    assert_eq!(lines, from_json);
+}
+
+#[test]
+fn stdin_reads_like_a_file() {
+    let text = std::fs::read_to_string(fixtures().join("engine/cluster.yaml")).unwrap()
+        + "\n---\n"
+        + &std::fs::read_to_string(fixtures().join("engine/policies.yaml")).unwrap();
+    let piped = netpol_with_stdin(&["matrix", "-", "-o", "json"], Some(&text));
+    let files = netpol(&["matrix", "engine", "-o", "json"]);
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert_eq!(piped.stdout, files.stdout);
+}
+
+#[test]
+fn namespace_flag_places_objects_without_namespace() {
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: solo\nspec:\n  containers:\n    - name: c\n      image: x\n      ports:\n        - containerPort: 80\n";
+    let run = netpol_with_stdin(&["matrix", "-", "-n", "team-x", "-o", "csv"], Some(pod));
+    assert_eq!(run.stdout, "src,dst,port,protocol,allowed\nteam-x/solo,team-x/solo,80,TCP,true\n");
+}
+
+#[test]
+fn bad_input_fails_with_every_error_and_no_output() {
+    let run = netpol(&["matrix", "bad"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.is_empty(), "no partial output: {}", run.stdout);
+    insta::assert_snapshot!(run.transcript());
+}
+
+#[test]
+fn unknown_kinds_are_skipped_with_a_note() {
+    let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: i\n";
+    let run = netpol_with_stdin(&["matrix", "-", "-o", "json"], Some(text));
+    assert_eq!(run.code, 0);
+    assert_eq!(run.stdout, "{\"connections\":[\n]}\n");
+    assert!(run.stderr.contains("1 ConfigMap, 1 Ingress"), "{}", run.stderr);
+}
+
+#[test]
+fn missing_path_is_an_error() {
+    let run = netpol(&["matrix", "does-not-exist.yaml"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("does-not-exist.yaml: cannot read"), "{}", run.stderr);
+}
+
+#[test]
+fn the_real_homelab_loads() {
+    let homelab = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/realcases/homelab/manifests");
+    let run = netpol(&["matrix", homelab, "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let conns = v["connections"].as_array().unwrap();
+    let sources: std::collections::BTreeSet<&str> = conns.iter().map(|c| c["src"].as_str().unwrap()).collect();
+    assert_eq!(sources.len(), 59, "the homelab models 59 workloads");
+    // No policies are deployed there: everything is allowed.
+    assert!(conns.iter().all(|c| c["allowed"] == true));
+}
