@@ -77,8 +77,21 @@ fn endpoint_lines(diff: &Diff) -> Vec<String> {
     lines
 }
 
-fn connections(diff: &Diff, verdict: Verdict) -> impl Iterator<Item = &ConnectionChange> {
-    diff.connections.iter().filter(move |c| c.change == verdict)
+/// Connections with the same destination, ports and causes, merged so that
+/// a default-deny reads as one entry with its sources rather than one per source.
+fn merged(diff: &Diff, verdict: Verdict) -> Vec<(Vec<&str>, &ConnectionChange)> {
+    let mut groups: Vec<(Vec<&str>, &ConnectionChange)> = Vec::new();
+    for c in diff.connections.iter().filter(|c| c.change == verdict) {
+        match groups
+            .iter_mut()
+            .find(|(_, g)| g.dst == c.dst && g.ports == c.ports && g.causes == c.causes)
+        {
+            Some((sources, _)) => sources.push(&c.src),
+            None => groups.push((vec![&c.src], c)),
+        }
+    }
+    groups.sort_by(|a, b| (&a.1.dst, a.0[0]).cmp(&(&b.1.dst, b.0[0])));
+    groups
 }
 
 pub fn text(diff: &Diff) -> String {
@@ -104,15 +117,32 @@ pub fn text(diff: &Diff) -> String {
         (Verdict::Allowed, "Newly allowed", '+'),
         (Verdict::Denied, "Newly denied", '-'),
     ] {
-        let mut group = connections(diff, verdict).peekable();
-        if group.peek().is_none() {
+        let groups = merged(diff, verdict);
+        if groups.is_empty() {
             continue;
         }
         let _ = writeln!(s, "\n{title}:");
-        for c in group {
-            let _ = writeln!(s, "  {mark} {} -> {}  {}", c.src, c.dst, ports(&c.ports));
+        for (sources, c) in groups {
+            match sources.as_slice() {
+                [one] => {
+                    let _ = writeln!(s, "  {mark} {one} -> {}  {}", c.dst, ports(&c.ports));
+                }
+                many => {
+                    let _ = writeln!(
+                        s,
+                        "  {mark} {} sources -> {}  {}",
+                        many.len(),
+                        c.dst,
+                        ports(&c.ports)
+                    );
+                    for src in many {
+                        let _ = writeln!(s, "        {src}");
+                    }
+                }
+            }
+            let _ = writeln!(s, "      because:");
             for why in &c.causes {
-                let _ = writeln!(s, "      {}", cause(why));
+                let _ = writeln!(s, "        {}", cause(why));
             }
         }
     }
@@ -132,7 +162,7 @@ pub fn markdown(diff: &Diff) -> String {
         let _ = writeln!(s, "| | Source | Destination | Ports | Because |");
         let _ = writeln!(s, "|---|---|---|---|---|");
         for verdict in [Verdict::Allowed, Verdict::Denied] {
-            for c in connections(diff, verdict) {
+            for (sources, c) in merged(diff, verdict) {
                 let mark = if verdict == Verdict::Allowed {
                     "✅ allowed"
                 } else {
@@ -143,10 +173,14 @@ pub fn markdown(diff: &Diff) -> String {
                     .iter()
                     .map(|w| format!("`{}`: {}", cell(&w.subject), cell(&w.effect)))
                     .collect();
+                let sources: Vec<String> = sources
+                    .iter()
+                    .map(|src| format!("`{}`", cell(src)))
+                    .collect();
                 let _ = writeln!(
                     s,
-                    "| {mark} | `{}` | `{}` | {} | {} |",
-                    cell(&c.src),
+                    "| {mark} | {} | `{}` | {} | {} |",
+                    sources.join("<br>"),
                     cell(&c.dst),
                     ports(&c.ports),
                     why.join("<br>")
