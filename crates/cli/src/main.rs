@@ -27,6 +27,10 @@ enum Command {
     Diff(commands::diff::Args),
     /// Find common NetworkPolicy mistakes, with file, line and a fix hint
     Lint(commands::lint::Args),
+    /// Generate default-deny and allow policies from a flows file, one file per namespace
+    Gen(commands::r#gen::Args),
+    /// Check that the policies implement a flows file: missing and extra connections, open namespaces
+    Verify(commands::verify::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +40,8 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain::run(args),
         Command::Diff(args) => commands::diff::run(args),
         Command::Lint(args) => commands::lint::run(args),
+        Command::Gen(args) => commands::r#gen::run(args),
+        Command::Verify(args) => commands::verify::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

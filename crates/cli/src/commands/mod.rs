@@ -1,4 +1,6 @@
 pub mod diff;
 pub mod explain;
+pub mod r#gen;
 pub mod lint;
 pub mod matrix;
+pub mod verify;

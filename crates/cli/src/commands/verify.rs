@@ -1,0 +1,58 @@
+//! `netpol verify FLOWS PATH...`: do the policies in PATH implement the flows?
+
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+use netpol_flows::{expand, read_flows, verify};
+
+use crate::commands::r#gen::flows_failure;
+use crate::exit::Failure;
+use crate::input::Input;
+use crate::render;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The flows file
+    #[arg(value_name = "FLOWS")]
+    flows: PathBuf,
+
+    #[command(flatten)]
+    input: Input,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    output: Format,
+
+    /// Also fail on extra connections and on warnings about the flows
+    #[arg(long = "strict")]
+    strict: bool,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let flows = read_flows(&args.flows).map_err(flows_failure)?;
+    let cluster = args.input.load()?;
+    let expansion = expand(&cluster, &flows);
+    let report = verify(&expansion);
+    match args.output {
+        Format::Text => print!(
+            "{}",
+            render::verify::text(&flows.file, &report, cluster.policies.len(), args.strict)
+        ),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("reports serialize")
+        ),
+    }
+    let ok = if args.strict {
+        report.strict_ok()
+    } else {
+        report.ok()
+    };
+    if ok { Ok(()) } else { Err(Failure::Status(1)) }
+}

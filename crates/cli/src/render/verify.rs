@@ -1,0 +1,118 @@
+//! `netpol verify` as text for people.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use netpol_flows::{Report, Severity};
+
+/// Sources listed per destination port before "and N more".
+const SOURCES_SHOWN: usize = 6;
+
+pub fn text(flows_file: &str, r: &Report, policies: usize, strict: bool) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Checked {} connection{} the flows mean against {policies} polic{}.",
+        r.checked,
+        if r.checked == 1 { "" } else { "s" },
+        if policies == 1 { "y" } else { "ies" }
+    );
+
+    let _ = writeln!(
+        s,
+        "\nMissing: {} connection{} a flow means but the policies deny",
+        r.missing.len(),
+        plural(r.missing.len())
+    );
+    for m in &r.missing {
+        let _ = writeln!(
+            s,
+            "\n  {}:{}: {} ({}): {} -> {} on {}/{}",
+            flows_file, m.line, m.flow, m.purpose, m.src, m.dst, m.port, m.protocol
+        );
+        for line in crate::render::explain::text(&m.verdict).lines() {
+            if line.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "    {line}");
+        }
+    }
+
+    let _ = writeln!(
+        s,
+        "\nExtra: {} allowed connection{} no flow means",
+        r.extra.len(),
+        plural(r.extra.len())
+    );
+    let mut grouped: BTreeMap<(&str, u16, String), Vec<&str>> = BTreeMap::new();
+    let mut reasons: BTreeMap<(&str, u16, String), &str> = BTreeMap::new();
+    for e in &r.extra {
+        let key = (e.dst.as_str(), e.port, e.protocol.to_string());
+        grouped.entry(key.clone()).or_default().push(&e.src);
+        reasons.entry(key).or_insert(&e.ingress);
+    }
+    for (key, sources) in &grouped {
+        let (dst, port, proto) = key;
+        let shown: Vec<&str> = sources.iter().take(SOURCES_SHOWN).copied().collect();
+        let more = sources.len().saturating_sub(SOURCES_SHOWN);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(s, "  {dst} {port}/{proto} from {}{more}", shown.join(", "));
+        let _ = writeln!(s, "      ingress: {}", reasons[key]);
+    }
+
+    let _ = writeln!(
+        s,
+        "\nNamespaces without a default-deny: {}",
+        r.without_default_deny.len()
+    );
+    for n in &r.without_default_deny {
+        let dirs: Vec<&str> = n.directions.iter().map(|d| d.as_str()).collect();
+        let _ = writeln!(
+            s,
+            "  {}: no policy isolates every pod for {}",
+            n.namespace,
+            dirs.join(" and ")
+        );
+    }
+
+    let _ = writeln!(s, "\nFindings about the flows: {}", r.findings.len());
+    for f in &r.findings {
+        let _ = writeln!(s, "  {}", crate::render::r#gen::finding(flows_file, f));
+    }
+
+    let mut problems = Vec::new();
+    if !r.missing.is_empty() {
+        problems.push(format!("{} missing", r.missing.len()));
+    }
+    if !r.without_default_deny.is_empty() {
+        problems.push(format!(
+            "{} without default-deny",
+            r.without_default_deny.len()
+        ));
+    }
+    if strict && !r.extra.is_empty() {
+        problems.push(format!("{} extra", r.extra.len()));
+    }
+    let warnings = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
+    if strict && warnings > 0 {
+        problems.push(format!("{warnings} warning{}", plural(warnings)));
+    }
+    if problems.is_empty() {
+        let _ = writeln!(s, "\nOK: the policies implement the flows");
+    } else {
+        let _ = writeln!(s, "\nFAIL: {}", problems.join(", "));
+    }
+    s
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,34 @@
+//! The flows file: the traffic a cluster is meant to carry, declared once.
+//!
+//! [`parse_flows`] reads it (errors name file, line and field); [`expand`]
+//! holds it against a [`netpol_model::Cluster`], resolving endpoints to pods
+//! or addresses and ports to what each pod actually receives; [`generate`]
+//! writes default-deny and allow policies exactly as wide as the flows;
+//! [`verify`] asks the engine whether a set of policies implements them.
+
+mod expand;
+mod file;
+mod generate;
+mod parse;
+mod select;
+mod spec;
+mod verify;
+mod yaml_out;
+
+pub use expand::{
+    Block, Coverage, Destinations, DstEndpoint, ExpandedFlow, Expansion, Finding, PodPeer, PodSet,
+    PortSel, Severity, Sources, dns_flow, expand,
+};
+pub use file::{
+    ApiServer, ClusterSettings, DefaultDeny, Flow, FlowsFile, PortValue, Ports, json_schema,
+};
+pub use generate::{
+    FLOW_ANNOTATION, GenPolicy, GenRule, Generated, HEADER, MANAGED_BY, MANAGED_BY_LABEL,
+    PURPOSE_ANNOTATION, Peer, generate,
+};
+pub use parse::{
+    ClusterAddresses, FlowDef, Flows, FlowsError, FlowsErrors, parse_flows, read_flows, slug,
+};
+pub use select::{Selection, workload_selector};
+pub use spec::{EndpointSpec, PortSpec, parse_endpoint, parse_port_text};
+pub use verify::{Extra, Missing, OpenNamespace, Report, verify};

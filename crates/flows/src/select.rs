@@ -1,0 +1,120 @@
+//! A podSelector that picks one workload and nothing else in its namespace.
+//!
+//! Two workloads often share labels (`app.kubernetes.io/part-of`, or one
+//! workload's labels being a subset of another's). Selecting by the labels
+//! alone would then silently allow traffic to or from the other one too.
+
+use netpol_model::{Cluster, LabelSelector, Labels, Operator, Requirement};
+
+pub struct Selection {
+    pub selector: LabelSelector,
+    /// Other endpoints the selector picks too: only those whose pod labels
+    /// are identical, which no selector can tell apart.
+    pub also: Vec<usize>,
+}
+
+/// Keys that name a workload, tried first so selectors read naturally.
+const PREFERRED: [&str; 7] = [
+    "app.kubernetes.io/name",
+    "app",
+    "k8s-app",
+    "name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/component",
+    "component",
+];
+
+/// Keys whose values change on every upgrade: a selector on them would make
+/// regenerated policies churn.
+fn volatile(key: &str) -> bool {
+    key.contains("hash")
+        || key.contains("version")
+        || key.contains("chart")
+        || key.contains("generation")
+}
+
+/// The fewest stable labels of the workload that no other pod in its
+/// namespace carries; else all its labels plus `DoesNotExist` for a key that
+/// each look-alike has and it lacks.
+pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
+    let me = &cluster.endpoints[e];
+    let others: Vec<usize> = cluster
+        .endpoints
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| *i != e && o.namespace == me.namespace && !o.host_network)
+        .map(|(i, _)| i)
+        .collect();
+    let has_all = |labels: &Labels, o: usize| {
+        labels
+            .iter()
+            .all(|(k, v)| cluster.endpoints[o].labels.get(k) == Some(v))
+    };
+
+    let mut keys: Vec<&String> = me.labels.keys().filter(|k| !volatile(k)).collect();
+    keys.sort_by_key(|k| {
+        (
+            PREFERRED
+                .iter()
+                .position(|p| p == k)
+                .unwrap_or(PREFERRED.len()),
+            (*k).clone(),
+        )
+    });
+    // Subsets of up to three keys, smallest first, in preference order.
+    let n = keys.len();
+    let mut candidates: Vec<Vec<usize>> = Vec::new();
+    for a in 0..n {
+        candidates.push(vec![a]);
+    }
+    for a in 0..n {
+        for b in a + 1..n {
+            candidates.push(vec![a, b]);
+        }
+    }
+    for a in 0..n.min(12) {
+        for b in a + 1..n.min(12) {
+            for c in b + 1..n.min(12) {
+                candidates.push(vec![a, b, c]);
+            }
+        }
+    }
+    for subset in candidates {
+        let labels: Labels = subset
+            .iter()
+            .map(|&i| (keys[i].clone(), me.labels[keys[i]].clone()))
+            .collect();
+        if !others.iter().any(|&o| has_all(&labels, o)) {
+            return Selection {
+                selector: LabelSelector {
+                    match_labels: labels,
+                    match_expressions: Vec::new(),
+                },
+                also: Vec::new(),
+            };
+        }
+    }
+    let mut selector = LabelSelector {
+        match_labels: me.labels.clone(),
+        match_expressions: Vec::new(),
+    };
+    let mut also = Vec::new();
+    for o in others.into_iter().filter(|&o| has_all(&me.labels, o)) {
+        // `o` carries every label of `e`; any extra key tells them apart.
+        match cluster.endpoints[o]
+            .labels
+            .keys()
+            .find(|k| !me.labels.contains_key(*k))
+        {
+            Some(k) => selector.match_expressions.push(Requirement {
+                key: k.clone(),
+                operator: Operator::DoesNotExist,
+                values: Vec::new(),
+            }),
+            None => also.push(o),
+        }
+    }
+    selector.match_expressions.sort();
+    selector.match_expressions.dedup();
+    Selection { selector, also }
+}

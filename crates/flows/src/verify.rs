@@ -1,0 +1,236 @@
+//! Policies held against the flows, by the engine: what a flow means but is
+//! denied, what is allowed but no flow means, which namespaces are open by
+//! default, and what is odd about the flows themselves.
+
+use netpol_engine::{Decision, Engine, Party, Verdict};
+use netpol_model::{Direction, Protocol};
+use serde::Serialize;
+
+use crate::expand::{Destinations, Expansion, Finding, PortSel, Severity, Sources};
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Missing {
+    /// `flows[2]` or `allowDns`.
+    pub flow: String,
+    pub line: usize,
+    pub purpose: String,
+    pub src: String,
+    pub dst: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// The engine's explanation of the denial.
+    pub verdict: Verdict,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extra {
+    pub src: String,
+    pub dst: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// Why the destination's ingress lets it in.
+    pub ingress: String,
+    /// Why the source's egress lets it out.
+    pub egress: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenNamespace {
+    pub namespace: String,
+    /// Directions that no policy selecting every pod of the namespace isolates.
+    pub directions: Vec<Direction>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// Connections the flows mean that were checked.
+    pub checked: usize,
+    pub missing: Vec<Missing>,
+    pub extra: Vec<Extra>,
+    pub without_default_deny: Vec<OpenNamespace>,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn warnings(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .count()
+    }
+
+    /// The policies implement the flows: nothing missing, every managed namespace default-denied.
+    pub fn ok(&self) -> bool {
+        self.missing.is_empty() && self.without_default_deny.is_empty()
+    }
+
+    /// Also nothing extra and no warning about the flows.
+    pub fn strict_ok(&self) -> bool {
+        self.ok() && self.extra.is_empty() && self.warnings() == 0
+    }
+}
+
+/// Ports to probe for a port selection on a destination that declares `declared`.
+fn probes(sel: &PortSel, declared: &[(u16, Protocol)]) -> Vec<(u16, Protocol)> {
+    let mut out: Vec<(u16, Protocol)> = match *sel {
+        PortSel::Range {
+            start,
+            end,
+            protocol,
+        } => {
+            let mut v = vec![(start, protocol), (end, protocol)];
+            v.extend(
+                declared
+                    .iter()
+                    .filter(|(p, pr)| *pr == protocol && (start..=end).contains(p)),
+            );
+            v
+        }
+        PortSel::All { protocol } => {
+            let mut v = vec![(1, protocol), (65535, protocol)];
+            v.extend(declared.iter().filter(|(_, pr)| *pr == protocol));
+            v
+        }
+        PortSel::Any => {
+            let mut v: Vec<(u16, Protocol)> = declared.to_vec();
+            for p in [Protocol::Tcp, Protocol::Udp] {
+                v.push((1, p));
+                v.push((65535, p));
+            }
+            v
+        }
+    };
+    out.sort();
+    out.dedup();
+    out
+}
+
+pub fn verify(x: &Expansion) -> Report {
+    let engine = Engine::new(x.cluster);
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    for f in &x.expanded {
+        let sources: Vec<Party> = match &f.sources {
+            Sources::Pods(set) => set.endpoints.iter().map(|&i| Party::Endpoint(i)).collect(),
+            Sources::Addresses { blocks } => blocks
+                .iter()
+                .filter_map(|b| b.sample())
+                .map(Party::External)
+                .collect(),
+        };
+        let destinations: Vec<(Party, Vec<PortSel>)> = match &f.destinations {
+            Destinations::Pods { members, .. } => members
+                .iter()
+                .map(|m| (Party::Endpoint(m.endpoint), m.ports.clone()))
+                .collect(),
+            Destinations::Addresses { blocks, ports } => blocks
+                .iter()
+                .filter_map(|b| b.sample())
+                .map(|ip| (Party::External(ip), ports.clone()))
+                .collect(),
+        };
+        for (dst, ports) in &destinations {
+            let declared = match dst {
+                Party::Endpoint(d) => engine.declared_ports(*d),
+                Party::External(_) => Vec::new(),
+            };
+            let probes: Vec<(u16, Protocol)> = {
+                let mut v: Vec<(u16, Protocol)> =
+                    ports.iter().flat_map(|p| probes(p, &declared)).collect();
+                v.sort();
+                v.dedup();
+                v
+            };
+            for src in &sources {
+                for &(port, protocol) in &probes {
+                    checked += 1;
+                    let verdict = engine.verdict(*src, *dst, port, protocol);
+                    if !verdict.allowed {
+                        missing.push(Missing {
+                            flow: f.def.field.clone(),
+                            line: f.def.line,
+                            purpose: f.def.purpose.clone(),
+                            src: verdict.src.clone(),
+                            dst: verdict.dst.clone(),
+                            port,
+                            protocol,
+                            verdict,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let coverage = x.coverage();
+    let mut extra = Vec::new();
+    let matrix = engine.matrix();
+    for column in &matrix.columns {
+        for src in column.allowed.ones() {
+            let dst = column.dst;
+            if src == dst
+                || engine.is_node_traffic(Party::Endpoint(src), Party::Endpoint(dst))
+                || !x.in_scope(src, dst)
+                || coverage.covers(src, dst, column.port, column.protocol)
+            {
+                continue;
+            }
+            let v = engine.verdict(
+                Party::Endpoint(src),
+                Party::Endpoint(dst),
+                column.port,
+                column.protocol,
+            );
+            debug_assert!(v.allowed && v.decided_by == Decision::Policies);
+            extra.push(Extra {
+                src: v.src,
+                dst: v.dst,
+                port: column.port,
+                protocol: column.protocol,
+                ingress: v.ingress.reason,
+                egress: v.egress.reason,
+            });
+        }
+    }
+    extra.sort_by(|a, b| {
+        (&a.dst, a.port, a.protocol, &a.src).cmp(&(&b.dst, b.port, b.protocol, &b.src))
+    });
+    Report {
+        checked,
+        missing,
+        extra,
+        without_default_deny: open_namespaces(x),
+        findings: x.findings.clone(),
+    }
+}
+
+fn open_namespaces(x: &Expansion) -> Vec<OpenNamespace> {
+    let mut wanted = vec![Direction::Ingress];
+    if x.flows.egress() {
+        wanted.push(Direction::Egress);
+    }
+    x.cluster
+        .namespaces
+        .keys()
+        .filter(|ns| x.flows.managed(ns))
+        .filter_map(|ns| {
+            let directions: Vec<Direction> = wanted
+                .iter()
+                .copied()
+                .filter(|&d| {
+                    !x.cluster
+                        .policies
+                        .iter()
+                        .any(|p| &p.namespace == ns && p.pod_selector.is_empty() && p.affects(d))
+                })
+                .collect();
+            (!directions.is_empty()).then(|| OpenNamespace {
+                namespace: ns.clone(),
+                directions,
+            })
+        })
+        .collect()
+}
