@@ -1,0 +1,34 @@
+//! `netpol nft`: the policies as an nftables ruleset, for `nft -f`.
+
+use std::io::Write;
+
+use netpol_engine::Engine;
+use netpol_nft::{Options, compile};
+
+use crate::exit::Failure;
+use crate::input::Input;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: Input,
+
+    /// Enforce for the pods on this node (spec.nodeName); default: every pod with an IP
+    #[arg(long, value_name = "NAME")]
+    node: Option<String>,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let cluster = args.input.load()?;
+    if let Some(node) = &args.node
+        && !cluster.endpoints.iter().any(|e| e.node.as_ref() == Some(node))
+    {
+        eprintln!("note: no pod in the input runs on node {node}; the ruleset enforces nothing");
+    }
+    let engine = Engine::new(&cluster);
+    let text = compile(&engine, &Options { node: args.node }).map_err(|e| Failure::Other(e.to_string()))?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! `netpol probe` output: the matrix JSON with what was measured, and the
+//! comparison with the engine.
+
+use std::io::{self, Write};
+
+use netpol_model::Cluster;
+use netpol_nft::probe::{Job, Outcome};
+
+/// The `netpol matrix -o json` document, each connection with `"measured"`:
+/// true with the kernel's answer in `"allowed"`, or false with `"allowed":
+/// null` and the reason in `"untestable"`. With `engine`, each connection
+/// also carries the engine's answer.
+pub fn json(out: &mut impl Write, cluster: &Cluster, jobs: &[Job], outcomes: &[Outcome], engine: Option<&[bool]>) -> io::Result<()> {
+    let ids: Vec<String> = cluster
+        .endpoints
+        .iter()
+        .map(|e| serde_json::to_string(&e.id()).expect("strings serialize"))
+        .collect();
+    out.write_all(b"{\"connections\":[")?;
+    for (k, (job, outcome)) in jobs.iter().zip(outcomes).enumerate() {
+        if k > 0 {
+            out.write_all(b",")?;
+        }
+        write!(
+            out,
+            "\n{{\"src\":{},\"dst\":{},\"port\":{},\"protocol\":\"{}\",",
+            ids[job.src], ids[job.dst], job.port, job.protocol
+        )?;
+        match outcome {
+            Outcome::Allowed => out.write_all(b"\"allowed\":true,\"measured\":true")?,
+            Outcome::Denied => out.write_all(b"\"allowed\":false,\"measured\":true")?,
+            Outcome::Untestable(why) => write!(
+                out,
+                "\"allowed\":null,\"measured\":false,\"untestable\":{}",
+                serde_json::to_string(why).expect("strings serialize")
+            )?,
+        }
+        if let Some(engine) = engine {
+            write!(out, ",\"engine\":{}", engine[k])?;
+        }
+        out.write_all(b"}")?;
+    }
+    out.write_all(b"\n]}\n")
+}
+
+/// Counts of the comparison.
+pub struct Comparison {
+    pub agree: usize,
+    pub disagree: usize,
+    pub untestable: usize,
+}
+
+/// Every disagreement, then a summary line.
+pub fn comparison(out: &mut impl Write, cluster: &Cluster, jobs: &[Job], outcomes: &[Outcome], engine: &[bool]) -> io::Result<Comparison> {
+    let mut c = Comparison { agree: 0, disagree: 0, untestable: 0 };
+    let verb = |allowed: bool| if allowed { "allowed" } else { "denied" };
+    for ((job, outcome), &expected) in jobs.iter().zip(outcomes).zip(engine) {
+        let measured = match outcome {
+            Outcome::Allowed => true,
+            Outcome::Denied => false,
+            Outcome::Untestable(_) => {
+                c.untestable += 1;
+                continue;
+            }
+        };
+        if measured == expected {
+            c.agree += 1;
+            continue;
+        }
+        c.disagree += 1;
+        writeln!(
+            out,
+            "DISAGREE {} -> {} {}/{}: engine {}, kernel {}",
+            cluster.endpoints[job.src].id(),
+            cluster.endpoints[job.dst].id(),
+            job.port,
+            job.protocol,
+            verb(expected),
+            verb(measured)
+        )?;
+    }
+    writeln!(
+        out,
+        "{} connections: {} agree, {} disagree, {} not testable",
+        jobs.len(),
+        c.agree,
+        c.disagree,
+        c.untestable
+    )?;
+    Ok(c)
+}

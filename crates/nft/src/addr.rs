@@ -1,0 +1,182 @@
+//! Sets of addresses as merged intervals, so that an ipBlock minus its
+//! `except` entries and a list of pod IPs become one nftables interval set
+//! without overlapping elements (which `nft` rejects).
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::{IpNet, Ipv4Subnets, Ipv6Subnets};
+
+/// Addresses of one family, as sorted, disjoint, non-adjacent inclusive intervals.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Intervals(Vec<(u128, u128)>);
+
+impl Intervals {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn insert(&mut self, start: u128, end: u128) {
+        self.0.push((start, end));
+        self.normalize();
+    }
+
+    fn normalize(&mut self) {
+        self.0.sort_unstable();
+        let mut merged: Vec<(u128, u128)> = Vec::with_capacity(self.0.len());
+        for &(s, e) in &self.0 {
+            match merged.last_mut() {
+                Some(last) if s <= last.1.saturating_add(1) => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        self.0 = merged;
+    }
+
+    fn remove(&mut self, start: u128, end: u128) {
+        let mut out = Vec::with_capacity(self.0.len() + 1);
+        for &(s, e) in &self.0 {
+            if e < start || s > end {
+                out.push((s, e));
+                continue;
+            }
+            if s < start {
+                out.push((s, start - 1));
+            }
+            if e > end {
+                out.push((end + 1, e));
+            }
+        }
+        self.0 = out;
+    }
+}
+
+/// IPv4 and IPv6 addresses admitted by one rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddrSet {
+    pub v4: Intervals,
+    pub v6: Intervals,
+}
+
+fn net_bounds(net: &IpNet) -> (bool, u128, u128) {
+    match net {
+        IpNet::V4(n) => (false, u32::from(n.network()) as u128, u32::from(n.broadcast()) as u128),
+        IpNet::V6(n) => (true, u128::from(n.network()), u128::from(n.broadcast())),
+    }
+}
+
+impl AddrSet {
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+
+    fn family(&mut self, v6: bool) -> &mut Intervals {
+        if v6 { &mut self.v6 } else { &mut self.v4 }
+    }
+
+    pub fn add_ip(&mut self, ip: IpAddr) {
+        match ip {
+            IpAddr::V4(a) => self.v4.insert(u32::from(a) as u128, u32::from(a) as u128),
+            IpAddr::V6(a) => self.v6.insert(u128::from(a), u128::from(a)),
+        }
+    }
+
+    /// Adds `cidr` minus every `except` entry, as an ipBlock admits.
+    pub fn add_block(&mut self, cidr: &IpNet, except: &[IpNet]) {
+        let mut block = AddrSet::default();
+        let (v6, s, e) = net_bounds(cidr);
+        block.family(v6).insert(s, e);
+        for x in except {
+            let (xv6, s, e) = net_bounds(x);
+            block.family(xv6).remove(s, e);
+        }
+        self.union(&block);
+    }
+
+    pub fn union(&mut self, other: &AddrSet) {
+        self.v4.0.extend_from_slice(&other.v4.0);
+        self.v4.normalize();
+        self.v6.0.extend_from_slice(&other.v6.0);
+        self.v6.normalize();
+    }
+
+    /// The IPv4 elements, as the fewest prefixes (a single address without `/32`).
+    pub fn v4_elements(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for &(s, e) in &self.v4.0 {
+            let (s, e) = (Ipv4Addr::from(s as u32), Ipv4Addr::from(e as u32));
+            out.extend(Ipv4Subnets::new(s, e, 0).map(|n| {
+                if n.prefix_len() == 32 { n.addr().to_string() } else { n.to_string() }
+            }));
+        }
+        out
+    }
+
+    pub fn v6_elements(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for &(s, e) in &self.v6.0 {
+            let (s, e) = (Ipv6Addr::from(s), Ipv6Addr::from(e));
+            out.extend(Ipv6Subnets::new(s, e, 0).map(|n| {
+                if n.prefix_len() == 128 { n.addr().to_string() } else { n.to_string() }
+            }));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn block_minus_except_becomes_prefixes() {
+        let mut set = AddrSet::default();
+        set.add_block(&net("10.0.0.0/8"), &[net("10.1.0.0/16"), net("10.200.0.0/13")]);
+        assert_eq!(
+            set.v4_elements(),
+            [
+                "10.0.0.0/16",
+                "10.2.0.0/15",
+                "10.4.0.0/14",
+                "10.8.0.0/13",
+                "10.16.0.0/12",
+                "10.32.0.0/11",
+                "10.64.0.0/10",
+                "10.128.0.0/10",
+                "10.192.0.0/13",
+                "10.208.0.0/12",
+                "10.224.0.0/11"
+            ]
+        );
+        assert!(set.v6.is_empty());
+    }
+
+    #[test]
+    fn adjacent_and_overlapping_entries_merge() {
+        let mut set = AddrSet::default();
+        set.add_ip("192.168.0.1".parse().unwrap());
+        set.add_ip("192.168.0.0".parse().unwrap());
+        set.add_block(&net("192.168.0.2/31"), &[]);
+        set.add_ip("192.168.0.3".parse().unwrap());
+        set.add_ip("fd00::1".parse().unwrap());
+        assert_eq!(set.v4_elements(), ["192.168.0.0/30"]);
+        assert_eq!(set.v6_elements(), ["fd00::1"]);
+    }
+
+    #[test]
+    fn except_of_the_other_family_changes_nothing() {
+        let mut set = AddrSet::default();
+        set.add_block(&net("0.0.0.0/0"), &[net("::/0")]);
+        assert_eq!(set.v4_elements(), ["0.0.0.0/0"]);
+    }
+
+    #[test]
+    fn except_covering_the_block_leaves_nothing() {
+        let mut set = AddrSet::default();
+        set.add_block(&net("10.0.0.0/24"), &[net("10.0.0.0/16")]);
+        assert!(set.is_empty());
+    }
+}

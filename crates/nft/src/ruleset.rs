@@ -1,0 +1,458 @@
+//! The engine's decisions as one nftables table.
+//!
+//! Everything is read from the engine's compiled policies: which pods a
+//! policy selects (`CompiledPolicy::selected`, via `policies_selecting`),
+//! which endpoints a rule admits (`CompiledRule::admitted`), and which ports
+//! a port entry admits (named ports resolved on the destination pod, as the
+//! engine does). ipBlocks add the addresses outside the cluster.
+//!
+//! Shape of the table: the `forward` base chain accepts established and
+//! related packets and traffic from the node's own addresses, then sends a
+//! new connection from an egress-isolated pod to that pod's `eg_` chain
+//! (`return` when a rule allows it, `drop` otherwise), then a connection to an
+//! ingress-isolated pod to its `in_` chain (`accept` or `drop`). Both checks
+//! must pass, as in Kubernetes. Traffic the node itself sends never crosses
+//! the forward hook, so it is always accepted. On a node whose pods share a
+//! Linux bridge, bridged packets reach this hook only with br_netfilter
+//! (`net.bridge.bridge-nf-call-iptables=1`), which bridge CNIs such as
+//! Flannel already require.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use netpol_engine::Engine;
+use netpol_model::{Direction, Endpoint, PortRef, PortRule, Protocol};
+
+use crate::addr::AddrSet;
+
+pub const TABLE: &str = "netpol";
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Enforce for the pods on this node (`spec.nodeName`); every pod with an IP when `None`.
+    pub node: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error("{first} and {second} both have the address {ip}: packets cannot tell them apart")]
+    SharedAddress { ip: IpAddr, first: String, second: String },
+}
+
+/// Ports a rule admits for one protocol: `None` is every port.
+type ProtoPorts = BTreeMap<Protocol, Option<Vec<(u16, u16)>>>;
+
+/// What a rule's `ports` list admits towards one destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PortMatch {
+    /// No ports list: every port of every protocol.
+    Any,
+    /// Only these protocols and ports; empty admits nothing.
+    Only(ProtoPorts),
+}
+
+impl PortMatch {
+    fn add(&mut self, protocol: Protocol, range: Option<(u16, u16)>) {
+        let PortMatch::Only(map) = self else { return };
+        let entry = map.entry(protocol).or_insert_with(|| Some(Vec::new()));
+        match (entry.as_mut(), range) {
+            (Some(ranges), Some(r)) => ranges.push(r),
+            (_, None) => *entry = None,
+            (None, Some(_)) => {}
+        }
+    }
+
+    fn admits_nothing(&self) -> bool {
+        matches!(self, PortMatch::Only(m) if m.is_empty())
+    }
+
+    /// One nft match expression per protocol ("" for every protocol).
+    fn render(&self) -> Vec<String> {
+        let PortMatch::Only(map) = self else { return vec![String::new()] };
+        map.iter()
+            .map(|(proto, ports)| {
+                let proto = nft_protocol(*proto);
+                match ports {
+                    None => format!("meta l4proto {proto}"),
+                    Some(ranges) => {
+                        let items: Vec<String> = merge_ranges(ranges)
+                            .into_iter()
+                            .map(|(s, e)| if s == e { s.to_string() } else { format!("{s}-{e}") })
+                            .collect();
+                        if items.len() == 1 {
+                            format!("meta l4proto {proto} th dport {}", items[0])
+                        } else {
+                            format!("meta l4proto {proto} th dport {{ {} }}", items.join(", "))
+                        }
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+fn merge_ranges(ranges: &[(u16, u16)]) -> Vec<(u16, u16)> {
+    let mut sorted = ranges.to_vec();
+    sorted.sort_unstable();
+    let mut out: Vec<(u16, u16)> = Vec::new();
+    for (s, e) in sorted {
+        match out.last_mut() {
+            Some(last) if u32::from(s) <= u32::from(last.1) + 1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+fn nft_protocol(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+        Protocol::Sctp => "sctp",
+    }
+}
+
+/// The numeric part of a port entry; `None` when it is a named port.
+fn numeric_range(rule: &PortRule) -> Option<Option<(u16, u16)>> {
+    match &rule.port {
+        None => Some(None),
+        Some(PortRef::Number(start)) => Some(Some((*start, rule.end_port.unwrap_or(*start)))),
+        Some(PortRef::Name(_)) => None,
+    }
+}
+
+/// A rule's ports as they apply to the destination `dst` (named ports resolved on it).
+fn ports_towards(ports: &[PortRule], dst: &Endpoint) -> PortMatch {
+    if ports.is_empty() {
+        return PortMatch::Any;
+    }
+    let mut m = PortMatch::Only(BTreeMap::new());
+    for rule in ports {
+        match numeric_range(rule) {
+            // An endPort below its port admits nothing, as in the engine.
+            Some(Some((s, e))) if e < s => {}
+            Some(range) => m.add(rule.protocol, range),
+            None => {
+                let Some(PortRef::Name(name)) = &rule.port else { continue };
+                if let Some(port) = (!dst.host_network).then(|| dst.resolve_named_port(name, rule.protocol)).flatten() {
+                    m.add(rule.protocol, Some((port, port)));
+                }
+            }
+        }
+    }
+    m
+}
+
+/// The numeric entries of a ports list; named ones are resolved per destination.
+fn numeric_ports(ports: &[PortRule]) -> PortMatch {
+    if ports.is_empty() {
+        return PortMatch::Any;
+    }
+    let mut m = PortMatch::Only(BTreeMap::new());
+    for rule in ports {
+        match numeric_range(rule) {
+            Some(Some((s, e))) if e < s => {}
+            Some(range) => m.add(rule.protocol, range),
+            None => {}
+        }
+    }
+    m
+}
+
+/// nft identifiers: Kubernetes names only use `[a-z0-9.-]`, which nft accepts
+/// after the first character; `_` separates the parts, so names cannot collide.
+fn ident(prefix: &str, parts: &[&str]) -> String {
+    let mut s = prefix.to_string();
+    for p in parts {
+        s.push('_');
+        s.extend(p.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }));
+    }
+    s
+}
+
+fn comment(text: &str) -> String {
+    // nft limits comments to 128 bytes.
+    let mut t: String = text.chars().filter(|c| *c != '"').collect();
+    while t.len() > 120 {
+        t.pop();
+    }
+    format!("comment \"{t}\"")
+}
+
+fn addresses_of(endpoints: &[&Endpoint]) -> (Vec<String>, Vec<String>) {
+    let mut set = AddrSet::default();
+    for e in endpoints {
+        for ip in &e.ips {
+            set.add_ip(*ip);
+        }
+    }
+    (set.v4_elements(), set.v6_elements())
+}
+
+fn inline_set(elements: &[String]) -> String {
+    if elements.len() == 1 { elements[0].clone() } else { format!("{{ {} }}", elements.join(", ")) }
+}
+
+/// A named set of the addresses one rule admits.
+struct RuleSet {
+    name: String,
+    addrs: AddrSet,
+}
+
+struct Compiler<'a, 'c> {
+    engine: &'a Engine<'c>,
+    /// (policy, direction, rule) -> set; filled as chains need them.
+    sets: BTreeMap<(usize, Direction, usize), RuleSet>,
+}
+
+impl Compiler<'_, '_> {
+    fn rule_set(&mut self, pi: usize, direction: Direction, ri: usize) -> &RuleSet {
+        let engine = self.engine;
+        self.sets.entry((pi, direction, ri)).or_insert_with(|| {
+            let (policy, compiled) = engine.policy(pi);
+            let crule = compiled.rules(direction).iter().find(|r| r.index == ri).expect("compiled rule");
+            let mut addrs = AddrSet::default();
+            for e in crule.admitted.ones() {
+                for ip in &engine.cluster.endpoints[e].ips {
+                    addrs.add_ip(*ip);
+                }
+            }
+            for peer in &policy.rules(direction)[ri].peers {
+                if let netpol_model::Peer::IpBlock { cidr, except, .. } = peer {
+                    addrs.add_block(cidr, except);
+                }
+            }
+            let dir = match direction {
+                Direction::Ingress => "in",
+                Direction::Egress => "eg",
+            };
+            let idx = ri.to_string();
+            RuleSet {
+                name: ident(dir, &[&policy.namespace, &policy.name, &idx]),
+                addrs,
+            }
+        })
+    }
+
+    /// Address matches for a rule: `None` when it has no peers (every address);
+    /// otherwise one per family with elements (empty: the rule admits no address).
+    fn addr_matches(&mut self, pi: usize, direction: Direction, ri: usize, field: &str) -> Option<Vec<String>> {
+        let (policy, _) = self.engine.policy(pi);
+        if policy.rules(direction)[ri].peers.is_empty() {
+            return None;
+        }
+        let set = self.rule_set(pi, direction, ri);
+        let mut out = Vec::new();
+        if !set.addrs.v4.is_empty() {
+            out.push(format!("ip {field} @{}_v4", set.name));
+        }
+        if !set.addrs.v6.is_empty() {
+            out.push(format!("ip6 {field} @{}_v6", set.name));
+        }
+        Some(out)
+    }
+
+    /// Always-allowed addresses: the pod itself and host-network pods on its node.
+    fn always_allowed(&self, i: usize, field: &str, verdict: &str, out: &mut String) {
+        let cluster = self.engine.cluster;
+        let pod = &cluster.endpoints[i];
+        let mut lines = |eps: Vec<&Endpoint>, why: &str| {
+            let (v4, v6) = addresses_of(&eps);
+            if !v4.is_empty() {
+                let _ = writeln!(out, "\t\tip {field} {} {verdict} {}", inline_set(&v4), comment(why));
+            }
+            if !v6.is_empty() {
+                let _ = writeln!(out, "\t\tip6 {field} {} {verdict} {}", inline_set(&v6), comment(why));
+            }
+        };
+        lines(vec![pod], "the pod itself");
+        if let Some(node) = &pod.node {
+            let hosts: Vec<&Endpoint> =
+                cluster.endpoints.iter().filter(|e| e.host_network && e.node.as_ref() == Some(node)).collect();
+            lines(hosts, &format!("host-network pods on its node {node}"));
+        }
+    }
+
+    fn chain(&mut self, i: usize, direction: Direction) -> String {
+        let engine = self.engine;
+        let pod = &engine.cluster.endpoints[i];
+        let (field, verdict) = match direction {
+            Direction::Ingress => ("saddr", "accept"),
+            Direction::Egress => ("daddr", "return"),
+        };
+        let mut out = String::new();
+        self.always_allowed(i, field, verdict, &mut out);
+        for &pi in engine.policies_selecting(i, direction) {
+            let (policy, compiled) = engine.policy(pi);
+            for crule in compiled.rules(direction) {
+                let ri = crule.index;
+                let rule = &policy.rules(direction)[ri];
+                let what = format!("{} {}[{}]", policy.id(), direction.as_str(), ri);
+                let addrs = self.addr_matches(pi, direction, ri, field);
+                if addrs.as_ref().is_some_and(|a| a.is_empty()) {
+                    let _ = writeln!(out, "\t\t# {what}: its peers admit no address");
+                    continue;
+                }
+                let addrs = addrs.unwrap_or_else(|| vec![String::new()]);
+                let ports = match direction {
+                    Direction::Ingress => ports_towards(&rule.ports, pod),
+                    Direction::Egress => numeric_ports(&rule.ports),
+                };
+                let named = direction == Direction::Egress
+                    && rule.ports.iter().any(|p| matches!(p.port, Some(PortRef::Name(_))));
+                if ports.admits_nothing() && !named {
+                    let _ = writeln!(out, "\t\t# {what}: no port of it applies to this pod");
+                    continue;
+                }
+                if !ports.admits_nothing() {
+                    for a in &addrs {
+                        for p in ports.render() {
+                            let m: Vec<&str> = [a.as_str(), p.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+                            let m = if m.is_empty() { String::new() } else { format!("{} ", m.join(" ")) };
+                            let _ = writeln!(out, "\t\t{m}{verdict} {}", comment(&what));
+                        }
+                    }
+                }
+                if named {
+                    self.named_egress(&mut out, pi, ri, &crule.admitted, &what);
+                }
+            }
+        }
+        let _ = writeln!(out, "\t\tdrop");
+        out
+    }
+
+    /// Egress to named ports: each admitted destination with the port the name resolves to on it.
+    fn named_egress(&self, out: &mut String, pi: usize, ri: usize, admitted: &fixedbitset::FixedBitSet, what: &str) {
+        let cluster = self.engine.cluster;
+        let (policy, _) = self.engine.policy(pi);
+        let rule = &policy.egress[ri];
+        let mut groups: BTreeMap<(Protocol, u16), Vec<&Endpoint>> = BTreeMap::new();
+        for e in admitted.ones().map(|e| &cluster.endpoints[e]) {
+            if e.host_network || e.ips.is_empty() {
+                continue;
+            }
+            let resolved: BTreeSet<(Protocol, u16)> = rule
+                .ports
+                .iter()
+                .filter_map(|p| match &p.port {
+                    Some(PortRef::Name(name)) => e.resolve_named_port(name, p.protocol).map(|port| (p.protocol, port)),
+                    _ => None,
+                })
+                .collect();
+            for key in resolved {
+                groups.entry(key).or_default().push(e);
+            }
+        }
+        if groups.is_empty() {
+            let _ = writeln!(out, "\t\t# {what}: its named ports resolve on no admitted pod");
+        }
+        for ((proto, port), eps) in groups {
+            let (v4, v6) = addresses_of(&eps);
+            let p = nft_protocol(proto);
+            let c = comment(&format!("{what} named port"));
+            if !v4.is_empty() {
+                let _ = writeln!(out, "\t\tip daddr {} meta l4proto {p} th dport {port} return {c}", inline_set(&v4));
+            }
+            if !v6.is_empty() {
+                let _ = writeln!(out, "\t\tip6 daddr {} meta l4proto {p} th dport {port} return {c}", inline_set(&v6));
+            }
+        }
+    }
+}
+
+/// The ruleset text: input for `nft -f`. Applying it replaces `table inet
+/// netpol` in one transaction (create if missing, delete, define) and touches
+/// no other table.
+pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> {
+    let cluster = engine.cluster;
+    let mut owner: HashMap<IpAddr, usize> = HashMap::new();
+    for (i, e) in cluster.endpoints.iter().enumerate() {
+        if e.host_network {
+            continue;
+        }
+        for ip in &e.ips {
+            if let Some(&j) = owner.get(ip) {
+                return Err(CompileError::SharedAddress { ip: *ip, first: cluster.endpoints[j].id(), second: e.id() });
+            }
+            owner.insert(*ip, i);
+        }
+    }
+    let local: Vec<usize> = cluster
+        .endpoints
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| !e.host_network && !e.ips.is_empty())
+        .filter(|(_, e)| opts.node.as_ref().is_none_or(|n| e.node.as_ref() == Some(n)))
+        .map(|(i, _)| i)
+        .collect();
+
+    let mut compiler = Compiler { engine, sets: BTreeMap::new() };
+    let mut chains = String::new();
+    // (family, field) -> [(ip, chain)] for the dispatch maps.
+    let mut dispatch: BTreeMap<(Direction, bool), Vec<(IpAddr, String)>> = BTreeMap::new();
+    let mut isolated = [0usize; 2];
+    for &i in &local {
+        let pod = &cluster.endpoints[i];
+        for (n, direction) in [Direction::Egress, Direction::Ingress].into_iter().enumerate() {
+            if engine.policies_selecting(i, direction).is_empty() {
+                continue;
+            }
+            isolated[n] += 1;
+            let name = ident(if direction == Direction::Egress { "eg" } else { "in" }, &[&pod.namespace, &pod.name]);
+            let body = compiler.chain(i, direction);
+            let _ = write!(chains, "\n\tchain {name} {{\n\t\t{}\n{body}\t}}\n", comment(&format!("{} {}", pod.id(), direction.as_str())));
+            for ip in &pod.ips {
+                dispatch.entry((direction, ip.is_ipv6())).or_default().push((*ip, name.clone()));
+            }
+        }
+    }
+
+    let mut text = String::new();
+    let scope = match &opts.node {
+        Some(n) => format!("the pods on node {n}"),
+        None => "every pod with an IP".to_string(),
+    };
+    let _ = writeln!(text, "# Generated by netpol: Kubernetes NetworkPolicies enforced for {scope}.");
+    let _ = writeln!(
+        text,
+        "# {} pods, {} isolated for egress, {} for ingress, by {} NetworkPolicies.",
+        local.len(),
+        isolated[0],
+        isolated[1],
+        cluster.policies.len()
+    );
+    let _ = writeln!(text, "# Apply with `nft -f FILE`: it replaces table inet {TABLE} atomically and nothing else.");
+    let _ = writeln!(text, "table inet {TABLE} {{}}");
+    let _ = writeln!(text, "delete table inet {TABLE}");
+    let _ = writeln!(text, "table inet {TABLE} {{");
+    for set in compiler.sets.values() {
+        for (family, elements) in [("v4", set.addrs.v4_elements()), ("v6", set.addrs.v6_elements())] {
+            if elements.is_empty() {
+                continue;
+            }
+            let ty = if family == "v4" { "ipv4_addr" } else { "ipv6_addr" };
+            let _ = writeln!(text, "\tset {}_{family} {{\n\t\ttype {ty}\n\t\tflags interval", set.name);
+            let _ = writeln!(text, "\t\telements = {{ {} }}\n\t}}\n", elements.join(", "));
+        }
+    }
+    let _ = writeln!(text, "\tchain forward {{");
+    let _ = writeln!(text, "\t\ttype filter hook forward priority filter; policy accept;");
+    let _ = writeln!(text, "\t\tct state established,related accept");
+    let _ = writeln!(text, "\t\tfib saddr type local accept {}", comment("from the node itself"));
+    // Egress first: a connection must leave its source before it may enter its destination.
+    for key in [(Direction::Egress, false), (Direction::Egress, true), (Direction::Ingress, false), (Direction::Ingress, true)] {
+        let Some(mut entries) = dispatch.remove(&key) else { continue };
+        let (direction, v6) = key;
+        entries.sort();
+        let family = if v6 { "ip6" } else { "ip" };
+        let field = if direction == Direction::Egress { "saddr" } else { "daddr" };
+        let items: Vec<String> = entries.iter().map(|(ip, chain)| format!("{ip} : jump {chain}")).collect();
+        let _ = writeln!(text, "\t\t{family} {field} vmap {{ {} }}", items.join(", "));
+    }
+    let _ = writeln!(text, "\t}}");
+    text.push_str(&chains);
+    text.push_str("}\n");
+    Ok(text)
+}
