@@ -189,7 +189,7 @@ fn np001_policy_selecting_no_pod() {
         "points at the start of the policy document"
     );
     assert_eq!(f.policy.as_deref(), Some("web/typo"));
-    assert!(f.hint.contains("app=fronted"), "{}", f.hint);
+    assert!(f.hint.contains("web/frontend (app=frontend)"), "{}", f.hint);
     run(&policy(
         "ok",
         "  podSelector:\n    matchLabels:\n      app: frontend\n",

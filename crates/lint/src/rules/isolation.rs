@@ -90,15 +90,12 @@ fn default_deny(engine: &Engine, out: &mut Vec<Finding>) {
                 "NP003",
                 Location::at(&first.origin, first.origin.line),
                 format!(
-                    "namespace {ns} has no default-deny ingress policy: {} accept traffic from anywhere ({})",
-                    if open.len() == members.len() {
-                        format!("all its {}", plural(members.len(), "workload", "workloads"))
-                    } else {
-                        format!(
-                            "{} of its {}",
-                            open.len(),
-                            plural(members.len(), "workload", "workloads")
-                        )
+                    "namespace {ns} has no default-deny ingress policy: {} traffic from anywhere ({})",
+                    match (open.len(), members.len()) {
+                        (1, 1) => "its only workload accepts".to_string(),
+                        (o, m) if o == m => format!("all its {m} workloads accept"),
+                        (1, m) => format!("1 of its {m} workloads accepts"),
+                        (o, m) => format!("{o} of its {m} workloads accept"),
                     },
                     short_list(&open)
                 ),
@@ -173,7 +170,8 @@ fn dns(engine: &Engine, out: &mut Vec<Finding>) {
             "no egress rule allows 53/UDP".to_string()
         } else {
             format!(
-                "they cannot reach the cluster DNS ({}) on 53/UDP",
+                "{} cannot reach the cluster DNS ({}) on 53/UDP",
+                if without.len() == 1 { "it" } else { "they" },
                 short_list(&server_names)
             )
         };

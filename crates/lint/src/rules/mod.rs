@@ -46,6 +46,21 @@ fn short_list(items: &[String]) -> String {
     )
 }
 
+/// `ns/a (app=web), ns/b (no labels)`: what a selector had to choose from.
+fn pods_with_labels<'a>(pods: impl Iterator<Item = &'a netpol_model::Endpoint>) -> String {
+    let described: Vec<String> = pods
+        .map(|e| {
+            let labels: Vec<String> = e.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            if labels.is_empty() {
+                format!("{} (no labels)", e.id())
+            } else {
+                format!("{} ({})", e.id(), labels.join(","))
+            }
+        })
+        .collect();
+    short_list(&described)
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }

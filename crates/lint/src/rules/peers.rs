@@ -4,7 +4,7 @@
 use netpol_engine::{Engine, describe_peer, selector};
 use netpol_model::{LabelSelector, NAMESPACE_NAME_LABEL, Operator, Peer};
 
-use super::{effective_directions, short_list};
+use super::{effective_directions, pods_with_labels, short_list};
 use crate::finding::{Finding, Location};
 
 pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
@@ -119,9 +119,24 @@ fn namespace_hint(engine: &Engine, sel: &LabelSelector) -> String {
         .cluster
         .namespaces
         .values()
-        .filter_map(|n| selector::mismatch(sel, &n.labels, &format!("namespace {}", n.name)))
+        .map(|n| {
+            let own: Vec<String> = n
+                .labels
+                .iter()
+                .filter(|(k, _)| k.as_str() != NAMESPACE_NAME_LABEL)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            match own.is_empty() {
+                true => format!("{} (only {NAMESPACE_NAME_LABEL})", n.name),
+                false => format!("{} ({})", n.name, own.join(",")),
+            }
+        })
         .collect();
-    format!("the namespaceSelector {}", short_list(&seen))
+    format!(
+        "it wants {}; namespaces: {}",
+        selector::display(sel),
+        short_list(&seen)
+    )
 }
 
 fn pod_hint(
@@ -175,9 +190,8 @@ fn pod_hint(
     if candidates.is_empty() {
         return "the namespaces in scope have no workloads in the input".to_string();
     }
-    let seen: Vec<String> = candidates
-        .iter()
-        .filter_map(|e| selector::mismatch(sel, &e.labels, &e.id()))
-        .collect();
-    format!("the podSelector {}", short_list(&seen))
+    format!(
+        "pods in scope: {}",
+        pods_with_labels(candidates.iter().copied().filter(|e| !e.host_network))
+    )
 }

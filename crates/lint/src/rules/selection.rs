@@ -3,7 +3,7 @@
 use netpol_engine::{Engine, selector};
 use netpol_model::Endpoint;
 
-use super::short_list;
+use super::{pods_with_labels, short_list};
 use crate::finding::{Finding, Location};
 
 pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
@@ -43,11 +43,11 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                     policy.namespace
                 )
             } else {
-                let seen: Vec<String> = in_namespace
-                    .iter()
-                    .filter_map(|e| selector::mismatch(&policy.pod_selector, &e.labels, &e.id()))
-                    .collect();
-                format!("the podSelector {}", short_list(&seen))
+                format!(
+                    "pods in {}: {}",
+                    policy.namespace,
+                    pods_with_labels(in_namespace.iter().copied().filter(|e| !e.host_network))
+                )
             };
             out.push(
                 Finding::new(
