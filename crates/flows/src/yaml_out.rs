@@ -191,7 +191,7 @@ mod tests {
                 Node::Seq(vec![
                     Node::map(vec![
                         ("x", Node::Int(1)),
-                        ("y", Node::Seq(vec![Node::str("z")])),
+                        ("yy", Node::Seq(vec![Node::str("z")])),
                     ]),
                     Node::str("w"),
                 ]),
@@ -199,7 +199,7 @@ mod tests {
         ]);
         assert_eq!(
             emit(&n),
-            "a:\n  b: c\nempty: {}\nlist:\n  - x: 1\n    y:\n      - z\n  - w\n"
+            "a:\n  b: c\nempty: {}\nlist:\n  - x: 1\n    yy:\n      - z\n  - w\n"
         );
     }
 }
