@@ -24,6 +24,10 @@ pub struct Args {
     /// Milliseconds to wait for each connection; a denied one costs this long
     #[arg(long, value_name = "MS", default_value_t = 1500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
     timeout: u64,
+
+    /// Apply this nftables ruleset instead of the one `netpol nft` compiles (it must define table inet netpol)
+    #[arg(long, value_name = "FILE")]
+    ruleset: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
@@ -34,7 +38,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
         eprintln!("note: {pod} has no status.podIP; probing it as {ip}");
     }
     let engine = Engine::new(&cluster);
-    let ruleset = compile(&engine, &Options { node: None }).map_err(|e| Failure::Other(e.to_string()))?;
+    let ruleset = match &args.ruleset {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| Failure::Other(format!("cannot read {}: {e}", path.display())))?,
+        None => compile(&engine, &Options { node: None }).map_err(|e| Failure::Other(e.to_string()))?,
+    };
     let matrix = engine.matrix();
     let mut jobs = Vec::with_capacity(matrix.len());
     let mut expected = Vec::with_capacity(matrix.len());
