@@ -23,6 +23,10 @@ enum Command {
     Matrix(commands::matrix::Args),
     /// Decide one connection and show which policy, rule, peer and port decided it
     Explain(commands::explain::Args),
+    /// The policies as an nftables ruleset (input for `nft -f`) that enforces them on a node
+    Nft(commands::nft::Args),
+    /// Measure every connection with real packets through that ruleset, in throwaway network namespaces (root)
+    Probe(commands::probe::Args),
     /// What a change does to connectivity: connections newly allowed or denied, and which policy change caused it
     Diff(commands::diff::Args),
     /// Find common NetworkPolicy mistakes, with file, line and a fix hint
@@ -38,6 +42,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Matrix(args) => commands::matrix::run(args),
         Command::Explain(args) => commands::explain::run(args),
+        Command::Nft(args) => commands::nft::run(args),
+        Command::Probe(args) => commands::probe::run(args),
         Command::Diff(args) => commands::diff::run(args),
         Command::Lint(args) => commands::lint::run(args),
         Command::Gen(args) => commands::r#gen::run(args),

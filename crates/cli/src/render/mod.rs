@@ -3,4 +3,5 @@ pub mod explain;
 pub mod r#gen;
 pub mod lint;
 pub mod matrix;
+pub mod probe;
 pub mod verify;
