@@ -337,3 +337,21 @@ fn missing_requirements_are_named() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("needs root"), "{err}");
 }
+
+#[test]
+fn ipv6_and_dual_stack_pods() {
+    let _lock = serial();
+    let (out, pid) = netpol(&["probe", &scenario("dual-stack.yaml"), "--compare"], &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let (counts, conns) = check_measurements(&out.stdout);
+    assert_eq!(counts.untestable, 0);
+    assert!(err.contains("24 connections: 24 agree, 0 disagree, 0 not testable"), "{err}");
+    // IPv6-only a reaches dual-stack b over IPv6; c admits d by d's IPv4 address, reached over IPv6.
+    assert!(measured(&conns, "x/a", "x/b", 80));
+    assert!(!measured(&conns, "x/a", "x/c", 80));
+    assert!(measured(&conns, "x/d", "x/c", 8080));
+    assert!(!measured(&conns, "x/d", "x/c", 80));
+    assert!(!measured(&conns, "x/b", "x/c", 80));
+    assert!(namespaces_of(pid).is_empty());
+}

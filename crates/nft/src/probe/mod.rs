@@ -134,6 +134,12 @@ fn untestable_pod(e: &Endpoint) -> Option<String> {
     None
 }
 
+/// The destination's first address of a family the source has (a dual-stack
+/// pod is reached over its primary family when the source has it too).
+fn target(src: &Endpoint, dst: &Endpoint) -> Option<IpAddr> {
+    dst.ips.iter().copied().find(|d| src.ips.iter().any(|s| s.is_ipv6() == d.is_ipv6()))
+}
+
 /// Test hooks: `NETPOL_PROBE_FAIL_AT=STAGE` fails there, `NETPOL_PROBE_PAUSE_AT=STAGE`
 /// waits there (for a signal), so tests can prove the teardown.
 fn stage(name: &str) -> Result<(), ProbeError> {
@@ -235,7 +241,7 @@ fn wire(cluster: &Cluster, pods: &[usize], node: &NsHandle, handles: &[Option<Ns
         }
         cmds.push_str(&format!("route add {GATEWAY_V4}/32 dev eth0 scope link\nroute add default via {GATEWAY_V4} dev eth0\n"));
         if e.ips.iter().any(|ip| ip.is_ipv6()) {
-            cmds.push_str(&format!("-6 route add default via {GATEWAY_V6} dev eth0\n"));
+            cmds.push_str(&format!("route add default via {GATEWAY_V6} dev eth0\n"));
         }
         netns::ip_batch(&pod.name, &cmds)?;
     }
@@ -252,13 +258,14 @@ fn listen_all(
     for &i in pods {
         let e = &cluster.endpoints[i];
         let ns = handles[i].as_ref().expect("opened");
-        let ip = e.primary_ip().expect("testable pods have an address");
         let ports: BTreeSet<(u16, Protocol)> = e.ports.iter().map(|p| (p.port, p.protocol)).collect();
         for (port, protocol) in ports {
             if protocol == Protocol::Sctp && !sctp {
                 continue;
             }
-            listeners.listen(ns, SocketAddr::new(ip, port), protocol)?;
+            for ip in &e.ips {
+                listeners.listen(ns, SocketAddr::new(*ip, port), protocol)?;
+            }
         }
     }
     Ok(())
@@ -277,6 +284,8 @@ fn attempt_all(
             let (s, d) = (&cluster.endpoints[j.src], &cluster.endpoints[j.dst]);
             if let Some(why) = untestable_pod(s).or_else(|| untestable_pod(d)) {
                 Some(Outcome::Untestable(why))
+            } else if target(s, d).is_none() {
+                Some(Outcome::Untestable(format!("{} and {} have no address family in common", s.id(), d.id())))
             } else if j.protocol == Protocol::Sctp && !sctp {
                 Some(Outcome::Untestable("this kernel does not support SCTP".into()))
             } else {
@@ -295,7 +304,8 @@ fn attempt_all(
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&k) = todo.get(n) else { break };
                     let job = jobs[k];
-                    let dst = SocketAddr::new(cluster.endpoints[job.dst].primary_ip().expect("testable"), job.port);
+                    let ip = target(&cluster.endpoints[job.src], &cluster.endpoints[job.dst]).expect("checked");
+                    let dst = SocketAddr::new(ip, job.port);
                     let src = handles[job.src].as_ref().expect("testable pods have a namespace");
                     let result = src.enter().and_then(|()| sock::attempt(dst, job.protocol, opts.timeout));
                     measured.lock().unwrap_or_else(|p| p.into_inner()).push((k, result));
