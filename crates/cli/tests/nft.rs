@@ -13,14 +13,22 @@ fn scenario(name: &str) -> String {
 }
 
 fn netpol(args: &[&str]) -> Output {
-    Command::new(NETPOL).args(args).stdin(Stdio::null()).output().expect("netpol runs")
+    Command::new(NETPOL)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("netpol runs")
 }
 
 fn ruleset(args: &[&str]) -> String {
     let mut all = vec!["nft"];
     all.extend_from_slice(args);
     let out = netpol(&all);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("UTF-8")
 }
 
@@ -35,7 +43,10 @@ const SCENARIOS: [&str; 7] = [
 ];
 
 fn scenario_ruleset(name: &str) -> String {
-    ruleset(&[&scenario("cluster.yaml"), &scenario(&format!("{name}.yaml"))])
+    ruleset(&[
+        &scenario("cluster.yaml"),
+        &scenario(&format!("{name}.yaml")),
+    ])
 }
 
 #[test]
@@ -48,14 +59,27 @@ fn ruleset_text_of_every_scenario() {
 
 #[test]
 fn one_node_enforces_only_its_own_pods() {
-    let text = ruleset(&[&scenario("cluster.yaml"), &scenario("both-directions.yaml"), "--node", "node-a"]);
+    let text = ruleset(&[
+        &scenario("cluster.yaml"),
+        &scenario("both-directions.yaml"),
+        "--node",
+        "node-a",
+    ]);
     insta::assert_snapshot!("both-directions-node-a", text);
 }
 
 #[test]
 fn output_does_not_depend_on_input_order() {
-    let forward = ruleset(&[&scenario("cluster.yaml"), &scenario("ip-block.yaml"), &scenario("named-ports.yaml")]);
-    let backward = ruleset(&[&scenario("named-ports.yaml"), &scenario("ip-block.yaml"), &scenario("cluster.yaml")]);
+    let forward = ruleset(&[
+        &scenario("cluster.yaml"),
+        &scenario("ip-block.yaml"),
+        &scenario("named-ports.yaml"),
+    ]);
+    let backward = ruleset(&[
+        &scenario("named-ports.yaml"),
+        &scenario("ip-block.yaml"),
+        &scenario("cluster.yaml"),
+    ]);
     assert_eq!(forward, backward);
 }
 
@@ -72,7 +96,10 @@ fn pods_sharing_an_address_are_an_error() {
     let out = netpol(&["nft", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("x/a and x/b both have the address 10.0.0.1"), "{err}");
+    assert!(
+        err.contains("x/a and x/b both have the address 10.0.0.1"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -82,7 +109,11 @@ struct Netns(String);
 impl Netns {
     fn new(tag: &str) -> Netns {
         let name = format!("np-{}-{tag}", std::process::id());
-        let ok = Command::new("ip").args(["netns", "add", &name]).status().expect("ip runs").success();
+        let ok = Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .expect("ip runs")
+            .success();
         assert!(ok, "cannot create network namespace {name} (root needed)");
         Netns(name)
     }
@@ -90,7 +121,9 @@ impl Netns {
     fn nft(&self, args: &[&str], stdin: Option<&str>) -> String {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.0, "nft"]).args(args);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("nft runs");
         {
             use std::io::Write;
@@ -100,14 +133,20 @@ impl Netns {
             }
         }
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "nft {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "nft {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 }
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &self.0])
+            .status();
     }
 }
 
@@ -115,18 +154,31 @@ impl Drop for Netns {
 fn the_kernel_accepts_every_ruleset_and_each_replaces_only_its_own_table() {
     let ns = Netns::new("apply");
     ns.nft(&["-f", "-"], Some("table inet keep {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t}\n}\n"));
-    let mut texts: Vec<(String, String)> = SCENARIOS.iter().map(|n| (n.to_string(), scenario_ruleset(n))).collect();
-    texts.push(("dual-stack".into(), ruleset(&[&scenario("dual-stack.yaml")])));
+    let mut texts: Vec<(String, String)> = SCENARIOS
+        .iter()
+        .map(|n| (n.to_string(), scenario_ruleset(n)))
+        .collect();
+    texts.push((
+        "dual-stack".into(),
+        ruleset(&[&scenario("dual-stack.yaml")]),
+    ));
     for (name, text) in &texts {
         ns.nft(&["-f", "-"], Some(text));
         let listed = ns.nft(&["list", "ruleset"], None);
-        assert!(listed.contains("table inet keep {"), "{name}: another table was touched:\n{listed}");
+        assert!(
+            listed.contains("table inet keep {"),
+            "{name}: another table was touched:\n{listed}"
+        );
         assert_eq!(listed.matches("table inet netpol {").count(), 1, "{name}");
         // Only this scenario's chains remain: nothing of the previous ruleset.
         let chains = |t: &str| -> Vec<String> {
             let mut c: Vec<String> = t
                 .lines()
-                .filter_map(|l| l.trim().strip_prefix("chain ").map(|r| r.trim_end_matches(" {").to_string()))
+                .filter_map(|l| {
+                    l.trim()
+                        .strip_prefix("chain ")
+                        .map(|r| r.trim_end_matches(" {").to_string())
+                })
                 .filter(|c| c != "input")
                 .collect();
             c.sort();

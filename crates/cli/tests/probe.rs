@@ -30,7 +30,10 @@ fn scenario(name: &str) -> String {
 /// Runs `netpol ARGS` with extra environment; returns the output and the child's pid.
 fn netpol(args: &[&str], env: &[(&str, &str)]) -> (Output, u32) {
     let mut cmd = Command::new(NETPOL);
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -42,7 +45,9 @@ fn netpol(args: &[&str], env: &[(&str, &str)]) -> (Output, u32) {
 /// Network namespaces named after `pid` that still exist.
 fn namespaces_of(pid: u32) -> Vec<String> {
     let prefix = format!("np-{pid}-");
-    let Ok(entries) = std::fs::read_dir("/run/netns") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/run/netns") else {
+        return Vec::new();
+    };
     entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.starts_with(&prefix))
@@ -51,10 +56,17 @@ fn namespaces_of(pid: u32) -> Vec<String> {
 
 /// The host's own interfaces, which probe must never change.
 fn host_links() -> BTreeSet<String> {
-    let out = Command::new("ip").args(["-o", "link", "show"]).output().expect("ip runs");
+    let out = Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .expect("ip runs");
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter_map(|l| l.split(':').nth(1).map(|s| s.trim().split('@').next().unwrap_or("").to_string()))
+        .filter_map(|l| {
+            l.split(':')
+                .nth(1)
+                .map(|s| s.trim().split('@').next().unwrap_or("").to_string())
+        })
         .collect()
 }
 
@@ -72,7 +84,11 @@ struct Counts {
 fn check_measurements(stdout: &[u8]) -> (Counts, Vec<Value>) {
     let doc: Value = serde_json::from_slice(stdout).expect("probe prints JSON");
     let conns = doc["connections"].as_array().expect("connections").clone();
-    let mut c = Counts { allowed: 0, denied: 0, untestable: 0 };
+    let mut c = Counts {
+        allowed: 0,
+        denied: 0,
+        untestable: 0,
+    };
     for conn in &conns {
         for key in ["src", "dst", "protocol"] {
             assert!(conn[key].is_string(), "{conn}");
@@ -80,8 +96,14 @@ fn check_measurements(stdout: &[u8]) -> (Counts, Vec<Value>) {
         assert!(conn["port"].is_u64(), "{conn}");
         match conn["measured"].as_bool() {
             Some(true) => {
-                let allowed = conn["allowed"].as_bool().expect("measured connections have a verdict");
-                assert_eq!(conn["engine"].as_bool(), Some(allowed), "engine and kernel disagree: {conn}");
+                let allowed = conn["allowed"]
+                    .as_bool()
+                    .expect("measured connections have a verdict");
+                assert_eq!(
+                    conn["engine"].as_bool(),
+                    Some(allowed),
+                    "engine and kernel disagree: {conn}"
+                );
                 if allowed {
                     c.allowed += 1;
                 } else {
@@ -90,7 +112,10 @@ fn check_measurements(stdout: &[u8]) -> (Counts, Vec<Value>) {
             }
             Some(false) => {
                 assert!(conn["allowed"].is_null(), "{conn}");
-                assert!(!conn["untestable"].as_str().unwrap_or("").is_empty(), "untestable needs a reason: {conn}");
+                assert!(
+                    !conn["untestable"].as_str().unwrap_or("").is_empty(),
+                    "untestable needs a reason: {conn}"
+                );
                 c.untestable += 1;
             }
             None => panic!("no measured field: {conn}"),
@@ -103,9 +128,20 @@ fn check_measurements(stdout: &[u8]) -> (Counts, Vec<Value>) {
 fn agree(policies: &str) -> (Counts, Vec<Value>) {
     let _lock = serial();
     let links = host_links();
-    let (out, pid) = netpol(&["probe", &scenario("cluster.yaml"), &scenario(policies), "--compare"], &[]);
+    let (out, pid) = netpol(
+        &[
+            "probe",
+            &scenario("cluster.yaml"),
+            &scenario(policies),
+            "--compare",
+        ],
+        &[],
+    );
     let err = stderr(&out);
-    assert!(out.status.success(), "probe --compare failed for {policies}:\n{err}");
+    assert!(
+        out.status.success(),
+        "probe --compare failed for {policies}:\n{err}"
+    );
     let (counts, conns) = check_measurements(&out.stdout);
     assert_eq!(conns.len(), 108, "nine pods, twelve declared ports");
     let summary = format!(
@@ -114,14 +150,24 @@ fn agree(policies: &str) -> (Counts, Vec<Value>) {
         counts.untestable
     );
     assert!(err.contains(&summary), "expected `{summary}` in:\n{err}");
-    assert!(err.contains("api/api-2 has no status.podIP; probing it as 198.18.0.1"), "{err}");
+    assert!(
+        err.contains("api/api-2 has no status.podIP; probing it as 198.18.0.1"),
+        "{err}"
+    );
     // SCTP is measured where the kernel has it, and never counted as agreeing where it has not.
     for conn in conns.iter().filter(|c| c["protocol"] == "SCTP") {
         if conn["measured"] == false {
-            assert!(conn["untestable"].as_str().unwrap().contains("SCTP"), "{conn}");
+            assert!(
+                conn["untestable"].as_str().unwrap().contains("SCTP"),
+                "{conn}"
+            );
         }
     }
-    assert!(namespaces_of(pid).is_empty(), "namespaces left behind: {:?}", namespaces_of(pid));
+    assert!(
+        namespaces_of(pid).is_empty(),
+        "namespaces left behind: {:?}",
+        namespaces_of(pid)
+    );
     assert_eq!(host_links(), links, "the host's interfaces changed");
     (counts, conns)
 }
@@ -215,14 +261,33 @@ fn a_ruleset_that_differs_from_the_engine_is_caught() {
     let _lock = serial();
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("deny.nft");
-    let (out, _) = netpol(&["nft", &scenario("cluster.yaml"), &scenario("default-deny.yaml")], &[]);
+    let (out, _) = netpol(
+        &[
+            "nft",
+            &scenario("cluster.yaml"),
+            &scenario("default-deny.yaml"),
+        ],
+        &[],
+    );
     assert!(out.status.success());
     std::fs::write(&rules, &out.stdout).unwrap();
     // The engine sees no policy at all, the kernel enforces default deny.
-    let (out, pid) = netpol(&["probe", &scenario("cluster.yaml"), "--ruleset", rules.to_str().unwrap(), "--compare"], &[]);
+    let (out, pid) = netpol(
+        &[
+            "probe",
+            &scenario("cluster.yaml"),
+            "--ruleset",
+            rules.to_str().unwrap(),
+            "--compare",
+        ],
+        &[],
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("DISAGREE web/admin -> data/postgres 5432/TCP: engine allowed, kernel denied"), "{err}");
+    assert!(
+        err.contains("DISAGREE web/admin -> data/postgres 5432/TCP: engine allowed, kernel denied"),
+        "{err}"
+    );
     assert!(namespaces_of(pid).is_empty());
 }
 
@@ -232,15 +297,30 @@ fn a_failure_at_any_stage_leaves_nothing_behind() {
     let links = host_links();
     for stage in ["namespaces", "network", "ruleset", "listeners"] {
         let (out, pid) = netpol(
-            &["probe", &scenario("cluster.yaml"), &scenario("default-deny.yaml")],
+            &[
+                "probe",
+                &scenario("cluster.yaml"),
+                &scenario("default-deny.yaml"),
+            ],
             &[("NETPOL_PROBE_FAIL_AT", stage)],
         );
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(err.contains(&format!("stopped on purpose at stage {stage}")), "{err}");
+        assert!(
+            err.contains(&format!("stopped on purpose at stage {stage}")),
+            "{err}"
+        );
         assert!(out.stdout.is_empty(), "no result after a failure");
-        assert!(namespaces_of(pid).is_empty(), "{stage}: left {:?}", namespaces_of(pid));
-        assert_eq!(host_links(), links, "{stage}: the host's interfaces changed");
+        assert!(
+            namespaces_of(pid).is_empty(),
+            "{stage}: left {:?}",
+            namespaces_of(pid)
+        );
+        assert_eq!(
+            host_links(),
+            links,
+            "{stage}: the host's interfaces changed"
+        );
     }
 }
 
@@ -249,18 +329,37 @@ fn a_bad_ruleset_fails_cleanly() {
     let _lock = serial();
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("bad.nft");
-    std::fs::write(&rules, "table inet netpol {\n\tchain forward {\n\t\tnonsense\n\t}\n}\n").unwrap();
-    let (out, pid) = netpol(&["probe", &scenario("cluster.yaml"), "--ruleset", rules.to_str().unwrap()], &[]);
+    std::fs::write(
+        &rules,
+        "table inet netpol {\n\tchain forward {\n\t\tnonsense\n\t}\n}\n",
+    )
+    .unwrap();
+    let (out, pid) = netpol(
+        &[
+            "probe",
+            &scenario("cluster.yaml"),
+            "--ruleset",
+            rules.to_str().unwrap(),
+        ],
+        &[],
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("nft -f -") && err.contains("nonsense"), "{err}");
+    assert!(
+        err.contains("nft -f -") && err.contains("nonsense"),
+        "{err}"
+    );
     assert!(namespaces_of(pid).is_empty());
 }
 
 fn interrupted_by(signal: &str) {
     let _lock = serial();
     let mut child = Command::new(NETPOL)
-        .args(["probe", &scenario("cluster.yaml"), &scenario("default-deny.yaml")])
+        .args([
+            "probe",
+            &scenario("cluster.yaml"),
+            &scenario("default-deny.yaml"),
+        ])
         .env("NETPOL_PROBE_PAUSE_AT", "listeners")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -278,14 +377,28 @@ fn interrupted_by(signal: &str) {
             break;
         }
     }
-    assert!(!namespaces_of(pid).is_empty(), "the network exists while paused");
-    let status = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().unwrap();
+    assert!(
+        !namespaces_of(pid).is_empty(),
+        "the network exists while paused"
+    );
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let code = child.wait().unwrap().code();
     assert_eq!(code, Some(130), "{seen}{}", rest.join("\n"));
-    assert!(rest.iter().any(|l| l.contains("interrupted")), "{}", rest.join("\n"));
-    assert!(namespaces_of(pid).is_empty(), "left {:?}", namespaces_of(pid));
+    assert!(
+        rest.iter().any(|l| l.contains("interrupted")),
+        "{}",
+        rest.join("\n")
+    );
+    assert!(
+        namespaces_of(pid).is_empty(),
+        "left {:?}",
+        namespaces_of(pid)
+    );
 }
 
 #[test]
@@ -302,10 +415,25 @@ fn sigterm_tears_everything_down() {
 fn leftovers_of_a_killed_run_are_removed_at_start() {
     let _lock = serial();
     // A pid that no process has: the run that made this namespace is gone.
-    let dead = (100_000..4_000_000u32).find(|p| !PathBuf::from(format!("/proc/{p}")).exists()).unwrap();
+    let dead = (100_000..4_000_000u32)
+        .find(|p| !PathBuf::from(format!("/proc/{p}")).exists())
+        .unwrap();
     let name = format!("np-{dead}-node");
-    assert!(Command::new("ip").args(["netns", "add", &name]).status().unwrap().success());
-    let (out, _) = netpol(&["probe", &scenario("cluster.yaml"), &scenario("default-deny.yaml")], &[]);
+    assert!(
+        Command::new("ip")
+            .args(["netns", "add", &name])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (out, _) = netpol(
+        &[
+            "probe",
+            &scenario("cluster.yaml"),
+            &scenario("default-deny.yaml"),
+        ],
+        &[],
+    );
     let err = stderr(&out);
     let gone = !PathBuf::from("/run/netns").join(&name).exists();
     if !gone {
@@ -313,7 +441,10 @@ fn leftovers_of_a_killed_run_are_removed_at_start() {
     }
     assert!(out.status.success(), "{err}");
     assert!(gone, "the leftover {name} is still there");
-    assert!(err.contains(&format!("removed network namespace {name}")), "{err}");
+    assert!(
+        err.contains(&format!("removed network namespace {name}")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -321,16 +452,32 @@ fn missing_requirements_are_named() {
     let _lock = serial();
     // No `nft` on PATH (but `ip` is).
     let dir = tempfile::tempdir().unwrap();
-    let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].into_iter().find(|p| PathBuf::from(p).exists()).unwrap();
+    let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
+        .into_iter()
+        .find(|p| PathBuf::from(p).exists())
+        .unwrap();
     std::os::unix::fs::symlink(ip, dir.path().join("ip")).unwrap();
-    let (out, _) = netpol(&["probe", &scenario("cluster.yaml")], &[("PATH", dir.path().to_str().unwrap())]);
+    let (out, _) = netpol(
+        &["probe", &scenario("cluster.yaml")],
+        &[("PATH", dir.path().to_str().unwrap())],
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1));
-    assert!(err.contains("needs the `nft` command") && err.contains("nftables"), "{err}");
+    assert!(
+        err.contains("needs the `nft` command") && err.contains("nftables"),
+        "{err}"
+    );
 
     // Not root.
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", NETPOL, "probe", &scenario("cluster.yaml")])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            NETPOL,
+            "probe",
+            &scenario("cluster.yaml"),
+        ])
         .output()
         .expect("setpriv (util-linux) runs");
     let err = stderr(&out);
@@ -346,7 +493,10 @@ fn ipv6_and_dual_stack_pods() {
     assert!(out.status.success(), "{err}");
     let (counts, conns) = check_measurements(&out.stdout);
     assert_eq!(counts.untestable, 0);
-    assert!(err.contains("24 connections: 24 agree, 0 disagree, 0 not testable"), "{err}");
+    assert!(
+        err.contains("24 connections: 24 agree, 0 disagree, 0 not testable"),
+        "{err}"
+    );
     // IPv6-only a reaches dual-stack b over IPv6; c admits d by d's IPv4 address, reached over IPv6.
     assert!(measured(&conns, "x/a", "x/b", 80));
     assert!(!measured(&conns, "x/a", "x/c", 80));

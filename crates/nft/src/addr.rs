@@ -59,7 +59,11 @@ pub struct AddrSet {
 
 fn net_bounds(net: &IpNet) -> (bool, u128, u128) {
     match net {
-        IpNet::V4(n) => (false, u32::from(n.network()) as u128, u32::from(n.broadcast()) as u128),
+        IpNet::V4(n) => (
+            false,
+            u32::from(n.network()) as u128,
+            u32::from(n.broadcast()) as u128,
+        ),
         IpNet::V6(n) => (true, u128::from(n.network()), u128::from(n.broadcast())),
     }
 }
@@ -105,7 +109,11 @@ impl AddrSet {
         for &(s, e) in &self.v4.0 {
             let (s, e) = (Ipv4Addr::from(s as u32), Ipv4Addr::from(e as u32));
             out.extend(Ipv4Subnets::new(s, e, 0).map(|n| {
-                if n.prefix_len() == 32 { n.addr().to_string() } else { n.to_string() }
+                if n.prefix_len() == 32 {
+                    n.addr().to_string()
+                } else {
+                    n.to_string()
+                }
             }));
         }
         out
@@ -116,7 +124,11 @@ impl AddrSet {
         for &(s, e) in &self.v6.0 {
             let (s, e) = (Ipv6Addr::from(s), Ipv6Addr::from(e));
             out.extend(Ipv6Subnets::new(s, e, 0).map(|n| {
-                if n.prefix_len() == 128 { n.addr().to_string() } else { n.to_string() }
+                if n.prefix_len() == 128 {
+                    n.addr().to_string()
+                } else {
+                    n.to_string()
+                }
             }));
         }
         out
@@ -134,7 +146,10 @@ mod tests {
     #[test]
     fn block_minus_except_becomes_prefixes() {
         let mut set = AddrSet::default();
-        set.add_block(&net("10.0.0.0/8"), &[net("10.1.0.0/16"), net("10.200.0.0/13")]);
+        set.add_block(
+            &net("10.0.0.0/8"),
+            &[net("10.1.0.0/16"), net("10.200.0.0/13")],
+        );
         assert_eq!(
             set.v4_elements(),
             [

@@ -37,7 +37,11 @@ pub struct Options {
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
     #[error("{first} and {second} both have the address {ip}: packets cannot tell them apart")]
-    SharedAddress { ip: IpAddr, first: String, second: String },
+    SharedAddress {
+        ip: IpAddr,
+        first: String,
+        second: String,
+    },
 }
 
 /// Ports a rule admits for one protocol: `None` is every port.
@@ -69,7 +73,9 @@ impl PortMatch {
 
     /// One nft match expression per protocol ("" for every protocol).
     fn render(&self) -> Vec<String> {
-        let PortMatch::Only(map) = self else { return vec![String::new()] };
+        let PortMatch::Only(map) = self else {
+            return vec![String::new()];
+        };
         map.iter()
             .map(|(proto, ports)| {
                 let proto = nft_protocol(*proto);
@@ -78,7 +84,13 @@ impl PortMatch {
                     Some(ranges) => {
                         let items: Vec<String> = merge_ranges(ranges)
                             .into_iter()
-                            .map(|(s, e)| if s == e { s.to_string() } else { format!("{s}-{e}") })
+                            .map(|(s, e)| {
+                                if s == e {
+                                    s.to_string()
+                                } else {
+                                    format!("{s}-{e}")
+                                }
+                            })
                             .collect();
                         if items.len() == 1 {
                             format!("meta l4proto {proto} th dport {}", items[0])
@@ -134,8 +146,13 @@ fn ports_towards(ports: &[PortRule], dst: &Endpoint) -> PortMatch {
             Some(Some((s, e))) if e < s => {}
             Some(range) => m.add(rule.protocol, range),
             None => {
-                let Some(PortRef::Name(name)) = &rule.port else { continue };
-                if let Some(port) = (!dst.host_network).then(|| dst.resolve_named_port(name, rule.protocol)).flatten() {
+                let Some(PortRef::Name(name)) = &rule.port else {
+                    continue;
+                };
+                if let Some(port) = (!dst.host_network)
+                    .then(|| dst.resolve_named_port(name, rule.protocol))
+                    .flatten()
+                {
                     m.add(rule.protocol, Some((port, port)));
                 }
             }
@@ -166,7 +183,13 @@ fn ident(prefix: &str, parts: &[&str]) -> String {
     let mut s = prefix.to_string();
     for p in parts {
         s.push('_');
-        s.extend(p.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }));
+        s.extend(p.chars().map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        }));
     }
     s
 }
@@ -191,7 +214,11 @@ fn addresses_of(endpoints: &[&Endpoint]) -> (Vec<String>, Vec<String>) {
 }
 
 fn inline_set(elements: &[String]) -> String {
-    if elements.len() == 1 { elements[0].clone() } else { format!("{{ {} }}", elements.join(", ")) }
+    if elements.len() == 1 {
+        elements[0].clone()
+    } else {
+        format!("{{ {} }}", elements.join(", "))
+    }
 }
 
 /// A named set of the addresses one rule admits.
@@ -211,7 +238,11 @@ impl Compiler<'_, '_> {
         let engine = self.engine;
         self.sets.entry((pi, direction, ri)).or_insert_with(|| {
             let (policy, compiled) = engine.policy(pi);
-            let crule = compiled.rules(direction).iter().find(|r| r.index == ri).expect("compiled rule");
+            let crule = compiled
+                .rules(direction)
+                .iter()
+                .find(|r| r.index == ri)
+                .expect("compiled rule");
             let mut addrs = AddrSet::default();
             for e in crule.admitted.ones() {
                 for ip in &engine.cluster.endpoints[e].ips {
@@ -237,7 +268,13 @@ impl Compiler<'_, '_> {
 
     /// Address matches for a rule: `None` when it has no peers (every address);
     /// otherwise one per family with elements (empty: the rule admits no address).
-    fn addr_matches(&mut self, pi: usize, direction: Direction, ri: usize, field: &str) -> Option<Vec<String>> {
+    fn addr_matches(
+        &mut self,
+        pi: usize,
+        direction: Direction,
+        ri: usize,
+        field: &str,
+    ) -> Option<Vec<String>> {
         let (policy, _) = self.engine.policy(pi);
         if policy.rules(direction)[ri].peers.is_empty() {
             return None;
@@ -260,16 +297,29 @@ impl Compiler<'_, '_> {
         let mut lines = |eps: Vec<&Endpoint>, why: &str| {
             let (v4, v6) = addresses_of(&eps);
             if !v4.is_empty() {
-                let _ = writeln!(out, "\t\tip {field} {} {verdict} {}", inline_set(&v4), comment(why));
+                let _ = writeln!(
+                    out,
+                    "\t\tip {field} {} {verdict} {}",
+                    inline_set(&v4),
+                    comment(why)
+                );
             }
             if !v6.is_empty() {
-                let _ = writeln!(out, "\t\tip6 {field} {} {verdict} {}", inline_set(&v6), comment(why));
+                let _ = writeln!(
+                    out,
+                    "\t\tip6 {field} {} {verdict} {}",
+                    inline_set(&v6),
+                    comment(why)
+                );
             }
         };
         lines(vec![pod], "the pod itself");
         if let Some(node) = &pod.node {
-            let hosts: Vec<&Endpoint> =
-                cluster.endpoints.iter().filter(|e| e.host_network && e.node.as_ref() == Some(node)).collect();
+            let hosts: Vec<&Endpoint> = cluster
+                .endpoints
+                .iter()
+                .filter(|e| e.host_network && e.node.as_ref() == Some(node))
+                .collect();
             lines(hosts, &format!("host-network pods on its node {node}"));
         }
     }
@@ -300,7 +350,10 @@ impl Compiler<'_, '_> {
                     Direction::Egress => numeric_ports(&rule.ports),
                 };
                 let named = direction == Direction::Egress
-                    && rule.ports.iter().any(|p| matches!(p.port, Some(PortRef::Name(_))));
+                    && rule
+                        .ports
+                        .iter()
+                        .any(|p| matches!(p.port, Some(PortRef::Name(_))));
                 if ports.admits_nothing() && !named {
                     let _ = writeln!(out, "\t\t# {what}: no port of it applies to this pod");
                     continue;
@@ -308,8 +361,15 @@ impl Compiler<'_, '_> {
                 if !ports.admits_nothing() {
                     for a in &addrs {
                         for p in ports.render() {
-                            let m: Vec<&str> = [a.as_str(), p.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
-                            let m = if m.is_empty() { String::new() } else { format!("{} ", m.join(" ")) };
+                            let m: Vec<&str> = [a.as_str(), p.as_str()]
+                                .into_iter()
+                                .filter(|s| !s.is_empty())
+                                .collect();
+                            let m = if m.is_empty() {
+                                String::new()
+                            } else {
+                                format!("{} ", m.join(" "))
+                            };
                             let _ = writeln!(out, "\t\t{m}{verdict} {}", comment(&what));
                         }
                     }
@@ -324,7 +384,14 @@ impl Compiler<'_, '_> {
     }
 
     /// Egress to named ports: each admitted destination with the port the name resolves to on it.
-    fn named_egress(&self, out: &mut String, pi: usize, ri: usize, admitted: &fixedbitset::FixedBitSet, what: &str) {
+    fn named_egress(
+        &self,
+        out: &mut String,
+        pi: usize,
+        ri: usize,
+        admitted: &fixedbitset::FixedBitSet,
+        what: &str,
+    ) {
         let cluster = self.engine.cluster;
         let (policy, _) = self.engine.policy(pi);
         let rule = &policy.egress[ri];
@@ -337,7 +404,9 @@ impl Compiler<'_, '_> {
                 .ports
                 .iter()
                 .filter_map(|p| match &p.port {
-                    Some(PortRef::Name(name)) => e.resolve_named_port(name, p.protocol).map(|port| (p.protocol, port)),
+                    Some(PortRef::Name(name)) => e
+                        .resolve_named_port(name, p.protocol)
+                        .map(|port| (p.protocol, port)),
                     _ => None,
                 })
                 .collect();
@@ -346,17 +415,28 @@ impl Compiler<'_, '_> {
             }
         }
         if groups.is_empty() {
-            let _ = writeln!(out, "\t\t# {what}: its named ports resolve on no admitted pod");
+            let _ = writeln!(
+                out,
+                "\t\t# {what}: its named ports resolve on no admitted pod"
+            );
         }
         for ((proto, port), eps) in groups {
             let (v4, v6) = addresses_of(&eps);
             let p = nft_protocol(proto);
             let c = comment(&format!("{what} named port"));
             if !v4.is_empty() {
-                let _ = writeln!(out, "\t\tip daddr {} meta l4proto {p} th dport {port} return {c}", inline_set(&v4));
+                let _ = writeln!(
+                    out,
+                    "\t\tip daddr {} meta l4proto {p} th dport {port} return {c}",
+                    inline_set(&v4)
+                );
             }
             if !v6.is_empty() {
-                let _ = writeln!(out, "\t\tip6 daddr {} meta l4proto {p} th dport {port} return {c}", inline_set(&v6));
+                let _ = writeln!(
+                    out,
+                    "\t\tip6 daddr {} meta l4proto {p} th dport {port} return {c}",
+                    inline_set(&v6)
+                );
             }
         }
     }
@@ -374,7 +454,11 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         }
         for ip in &e.ips {
             if let Some(&j) = owner.get(ip) {
-                return Err(CompileError::SharedAddress { ip: *ip, first: cluster.endpoints[j].id(), second: e.id() });
+                return Err(CompileError::SharedAddress {
+                    ip: *ip,
+                    first: cluster.endpoints[j].id(),
+                    second: e.id(),
+                });
             }
             owner.insert(*ip, i);
         }
@@ -384,27 +468,51 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         .iter()
         .enumerate()
         .filter(|(_, e)| !e.host_network && !e.ips.is_empty())
-        .filter(|(_, e)| opts.node.as_ref().is_none_or(|n| e.node.as_ref() == Some(n)))
+        .filter(|(_, e)| {
+            opts.node
+                .as_ref()
+                .is_none_or(|n| e.node.as_ref() == Some(n))
+        })
         .map(|(i, _)| i)
         .collect();
 
-    let mut compiler = Compiler { engine, sets: BTreeMap::new() };
+    let mut compiler = Compiler {
+        engine,
+        sets: BTreeMap::new(),
+    };
     let mut chains = String::new();
     // (family, field) -> [(ip, chain)] for the dispatch maps.
     let mut dispatch: BTreeMap<(Direction, bool), Vec<(IpAddr, String)>> = BTreeMap::new();
     let mut isolated = [0usize; 2];
     for &i in &local {
         let pod = &cluster.endpoints[i];
-        for (n, direction) in [Direction::Egress, Direction::Ingress].into_iter().enumerate() {
+        for (n, direction) in [Direction::Egress, Direction::Ingress]
+            .into_iter()
+            .enumerate()
+        {
             if engine.policies_selecting(i, direction).is_empty() {
                 continue;
             }
             isolated[n] += 1;
-            let name = ident(if direction == Direction::Egress { "eg" } else { "in" }, &[&pod.namespace, &pod.name]);
+            let name = ident(
+                if direction == Direction::Egress {
+                    "eg"
+                } else {
+                    "in"
+                },
+                &[&pod.namespace, &pod.name],
+            );
             let body = compiler.chain(i, direction);
-            let _ = write!(chains, "\n\tchain {name} {{\n\t\t{}\n{body}\t}}\n", comment(&format!("{} {}", pod.id(), direction.as_str())));
+            let _ = write!(
+                chains,
+                "\n\tchain {name} {{\n\t\t{}\n{body}\t}}\n",
+                comment(&format!("{} {}", pod.id(), direction.as_str()))
+            );
             for ip in &pod.ips {
-                dispatch.entry((direction, ip.is_ipv6())).or_default().push((*ip, name.clone()));
+                dispatch
+                    .entry((direction, ip.is_ipv6()))
+                    .or_default()
+                    .push((*ip, name.clone()));
             }
         }
     }
@@ -414,7 +522,10 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         Some(n) => format!("the pods on node {n}"),
         None => "every pod with an IP".to_string(),
     };
-    let _ = writeln!(text, "# Generated by netpol: Kubernetes NetworkPolicies enforced for {scope}.");
+    let _ = writeln!(
+        text,
+        "# Generated by netpol: Kubernetes NetworkPolicies enforced for {scope}."
+    );
     let _ = writeln!(
         text,
         "# {} pods, {} isolated for egress, {} for ingress, by {} NetworkPolicies.",
@@ -423,32 +534,67 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         isolated[1],
         cluster.policies.len()
     );
-    let _ = writeln!(text, "# Apply with `nft -f FILE`: it replaces table inet {TABLE} atomically and nothing else.");
+    let _ = writeln!(
+        text,
+        "# Apply with `nft -f FILE`: it replaces table inet {TABLE} atomically and nothing else."
+    );
     let _ = writeln!(text, "table inet {TABLE} {{}}");
     let _ = writeln!(text, "delete table inet {TABLE}");
     let _ = writeln!(text, "table inet {TABLE} {{");
     for set in compiler.sets.values() {
-        for (family, elements) in [("v4", set.addrs.v4_elements()), ("v6", set.addrs.v6_elements())] {
+        for (family, elements) in [
+            ("v4", set.addrs.v4_elements()),
+            ("v6", set.addrs.v6_elements()),
+        ] {
             if elements.is_empty() {
                 continue;
             }
-            let ty = if family == "v4" { "ipv4_addr" } else { "ipv6_addr" };
-            let _ = writeln!(text, "\tset {}_{family} {{\n\t\ttype {ty}\n\t\tflags interval", set.name);
+            let ty = if family == "v4" {
+                "ipv4_addr"
+            } else {
+                "ipv6_addr"
+            };
+            let _ = writeln!(
+                text,
+                "\tset {}_{family} {{\n\t\ttype {ty}\n\t\tflags interval",
+                set.name
+            );
             let _ = writeln!(text, "\t\telements = {{ {} }}\n\t}}\n", elements.join(", "));
         }
     }
     let _ = writeln!(text, "\tchain forward {{");
-    let _ = writeln!(text, "\t\ttype filter hook forward priority filter; policy accept;");
+    let _ = writeln!(
+        text,
+        "\t\ttype filter hook forward priority filter; policy accept;"
+    );
     let _ = writeln!(text, "\t\tct state established,related accept");
-    let _ = writeln!(text, "\t\tfib saddr type local accept {}", comment("from the node itself"));
+    let _ = writeln!(
+        text,
+        "\t\tfib saddr type local accept {}",
+        comment("from the node itself")
+    );
     // Egress first: a connection must leave its source before it may enter its destination.
-    for key in [(Direction::Egress, false), (Direction::Egress, true), (Direction::Ingress, false), (Direction::Ingress, true)] {
-        let Some(mut entries) = dispatch.remove(&key) else { continue };
+    for key in [
+        (Direction::Egress, false),
+        (Direction::Egress, true),
+        (Direction::Ingress, false),
+        (Direction::Ingress, true),
+    ] {
+        let Some(mut entries) = dispatch.remove(&key) else {
+            continue;
+        };
         let (direction, v6) = key;
         entries.sort();
         let family = if v6 { "ip6" } else { "ip" };
-        let field = if direction == Direction::Egress { "saddr" } else { "daddr" };
-        let items: Vec<String> = entries.iter().map(|(ip, chain)| format!("{ip} : jump {chain}")).collect();
+        let field = if direction == Direction::Egress {
+            "saddr"
+        } else {
+            "daddr"
+        };
+        let items: Vec<String> = entries
+            .iter()
+            .map(|(ip, chain)| format!("{ip} : jump {chain}"))
+            .collect();
         let _ = writeln!(text, "\t\t{family} {field} vmap {{ {} }}", items.join(", "));
     }
     let _ = writeln!(text, "\t}}");

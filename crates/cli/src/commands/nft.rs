@@ -21,12 +21,16 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     let cluster = args.input.load()?;
     if let Some(node) = &args.node
-        && !cluster.endpoints.iter().any(|e| e.node.as_ref() == Some(node))
+        && !cluster
+            .endpoints
+            .iter()
+            .any(|e| e.node.as_ref() == Some(node))
     {
         eprintln!("note: no pod in the input runs on node {node}; the ruleset enforces nothing");
     }
     let engine = Engine::new(&cluster);
-    let text = compile(&engine, &Options { node: args.node }).map_err(|e| Failure::Other(e.to_string()))?;
+    let text = compile(&engine, &Options { node: args.node })
+        .map_err(|e| Failure::Other(e.to_string()))?;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;

@@ -34,28 +34,47 @@ pub fn run(args: Args) -> Result<(), Failure> {
     // Before reading anything: a missing requirement is the first thing to fix.
     probe::check_requirements().map_err(|e| Failure::Other(e.to_string()))?;
     let mut cluster = args.input.load()?;
-    for (pod, ip) in probe::assign_addresses(&mut cluster).map_err(|e| Failure::Other(e.to_string()))? {
+    for (pod, ip) in
+        probe::assign_addresses(&mut cluster).map_err(|e| Failure::Other(e.to_string()))?
+    {
         eprintln!("note: {pod} has no status.podIP; probing it as {ip}");
     }
     let engine = Engine::new(&cluster);
     let ruleset = match &args.ruleset {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| Failure::Other(format!("cannot read {}: {e}", path.display())))?,
-        None => compile(&engine, &Options { node: None }).map_err(|e| Failure::Other(e.to_string()))?,
+        None => {
+            compile(&engine, &Options { node: None }).map_err(|e| Failure::Other(e.to_string()))?
+        }
     };
     let matrix = engine.matrix();
     let mut jobs = Vec::with_capacity(matrix.len());
     let mut expected = Vec::with_capacity(matrix.len());
     for c in matrix.cells() {
-        jobs.push(Job { src: c.src, dst: c.dst, port: c.port, protocol: c.protocol });
+        jobs.push(Job {
+            src: c.src,
+            dst: c.dst,
+            port: c.port,
+            protocol: c.protocol,
+        });
         expected.push(c.allowed);
     }
-    let opts = ProbeOptions { timeout: Duration::from_millis(args.timeout), ..ProbeOptions::default() };
-    let outcomes = probe::run(&cluster, &ruleset, &jobs, &opts).map_err(|e| Failure::Other(format!("netpol probe: {e}")))?;
+    let opts = ProbeOptions {
+        timeout: Duration::from_millis(args.timeout),
+        ..ProbeOptions::default()
+    };
+    let outcomes = probe::run(&cluster, &ruleset, &jobs, &opts)
+        .map_err(|e| Failure::Other(format!("netpol probe: {e}")))?;
 
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
-    render::probe::json(&mut out, &cluster, &jobs, &outcomes, args.compare.then_some(expected.as_slice()))?;
+    render::probe::json(
+        &mut out,
+        &cluster,
+        &jobs,
+        &outcomes,
+        args.compare.then_some(expected.as_slice()),
+    )?;
     out.flush()?;
     if args.compare {
         let mut err = std::io::stderr().lock();

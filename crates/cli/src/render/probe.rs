@@ -10,7 +10,13 @@ use netpol_nft::probe::{Job, Outcome};
 /// true with the kernel's answer in `"allowed"`, or false with `"allowed":
 /// null` and the reason in `"untestable"`. With `engine`, each connection
 /// also carries the engine's answer.
-pub fn json(out: &mut impl Write, cluster: &Cluster, jobs: &[Job], outcomes: &[Outcome], engine: Option<&[bool]>) -> io::Result<()> {
+pub fn json(
+    out: &mut impl Write,
+    cluster: &Cluster,
+    jobs: &[Job],
+    outcomes: &[Outcome],
+    engine: Option<&[bool]>,
+) -> io::Result<()> {
     let ids: Vec<String> = cluster
         .endpoints
         .iter()
@@ -51,8 +57,18 @@ pub struct Comparison {
 }
 
 /// Every disagreement, then a summary line.
-pub fn comparison(out: &mut impl Write, cluster: &Cluster, jobs: &[Job], outcomes: &[Outcome], engine: &[bool]) -> io::Result<Comparison> {
-    let mut c = Comparison { agree: 0, disagree: 0, untestable: 0 };
+pub fn comparison(
+    out: &mut impl Write,
+    cluster: &Cluster,
+    jobs: &[Job],
+    outcomes: &[Outcome],
+    engine: &[bool],
+) -> io::Result<Comparison> {
+    let mut c = Comparison {
+        agree: 0,
+        disagree: 0,
+        untestable: 0,
+    };
     let verb = |allowed: bool| if allowed { "allowed" } else { "denied" };
     for ((job, outcome), &expected) in jobs.iter().zip(outcomes).zip(engine) {
         let measured = match outcome {

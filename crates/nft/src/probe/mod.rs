@@ -74,7 +74,10 @@ pub struct ProbeOptions {
 
 impl Default for ProbeOptions {
     fn default() -> Self {
-        ProbeOptions { timeout: Duration::from_millis(1500), parallel: 128 }
+        ProbeOptions {
+            timeout: Duration::from_millis(1500),
+            parallel: 128,
+        }
     }
 }
 
@@ -104,16 +107,29 @@ pub fn check_requirements() -> Result<(), ProbeError> {
 /// Gives every pod without an address (and not on the host network) a free
 /// one from 198.18.0.0/15. Returns the `(pod, address)` pairs given.
 pub fn assign_addresses(cluster: &mut Cluster) -> Result<Vec<(String, IpAddr)>, ProbeError> {
-    let used: HashSet<IpAddr> = cluster.endpoints.iter().flat_map(|e| e.ips.iter().copied()).collect();
-    let (first, last) = (u32::from(Ipv4Addr::new(198, 18, 0, 1)), u32::from(Ipv4Addr::new(198, 19, 255, 254)));
+    let used: HashSet<IpAddr> = cluster
+        .endpoints
+        .iter()
+        .flat_map(|e| e.ips.iter().copied())
+        .collect();
+    let (first, last) = (
+        u32::from(Ipv4Addr::new(198, 18, 0, 1)),
+        u32::from(Ipv4Addr::new(198, 19, 255, 254)),
+    );
     let mut next = first;
     let mut given = Vec::new();
-    for e in cluster.endpoints.iter_mut().filter(|e| e.ips.is_empty() && !e.host_network) {
+    for e in cluster
+        .endpoints
+        .iter_mut()
+        .filter(|e| e.ips.is_empty() && !e.host_network)
+    {
         while used.contains(&IpAddr::V4(Ipv4Addr::from(next))) {
             next += 1;
         }
         if next > last {
-            return Err(ProbeError::Input(format!("more pods without an address than {SPARE_RANGE} holds")));
+            return Err(ProbeError::Input(format!(
+                "more pods without an address than {SPARE_RANGE} holds"
+            )));
         }
         let ip = IpAddr::V4(Ipv4Addr::from(next));
         e.ips.push(ip);
@@ -126,7 +142,10 @@ pub fn assign_addresses(cluster: &mut Cluster) -> Result<Vec<(String, IpAddr)>, 
 /// Why a pod cannot be part of the throwaway network, if it cannot.
 fn untestable_pod(e: &Endpoint) -> Option<String> {
     if e.host_network {
-        return Some(format!("{} uses the host network, which probe does not model", e.id()));
+        return Some(format!(
+            "{} uses the host network, which probe does not model",
+            e.id()
+        ));
     }
     if e.ips.is_empty() {
         return Some(format!("{} has no address", e.id()));
@@ -137,7 +156,10 @@ fn untestable_pod(e: &Endpoint) -> Option<String> {
 /// The destination's first address of a family the source has (a dual-stack
 /// pod is reached over its primary family when the source has it too).
 fn target(src: &Endpoint, dst: &Endpoint) -> Option<IpAddr> {
-    dst.ips.iter().copied().find(|d| src.ips.iter().any(|s| s.is_ipv6() == d.is_ipv6()))
+    dst.ips
+        .iter()
+        .copied()
+        .find(|d| src.ips.iter().any(|s| s.is_ipv6() == d.is_ipv6()))
 }
 
 /// Test hooks: `NETPOL_PROBE_FAIL_AT=STAGE` fails there, `NETPOL_PROBE_PAUSE_AT=STAGE`
@@ -166,7 +188,12 @@ impl Drop for Teardown {
 
 /// Builds the network, applies `ruleset` in the node namespace, and attempts
 /// every job. Outcomes are in the order of `jobs`.
-pub fn run(cluster: &Cluster, ruleset: &str, jobs: &[Job], opts: &ProbeOptions) -> Result<Vec<Outcome>, ProbeError> {
+pub fn run(
+    cluster: &Cluster,
+    ruleset: &str,
+    jobs: &[Job],
+    opts: &ProbeOptions,
+) -> Result<Vec<Outcome>, ProbeError> {
     check_requirements()?;
     netns::install_signal_cleanup();
     for name in netns::clean_leftovers(PREFIX) {
@@ -174,9 +201,14 @@ pub fn run(cluster: &Cluster, ruleset: &str, jobs: &[Job], opts: &ProbeOptions) 
     }
     let gateway: IpAddr = GATEWAY_V4.parse().expect("literal");
     if let Some(e) = cluster.endpoints.iter().find(|e| e.ips.contains(&gateway)) {
-        return Err(ProbeError::Input(format!("{} uses {GATEWAY_V4}, which probe needs for the node", e.id())));
+        return Err(ProbeError::Input(format!(
+            "{} uses {GATEWAY_V4}, which probe needs for the node",
+            e.id()
+        )));
     }
-    let pods: Vec<usize> = (0..cluster.endpoints.len()).filter(|&i| untestable_pod(&cluster.endpoints[i]).is_none()).collect();
+    let pods: Vec<usize> = (0..cluster.endpoints.len())
+        .filter(|&i| untestable_pod(&cluster.endpoints[i]).is_none())
+        .collect();
 
     let _teardown = Teardown;
     let base = format!("{PREFIX}{}", std::process::id());
@@ -195,7 +227,10 @@ pub fn run(cluster: &Cluster, ruleset: &str, jobs: &[Job], opts: &ProbeOptions) 
     netns::nft_apply(&node.name, ruleset)?;
     stage("ruleset")?;
 
-    let sctp = pods.first().and_then(|&i| handles[i].as_ref()).is_some_and(|h| sock::sctp_supported(h, false));
+    let sctp = pods
+        .first()
+        .and_then(|&i| handles[i].as_ref())
+        .is_some_and(|h| sock::sctp_supported(h, false));
     let mut listeners = sock::Listeners::new();
     let result = listen_all(cluster, &pods, &handles, sctp, &mut listeners)
         .and_then(|()| stage("listeners"))
@@ -204,8 +239,15 @@ pub fn run(cluster: &Cluster, ruleset: &str, jobs: &[Job], opts: &ProbeOptions) 
     result
 }
 
-fn wire(cluster: &Cluster, pods: &[usize], node: &NsHandle, handles: &[Option<NsHandle>]) -> Result<(), ProbeError> {
-    let any_v6 = pods.iter().any(|&i| cluster.endpoints[i].ips.iter().any(|ip| ip.is_ipv6()));
+fn wire(
+    cluster: &Cluster,
+    pods: &[usize],
+    node: &NsHandle,
+    handles: &[Option<NsHandle>],
+) -> Result<(), ProbeError> {
+    let any_v6 = pods
+        .iter()
+        .any(|&i| cluster.endpoints[i].ips.iter().any(|ip| ip.is_ipv6()));
     node.sysctl("net.ipv4.ip_forward", "1")?;
     if any_v6 {
         node.sysctl("net.ipv6.conf.all.forwarding", "1")?;
@@ -218,8 +260,13 @@ fn wire(cluster: &Cluster, pods: &[usize], node: &NsHandle, handles: &[Option<Ns
             pod.sysctl("net.ipv6.conf.default.accept_dad", "0")?;
         }
         let e = &cluster.endpoints[i];
-        node_cmds.push_str(&format!("link add p{i} type veth peer name eth0 netns {}\n", pod.name));
-        node_cmds.push_str(&format!("link set p{i} up\naddr add {GATEWAY_V4}/32 dev p{i}\n"));
+        node_cmds.push_str(&format!(
+            "link add p{i} type veth peer name eth0 netns {}\n",
+            pod.name
+        ));
+        node_cmds.push_str(&format!(
+            "link set p{i} up\naddr add {GATEWAY_V4}/32 dev p{i}\n"
+        ));
         if any_v6 {
             node_cmds.push_str(&format!("addr add {GATEWAY_V6}/64 dev p{i} nodad\n"));
         }
@@ -258,7 +305,8 @@ fn listen_all(
     for &i in pods {
         let e = &cluster.endpoints[i];
         let ns = handles[i].as_ref().expect("opened");
-        let ports: BTreeSet<(u16, Protocol)> = e.ports.iter().map(|p| (p.port, p.protocol)).collect();
+        let ports: BTreeSet<(u16, Protocol)> =
+            e.ports.iter().map(|p| (p.port, p.protocol)).collect();
         for (port, protocol) in ports {
             if protocol == Protocol::Sctp && !sctp {
                 continue;
@@ -285,9 +333,15 @@ fn attempt_all(
             if let Some(why) = untestable_pod(s).or_else(|| untestable_pod(d)) {
                 Some(Outcome::Untestable(why))
             } else if target(s, d).is_none() {
-                Some(Outcome::Untestable(format!("{} and {} have no address family in common", s.id(), d.id())))
+                Some(Outcome::Untestable(format!(
+                    "{} and {} have no address family in common",
+                    s.id(),
+                    d.id()
+                )))
             } else if j.protocol == Protocol::Sctp && !sctp {
-                Some(Outcome::Untestable("this kernel does not support SCTP".into()))
+                Some(Outcome::Untestable(
+                    "this kernel does not support SCTP".into(),
+                ))
             } else {
                 None
             }
@@ -295,7 +349,8 @@ fn attempt_all(
         .collect();
     let todo: Vec<usize> = (0..jobs.len()).filter(|&k| outcomes[k].is_none()).collect();
     let next = AtomicUsize::new(0);
-    let measured: Mutex<Vec<(usize, Result<bool, ProbeError>)>> = Mutex::new(Vec::with_capacity(todo.len()));
+    let measured: Mutex<Vec<(usize, Result<bool, ProbeError>)>> =
+        Mutex::new(Vec::with_capacity(todo.len()));
     let workers = opts.parallel.max(1).min(todo.len());
     std::thread::scope(|s| {
         for _ in 0..workers {
@@ -304,17 +359,32 @@ fn attempt_all(
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&k) = todo.get(n) else { break };
                     let job = jobs[k];
-                    let ip = target(&cluster.endpoints[job.src], &cluster.endpoints[job.dst]).expect("checked");
+                    let ip = target(&cluster.endpoints[job.src], &cluster.endpoints[job.dst])
+                        .expect("checked");
                     let dst = SocketAddr::new(ip, job.port);
-                    let src = handles[job.src].as_ref().expect("testable pods have a namespace");
-                    let result = src.enter().and_then(|()| sock::attempt(dst, job.protocol, opts.timeout));
-                    measured.lock().unwrap_or_else(|p| p.into_inner()).push((k, result));
+                    let src = handles[job.src]
+                        .as_ref()
+                        .expect("testable pods have a namespace");
+                    let result = src
+                        .enter()
+                        .and_then(|()| sock::attempt(dst, job.protocol, opts.timeout));
+                    measured
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((k, result));
                 }
             });
         }
     });
     for (k, result) in measured.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        outcomes[k] = Some(if result? { Outcome::Allowed } else { Outcome::Denied });
+        outcomes[k] = Some(if result? {
+            Outcome::Allowed
+        } else {
+            Outcome::Denied
+        });
     }
-    Ok(outcomes.into_iter().map(|o| o.expect("every job decided")).collect())
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.expect("every job decided"))
+        .collect())
 }

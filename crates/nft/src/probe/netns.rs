@@ -23,7 +23,9 @@ pub const NETNS_DIR: &str = "/run/netns";
 static CREATED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 fn created() -> MutexGuard<'static, Vec<String>> {
-    CREATED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    CREATED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs `ip ARGS` (optionally inside namespace `ns`), failing with its stderr.
@@ -52,19 +54,30 @@ pub fn nft_apply(ns: &str, ruleset: &str) -> Result<(), ProbeError> {
 
 fn run(mut cmd: Command, stdin: Option<&str>) -> Result<(), ProbeError> {
     let shown = format!("{cmd:?}").replace('"', "");
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|e| ProbeError::Command(format!("{shown}: {e}")))?;
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| ProbeError::Command(format!("{shown}: {e}")))?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // A failed write shows up as the command's own error below.
         let _ = pipe.write_all(text.as_bytes());
     }
-    let out = child.wait_with_output().map_err(|e| ProbeError::Command(format!("{shown}: {e}")))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| ProbeError::Command(format!("{shown}: {e}")))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(ProbeError::Command(format!("{shown} failed: {}", String::from_utf8_lossy(&out.stderr).trim())))
+        Err(ProbeError::Command(format!(
+            "{shown} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
     }
 }
 
@@ -113,13 +126,23 @@ pub fn install_signal_cleanup() {
 /// Deletes namespaces `PREFIX<pid>-*` whose process is gone (a run that was killed).
 pub fn clean_leftovers(prefix: &str) -> Vec<String> {
     let mut removed = Vec::new();
-    let Ok(entries) = std::fs::read_dir(NETNS_DIR) else { return removed };
-    let mut names: Vec<String> = entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    let Ok(entries) = std::fs::read_dir(NETNS_DIR) else {
+        return removed;
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
     names.sort();
     for name in names {
-        let Some(rest) = name.strip_prefix(prefix) else { continue };
-        let Some((pid, _)) = rest.split_once('-') else { continue };
-        let Ok(pid) = pid.parse::<u32>() else { continue };
+        let Some(rest) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        let Some((pid, _)) = rest.split_once('-') else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
         if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
@@ -132,9 +155,13 @@ pub fn clean_leftovers(prefix: &str) -> Vec<String> {
 
 /// Names of this process's namespaces that still exist (for tests and checks).
 pub fn existing_with_prefix(prefix: &str) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(NETNS_DIR) else { return Vec::new() };
-    let mut names: Vec<String> =
-        entries.filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.starts_with(prefix)).collect();
+    let Ok(entries) = std::fs::read_dir(NETNS_DIR) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(prefix))
+        .collect();
     names.sort();
     names
 }
@@ -147,9 +174,13 @@ pub struct NsHandle {
 
 impl NsHandle {
     pub fn open(name: &str) -> Result<NsHandle, ProbeError> {
-        let file = File::open(Path::new(NETNS_DIR).join(name))
-            .map_err(|e| ProbeError::Command(format!("cannot open network namespace {name}: {e}")))?;
-        Ok(NsHandle { name: name.to_string(), file })
+        let file = File::open(Path::new(NETNS_DIR).join(name)).map_err(|e| {
+            ProbeError::Command(format!("cannot open network namespace {name}: {e}"))
+        })?;
+        Ok(NsHandle {
+            name: name.to_string(),
+            file,
+        })
     }
 
     /// Moves the calling thread (only it) into this namespace. Sockets it
@@ -174,8 +205,9 @@ impl NsHandle {
             s.spawn(|| {
                 self.enter()?;
                 let path = format!("/proc/sys/{}", key.replace('.', "/"));
-                std::fs::write(&path, value)
-                    .map_err(|e| ProbeError::Command(format!("cannot set {key} in {}: {e}", self.name)))
+                std::fs::write(&path, value).map_err(|e| {
+                    ProbeError::Command(format!("cannot set {key} in {}: {e}", self.name))
+                })
             })
             .join()
             .unwrap_or_else(|_| Err(ProbeError::Command("sysctl thread panicked".into())))

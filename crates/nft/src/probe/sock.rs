@@ -26,7 +26,11 @@ fn socket(addr: &SocketAddr, protocol: Protocol) -> std::io::Result<Socket> {
     match protocol {
         Protocol::Tcp => Socket::new(domain, Type::STREAM, Some(SockProto::TCP)),
         Protocol::Udp => Socket::new(domain, Type::DGRAM, Some(SockProto::UDP)),
-        Protocol::Sctp => Socket::new(domain, Type::STREAM, Some(SockProto::from(libc::IPPROTO_SCTP))),
+        Protocol::Sctp => Socket::new(
+            domain,
+            Type::STREAM,
+            Some(SockProto::from(libc::IPPROTO_SCTP)),
+        ),
     }
 }
 
@@ -35,7 +39,9 @@ pub fn sctp_supported(ns: &NsHandle, v6: bool) -> bool {
     std::thread::scope(|s| {
         s.spawn(|| {
             ns.enter().is_ok() && {
-                let addr: SocketAddr = if v6 { "[::1]:0" } else { "127.0.0.1:0" }.parse().expect("literal");
+                let addr: SocketAddr = if v6 { "[::1]:0" } else { "127.0.0.1:0" }
+                    .parse()
+                    .expect("literal");
                 socket(&addr, Protocol::Sctp).is_ok()
             }
         })
@@ -52,16 +58,27 @@ pub struct Listeners {
 
 impl Listeners {
     pub fn new() -> Listeners {
-        Listeners { stop: Arc::new(AtomicBool::new(false)), threads: Vec::new() }
+        Listeners {
+            stop: Arc::new(AtomicBool::new(false)),
+            threads: Vec::new(),
+        }
     }
 
     /// Binds `addr` with `protocol` inside `ns` and serves it on a thread.
-    pub fn listen(&mut self, ns: &NsHandle, addr: SocketAddr, protocol: Protocol) -> Result<(), ProbeError> {
+    pub fn listen(
+        &mut self,
+        ns: &NsHandle,
+        addr: SocketAddr,
+        protocol: Protocol,
+    ) -> Result<(), ProbeError> {
         let sock = std::thread::scope(|s| {
             s.spawn(|| -> Result<Socket, ProbeError> {
                 ns.enter()?;
                 let fail = |e: std::io::Error| {
-                    ProbeError::Command(format!("cannot listen on {addr}/{protocol} in {}: {e}", ns.name))
+                    ProbeError::Command(format!(
+                        "cannot listen on {addr}/{protocol} in {}: {e}",
+                        ns.name
+                    ))
                 };
                 let sock = socket(&addr, protocol).map_err(fail)?;
                 sock.set_reuse_address(true).map_err(fail)?;
@@ -112,7 +129,11 @@ fn serve_streams(listener: Socket, stop: &AtomicBool) {
                     let _ = conn.write_all(REPLY);
                 }
             }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
             Err(_) => std::thread::sleep(POLL),
         }
     }
@@ -123,7 +144,10 @@ fn serve_datagrams(sock: Socket, stop: &AtomicBool) {
     while !stop.load(Ordering::SeqCst) {
         if let Ok((n, from)) = sock.recv_from(&mut buf) {
             // SAFETY: recv_from initialised the first n bytes.
-            let data: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+            let data: Vec<u8> = buf[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
             if data == REQUEST {
                 let _ = sock.send_to(REPLY, &from);
             }
@@ -134,7 +158,8 @@ fn serve_datagrams(sock: Socket, stop: &AtomicBool) {
 /// Tries one connection from the calling thread's namespace: true when the
 /// request reached the listener and its reply came back within `timeout`.
 pub fn attempt(dst: SocketAddr, protocol: Protocol, timeout: Duration) -> Result<bool, ProbeError> {
-    let sock = socket(&dst, protocol).map_err(|e| ProbeError::Command(format!("cannot open a {protocol} socket: {e}")))?;
+    let sock = socket(&dst, protocol)
+        .map_err(|e| ProbeError::Command(format!("cannot open a {protocol} socket: {e}")))?;
     match protocol {
         Protocol::Udp => Ok(attempt_datagram(sock, dst, timeout)),
         Protocol::Tcp | Protocol::Sctp => Ok(attempt_stream(sock, dst, timeout)),
@@ -146,7 +171,9 @@ fn attempt_stream(sock: Socket, dst: SocketAddr, timeout: Duration) -> bool {
     if sock.connect_timeout(&dst.into(), timeout).is_err() {
         return false;
     }
-    let left = timeout.saturating_sub(start.elapsed()).max(Duration::from_millis(50));
+    let left = timeout
+        .saturating_sub(start.elapsed())
+        .max(Duration::from_millis(50));
     let mut conn = std::net::TcpStream::from(sock);
     let _ = conn.set_read_timeout(Some(left));
     if conn.write_all(REQUEST).is_err() {
@@ -169,17 +196,26 @@ fn attempt_datagram(sock: Socket, dst: SocketAddr, timeout: Duration) -> bool {
             // ICMP errors (unreachable) surface here: not allowed.
             return false;
         }
-        let wait = interval.min(deadline.saturating_duration_since(Instant::now())).max(Duration::from_millis(10));
+        let wait = interval
+            .min(deadline.saturating_duration_since(Instant::now()))
+            .max(Duration::from_millis(10));
         let _ = sock.set_read_timeout(Some(wait));
         match sock.recv(&mut buf) {
             Ok(n) => {
                 // SAFETY: recv initialised the first n bytes.
-                let data: Vec<u8> = buf[..n].iter().map(|b| unsafe { b.assume_init() }).collect();
+                let data: Vec<u8> = buf[..n]
+                    .iter()
+                    .map(|b| unsafe { b.assume_init() })
+                    .collect();
                 if data == REPLY {
                     return true;
                 }
             }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                ) => {}
             Err(_) => return false,
         }
     }
