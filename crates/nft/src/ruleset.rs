@@ -602,3 +602,167 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
     text.push_str("}\n");
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use netpol_model::{LoadOptions, Source, load_sources};
+
+    use super::*;
+
+    fn compile_yaml(yaml: &str, node: Option<&str>) -> String {
+        let cluster = load_sources(
+            &[Source {
+                name: "t.yaml".into(),
+                text: yaml.into(),
+            }],
+            &LoadOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let engine = Engine::new(&cluster);
+        compile(
+            &engine,
+            &Options {
+                node: node.map(str::to_string),
+            },
+        )
+        .unwrap()
+    }
+
+    const PODS: &str = "
+apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec:
+  nodeName: n1
+  containers: [{name: m, image: i, ports: [{containerPort: 8080, name: http}]}]
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent}
+spec:
+  nodeName: n1
+  hostNetwork: true
+  containers: [{name: m, image: i}]
+status: {podIP: 192.168.1.10}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: other-node-agent}
+spec:
+  nodeName: n2
+  hostNetwork: true
+  containers: [{name: m, image: i}]
+status: {podIP: 192.168.1.11}
+";
+
+    fn body(text: &str, chain: &str) -> Vec<String> {
+        let start = text
+            .find(&format!("\tchain {chain} {{"))
+            .unwrap_or_else(|| panic!("no chain {chain}:\n{text}"));
+        text[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| *l != "\t}")
+            .map(|l| l.trim().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn host_network_pods_on_the_same_node_are_always_allowed() {
+        let text = compile_yaml(
+            &format!(
+                "{PODS}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny}}\nspec: {{podSelector: {{}}, policyTypes: [Ingress, Egress]}}\n"
+            ),
+            None,
+        );
+        let expected_in = [
+            "comment \"default/web ingress\"",
+            "ip saddr 10.0.0.1 accept comment \"the pod itself\"",
+            "ip saddr 192.168.1.10 accept comment \"host-network pods on its node n1\"",
+            "drop",
+        ];
+        assert_eq!(body(&text, "in_default_web"), expected_in);
+        assert_eq!(
+            body(&text, "eg_default_web")[2],
+            "ip daddr 192.168.1.10 return comment \"host-network pods on its node n1\""
+        );
+        // Host-network pods are never selected: no chain of their own.
+        assert!(!text.contains("chain in_default_agent"));
+    }
+
+    #[test]
+    fn ports_merge_and_unusable_entries_admit_nothing() {
+        let policy = "
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+    - ports:
+        - {port: 80}
+        - {port: 81, endPort: 90}
+        - {port: 85, endPort: 100}
+        - {port: http}
+        - {port: 53, protocol: UDP}
+        - {protocol: UDP}
+    - ports:
+        - {port: metrics}
+        - {port: http, protocol: UDP}
+";
+        let text = compile_yaml(&format!("{PODS}{policy}"), None);
+        let lines = body(&text, "in_default_web");
+        assert_eq!(
+            lines[3],
+            "meta l4proto tcp th dport { 80-100, 8080 } accept comment \"default/p ingress[0]\""
+        );
+        assert_eq!(
+            lines[4],
+            "meta l4proto udp accept comment \"default/p ingress[0]\""
+        );
+        assert_eq!(
+            lines[5],
+            "# default/p ingress[1]: no port of it applies to this pod"
+        );
+        assert_eq!(lines[6], "drop");
+    }
+
+    #[test]
+    fn only_the_nodes_pods_get_chains() {
+        let policy = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec: {podSelector: {}}\n";
+        assert!(
+            compile_yaml(&format!("{PODS}{policy}"), Some("n1")).contains("chain in_default_web")
+        );
+        let other = compile_yaml(&format!("{PODS}{policy}"), Some("n2"));
+        assert!(!other.contains("chain in_"), "{other}");
+        assert!(
+            other.contains("# 0 pods, 0 isolated for egress, 0 for ingress, by 1 NetworkPolicies.")
+        );
+    }
+
+    #[test]
+    fn an_ip_block_and_pod_peers_share_one_set() {
+        let policy = "
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Egress]
+  egress:
+    - to:
+        - podSelector: {}
+        - ipBlock: {cidr: 192.168.0.0/16, except: [192.168.1.0/24]}
+";
+        let text = compile_yaml(&format!("{PODS}{policy}"), None);
+        // The agents' addresses are in the except range; the pod selector never matches host-network pods.
+        assert!(
+            text.contains("elements = { 10.0.0.1, 192.168.0.0/24, 192.168.2.0/23, 192.168.4.0/22"),
+            "{text}"
+        );
+        assert!(!text.contains("192.168.1.11 return"), "{text}");
+    }
+}
