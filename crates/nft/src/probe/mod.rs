@@ -76,7 +76,7 @@ impl Default for ProbeOptions {
     fn default() -> Self {
         ProbeOptions {
             timeout: Duration::from_millis(1500),
-            parallel: 128,
+            parallel: 256,
         }
     }
 }
