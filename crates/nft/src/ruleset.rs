@@ -179,7 +179,9 @@ fn numeric_ports(ports: &[PortRule]) -> PortMatch {
 
 /// nft identifiers: Kubernetes names only use `[a-z0-9.-]`, which nft accepts
 /// after the first character; `_` separates the parts, so names cannot collide.
-fn ident(prefix: &str, parts: &[&str]) -> String {
+/// nft allows 256 bytes: a longer name is cut and ends in `..UNIQUE` instead
+/// (`..` never occurs in a Kubernetes name).
+fn ident(prefix: &str, parts: &[&str], unique: &str) -> String {
     let mut s = prefix.to_string();
     for p in parts {
         s.push('_');
@@ -190,6 +192,11 @@ fn ident(prefix: &str, parts: &[&str]) -> String {
                 '_'
             }
         }));
+    }
+    if s.len() > 240 {
+        s.truncate(220);
+        s.push_str("..");
+        s.push_str(unique);
     }
     s
 }
@@ -260,7 +267,11 @@ impl Compiler<'_, '_> {
             };
             let idx = ri.to_string();
             RuleSet {
-                name: ident(dir, &[&policy.namespace, &policy.name, &idx]),
+                name: ident(
+                    dir,
+                    &[&policy.namespace, &policy.name, &idx],
+                    &format!("p{pi}r{ri}"),
+                ),
                 addrs,
             }
         })
@@ -501,6 +512,7 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
                     "in"
                 },
                 &[&pod.namespace, &pod.name],
+                &format!("e{i}"),
             );
             let body = compiler.chain(i, direction);
             let _ = write!(
@@ -727,6 +739,16 @@ spec:
             "# default/p ingress[1]: no port of it applies to this pod"
         );
         assert_eq!(lines[6], "drop");
+    }
+
+    #[test]
+    fn names_too_long_for_nft_are_cut_and_stay_unique() {
+        let long = "a".repeat(250);
+        assert_eq!(ident("in", &["ns", "pod"], "e1"), "in_ns_pod");
+        let cut = ident("in", &["ns", &long], "e7");
+        assert_eq!(cut.len(), 224);
+        assert!(cut.ends_with("aaaa..e7"), "{cut}");
+        assert_ne!(cut, ident("in", &["ns", &long], "e8"));
     }
 
     #[test]

@@ -28,6 +28,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
     {
         eprintln!("note: no pod in the input runs on node {node}; the ruleset enforces nothing");
     }
+    let unaddressed = cluster
+        .endpoints
+        .iter()
+        .filter(|e| !e.host_network && e.ips.is_empty())
+        .count();
+    if unaddressed > 0 {
+        eprintln!(
+            "note: {unaddressed} pods or workloads have no status.podIP: the ruleset can neither enforce for them nor match them as peers"
+        );
+    }
     let engine = Engine::new(&cluster);
     let text = compile(&engine, &Options { node: args.node })
         .map_err(|e| Failure::Other(e.to_string()))?;
