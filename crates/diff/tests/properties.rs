@@ -150,12 +150,20 @@ const PORTS: [(u16, Protocol, Option<&str>); 3] = [
     (53, Protocol::Udp, None),
 ];
 
-/// (namespace, app, which ports); the port set picks `http` as 80 or 8080.
-fn endpoint_spec() -> impl Strategy<Value = (usize, usize, bool, bool)> {
-    (0..2usize, 0..APPS.len(), any::<bool>(), any::<bool>())
+/// (namespace, app, which ports, host network); the port set picks `http` as 80 or 8080.
+type EndpointSpec = (usize, usize, bool, bool, bool);
+
+fn endpoint_spec() -> impl Strategy<Value = EndpointSpec> {
+    (
+        0..2usize,
+        0..APPS.len(),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::bool::weighted(0.2),
+    )
 }
 
-fn endpoint(i: usize, (ns, app, http_is_80, dns): (usize, usize, bool, bool)) -> Endpoint {
+fn endpoint(i: usize, (ns, app, http_is_80, dns, host_network): EndpointSpec) -> Endpoint {
     let mut ports = vec![if http_is_80 { PORTS[0] } else { PORTS[1] }];
     if dns {
         ports.push(PORTS[2]);
@@ -175,8 +183,9 @@ fn endpoint(i: usize, (ns, app, http_is_80, dns): (usize, usize, bool, bool)) ->
             })
             .collect(),
         ips: vec![format!("10.0.0.{}", i + 1).parse().unwrap()],
-        host_network: false,
-        node: None,
+        host_network,
+        // Pods 0-2 share a node, so host-network pods reach them as node traffic.
+        node: Some(if i < 3 { "n1" } else { "n2" }.to_string()),
         origin: origin(),
     }
 }
@@ -281,6 +290,7 @@ proptest! {
         keep_old in any::<bool>(),
         drop_last in any::<bool>(),
         relabel in proptest::option::of(0..APPS.len()),
+        flip_host_network in any::<bool>(),
     ) {
         let endpoints: Vec<Endpoint> = specs.iter().enumerate().map(|(i, s)| endpoint(i, *s)).collect();
         let mut new_endpoints = endpoints.clone();
@@ -289,6 +299,9 @@ proptest! {
         }
         if let Some(app) = relabel {
             new_endpoints[0].labels = labels(&[("app", APPS[app])]);
+        }
+        if flip_host_network {
+            new_endpoints[0].host_network = !new_endpoints[0].host_network;
         }
         // Half the time an edit of the old policies (one dropped), otherwise unrelated ones.
         let new_policies = if keep_old {

@@ -461,3 +461,29 @@ fn findings_are_sorted_and_name_their_policy() {
     sorted.sort();
     assert_eq!(keys, sorted);
 }
+
+#[test]
+fn np007_allow_all_rule_shadows_other_policies() {
+    let open = policy("open", "  podSelector: {}\n  ingress:\n    - {}\n");
+    let narrow = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: narrow\n  namespace: web\nspec:\n  podSelector:\n    matchLabels:\n      app: api\n  ingress:\n    - from:\n        - podSelector:\n            matchLabels:\n              app: frontend\n";
+    let l = run(&format!("{open}---\n{narrow}"));
+    let f = l.only("NP007");
+    assert_eq!(f.policy.as_deref(), Some("web/open"));
+    assert!(f.message.contains("web/narrow"), "{}", f.message);
+}
+
+#[test]
+fn catalog_ids_are_unique_and_every_finding_uses_one() {
+    let ids: Vec<&str> = netpol_lint::CATALOG.iter().map(|r| r.id).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "ids are unique and listed in order");
+    let l = run(&policy(
+        "p",
+        "  podSelector:\n    matchLabels:\n      app: nothing\n",
+    ));
+    for f in &l.findings {
+        assert_eq!(netpol_lint::rule_info(f.id).name, f.name);
+    }
+}
