@@ -31,31 +31,89 @@ const PORTS: [(&str, u16, &str); 5] = [
     ("grpc", 9000, "TCP"),
 ];
 
-const LABELS: [(&str, &str); 6] = [("app", "a"), ("app", "b"), ("tier", "x"), ("tier", "y"), ("team", "t"), ("part-of", "p")];
+const LABELS: [(&str, &str); 6] = [
+    ("app", "a"),
+    ("app", "b"),
+    ("tier", "x"),
+    ("tier", "y"),
+    ("team", "t"),
+    ("part-of", "p"),
+];
 
 fn workload() -> impl Strategy<Value = Workload> {
-    (0..3usize, proptest::sample::subsequence(LABELS.to_vec(), 0..=3), proptest::sample::subsequence((0..PORTS.len()).collect::<Vec<_>>(), 0..=3))
+    (
+        0..3usize,
+        proptest::sample::subsequence(LABELS.to_vec(), 0..=3),
+        proptest::sample::subsequence((0..PORTS.len()).collect::<Vec<_>>(), 0..=3),
+    )
         .prop_map(|(namespace, labels, ports)| {
             // One value per key.
             let mut seen = std::collections::BTreeSet::new();
-            let labels = labels.into_iter().filter(|(k, _)| seen.insert(*k)).collect();
-            Workload { namespace, labels, ports }
+            let labels = labels
+                .into_iter()
+                .filter(|(k, _)| seen.insert(*k))
+                .collect();
+            Workload {
+                namespace,
+                labels,
+                ports,
+            }
         })
 }
 
 fn service() -> impl Strategy<Value = Svc> {
-    (0..3usize, proptest::sample::select(LABELS.to_vec()), proptest::sample::select(vec![80u16, 443, 8080, 9000]), 0..PORTS.len(), any::<bool>())
-        .prop_map(|(namespace, selects, port, target, by_name)| Svc { namespace, selects, port, target, by_name })
+    (
+        0..3usize,
+        proptest::sample::select(LABELS.to_vec()),
+        proptest::sample::select(vec![80u16, 443, 8080, 9000]),
+        0..PORTS.len(),
+        any::<bool>(),
+    )
+        .prop_map(|(namespace, selects, port, target, by_name)| Svc {
+            namespace,
+            selects,
+            port,
+            target,
+            by_name,
+        })
 }
 
 const ENDPOINTS: [&str; 14] = [
-    "*", "ns0", "ns1", "ns2", "ns0/w0", "ns1/w1", "ns2/w2", "ns0/w3", "ns1:app=a", "*:tier=x", "*:app=b,tier=y", "external", "203.0.113.0/24", "ns9",
+    "*",
+    "ns0",
+    "ns1",
+    "ns2",
+    "ns0/w0",
+    "ns1/w1",
+    "ns2/w2",
+    "ns0/w3",
+    "ns1:app=a",
+    "*:tier=x",
+    "*:app=b,tier=y",
+    "external",
+    "203.0.113.0/24",
+    "ns9",
 ];
 
-const PORT_CHOICES: [&str; 10] = ["[80]", "[8080, 53/udp]", "service", "metrics", "any", "8000-8100", "http", "[web, 9000]", "443", "53/udp"];
+const PORT_CHOICES: [&str; 10] = [
+    "[80]",
+    "[8080, 53/udp]",
+    "service",
+    "metrics",
+    "any",
+    "8000-8100",
+    "http",
+    "[web, 9000]",
+    "443",
+    "53/udp",
+];
 
 fn flows_text() -> impl Strategy<Value = String> {
-    let flow = (proptest::sample::select(ENDPOINTS.to_vec()), proptest::sample::select(ENDPOINTS.to_vec()), proptest::sample::select(PORT_CHOICES.to_vec()));
+    let flow = (
+        proptest::sample::select(ENDPOINTS.to_vec()),
+        proptest::sample::select(ENDPOINTS.to_vec()),
+        proptest::sample::select(PORT_CHOICES.to_vec()),
+    );
     (any::<bool>(), any::<bool>(), proptest::collection::vec(flow, 1..5)).prop_map(|(egress, dns, flows)| {
         let mut s = format!(
             "defaultDeny: {}\nallowDns: {dns}\nflows:\n",
@@ -75,7 +133,11 @@ fn manifests(workloads: &[Workload], services: &[Svc], with_dns: bool) -> String
     let mut s = String::new();
     let mut label_sets = std::collections::BTreeSet::new();
     for (i, w) in workloads.iter().enumerate() {
-        let mut labels: Vec<(String, String)> = w.labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut labels: Vec<(String, String)> = w
+            .labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         labels.sort();
         // Pods with identical labels cannot be told apart by any policy; keep them distinct.
         if !label_sets.insert((w.namespace, labels.clone())) {
@@ -84,7 +146,10 @@ fn manifests(workloads: &[Workload], services: &[Svc], with_dns: bool) -> String
         let labels_yaml: String = if labels.is_empty() {
             "  labels: {}\n".to_string()
         } else {
-            let items: String = labels.iter().map(|(k, v)| format!("    {k}: {v}\n")).collect();
+            let items: String = labels
+                .iter()
+                .map(|(k, v)| format!("    {k}: {v}\n"))
+                .collect();
             format!("  labels:\n{items}")
         };
         let ports: String = w
@@ -95,7 +160,11 @@ fn manifests(workloads: &[Workload], services: &[Svc], with_dns: bool) -> String
                 format!("        - name: {name}\n          containerPort: {port}\n          protocol: {proto}\n")
             })
             .collect();
-        let ports = if ports.is_empty() { String::new() } else { format!("      ports:\n{ports}") };
+        let ports = if ports.is_empty() {
+            String::new()
+        } else {
+            format!("      ports:\n{ports}")
+        };
         s.push_str(&format!(
             "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: w{i}\n  namespace: ns{}\n{labels_yaml}spec:\n  containers:\n    - name: c\n      image: x\n{ports}",
             w.namespace
@@ -103,7 +172,11 @@ fn manifests(workloads: &[Workload], services: &[Svc], with_dns: bool) -> String
     }
     for (i, svc) in services.iter().enumerate() {
         let (name, number, proto) = PORTS[svc.target];
-        let target = if svc.by_name { name.to_string() } else { number.to_string() };
+        let target = if svc.by_name {
+            name.to_string()
+        } else {
+            number.to_string()
+        };
         s.push_str(&format!(
             "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: s{i}\n  namespace: ns{}\nspec:\n  selector:\n    {}: {}\n  ports:\n    - port: {}\n      targetPort: {target}\n      protocol: {proto}\n",
             svc.namespace, svc.selects.0, svc.selects.1, svc.port
@@ -116,7 +189,10 @@ fn manifests(workloads: &[Workload], services: &[Svc], with_dns: bool) -> String
 }
 
 fn load(texts: Vec<(String, String)>) -> netpol_model::Cluster {
-    let sources: Vec<Source> = texts.into_iter().map(|(name, text)| Source { name, text }).collect();
+    let sources: Vec<Source> = texts
+        .into_iter()
+        .map(|(name, text)| Source { name, text })
+        .collect();
     load_sources(&sources, &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"))
 }
 

@@ -18,7 +18,8 @@ fn committed_schema_is_the_generated_one() {
     // Compared as JSON values: key order may follow serde_json's features.
     let value = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
     assert!(
-        committed == generated || (value(&committed).is_some() && value(&committed) == value(&generated)),
+        committed == generated
+            || (value(&committed).is_some() && value(&committed) == value(&generated)),
         "schema/flows.schema.json is stale: run NETPOL_UPDATE_SCHEMA=1 cargo test -p netpol-flows --test schema"
     );
 }
@@ -27,7 +28,13 @@ fn committed_schema_is_the_generated_one() {
 fn schema_describes_the_fields() {
     let schema: serde_json::Value = serde_json::from_str(&netpol_flows::json_schema()).unwrap();
     let props = &schema["properties"];
-    for field in ["defaultDeny", "allowDns", "unmanagedNamespaces", "cluster", "flows"] {
+    for field in [
+        "defaultDeny",
+        "allowDns",
+        "unmanagedNamespaces",
+        "cluster",
+        "flows",
+    ] {
         assert!(props.get(field).is_some(), "{field} missing from {props}");
     }
     assert_eq!(schema["required"], serde_json::json!(["flows"]));
@@ -41,6 +48,9 @@ fn homelab_example_parses() {
     let path = repo().join("examples/homelab/flows.yaml");
     let flows = netpol_flows::read_flows(&path).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(flows.flows.len(), 8);
-    assert_eq!(flows.flows[0].from, netpol_flows::EndpointSpec::Namespace("ingress-nginx".into()));
+    assert_eq!(
+        flows.flows[0].from,
+        netpol_flows::EndpointSpec::Namespace("ingress-nginx".into())
+    );
     assert_eq!(flows.flows[0].ports, vec![netpol_flows::PortSpec::Service]);
 }

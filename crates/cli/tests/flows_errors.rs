@@ -1,0 +1,132 @@
+//! Malformed flows files: every error names file, line and field, the exit
+//! status is 1, and gen writes nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flows")
+}
+
+fn netpol_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_netpol"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("netpol runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Runs gen and verify on a bad flows file; both fail with the same message
+/// and gen leaves no output directory behind.
+fn rejected(file: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let (code, stdout, stderr) = netpol_in(
+        &fixtures(),
+        &["gen", file, "cluster.yaml", "-o", out.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        !out.exists(),
+        "gen created {} for a bad flows file",
+        out.display()
+    );
+    assert!(
+        stderr.ends_with("in the flows file; nothing was done\n"),
+        "{stderr}"
+    );
+    let (vcode, vstdout, vstderr) = netpol_in(&fixtures(), &["verify", file, "cluster.yaml"]);
+    assert_eq!(vcode, 1);
+    assert!(vstdout.is_empty());
+    assert_eq!(vstderr, stderr);
+    stderr
+}
+
+#[test]
+fn port_out_of_range() {
+    let err = rejected("bad-port.yaml");
+    assert!(
+        err.starts_with(
+            "error: bad-port.yaml:4: flows[0].ports[1]: port 70000 is not between 1 and 65535"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_field() {
+    let err = rejected("unknown-field.yaml");
+    assert!(
+        err.starts_with("error: unknown-field.yaml:7: flows[0].protocol: unknown field `protocol`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_mode() {
+    let err = rejected("bad-mode.yaml");
+    assert!(
+        err.starts_with("error: bad-mode.yaml:1: defaultDeny: unknown variant `egress`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_ports() {
+    let err = rejected("missing-ports.yaml");
+    assert!(
+        err.starts_with("error: missing-ports.yaml:2: flows[0]: missing field `ports`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn yaml_syntax() {
+    let err = rejected("syntax.yaml");
+    assert!(err.starts_with("error: syntax.yaml:"), "{err}");
+    assert!(err.contains("invalid YAML"), "{err}");
+}
+
+#[test]
+fn every_problem_of_a_file_is_listed() {
+    let err = rejected("bad-endpoint.yaml");
+    insta::assert_snapshot!(err);
+    for at in [
+        "bad-endpoint.yaml:3: flows[0].to:",
+        "bad-endpoint.yaml:6: flows[1]:",
+        "bad-endpoint.yaml:12: flows[2].ports[0]:",
+        "bad-endpoint.yaml:13: flows[2].purpose:",
+    ] {
+        assert!(err.contains(at), "{at} missing:\n{err}");
+    }
+    assert!(err.contains("4 errors in the flows file"), "{err}");
+}
+
+#[test]
+fn missing_and_empty_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = netpol_in(
+        &fixtures(),
+        &["verify", "no-such-file.yaml", "cluster.yaml"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("error: no-such-file.yaml: cannot read:"),
+        "{stderr}"
+    );
+    let empty = tmp.path().join("empty.yaml");
+    std::fs::write(&empty, "# nothing\n").unwrap();
+    let (code, _, stderr) = netpol_in(
+        &fixtures(),
+        &["verify", empty.to_str().unwrap(), "cluster.yaml"],
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("the file is empty"), "{stderr}");
+}
