@@ -154,6 +154,19 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
+/// Long source lists fold away so the table stays readable in a PR comment.
+fn source_cell(sources: &[String]) -> String {
+    const FOLD_ABOVE: usize = 5;
+    if sources.len() <= FOLD_ABOVE {
+        return sources.join("<br>");
+    }
+    format!(
+        "<details><summary>{} sources</summary>{}</details>",
+        sources.len(),
+        sources.join("<br>")
+    )
+}
+
 pub fn markdown(diff: &Diff) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "### netpol diff\n");
@@ -180,7 +193,7 @@ pub fn markdown(diff: &Diff) -> String {
                 let _ = writeln!(
                     s,
                     "| {mark} | {} | `{}` | {} | {} |",
-                    sources.join("<br>"),
+                    source_cell(&sources),
                     cell(&c.dst),
                     ports(&c.ports),
                     why.join("<br>")
