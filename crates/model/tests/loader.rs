@@ -484,7 +484,7 @@ fn alias_bombs_are_refused_without_a_panic() {
         let prev = format!("*a{}", i - 1);
         text.push_str(&format!(
             "a{i}: &a{i} [{}]\n",
-            vec![prev.as_str(); 10].join(", ")
+            [prev.as_str(); 10].join(", ")
         ));
     }
     assert!(load_with(&text, &LoadOptions::default()).is_err());

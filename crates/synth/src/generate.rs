@@ -366,7 +366,7 @@ impl Gen {
                 }
                 // Written without policyTypes when the API server's default gives the same types.
                 if p.affects_ingress
-                    && p.affects_egress == !p.egress.is_empty()
+                    && p.affects_egress != p.egress.is_empty()
                     && self.rng.chance(50)
                 {
                     p.policy_types_explicit = false;
