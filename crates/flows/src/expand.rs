@@ -147,8 +147,11 @@ impl PodPeer {
 /// The pods on one end of a flow.
 #[derive(Clone, Debug, Serialize)]
 pub struct PodSet {
-    /// Endpoints meant (policy-visible ones only: never host-network).
+    /// Endpoints meant that policies can see (never host-network ones).
     pub endpoints: Vec<usize>,
+    /// Host-network endpoints meant: no selector matches them, so nothing is
+    /// generated for them, but `verify` checks their connections.
+    pub host_network: Vec<usize>,
     /// How a peer selects exactly them; `None` when the end matches nothing
     /// that a selector could name (an unknown workload).
     pub peer: Option<PodPeer>,
@@ -179,7 +182,10 @@ pub struct DstEndpoint {
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum Destinations {
     Pods {
+        /// Policy-visible destination pods.
         members: Vec<DstEndpoint>,
+        /// Host-network destination pods: checked by `verify`, never selected.
+        host_members: Vec<DstEndpoint>,
         /// One peer and port list for egress rules, when the flow's selector
         /// and literal ports say exactly what every member receives.
         uniform: Option<(PodPeer, Vec<PortSel>)>,
@@ -434,7 +440,8 @@ impl Ctx<'_> {
                 format!("source {} matches no pod", def.from),
             );
         }
-        let pod_set = self.pod_set(def, &def.from.clone(), &visible);
+        let mut pod_set = self.pod_set(def, &def.from.clone(), &visible);
+        pod_set.host_network = host;
         Sources::Pods(pod_set)
     }
 
@@ -499,6 +506,7 @@ impl Ctx<'_> {
         };
         PodSet {
             endpoints: visible.to_vec(),
+            host_network: Vec::new(),
             peer,
             subjects,
         }
@@ -522,8 +530,9 @@ impl Ctx<'_> {
         }
         let mut listened: BTreeSet<&PortSpec> = BTreeSet::new();
         let mut members = Vec::new();
+        let mut host_members = Vec::new();
         let mut translated = false;
-        for &e in &visible {
+        for &e in visible.iter().chain(&host) {
             let endpoint = &self.cluster.endpoints[e];
             let services: Vec<&Service> = self
                 .cluster
@@ -559,6 +568,15 @@ impl Ctx<'_> {
             if ports.is_empty() {
                 continue;
             }
+            if endpoint.host_network {
+                host_members.push(DstEndpoint {
+                    endpoint: e,
+                    ports,
+                    selector: LabelSelector::default(),
+                    notes,
+                });
+                continue;
+            }
             let selector = self.unique(def, e);
             members.push(DstEndpoint {
                 endpoint: e,
@@ -567,7 +585,7 @@ impl Ctx<'_> {
                 notes,
             });
         }
-        if !visible.is_empty() {
+        if !visible.is_empty() || !host.is_empty() {
             for spec in &def.ports {
                 if !listened.contains(spec) && *spec != PortSpec::Any {
                     let msg = match spec {
@@ -604,7 +622,11 @@ impl Ctx<'_> {
         } else {
             None
         };
-        Destinations::Pods { members, uniform }
+        Destinations::Pods {
+            members,
+            host_members,
+            uniform,
+        }
     }
 
     fn address_ports(&mut self, def: &FlowDef) -> Vec<PortSel> {
@@ -842,7 +864,11 @@ impl Expansion<'_> {
         for f in &self.expanded {
             let mut src = vec![false; n];
             match &f.sources {
-                Sources::Pods(set) => set.endpoints.iter().for_each(|&i| src[i] = true),
+                Sources::Pods(set) => set
+                    .endpoints
+                    .iter()
+                    .chain(&set.host_network)
+                    .for_each(|&i| src[i] = true),
                 Sources::Addresses { blocks } => {
                     for (i, e) in self.cluster.endpoints.iter().enumerate() {
                         src[i] = e
@@ -854,8 +880,12 @@ impl Expansion<'_> {
             }
             let mut dst: BTreeMap<usize, Vec<PortSel>> = BTreeMap::new();
             match &f.destinations {
-                Destinations::Pods { members, .. } => {
-                    for m in members {
+                Destinations::Pods {
+                    members,
+                    host_members,
+                    ..
+                } => {
+                    for m in members.iter().chain(host_members) {
                         dst.insert(m.endpoint, m.ports.clone());
                     }
                 }
@@ -885,8 +915,12 @@ impl Expansion<'_> {
     }
 }
 
+/// One flow's reach: which endpoints it covers as a source, and per
+/// destination endpoint the ports.
+type FlowReach = (Vec<bool>, BTreeMap<usize, Vec<PortSel>>);
+
 pub struct Coverage {
-    flows: Vec<(Vec<bool>, BTreeMap<usize, Vec<PortSel>>)>,
+    flows: Vec<FlowReach>,
 }
 
 impl Coverage {

@@ -114,8 +114,20 @@ pub fn verify(x: &Expansion) -> Report {
     let mut checked = 0;
     let mut missing = Vec::new();
     for f in &x.expanded {
+        // The implicit DNS flow means pods on the pod network: host-network
+        // pods resolve names through their node.
+        let implicit = f.def.field == "allowDns";
         let sources: Vec<Party> = match &f.sources {
-            Sources::Pods(set) => set.endpoints.iter().map(|&i| Party::Endpoint(i)).collect(),
+            Sources::Pods(set) => set
+                .endpoints
+                .iter()
+                .chain(if implicit {
+                    &[][..]
+                } else {
+                    &set.host_network[..]
+                })
+                .map(|&i| Party::Endpoint(i))
+                .collect(),
             Sources::Addresses { blocks } => blocks
                 .iter()
                 .filter_map(|b| b.sample())
@@ -123,8 +135,13 @@ pub fn verify(x: &Expansion) -> Report {
                 .collect(),
         };
         let destinations: Vec<(Party, Vec<PortSel>)> = match &f.destinations {
-            Destinations::Pods { members, .. } => members
+            Destinations::Pods {
+                members,
+                host_members,
+                ..
+            } => members
                 .iter()
+                .chain(host_members)
                 .map(|m| (Party::Endpoint(m.endpoint), m.ports.clone()))
                 .collect(),
             Destinations::Addresses { blocks, ports } => blocks
