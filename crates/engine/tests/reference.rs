@@ -349,7 +349,7 @@ proptest! {
     fn small_random_clusters_agree_with_the_reference(
         seed in any::<u64>(),
         workloads in 1usize..14,
-        policies in 0usize..10,
+        policies in 0usize..16,
         namespaces in 1usize..4,
     ) {
         let cluster = generate(&Params { workloads, policies, namespaces, seed });

@@ -133,8 +133,13 @@ impl Gen {
         }];
         for i in 0..count {
             let name = format!("ns-{i}");
-            let mut l = labels(&[("team", *self.rng.pick(&TEAMS))]);
-            if self.rng.chance(80) {
+            // Some namespaces carry no labels but the name the API server sets.
+            let mut l = if self.rng.chance(85) {
+                labels(&[("team", *self.rng.pick(&TEAMS))])
+            } else {
+                Labels::new()
+            };
+            if self.rng.chance(75) {
                 l.insert("env".into(), self.rng.pick(&ENVS).to_string());
             }
             self.namespaces.push(name.clone());
@@ -171,6 +176,9 @@ impl Gen {
         let tier = *self.rng.pick(&TIERS);
         let name = format!("{tier}-{i}");
         self.app_names.push(name.clone());
+        // A few pods carry no labels at all, which only empty selectors,
+        // NotIn and DoesNotExist can match.
+        let bare = self.rng.chance(6);
         let mut l = labels(&[("app", &name), ("tier", tier)]);
         if self.rng.chance(70) {
             l.insert("team".into(), self.rng.pick(&TEAMS).to_string());
@@ -180,6 +188,9 @@ impl Gen {
         }
         if self.rng.chance(50) {
             l.insert("version".into(), self.rng.pick(&VERSIONS).to_string());
+        }
+        if bare {
+            l.clear();
         }
         let kind = match self.rng.below(20) {
             0..=13 => WorkloadKind::Pod,
@@ -265,7 +276,7 @@ impl Gen {
 
     fn service(&mut self, i: usize, e: &Endpoint) -> Option<Service> {
         let first = e.ports.first()?;
-        if e.host_network || !self.rng.chance(50) {
+        if e.host_network || e.labels.is_empty() || !self.rng.chance(50) {
             return None;
         }
         let target_port = match &first.name {

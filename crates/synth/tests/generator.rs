@@ -220,3 +220,15 @@ fn write_dir_writes_loadable_files_and_keeps_foreign_ones() {
         "kind: Mine\n"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, failure_persistence: None, ..Default::default() })]
+
+    /// Any seed and size: the YAML loads back into the generated cluster.
+    #[test]
+    fn any_generated_cluster_round_trips_through_yaml(seed in 0u64.., workloads in 0usize..40, policies in 0usize..30, namespaces in 1usize..5) {
+        let generated = generate(&Params { workloads, policies, namespaces, seed });
+        let loaded = without_locations(load_generated(&generated));
+        proptest::prop_assert_eq!(loaded, without_locations(generated));
+    }
+}
