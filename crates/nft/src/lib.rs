@@ -9,4 +9,4 @@ pub mod addr;
 pub mod probe;
 pub mod ruleset;
 
-pub use ruleset::{CompileError, Options, compile};
+pub use ruleset::{CompileError, Options, Scope, compile};

@@ -39,7 +39,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         );
     }
     let engine = Engine::new(&cluster);
-    let text = compile(&engine, &Options { node: args.node })
+    let text = compile(&engine, &Options::for_node(args.node))
         .map_err(|e| Failure::Other(e.to_string()))?;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;

@@ -43,9 +43,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let ruleset = match &args.ruleset {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| Failure::Other(format!("cannot read {}: {e}", path.display())))?,
-        None => {
-            compile(&engine, &Options { node: None }).map_err(|e| Failure::Other(e.to_string()))?
-        }
+        None => compile(&engine, &Options::default()).map_err(|e| Failure::Other(e.to_string()))?,
     };
     let matrix = engine.matrix();
     let mut jobs = Vec::with_capacity(matrix.len());
