@@ -80,6 +80,10 @@ pub fn generate(x: &Expansion) -> Generated {
         .map(|p| (p.namespace.clone(), p.name.clone()))
         .collect();
     let mut unique_name = |ns: &str, base: String| -> String {
+        // Object names are DNS subdomains: at most 253 characters, with room for a suffix.
+        let mut base = base;
+        base.truncate(240);
+        let base = base.trim_end_matches(['-', '.']).to_string();
         let mut name = base.clone();
         let mut n = 2;
         while !names.insert((ns.to_string(), name.clone())) {
