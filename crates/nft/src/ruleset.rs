@@ -584,6 +584,10 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         text,
         "# Apply with `nft -f FILE`: it replaces table inet {table} atomically and nothing else."
     );
+    let _ = writeln!(
+        text,
+        "# Pods on a shared Linux bridge need br_netfilter (net.bridge.bridge-nf-call-iptables=1)."
+    );
     let _ = writeln!(text, "table inet {table} {{}}");
     let _ = writeln!(text, "delete table inet {table}");
     let _ = writeln!(text, "table inet {table} {{");
