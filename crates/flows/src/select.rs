@@ -118,3 +118,87 @@ pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
     selector.match_expressions.dedup();
     Selection { selector, also }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netpol_engine::selector::matches;
+    use netpol_model::{LoadOptions, Source, load_sources};
+
+    fn cluster(pods: &[(&str, &str)]) -> Cluster {
+        let text: String = pods
+            .iter()
+            .map(|(name, labels)| {
+                format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: ns, labels: {{{labels}}}}}\nspec: {{containers: [{{name: c, image: x}}]}}\n")
+            })
+            .collect();
+        load_sources(
+            &[Source {
+                name: "t.yaml".into(),
+                text,
+            }],
+            &LoadOptions::default(),
+        )
+        .unwrap()
+    }
+
+    /// The endpoints of `c` the selection of `name` picks.
+    fn picked(c: &Cluster, name: &str) -> (LabelSelector, Vec<String>, Vec<usize>) {
+        let e = c.endpoint(&format!("ns/{name}")).unwrap();
+        let s = workload_selector(c, e);
+        let ids = c
+            .endpoints
+            .iter()
+            .filter(|o| matches(&s.selector, &o.labels))
+            .map(|o| o.name.clone())
+            .collect();
+        (s.selector, ids, s.also)
+    }
+
+    #[test]
+    fn prefers_the_naming_label_when_it_is_unique() {
+        let c = cluster(&[
+            ("web", "app: web, team: shop, pod-template-hash: abc"),
+            ("db", "app: db, team: shop"),
+        ]);
+        let (sel, ids, also) = picked(&c, "web");
+        assert_eq!(
+            sel.match_labels.into_iter().collect::<Vec<_>>(),
+            [("app".to_string(), "web".to_string())]
+        );
+        assert_eq!((ids, also), (vec!["web".to_string()], vec![]));
+    }
+
+    #[test]
+    fn combines_labels_when_none_alone_is_unique() {
+        let c = cluster(&[
+            ("a", "app: x, tier: web"),
+            ("b", "app: x, tier: db"),
+            ("c", "app: y, tier: web"),
+        ]);
+        let (sel, ids, _) = picked(&c, "a");
+        assert_eq!(sel.match_labels.len(), 2);
+        assert_eq!(ids, ["a"]);
+    }
+
+    #[test]
+    fn excludes_a_look_alike_with_more_labels() {
+        let c = cluster(&[("web", "app: web"), ("canary", "app: web, track: canary")]);
+        let (sel, ids, also) = picked(&c, "web");
+        assert_eq!(sel.match_expressions.len(), 1);
+        assert_eq!(sel.match_expressions[0].key, "track");
+        assert_eq!((ids, also), (vec!["web".to_string()], vec![]));
+    }
+
+    #[test]
+    fn reports_identical_labels() {
+        let c = cluster(&[
+            ("daily", "app: backup"),
+            ("weekly", "app: backup"),
+            ("other", "app: x"),
+        ]);
+        let (_, ids, also) = picked(&c, "daily");
+        assert_eq!(ids, ["daily", "weekly"]);
+        assert_eq!(also, [c.endpoint("ns/weekly").unwrap()]);
+    }
+}

@@ -111,3 +111,67 @@ fn unmanaged_namespaces_get_nothing_and_are_not_reported() {
     );
     assert!(!report.ok());
 }
+
+const API: &str = "
+apiVersion: v1
+kind: Pod
+metadata:
+  name: api
+  namespace: shop
+  labels: {app: api}
+  annotations: {prometheus.io/port: \"9102\"}
+spec:
+  containers: [{name: c, image: x, ports: [{name: http, containerPort: 8080}, {name: metrics-udp, containerPort: 9125, protocol: UDP}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {app: api}
+  ports: [{name: web, port: 80, targetPort: http}, {name: alt, port: 8443, targetPort: 9443}]
+";
+
+fn dst_ports(ports: &str) -> (Vec<String>, Vec<&'static str>) {
+    let c = load_sources(
+        &[Source {
+            name: "api.yaml".into(),
+            text: API.into(),
+        }],
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    let flows = format!("flows:\n  - {{from: shop, to: shop/api, ports: {ports}, purpose: P}}\n");
+    let x = expand(&c, &parse_flows("flows.yaml", &flows).unwrap());
+    let netpol_flows::Destinations::Pods { members, .. } = &x.expanded[0].destinations else {
+        panic!()
+    };
+    let ports = members[0].ports.iter().map(|p| p.to_string()).collect();
+    (ports, x.findings.iter().map(|f| f.code).collect())
+}
+
+#[test]
+fn ports_resolve_to_what_the_pod_receives() {
+    // A Service port is translated to its targetPort (a name here), and said so.
+    assert_eq!(
+        dst_ports("[80]"),
+        (vec!["8080/TCP".to_string()], vec!["service-port"])
+    );
+    assert_eq!(dst_ports("[8443]").0, ["9443/TCP"]);
+    // `service`: every port of every Service in front of the pod.
+    assert_eq!(
+        dst_ports("service"),
+        (vec!["8080/TCP".to_string(), "9443/TCP".to_string()], vec![])
+    );
+    // A name resolves on the pod first, then among the Service's port names.
+    assert_eq!(dst_ports("[http]").0, ["8080/TCP"]);
+    assert_eq!(dst_ports("[web]").0, ["8080/TCP"]);
+    // `metrics`: ports named like metrics, and the prometheus.io/port annotation.
+    assert_eq!(dst_ports("metrics").0, ["9102/TCP", "9125/UDP"]);
+    // A port nobody declares is still allowed, with a warning.
+    assert_eq!(
+        dst_ports("[7000]"),
+        (vec!["7000/TCP".to_string()], vec!["no-listener"])
+    );
+    assert_eq!(dst_ports("8000-8100").0, ["8000-8100/TCP"]);
+    assert_eq!(dst_ports("any").0, ["any port"]);
+}
