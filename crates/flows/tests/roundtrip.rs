@@ -114,11 +114,16 @@ fn flows_text() -> impl Strategy<Value = String> {
         proptest::sample::select(ENDPOINTS.to_vec()),
         proptest::sample::select(PORT_CHOICES.to_vec()),
     );
-    (any::<bool>(), any::<bool>(), proptest::collection::vec(flow, 1..5)).prop_map(|(egress, dns, flows)| {
+    let unmanaged = proptest::option::of(proptest::sample::select(vec!["ns1", "kube-system"]));
+    (any::<bool>(), any::<bool>(), unmanaged, proptest::collection::vec(flow, 1..5)).prop_map(|(egress, dns, unmanaged, flows)| {
         let mut s = format!(
-            "defaultDeny: {}\nallowDns: {dns}\nflows:\n",
+            "defaultDeny: {}\nallowDns: {dns}\n",
             if egress { "ingress+egress" } else { "ingress" }
         );
+        if let Some(ns) = unmanaged {
+            s.push_str(&format!("unmanagedNamespaces: [{ns}]\n"));
+        }
+        s.push_str("flows:\n");
         for (i, (from, to, ports)) in flows.iter().enumerate() {
             // A flow between two address ranges is an error in the file; keep one end a pod.
             let pods = |e: &str| e != "external" && !e.contains('.');
