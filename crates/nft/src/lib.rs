@@ -6,6 +6,7 @@
 //! measures every connection with real TCP, UDP and SCTP packets.
 
 pub mod addr;
+mod ports;
 pub mod probe;
 pub mod ruleset;
 
