@@ -469,16 +469,18 @@ fn missing_requirements_are_named() {
         "{err}"
     );
 
-    // Not root.
+    // Not root. The binary is copied where any user may run it (the build
+    // directory may be private); the check comes before the input is read.
+    use std::os::unix::fs::PermissionsExt;
+    let public = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(public.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let copy = public.path().join("netpol");
+    std::fs::copy(NETPOL, &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            NETPOL,
-            "probe",
-            &scenario("cluster.yaml"),
-        ])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&copy)
+        .args(["probe", "manifests.yaml"])
         .output()
         .expect("setpriv (util-linux) runs");
     let err = stderr(&out);
