@@ -487,3 +487,25 @@ fn catalog_ids_are_unique_and_every_finding_uses_one() {
         assert_eq!(netpol_lint::rule_info(f.id).name, f.name);
     }
 }
+
+#[test]
+fn np012_namespace_wide_policies_only_note_host_network_pods_on_a_default_deny() {
+    // An allow policy for every pod: the hostNetwork pod is incidental.
+    let allow = policy(
+        "allow",
+        "  podSelector: {}\n  ingress:\n    - from:\n        - podSelector: {}\n",
+    );
+    run(&allow).none("NP012");
+    // A default-deny: people assume it covers every pod; it does not.
+    let f = run(DENY_WEB).only("NP012");
+    assert_eq!(f.severity, Severity::Info);
+}
+
+#[test]
+fn np009_reports_each_pod_once() {
+    let isolate = |name: &str| policy(name, "  podSelector: {}\n  policyTypes: [Egress]\n");
+    let l = run(&format!("{}---\n{}", isolate("a"), isolate("b")));
+    let f = l.only("NP009");
+    assert_eq!(f.policy.as_deref(), Some("web/a"));
+    assert!(f.message.contains("2 pods"), "{}", f.message);
+}

@@ -151,17 +151,22 @@ fn dns(engine: &Engine, out: &mut Vec<Finding>) {
         reachable.iter().any(|set| set.contains(src))
     };
     let server_names: Vec<String> = servers.iter().map(|&d| cluster.endpoints[d].id()).collect();
+    let mut reported = fixedbitset::FixedBitSet::with_capacity(cluster.endpoints.len());
     for (pi, policy) in cluster.policies.iter().enumerate() {
         if !policy.affects_egress {
             continue;
         }
         let (_, compiled) = engine.policy(pi);
-        let without: Vec<&Endpoint> = compiled
+        // Each pod is reported once, at the first policy isolating it.
+        let indexes: Vec<usize> = compiled
             .selected
             .ones()
-            .filter(|&i| !has_dns(i))
-            .map(|i| &cluster.endpoints[i])
+            .filter(|&i| !reported.contains(i) && !has_dns(i))
             .collect();
+        for &i in &indexes {
+            reported.insert(i);
+        }
+        let without: Vec<&Endpoint> = indexes.iter().map(|&i| &cluster.endpoints[i]).collect();
         if without.is_empty() {
             continue;
         }

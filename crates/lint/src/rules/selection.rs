@@ -1,10 +1,10 @@
 //! Which pods a policy applies to: NP001 (none) and NP012 (hostNetwork pods).
 
 use netpol_engine::{Engine, selector};
-use netpol_model::Endpoint;
+use netpol_model::{Direction, Endpoint};
 
 use super::{pods_with_labels, short_list};
-use crate::finding::{Finding, Location};
+use crate::finding::{Finding, Location, Severity};
 
 pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
     let cluster = engine.cluster;
@@ -22,19 +22,27 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
             .filter(|e| e.host_network && selector::matches(&policy.pod_selector, &e.labels))
             .map(|e| e.id())
             .collect();
-        if !host.is_empty() {
-            out.push(
-                Finding::new(
-                    "NP012",
-                    at.clone(),
-                    format!(
-                        "podSelector {sel} matches hostNetwork pods ({}): the policy has no effect on them",
-                        short_list(&host)
-                    ),
-                    "hostNetwork pods use the node's network namespace; protect them with host firewall rules, or exclude them from the podSelector",
-                )
-                .policy(policy.id()),
-            );
+        // `podSelector: {}` means "every pod of the namespace": matching the
+        // hostNetwork ones too is incidental, worth a note only on a
+        // default-deny, where people assume everything is covered.
+        let deny_only = [Direction::Ingress, Direction::Egress]
+            .into_iter()
+            .any(|d| policy.affects(d) && policy.rules(d).is_empty());
+        if !host.is_empty() && (!policy.pod_selector.is_empty() || deny_only) {
+            let mut finding = Finding::new(
+                "NP012",
+                at.clone(),
+                format!(
+                    "podSelector {sel} matches hostNetwork pods ({}): the policy has no effect on them",
+                    short_list(&host)
+                ),
+                "hostNetwork pods use the node's network namespace; protect them with host firewall rules, or exclude them from the podSelector",
+            )
+            .policy(policy.id());
+            if policy.pod_selector.is_empty() {
+                finding = finding.severity(Severity::Info);
+            }
+            out.push(finding);
         }
         if compiled.selected.is_clear() && host.is_empty() {
             let hint = if in_namespace.is_empty() {
