@@ -67,6 +67,10 @@ fn sides(args: &Args) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Failure> {
             extra.display()
         )));
     }
+    let stdin = |paths: &[PathBuf]| paths.iter().any(|p| p.as_os_str() == "-");
+    if stdin(&old) && stdin(&new) {
+        return Err(Failure::Usage("only one side can read stdin (`-`)".into()));
+    }
     Ok((old, new))
 }
 
