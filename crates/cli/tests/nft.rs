@@ -55,6 +55,7 @@ fn ruleset_text_of_every_scenario() {
         insta::assert_snapshot!(name, scenario_ruleset(name));
     }
     insta::assert_snapshot!("dual-stack", ruleset(&[&scenario("dual-stack.yaml")]));
+    insta::assert_snapshot!("host-network", ruleset(&[&scenario("host-network.yaml")]));
 }
 
 #[test]
@@ -161,6 +162,10 @@ fn the_kernel_accepts_every_ruleset_and_each_replaces_only_its_own_table() {
     texts.push((
         "dual-stack".into(),
         ruleset(&[&scenario("dual-stack.yaml")]),
+    ));
+    texts.push((
+        "host-network".into(),
+        ruleset(&[&scenario("host-network.yaml")]),
     ));
     for (name, text) in &texts {
         ns.nft(&["-f", "-"], Some(text));

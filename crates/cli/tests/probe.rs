@@ -533,3 +533,27 @@ fn output_is_the_matrix_json_with_measured_added() {
         assert_eq!(p.replace(",\"measured\":true", ""), **m);
     }
 }
+
+#[test]
+fn host_network_pods_and_their_node() {
+    let _lock = serial();
+    let (out, pid) = netpol(&["probe", &scenario("host-network.yaml"), "--compare"], &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let (counts, conns) = check_measurements(&out.stdout);
+    assert_eq!(counts.untestable, 0);
+    assert!(
+        err.contains("36 connections: 36 agree, 0 disagree, 0 not testable"),
+        "{err}"
+    );
+    // Same node: always allowed, whatever the policies say.
+    assert!(measured(&conns, "sys/exporter", "app/web-a", 8080));
+    assert!(measured(&conns, "app/batch-a", "sys/proxy-a", 10256));
+    // Across nodes: the policies decide, by address.
+    assert!(!measured(&conns, "sys/exporter", "app/web-b", 8080));
+    assert!(measured(&conns, "sys/proxy-b", "app/web-a", 8080));
+    assert!(!measured(&conns, "app/batch-a", "sys/proxy-b", 10256));
+    // Policies never select host-network pods.
+    assert!(measured(&conns, "app/web-b", "sys/exporter", 9100));
+    assert!(namespaces_of(pid).is_empty());
+}

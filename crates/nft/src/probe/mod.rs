@@ -10,6 +10,11 @@
 //! changes the host's own bridges; routed veths, as Calico wires pods, need
 //! nothing global.)
 //!
+//! Host-network pods get a namespace too, one per address set (the
+//! host-network pods of a node share it), behind the same node: so traffic
+//! between them and pods crosses the ruleset, whose same-node exemptions and
+//! ipBlocks then decide, as the engine does.
+//!
 //! Every listener and every connection attempt is a socket opened by a thread
 //! that entered a pod's namespace first: traffic never leaves the namespaces
 //! this run created. They are deleted at the end, on errors, on
@@ -18,7 +23,7 @@
 pub mod netns;
 pub mod sock;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -104,8 +109,8 @@ pub fn check_requirements() -> Result<(), ProbeError> {
     Ok(())
 }
 
-/// Gives every pod without an address (and not on the host network) a free
-/// one from 198.18.0.0/15. Returns the `(pod, address)` pairs given.
+/// Gives every pod without an address (host-network ones too: the engine
+/// then decides with that address as well) a free one from 198.18.0.0/15. Returns the `(pod, address)` pairs given.
 pub fn assign_addresses(cluster: &mut Cluster) -> Result<Vec<(String, IpAddr)>, ProbeError> {
     let used: HashSet<IpAddr> = cluster
         .endpoints
@@ -118,11 +123,7 @@ pub fn assign_addresses(cluster: &mut Cluster) -> Result<Vec<(String, IpAddr)>, 
     );
     let mut next = first;
     let mut given = Vec::new();
-    for e in cluster
-        .endpoints
-        .iter_mut()
-        .filter(|e| e.ips.is_empty() && !e.host_network)
-    {
+    for e in cluster.endpoints.iter_mut().filter(|e| e.ips.is_empty()) {
         while used.contains(&IpAddr::V4(Ipv4Addr::from(next))) {
             next += 1;
         }
@@ -139,18 +140,63 @@ pub fn assign_addresses(cluster: &mut Cluster) -> Result<Vec<(String, IpAddr)>, 
     Ok(given)
 }
 
-/// Why a pod cannot be part of the throwaway network, if it cannot.
-fn untestable_pod(e: &Endpoint) -> Option<String> {
-    if e.host_network {
-        return Some(format!(
-            "{} uses the host network, which probe does not model",
-            e.id()
-        ));
+/// Why an endpoint cannot be part of the throwaway network, if it cannot.
+fn untestable(e: &Endpoint) -> Option<String> {
+    e.ips
+        .is_empty()
+        .then(|| format!("{} has no address", e.id()))
+}
+
+/// One namespace of the throwaway network: a pod, or the host-network pods
+/// that share a set of addresses (their node's).
+struct Slot {
+    ips: Vec<IpAddr>,
+    members: Vec<usize>,
+}
+
+/// Groups the endpoints into namespaces; `slot_of[endpoint]` is its slot.
+fn slots(cluster: &Cluster) -> Result<(Vec<Slot>, Vec<Option<usize>>), ProbeError> {
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut slot_of = vec![None; cluster.endpoints.len()];
+    let mut hosts: HashMap<&[IpAddr], usize> = HashMap::new();
+    let mut owner: HashMap<IpAddr, usize> = HashMap::new();
+    for (i, e) in cluster.endpoints.iter().enumerate() {
+        if untestable(e).is_some() {
+            continue;
+        }
+        let shared = if e.host_network {
+            hosts.get(e.ips.as_slice()).copied()
+        } else {
+            None
+        };
+        let slot = match shared {
+            Some(slot) => slot,
+            None => {
+                slots.push(Slot {
+                    ips: e.ips.clone(),
+                    members: Vec::new(),
+                });
+                let slot = slots.len() - 1;
+                if e.host_network {
+                    hosts.insert(e.ips.as_slice(), slot);
+                }
+                for ip in &e.ips {
+                    if let Some(&other) = owner.get(ip) {
+                        let first = cluster.endpoints[slots[other].members[0]].id();
+                        return Err(ProbeError::Input(format!(
+                            "{first} and {} both have the address {ip}",
+                            e.id()
+                        )));
+                    }
+                    owner.insert(*ip, slot);
+                }
+                slot
+            }
+        };
+        slots[slot].members.push(i);
+        slot_of[i] = Some(slot);
     }
-    if e.ips.is_empty() {
-        return Some(format!("{} has no address", e.id()));
-    }
-    None
+    Ok((slots, slot_of))
 }
 
 /// The destination's first address of a family the source has (a dual-stack
@@ -206,112 +252,108 @@ pub fn run(
             e.id()
         )));
     }
-    let pods: Vec<usize> = (0..cluster.endpoints.len())
-        .filter(|&i| untestable_pod(&cluster.endpoints[i]).is_none())
-        .collect();
+    let (slots, slot_of) = slots(cluster)?;
 
     let _teardown = Teardown;
     let base = format!("{PREFIX}{}", std::process::id());
     let node_name = format!("{base}-node");
     netns::add(&node_name)?;
     let node = NsHandle::open(&node_name)?;
-    let mut handles: Vec<Option<NsHandle>> = (0..cluster.endpoints.len()).map(|_| None).collect();
-    for &i in &pods {
-        let name = format!("{base}-p{i}");
+    let mut handles = Vec::with_capacity(slots.len());
+    for k in 0..slots.len() {
+        let name = format!("{base}-p{k}");
         netns::add(&name)?;
-        handles[i] = Some(NsHandle::open(&name)?);
+        handles.push(NsHandle::open(&name)?);
     }
     stage("namespaces")?;
-    wire(cluster, &pods, &node, &handles)?;
+    wire(&slots, &node, &handles)?;
     stage("network")?;
     netns::nft_apply(&node.name, ruleset)?;
     stage("ruleset")?;
 
-    let sctp = pods
+    let sctp = handles
         .first()
-        .and_then(|&i| handles[i].as_ref())
         .is_some_and(|h| sock::sctp_supported(h, false));
     let mut listeners = sock::Listeners::new();
-    let result = listen_all(cluster, &pods, &handles, sctp, &mut listeners)
+    let result = listen_all(cluster, &slots, &handles, sctp, &mut listeners)
         .and_then(|()| stage("listeners"))
-        .and_then(|()| attempt_all(cluster, jobs, &handles, sctp, opts));
+        .and_then(|()| attempt_all(cluster, jobs, &slot_of, &handles, sctp, opts));
     listeners.stop();
     result
 }
 
-fn wire(
-    cluster: &Cluster,
-    pods: &[usize],
-    node: &NsHandle,
-    handles: &[Option<NsHandle>],
-) -> Result<(), ProbeError> {
-    let any_v6 = pods
-        .iter()
-        .any(|&i| cluster.endpoints[i].ips.iter().any(|ip| ip.is_ipv6()));
+fn wire(slots: &[Slot], node: &NsHandle, handles: &[NsHandle]) -> Result<(), ProbeError> {
+    let any_v6 = slots.iter().any(|s| s.ips.iter().any(|ip| ip.is_ipv6()));
     node.sysctl("net.ipv4.ip_forward", "1")?;
     if any_v6 {
         node.sysctl("net.ipv6.conf.all.forwarding", "1")?;
     }
     let mut node_cmds = String::from("link set lo up\n");
-    for &i in pods {
-        let pod = handles[i].as_ref().expect("opened");
+    for (k, (slot, ns)) in slots.iter().zip(handles).enumerate() {
         if any_v6 {
             // Addresses usable at once, without duplicate address detection.
-            pod.sysctl("net.ipv6.conf.default.accept_dad", "0")?;
+            ns.sysctl("net.ipv6.conf.default.accept_dad", "0")?;
         }
-        let e = &cluster.endpoints[i];
         node_cmds.push_str(&format!(
-            "link add p{i} type veth peer name eth0 netns {}\n",
-            pod.name
+            "link add p{k} type veth peer name eth0 netns {}\n",
+            ns.name
         ));
         node_cmds.push_str(&format!(
-            "link set p{i} up\naddr add {GATEWAY_V4}/32 dev p{i}\n"
+            "link set p{k} up\naddr add {GATEWAY_V4}/32 dev p{k}\n"
         ));
         if any_v6 {
-            node_cmds.push_str(&format!("addr add {GATEWAY_V6}/64 dev p{i} nodad\n"));
+            node_cmds.push_str(&format!("addr add {GATEWAY_V6}/64 dev p{k} nodad\n"));
         }
-        for ip in &e.ips {
+        for ip in &slot.ips {
             let len = if ip.is_ipv6() { 128 } else { 32 };
-            node_cmds.push_str(&format!("route add {ip}/{len} dev p{i}\n"));
+            node_cmds.push_str(&format!("route add {ip}/{len} dev p{k}\n"));
         }
     }
     netns::ip_batch(&node.name, &node_cmds)?;
-    for &i in pods {
-        let pod = handles[i].as_ref().expect("opened");
-        let e = &cluster.endpoints[i];
+    for (slot, ns) in slots.iter().zip(handles) {
         let mut cmds = String::from("link set lo up\nlink set eth0 up\n");
-        for ip in &e.ips {
+        for ip in &slot.ips {
             match ip {
                 IpAddr::V4(_) => cmds.push_str(&format!("addr add {ip}/32 dev eth0\n")),
                 IpAddr::V6(_) => cmds.push_str(&format!("addr add {ip}/128 dev eth0 nodad\n")),
             }
         }
-        cmds.push_str(&format!("route add {GATEWAY_V4}/32 dev eth0 scope link\nroute add default via {GATEWAY_V4} dev eth0\n"));
-        if e.ips.iter().any(|ip| ip.is_ipv6()) {
+        cmds.push_str(&format!(
+            "route add {GATEWAY_V4}/32 dev eth0 scope link\nroute add default via {GATEWAY_V4} dev eth0\n"
+        ));
+        if slot.ips.iter().any(|ip| ip.is_ipv6()) {
             cmds.push_str(&format!("route add default via {GATEWAY_V6} dev eth0\n"));
         }
-        netns::ip_batch(&pod.name, &cmds)?;
+        netns::ip_batch(&ns.name, &cmds)?;
     }
     Ok(())
 }
 
+/// A listener per address and declared port of each namespace's endpoints
+/// (host-network pods of one node that declare the same port share it).
 fn listen_all(
     cluster: &Cluster,
-    pods: &[usize],
-    handles: &[Option<NsHandle>],
+    slots: &[Slot],
+    handles: &[NsHandle],
     sctp: bool,
     listeners: &mut sock::Listeners,
 ) -> Result<(), ProbeError> {
-    for &i in pods {
-        let e = &cluster.endpoints[i];
-        let ns = handles[i].as_ref().expect("opened");
-        let ports: BTreeSet<(u16, Protocol)> =
-            e.ports.iter().map(|p| (p.port, p.protocol)).collect();
+    for (slot, ns) in slots.iter().zip(handles) {
+        let ports: BTreeSet<(u16, Protocol)> = slot
+            .members
+            .iter()
+            .flat_map(|&i| {
+                cluster.endpoints[i]
+                    .ports
+                    .iter()
+                    .map(|p| (p.port, p.protocol))
+            })
+            .collect();
         for (port, protocol) in ports {
             if protocol == Protocol::Sctp && !sctp {
                 continue;
             }
-            for ip in &e.ips {
+            for ip in &slot.ips {
                 listeners.listen(ns, SocketAddr::new(*ip, port), protocol)?;
             }
         }
@@ -322,7 +364,8 @@ fn listen_all(
 fn attempt_all(
     cluster: &Cluster,
     jobs: &[Job],
-    handles: &[Option<NsHandle>],
+    slot_of: &[Option<usize>],
+    handles: &[NsHandle],
     sctp: bool,
     opts: &ProbeOptions,
 ) -> Result<Vec<Outcome>, ProbeError> {
@@ -330,7 +373,7 @@ fn attempt_all(
         .iter()
         .map(|j| {
             let (s, d) = (&cluster.endpoints[j.src], &cluster.endpoints[j.dst]);
-            if let Some(why) = untestable_pod(s).or_else(|| untestable_pod(d)) {
+            if let Some(why) = untestable(s).or_else(|| untestable(d)) {
                 Some(Outcome::Untestable(why))
             } else if target(s, d).is_none() {
                 Some(Outcome::Untestable(format!(
@@ -362,9 +405,8 @@ fn attempt_all(
                     let ip = target(&cluster.endpoints[job.src], &cluster.endpoints[job.dst])
                         .expect("checked");
                     let dst = SocketAddr::new(ip, job.port);
-                    let src = handles[job.src]
-                        .as_ref()
-                        .expect("testable pods have a namespace");
+                    let src = &handles
+                        [slot_of[job.src].expect("endpoints with an address have a namespace")];
                     let result = src
                         .enter()
                         .and_then(|()| sock::attempt(dst, job.protocol, opts.timeout));
