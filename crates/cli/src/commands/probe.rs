@@ -25,7 +25,7 @@ pub struct Args {
     #[arg(long, value_name = "MS", default_value_t = 1500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
     timeout: u64,
 
-    /// Apply this nftables ruleset instead of the one `netpol nft` compiles (it must define table inet netpol)
+    /// Apply this nftables ruleset (in the node namespace) instead of the one `netpol nft` compiles
     #[arg(long, value_name = "FILE")]
     ruleset: Option<std::path::PathBuf>,
 }
