@@ -21,7 +21,10 @@ impl Failure {
             Failure::Load(errors) => {
                 eprintln!("{errors}");
                 let n = errors.0.len();
-                eprintln!("netpol: {n} error{} in the input; nothing was analysed", if n == 1 { "" } else { "s" });
+                eprintln!(
+                    "netpol: {n} error{} in the input; nothing was analysed",
+                    if n == 1 { "" } else { "s" }
+                );
                 ExitCode::from(1)
             }
             Failure::Usage(msg) => {

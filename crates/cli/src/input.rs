@@ -14,7 +14,12 @@ pub struct Input {
     pub paths: Vec<PathBuf>,
 
     /// Namespace for objects that name none
-    #[arg(short = 'n', long = "namespace", value_name = "NS", default_value = "default")]
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_name = "NS",
+        default_value = "default"
+    )]
     pub namespace: String,
 }
 
@@ -25,8 +30,15 @@ impl Input {
         };
         let cluster = load_paths(&self.paths, &opts).map_err(Failure::Load)?;
         if !cluster.skipped.is_empty() {
-            let kinds: Vec<String> = cluster.skipped.iter().map(|(k, n)| format!("{n} {k}")).collect();
-            eprintln!("note: skipped kinds netpol does not model: {}", kinds.join(", "));
+            let kinds: Vec<String> = cluster
+                .skipped
+                .iter()
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
+            eprintln!(
+                "note: skipped kinds netpol does not model: {}",
+                kinds.join(", ")
+            );
         }
         Ok(cluster)
     }

@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "netpol", version, about = "Declare, generate, prove, explain and enforce Kubernetes NetworkPolicies")]
+#[command(
+    name = "netpol",
+    version,
+    about = "Declare, generate, prove, explain and enforce Kubernetes NetworkPolicies"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -44,10 +44,22 @@ fn csv_matches_json() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| format!("{},{},{},{},{}", c["src"].as_str().unwrap(), c["dst"].as_str().unwrap(), c["port"], c["protocol"].as_str().unwrap(), c["allowed"]))
+        .map(|c| {
+            format!(
+                "{},{},{},{},{}",
+                c["src"].as_str().unwrap(),
+                c["dst"].as_str().unwrap(),
+                c["port"],
+                c["protocol"].as_str().unwrap(),
+                c["allowed"]
+            )
+        })
         .collect();
     let lines: Vec<String> = csv.stdout.lines().skip(1).map(String::from).collect();
-    assert_eq!(csv.stdout.lines().next(), Some("src,dst,port,protocol,allowed"));
+    assert_eq!(
+        csv.stdout.lines().next(),
+        Some("src,dst,port,protocol,allowed")
+    );
     assert_eq!(lines, from_json);
 }
 
@@ -66,7 +78,10 @@ fn stdin_reads_like_a_file() {
 fn namespace_flag_places_objects_without_namespace() {
     let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: solo\nspec:\n  containers:\n    - name: c\n      image: x\n      ports:\n        - containerPort: 80\n";
     let run = netpol_with_stdin(&["matrix", "-", "-n", "team-x", "-o", "csv"], Some(pod));
-    assert_eq!(run.stdout, "src,dst,port,protocol,allowed\nteam-x/solo,team-x/solo,80,TCP,true\n");
+    assert_eq!(
+        run.stdout,
+        "src,dst,port,protocol,allowed\nteam-x/solo,team-x/solo,80,TCP,true\n"
+    );
 }
 
 #[test]
@@ -83,24 +98,36 @@ fn unknown_kinds_are_skipped_with_a_note() {
     let run = netpol_with_stdin(&["matrix", "-", "-o", "json"], Some(text));
     assert_eq!(run.code, 0);
     assert_eq!(run.stdout, "{\"connections\":[\n]}\n");
-    assert!(run.stderr.contains("1 ConfigMap, 1 Ingress"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1 ConfigMap, 1 Ingress"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn missing_path_is_an_error() {
     let run = netpol(&["matrix", "does-not-exist.yaml"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("does-not-exist.yaml: cannot read"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does-not-exist.yaml: cannot read"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn the_real_homelab_loads() {
-    let homelab = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/realcases/homelab/manifests");
+    let homelab = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/realcases/homelab/manifests"
+    );
     let run = netpol(&["matrix", homelab, "-o", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let conns = v["connections"].as_array().unwrap();
-    let sources: std::collections::BTreeSet<&str> = conns.iter().map(|c| c["src"].as_str().unwrap()).collect();
+    let sources: std::collections::BTreeSet<&str> =
+        conns.iter().map(|c| c["src"].as_str().unwrap()).collect();
     assert_eq!(sources.len(), 59, "the homelab models 59 workloads");
     // No policies are deployed there: everything is allowed.
     assert!(conns.iter().all(|c| c["allowed"] == true));

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use netpol_model::{Cluster, Direction, Endpoint, Peer, Policy, PortRef, PortRule, Protocol};
 use rayon::prelude::*;
 
+use crate::index::LabelIndex;
 use crate::selector;
 
 pub struct CompiledPeer {
@@ -55,10 +56,11 @@ pub struct Engine<'c> {
 impl<'c> Engine<'c> {
     pub fn new(cluster: &'c Cluster) -> Engine<'c> {
         let n = cluster.endpoints.len();
+        let index = LabelIndex::new(cluster);
         let policies: Vec<CompiledPolicy> = cluster
             .policies
             .par_iter()
-            .map(|p| compile_policy(cluster, p))
+            .map(|p| compile_policy(cluster, &index, p))
             .collect();
         let mut ingress_policies_of = vec![Vec::new(); n];
         let mut egress_policies_of = vec![Vec::new(); n];
@@ -110,25 +112,22 @@ impl<'c> Engine<'c> {
     }
 }
 
-fn compile_policy(cluster: &Cluster, policy: &Policy) -> CompiledPolicy {
+fn compile_policy(cluster: &Cluster, index: &LabelIndex, policy: &Policy) -> CompiledPolicy {
     let n = cluster.endpoints.len();
-    let mut selected = FixedBitSet::with_capacity(n);
-    for (i, e) in cluster.endpoints.iter().enumerate() {
-        if selects(policy, e) {
-            selected.insert(i);
-        }
-    }
+    let mut selected = index.select(&policy.pod_selector);
+    selected.intersect_with(&index.in_namespace(&policy.namespace));
+    selected.intersect_with(&index.pods);
     let compile_rules = |d: Direction| {
         policy
             .rules(d)
             .iter()
             .enumerate()
-            .map(|(index, rule)| {
+            .map(|(rule_index, rule)| {
                 let peers: Vec<CompiledPeer> = rule
                     .peers
                     .iter()
                     .map(|peer| CompiledPeer {
-                        endpoints: peer_endpoints(cluster, policy, peer),
+                        endpoints: peer_endpoints(cluster, index, policy, peer),
                     })
                     .collect();
                 let mut admitted = FixedBitSet::with_capacity(n);
@@ -139,7 +138,7 @@ fn compile_policy(cluster: &Cluster, policy: &Policy) -> CompiledPolicy {
                     admitted.union_with(&p.endpoints);
                 }
                 CompiledRule {
-                    index,
+                    index: rule_index,
                     peers,
                     admitted,
                 }
@@ -155,17 +154,43 @@ fn compile_policy(cluster: &Cluster, policy: &Policy) -> CompiledPolicy {
 
 /// Host-network pods share the node's network stack; policies never select them.
 pub fn selects(policy: &Policy, e: &Endpoint) -> bool {
-    !e.host_network && e.namespace == policy.namespace && selector::matches(&policy.pod_selector, &e.labels)
+    !e.host_network
+        && e.namespace == policy.namespace
+        && selector::matches(&policy.pod_selector, &e.labels)
 }
 
-fn peer_endpoints(cluster: &Cluster, policy: &Policy, peer: &Peer) -> FixedBitSet {
-    let mut set = FixedBitSet::with_capacity(cluster.endpoints.len());
-    for (i, e) in cluster.endpoints.iter().enumerate() {
-        if peer_admits_endpoint(cluster, policy, peer, e) {
-            set.insert(i);
+fn peer_endpoints(
+    cluster: &Cluster,
+    index: &LabelIndex,
+    policy: &Policy,
+    peer: &Peer,
+) -> FixedBitSet {
+    match peer {
+        Peer::Pods {
+            pod_selector,
+            namespace_selector,
+            ..
+        } => {
+            let mut set = match namespace_selector {
+                None => index.in_namespace(&policy.namespace),
+                Some(sel) => index.in_namespaces_matching(sel),
+            };
+            set.intersect_with(&index.pods);
+            if let Some(sel) = pod_selector {
+                set.intersect_with(&index.select(sel));
+            }
+            set
+        }
+        Peer::IpBlock { .. } => {
+            let mut set = FixedBitSet::with_capacity(cluster.endpoints.len());
+            for (i, e) in cluster.endpoints.iter().enumerate() {
+                if peer_admits_endpoint(cluster, policy, peer, e) {
+                    set.insert(i);
+                }
+            }
+            set
         }
     }
-    set
 }
 
 pub fn peer_admits_endpoint(cluster: &Cluster, policy: &Policy, peer: &Peer, e: &Endpoint) -> bool {
@@ -173,7 +198,7 @@ pub fn peer_admits_endpoint(cluster: &Cluster, policy: &Policy, peer: &Peer, e: 
         Peer::Pods {
             pod_selector,
             namespace_selector,
-        ..
+            ..
         } => {
             if e.host_network {
                 return false;
@@ -184,7 +209,10 @@ pub fn peer_admits_endpoint(cluster: &Cluster, policy: &Policy, peer: &Peer, e: 
                     .namespace_labels(&e.namespace)
                     .is_some_and(|l| selector::matches(sel, l)),
             };
-            ns_ok && pod_selector.as_ref().is_none_or(|sel| selector::matches(sel, &e.labels))
+            ns_ok
+                && pod_selector
+                    .as_ref()
+                    .is_none_or(|sel| selector::matches(sel, &e.labels))
         }
         Peer::IpBlock { cidr, except, .. } => e.ips.iter().any(|ip| ip_in_block(*ip, cidr, except)),
     }
@@ -196,7 +224,12 @@ pub fn ip_in_block(ip: IpAddr, cidr: &IpNet, except: &[IpNet]) -> bool {
 
 /// Whether a port entry admits `port`/`protocol` on the destination. Named
 /// ports resolve against the destination pod; without one they admit nothing.
-pub fn port_rule_admits(rule: &PortRule, dst: Option<&Endpoint>, port: u16, protocol: Protocol) -> bool {
+pub fn port_rule_admits(
+    rule: &PortRule,
+    dst: Option<&Endpoint>,
+    port: u16,
+    protocol: Protocol,
+) -> bool {
     if rule.protocol != protocol {
         return false;
     }
@@ -206,13 +239,22 @@ pub fn port_rule_admits(rule: &PortRule, dst: Option<&Endpoint>, port: u16, prot
             Some(end) => (*start..=end).contains(&port),
             None => *start == port,
         },
-        Some(PortRef::Name(name)) => dst
-            .filter(|d| !d.host_network)
-            .and_then(|d| d.resolve_named_port(name, protocol))
-            == Some(port),
+        Some(PortRef::Name(name)) => {
+            dst.filter(|d| !d.host_network)
+                .and_then(|d| d.resolve_named_port(name, protocol))
+                == Some(port)
+        }
     }
 }
 
-pub fn ports_admit(ports: &[PortRule], dst: Option<&Endpoint>, port: u16, protocol: Protocol) -> bool {
-    ports.is_empty() || ports.iter().any(|r| port_rule_admits(r, dst, port, protocol))
+pub fn ports_admit(
+    ports: &[PortRule],
+    dst: Option<&Endpoint>,
+    port: u16,
+    protocol: Protocol,
+) -> bool {
+    ports.is_empty()
+        || ports
+            .iter()
+            .any(|r| port_rule_admits(r, dst, port, protocol))
 }

@@ -91,7 +91,10 @@ impl Engine<'_> {
                     })
             })
             .collect();
-        Matrix { endpoints: n, columns }
+        Matrix {
+            endpoints: n,
+            columns,
+        }
     }
 
     /// Sources allowed to reach `dst` on `port`/`protocol`.
@@ -99,7 +102,13 @@ impl Engine<'_> {
         self.allowed_sources(dst, port, protocol, &self.node_groups())
     }
 
-    fn allowed_sources(&self, dst: usize, port: u16, protocol: Protocol, nodes: &NodeGroups) -> FixedBitSet {
+    fn allowed_sources(
+        &self,
+        dst: usize,
+        port: u16,
+        protocol: Protocol,
+        nodes: &NodeGroups,
+    ) -> FixedBitSet {
         let n = self.endpoint_count();
         let d = &self.cluster.endpoints[dst];
         let mut ingress = FixedBitSet::with_capacity(n);
@@ -126,7 +135,11 @@ impl Engine<'_> {
         ingress.intersect_with(&egress);
         ingress.insert(dst);
         if let Some(node) = &d.node {
-            let same_node = if d.host_network { nodes.all.get(node) } else { nodes.host_network.get(node) };
+            let same_node = if d.host_network {
+                nodes.all.get(node)
+            } else {
+                nodes.host_network.get(node)
+            };
             if let Some(set) = same_node {
                 ingress.union_with(set);
             }

@@ -3,8 +3,13 @@
 use netpol_model::{LabelSelector, Labels, Operator, Requirement};
 
 pub fn matches(sel: &LabelSelector, labels: &Labels) -> bool {
-    sel.match_labels.iter().all(|(k, v)| labels.get(k) == Some(v))
-        && sel.match_expressions.iter().all(|r| requirement_matches(r, labels))
+    sel.match_labels
+        .iter()
+        .all(|(k, v)| labels.get(k) == Some(v))
+        && sel
+            .match_expressions
+            .iter()
+            .all(|r| requirement_matches(r, labels))
 }
 
 fn requirement_matches(r: &Requirement, labels: &Labels) -> bool {
@@ -23,7 +28,11 @@ pub fn display(sel: &LabelSelector) -> String {
     if sel.is_empty() {
         return "{}".to_string();
     }
-    let mut parts: Vec<String> = sel.match_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut parts: Vec<String> = sel
+        .match_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     parts.extend(sel.match_expressions.iter().map(display_requirement));
     parts.join(",")
 }
@@ -55,7 +64,13 @@ pub fn mismatch(sel: &LabelSelector, labels: &Labels, subject: &str) -> Option<S
     sel.match_expressions
         .iter()
         .find(|r| !requirement_matches(r, labels))
-        .map(|r| format!("wants {}; {}", display_requirement(r), has(subject, labels, &r.key)))
+        .map(|r| {
+            format!(
+                "wants {}; {}",
+                display_requirement(r),
+                has(subject, labels, &r.key)
+            )
+        })
 }
 
 #[cfg(test)]
@@ -63,7 +78,10 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn req(key: &str, op: Operator, values: &[&str]) -> Requirement {
@@ -95,7 +113,10 @@ mod tests {
         assert!(matches(&sel(req("missing", Operator::NotIn, &["web"])), &l));
         assert!(matches(&sel(req("team", Operator::Exists, &[])), &l));
         assert!(!matches(&sel(req("missing", Operator::Exists, &[])), &l));
-        assert!(matches(&sel(req("missing", Operator::DoesNotExist, &[])), &l));
+        assert!(matches(
+            &sel(req("missing", Operator::DoesNotExist, &[])),
+            &l
+        ));
         assert!(!matches(&sel(req("team", Operator::DoesNotExist, &[])), &l));
     }
 

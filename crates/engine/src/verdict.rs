@@ -67,7 +67,14 @@ impl Engine<'_> {
         }
     }
 
-    fn side(&self, direction: Direction, subject: Party, peer: Party, port: u16, protocol: Protocol) -> SideTrace {
+    fn side(
+        &self,
+        direction: Direction,
+        subject: Party,
+        peer: Party,
+        port: u16,
+        protocol: Protocol,
+    ) -> SideTrace {
         let name = self.party_name(subject);
         let verb = match direction {
             Direction::Ingress => "Ingress",
@@ -83,7 +90,10 @@ impl Engine<'_> {
         };
         let index = match subject {
             Party::External(ip) => {
-                return open(SideStatus::NotApplicable, format!("{ip} is outside the cluster: no NetworkPolicy applies to it"));
+                return open(
+                    SideStatus::NotApplicable,
+                    format!("{ip} is outside the cluster: no NetworkPolicy applies to it"),
+                );
             }
             Party::Endpoint(i) => i,
         };
@@ -97,7 +107,9 @@ impl Engine<'_> {
         if selecting.is_empty() {
             return open(
                 SideStatus::NotIsolated,
-                format!("not isolated: no NetworkPolicy with {verb} in its policyTypes selects {name}"),
+                format!(
+                    "not isolated: no NetworkPolicy with {verb} in its policyTypes selects {name}"
+                ),
             );
         }
         let dst = match direction {
@@ -110,7 +122,11 @@ impl Engine<'_> {
             .collect();
         let allowed = policies.iter().any(|p| p.allowed);
         let reason = if allowed {
-            let by: Vec<&str> = policies.iter().filter(|p| p.allowed).map(|p| p.policy.as_str()).collect();
+            let by: Vec<&str> = policies
+                .iter()
+                .filter(|p| p.allowed)
+                .map(|p| p.policy.as_str())
+                .collect();
             format!("allowed by {}", by.join(", "))
         } else {
             format!(
@@ -122,14 +138,26 @@ impl Engine<'_> {
         SideTrace {
             direction,
             subject: name,
-            status: if allowed { SideStatus::Allowed } else { SideStatus::Denied },
+            status: if allowed {
+                SideStatus::Allowed
+            } else {
+                SideStatus::Denied
+            },
             allowed,
             reason,
             policies,
         }
     }
 
-    fn policy_trace(&self, pi: usize, direction: Direction, peer: Party, dst: Option<&Endpoint>, port: u16, protocol: Protocol) -> PolicyTrace {
+    fn policy_trace(
+        &self,
+        pi: usize,
+        direction: Direction,
+        peer: Party,
+        dst: Option<&Endpoint>,
+        port: u16,
+        protocol: Protocol,
+    ) -> PolicyTrace {
         let (policy, compiled) = self.policy(pi);
         let peer_field = match direction {
             Direction::Ingress => "from",
@@ -145,7 +173,14 @@ impl Engine<'_> {
                         item: peer_field.to_string(),
                         description: "(absent or empty)".into(),
                         matched: true,
-                        reason: format!("no {peer_field} list: every {} matches", if direction == Direction::Ingress { "source" } else { "destination" }),
+                        reason: format!(
+                            "no {peer_field} list: every {} matches",
+                            if direction == Direction::Ingress {
+                                "source"
+                            } else {
+                                "destination"
+                            }
+                        ),
                     }]
                 } else {
                     rule.peers
@@ -156,7 +191,9 @@ impl Engine<'_> {
                             let matched = match peer {
                                 Party::Endpoint(e) => cp.endpoints.contains(e),
                                 Party::External(ip) => match p {
-                                    Peer::IpBlock { cidr, except, .. } => ip_in_block(ip, cidr, except),
+                                    Peer::IpBlock { cidr, except, .. } => {
+                                        ip_in_block(ip, cidr, except)
+                                    }
                                     Peer::Pods { .. } => false,
                                 },
                             };
@@ -214,19 +251,37 @@ impl Engine<'_> {
             (Peer::Pods { .. }, Party::External(ip)) => {
                 format!("{ip} is not a pod: only ipBlock peers match addresses outside the cluster")
             }
-            (Peer::IpBlock { cidr, except, .. }, Party::External(ip)) => ip_reason(ip, cidr, except),
+            (Peer::IpBlock { cidr, except, .. }, Party::External(ip)) => {
+                ip_reason(ip, cidr, except)
+            }
             (Peer::IpBlock { cidr, except, .. }, Party::Endpoint(i)) => {
                 let e = &self.cluster.endpoints[i];
                 match e.ips.as_slice() {
-                    [] => format!("{} has no known IP (status.podIP): an ipBlock cannot match it", e.id()),
-                    ips => ips.iter().map(|ip| ip_reason(*ip, cidr, except)).collect::<Vec<_>>().join("; "),
+                    [] => format!(
+                        "{} has no known IP (status.podIP): an ipBlock cannot match it",
+                        e.id()
+                    ),
+                    ips => ips
+                        .iter()
+                        .map(|ip| ip_reason(*ip, cidr, except))
+                        .collect::<Vec<_>>()
+                        .join("; "),
                 }
             }
-            (Peer::Pods { pod_selector, namespace_selector, .. }, Party::Endpoint(i)) => {
+            (
+                Peer::Pods {
+                    pod_selector,
+                    namespace_selector,
+                    ..
+                },
+                Party::Endpoint(i),
+            ) => {
                 let e = &self.cluster.endpoints[i];
                 let id = e.id();
                 if e.host_network {
-                    return format!("{id} uses the host network: pod and namespace selectors never match it");
+                    return format!(
+                        "{id} uses the host network: pod and namespace selectors never match it"
+                    );
                 }
                 if matched {
                     return format!("{id} matches");
@@ -240,8 +295,13 @@ impl Engine<'_> {
                     }
                     Some(sel) => {
                         let empty = Default::default();
-                        let labels = self.cluster.namespace_labels(&e.namespace).unwrap_or(&empty);
-                        if let Some(why) = selector::mismatch(sel, labels, &format!("namespace {}", e.namespace)) {
+                        let labels = self
+                            .cluster
+                            .namespace_labels(&e.namespace)
+                            .unwrap_or(&empty);
+                        if let Some(why) =
+                            selector::mismatch(sel, labels, &format!("namespace {}", e.namespace))
+                        {
                             return format!("namespaceSelector {why}");
                         }
                     }
@@ -269,8 +329,14 @@ fn ip_reason(ip: IpAddr, cidr: &ipnet::IpNet, except: &[ipnet::IpNet]) -> String
 
 pub fn describe_peer(peer: &Peer, policy: &Policy) -> String {
     match peer {
-        Peer::Pods { pod_selector, namespace_selector, .. } => {
-            let pods = pod_selector.as_ref().map(|s| format!("podSelector {}", selector::display(s)));
+        Peer::Pods {
+            pod_selector,
+            namespace_selector,
+            ..
+        } => {
+            let pods = pod_selector
+                .as_ref()
+                .map(|s| format!("podSelector {}", selector::display(s)));
             match (namespace_selector, pods) {
                 (None, Some(p)) => format!("{p} (namespace {})", policy.namespace),
                 (Some(n), None) => format!("namespaceSelector {} (all pods)", selector::display(n)),
@@ -281,7 +347,11 @@ pub fn describe_peer(peer: &Peer, policy: &Policy) -> String {
         Peer::IpBlock { cidr, except, .. } if except.is_empty() => format!("ipBlock {cidr}"),
         Peer::IpBlock { cidr, except, .. } => format!(
             "ipBlock {cidr} except {}",
-            except.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+            except
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -295,13 +365,22 @@ pub fn describe_port(pr: &PortRule) -> String {
     }
 }
 
-fn port_reason(pr: &PortRule, dst: Option<&Endpoint>, port: u16, protocol: Protocol, matched: bool) -> String {
+fn port_reason(
+    pr: &PortRule,
+    dst: Option<&Endpoint>,
+    port: u16,
+    protocol: Protocol,
+    matched: bool,
+) -> String {
     if pr.protocol != protocol {
         return format!("protocol is {}, not {protocol}", pr.protocol);
     }
     if matched {
         return match &pr.port {
-            Some(PortRef::Name(n)) => format!("named port {n} is {port}/{protocol} on {}", dst.map(|d| d.id()).unwrap_or_default()),
+            Some(PortRef::Name(n)) => format!(
+                "named port {n} is {port}/{protocol} on {}",
+                dst.map(|d| d.id()).unwrap_or_default()
+            ),
             _ => format!("{port}/{protocol} matches"),
         };
     }
@@ -312,11 +391,19 @@ fn port_reason(pr: &PortRule, dst: Option<&Endpoint>, port: u16, protocol: Proto
             None => format!("{port} is not {p}"),
         },
         Some(PortRef::Name(n)) => match dst {
-            None => format!("named port {n}: the destination is outside the cluster, named ports only resolve on pods"),
-            Some(d) if d.host_network => format!("named port {n}: {} uses the host network, named ports only resolve on pods", d.id()),
+            None => format!(
+                "named port {n}: the destination is outside the cluster, named ports only resolve on pods"
+            ),
+            Some(d) if d.host_network => format!(
+                "named port {n}: {} uses the host network, named ports only resolve on pods",
+                d.id()
+            ),
             Some(d) => match d.resolve_named_port(n, protocol) {
                 None => format!("named port {n}: not declared by {} for {protocol}", d.id()),
-                Some(actual) => format!("named port {n} is {actual}/{protocol} on {}, not {port}", d.id()),
+                Some(actual) => format!(
+                    "named port {n} is {actual}/{protocol} on {}, not {port}",
+                    d.id()
+                ),
             },
         },
     }

@@ -132,7 +132,9 @@ impl Builder {
         let path = match self.stack.last() {
             None => String::new(),
             Some(Frame::Seq { items, path, .. }) => child_index(path, items.len()),
-            Some(Frame::Map { key: Some(k), path, .. }) => child_key(path, k),
+            Some(Frame::Map {
+                key: Some(k), path, ..
+            }) => child_key(path, k),
             Some(Frame::Map { key: None, .. }) => return None,
         };
         self.lines.entry(path.clone()).or_insert(line);
@@ -177,7 +179,14 @@ impl Builder {
         }
     }
 
-    fn scalar(&mut self, text: String, style: TScalarStyle, anchor: usize, tag: Option<Tag>, line: usize) {
+    fn scalar(
+        &mut self,
+        text: String,
+        style: TScalarStyle,
+        anchor: usize,
+        tag: Option<Tag>,
+        line: usize,
+    ) {
         if !self.count(1, line) {
             return;
         }
@@ -211,7 +220,10 @@ impl Builder {
             return;
         }
         let Some(path) = self.next_path(line) else {
-            self.fail(line, "a mapping or sequence used as a mapping key is not supported".into());
+            self.fail(
+                line,
+                "a mapping or sequence used as a mapping key is not supported".into(),
+            );
             return;
         };
         self.stack.push(if is_map {
@@ -254,7 +266,10 @@ impl Builder {
                         *key = Some(s);
                     }
                 }
-                _ => self.fail(line, "an alias used as a mapping key must be a string".into()),
+                _ => self.fail(
+                    line,
+                    "an alias used as a mapping key must be a string".into(),
+                ),
             }
             return;
         }
@@ -359,8 +374,13 @@ fn parse_int(s: &str) -> Option<Number> {
 fn looks_like_float(s: &str) -> bool {
     let body = s.trim_start_matches(['-', '+']);
     !body.is_empty()
-        && body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
-        && body.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        && body
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '.')
 }
 
 #[cfg(test)]
@@ -369,7 +389,9 @@ mod tests {
 
     #[test]
     fn records_lines_and_documents() {
-        let docs = parse_documents("a: 1\n---\nkind: X\nspec:\n  ports:\n    - port: 80\n      name: x\n").unwrap();
+        let docs =
+            parse_documents("a: 1\n---\nkind: X\nspec:\n  ports:\n    - port: 80\n      name: x\n")
+                .unwrap();
         assert_eq!(docs.len(), 2);
         assert_eq!(docs[1].index, 2);
         assert_eq!(docs[1].lines.line("spec.ports[0].port"), 6);
@@ -380,7 +402,8 @@ mod tests {
 
     #[test]
     fn scalars_follow_the_core_schema() {
-        let d = parse_documents("a: \"80\"\nb: 80\nc: true\nd: ~\ne: 1.5\nf: 0x1F\ng: yes\n").unwrap();
+        let d =
+            parse_documents("a: \"80\"\nb: 80\nc: true\nd: ~\ne: 1.5\nf: 0x1F\ng: yes\n").unwrap();
         let v = &d[0].value;
         assert_eq!(v["a"], "80");
         assert_eq!(v["b"], 80);
@@ -401,14 +424,21 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_crash() {
         let text = "[".repeat(100_000);
         let err = parse_documents(&text).unwrap_err();
-        assert!(err.message.contains("nesting") || err.message.contains("invalid YAML"), "{err:?}");
+        assert!(
+            err.message.contains("nesting") || err.message.contains("invalid YAML"),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn alias_bombs_are_bounded() {
         let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..9 {
-            let prev = if i == 0 { "a".to_string() } else { format!("b{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("b{}", i - 1)
+            };
             text.push_str(&format!("b{i}: &b{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         let err = parse_documents(&text).unwrap_err();

@@ -49,7 +49,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let verdict = engine.verdict(src, dst, port, protocol);
     match args.output {
         Format::Text => print!("{}", render::explain::text(&verdict)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&verdict).expect("verdicts serialize")),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&verdict).expect("verdicts serialize")
+        ),
     }
     if args.exit_code && !verdict.allowed {
         return Err(Failure::Status(3));
@@ -65,10 +68,19 @@ fn party(cluster: &Cluster, text: &str, namespace: &str) -> Result<Party, Failur
             .or_else(|| cluster.endpoints.iter().position(|e| e.ips.contains(&ip)));
         return Ok(pod.map_or(Party::External(ip), Party::Endpoint));
     }
-    let id = if text.contains('/') { text.to_string() } else { format!("{namespace}/{text}") };
+    let id = if text.contains('/') {
+        text.to_string()
+    } else {
+        format!("{namespace}/{text}")
+    };
     cluster.endpoint(&id).map(Party::Endpoint).ok_or_else(|| {
         let ns = id.split('/').next().unwrap_or_default();
-        let known: Vec<String> = cluster.endpoints.iter().filter(|e| e.namespace == ns).map(|e| e.id()).collect();
+        let known: Vec<String> = cluster
+            .endpoints
+            .iter()
+            .filter(|e| e.namespace == ns)
+            .map(|e| e.id())
+            .collect();
         let hint = if known.is_empty() {
             format!("namespace {ns} has no endpoints")
         } else {
@@ -85,8 +97,11 @@ fn port(cluster: &Cluster, dst: Party, text: &str) -> Result<(u16, Protocol), Fa
     };
     let protocol = match proto {
         None => Protocol::Tcp,
-        Some(p) => Protocol::parse_ignore_case(p)
-            .ok_or_else(|| Failure::Usage(format!("unknown protocol {p:?} in --port: use tcp, udp or sctp")))?,
+        Some(p) => Protocol::parse_ignore_case(p).ok_or_else(|| {
+            Failure::Usage(format!(
+                "unknown protocol {p:?} in --port: use tcp, udp or sctp"
+            ))
+        })?,
     };
     if let Ok(n) = port.parse::<u16>() {
         if n == 0 {
@@ -95,10 +110,17 @@ fn port(cluster: &Cluster, dst: Party, text: &str) -> Result<(u16, Protocol), Fa
         return Ok((n, protocol));
     }
     let Party::Endpoint(d) = dst else {
-        return Err(Failure::Usage(format!("named port {port:?} needs a destination pod to resolve on")));
+        return Err(Failure::Usage(format!(
+            "named port {port:?} needs a destination pod to resolve on"
+        )));
     };
     let e = &cluster.endpoints[d];
-    e.resolve_named_port(port, protocol).map(|n| (n, protocol)).ok_or_else(|| {
-        Failure::Usage(format!("{} declares no port named {port:?} for {protocol}", e.id()))
-    })
+    e.resolve_named_port(port, protocol)
+        .map(|n| (n, protocol))
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "{} declares no port named {port:?} for {protocol}",
+                e.id()
+            ))
+        })
 }

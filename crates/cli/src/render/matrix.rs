@@ -70,15 +70,31 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
     writeln!(out, "Destinations:")?;
     for (i, e) in cluster.endpoints.iter().enumerate() {
         let (s, t) = ranges[i];
-        let ports: Vec<String> = matrix.columns[s..t].iter().map(|c| format!("{}/{}", c.port, c.protocol)).collect();
-        let ports = if ports.is_empty() { "(no declared ports)".to_string() } else { ports.join(" ") };
+        let ports: Vec<String> = matrix.columns[s..t]
+            .iter()
+            .map(|c| format!("{}/{}", c.port, c.protocol))
+            .collect();
+        let ports = if ports.is_empty() {
+            "(no declared ports)".to_string()
+        } else {
+            ports.join(" ")
+        };
         writeln!(out, "  {:>width$}  {}  {}", i + 1, e.id(), ports)?;
     }
     writeln!(out)?;
-    let name_width = cluster.endpoints.iter().map(|e| e.id().len()).max().unwrap_or(0).max(6);
+    let name_width = cluster
+        .endpoints
+        .iter()
+        .map(|e| e.id().len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     // Column headers: destination numbers written vertically.
     for digit in 0..width {
-        let mut line = format!("{:name_width$}  ", if digit + 1 == width { "source" } else { "" });
+        let mut line = format!(
+            "{:name_width$}  ",
+            if digit + 1 == width { "source" } else { "" }
+        );
         for i in 1..=n {
             let label = format!("{i:>width$}");
             line.push(label.as_bytes()[digit] as char);
@@ -105,13 +121,26 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
         "{ALL} every declared port allowed   {SOME} some ports allowed   {NONE} denied   (blank: no declared ports)"
     )?;
     let some: Vec<String> = (0..n)
-        .flat_map(|src| ranges.iter().enumerate().map(move |(dst, r)| (src, dst, *r)))
+        .flat_map(|src| {
+            ranges
+                .iter()
+                .enumerate()
+                .map(move |(dst, r)| (src, dst, *r))
+        })
         .filter_map(|(src, dst, (s, t))| {
             let cols = &matrix.columns[s..t];
-            let allowed: Vec<String> =
-                cols.iter().filter(|c| c.allowed.contains(src)).map(|c| format!("{}/{}", c.port, c.protocol)).collect();
+            let allowed: Vec<String> = cols
+                .iter()
+                .filter(|c| c.allowed.contains(src))
+                .map(|c| format!("{}/{}", c.port, c.protocol))
+                .collect();
             (!allowed.is_empty() && allowed.len() < cols.len()).then(|| {
-                format!("  {} -> {}: {}", cluster.endpoints[src].id(), cluster.endpoints[dst].id(), allowed.join(" "))
+                format!(
+                    "  {} -> {}: {}",
+                    cluster.endpoints[src].id(),
+                    cluster.endpoints[dst].id(),
+                    allowed.join(" ")
+                )
             })
         })
         .collect();

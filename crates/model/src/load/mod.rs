@@ -72,13 +72,23 @@ pub fn read_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Source>, LoadErrors
                         name: f.display().to_string(),
                         text,
                     }),
-                    Err(_) => errors.push(file_error(&f.display().to_string(), "not UTF-8 text".into())),
+                    Err(_) => errors.push(file_error(
+                        &f.display().to_string(),
+                        "not UTF-8 text".into(),
+                    )),
                 },
-                Err(e) => errors.push(file_error(&f.display().to_string(), format!("cannot read: {e}"))),
+                Err(e) => errors.push(file_error(
+                    &f.display().to_string(),
+                    format!("cannot read: {e}"),
+                )),
             }
         }
     }
-    if errors.is_empty() { Ok(sources) } else { Err(LoadErrors(errors)) }
+    if errors.is_empty() {
+        Ok(sources)
+    } else {
+        Err(LoadErrors(errors))
+    }
 }
 
 fn file_error(file: &str, message: String) -> Diagnostic {
@@ -167,7 +177,10 @@ impl Accumulator {
                 errors: &mut self.errors,
             };
             let Some(obj) = value.as_object() else {
-                ctx.error("", "expected a Kubernetes object (a mapping with apiVersion and kind)");
+                ctx.error(
+                    "",
+                    "expected a Kubernetes object (a mapping with apiVersion and kind)",
+                );
                 continue;
             };
             let kind = obj.get("kind").and_then(Value::as_str);
@@ -177,7 +190,9 @@ impl Accumulator {
                 ctx.error(field, "required field is missing or not a string");
                 continue;
             };
-            if kind == "List" || (kind.ends_with("List") && obj.get("items").is_some_and(Value::is_array)) {
+            if kind == "List"
+                || (kind.ends_with("List") && obj.get("items").is_some_and(Value::is_array))
+            {
                 match obj.get("items") {
                     Some(Value::Array(items)) => {
                         // Reverse so that the stack yields items in order.
@@ -195,8 +210,16 @@ impl Accumulator {
                 .and_then(|m| m.get("namespace"))
                 .and_then(Value::as_str)
                 .unwrap_or(&opts.default_namespace);
-            let name = obj.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("");
-            ctx.object = Some(if kind == "Namespace" { format!("Namespace {name}") } else { format!("{kind} {ns}/{name}") });
+            let name = obj
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            ctx.object = Some(if kind == "Namespace" {
+                format!("Namespace {name}")
+            } else {
+                format!("{kind} {ns}/{name}")
+            });
             let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
             let expected = expected_group(kind);
             match expected {
@@ -204,19 +227,39 @@ impl Accumulator {
                     *self.cluster.skipped.entry(kind.to_string()).or_default() += 1;
                     continue;
                 }
-                Some(g) if g != group || !api_version.ends_with("v1") || api_version.ends_with("beta1") => {
-                    let want = if g.is_empty() { "v1".to_string() } else { format!("{g}/v1") };
-                    ctx.error("apiVersion", format!("unsupported apiVersion {api_version:?} for {kind}: netpol reads {want}"));
+                Some(g)
+                    if g != group
+                        || !api_version.ends_with("v1")
+                        || api_version.ends_with("beta1") =>
+                {
+                    let want = if g.is_empty() {
+                        "v1".to_string()
+                    } else {
+                        format!("{g}/v1")
+                    };
+                    ctx.error(
+                        "apiVersion",
+                        format!(
+                            "unsupported apiVersion {api_version:?} for {kind}: netpol reads {want}"
+                        ),
+                    );
                     continue;
                 }
                 Some(_) => {}
             }
             let origin = format!("{}:{}", file, ctx.line(""));
-            if let Some(first) = self.seen.get(&(kind.to_string(), ns.to_string(), name.to_string())) {
-                ctx.error("metadata.name", format!("duplicate {kind} {ns}/{name}: also defined at {first}"));
+            if let Some(first) =
+                self.seen
+                    .get(&(kind.to_string(), ns.to_string(), name.to_string()))
+            {
+                ctx.error(
+                    "metadata.name",
+                    format!("duplicate {kind} {ns}/{name}: also defined at {first}"),
+                );
                 continue;
             }
-            self.seen.insert((kind.to_string(), ns.to_string(), name.to_string()), origin);
+            self.seen
+                .insert((kind.to_string(), ns.to_string(), name.to_string()), origin);
             let default_ns = opts.default_namespace.as_str();
             match kind {
                 "Namespace" => {
@@ -235,7 +278,8 @@ impl Accumulator {
                     }
                 }
                 _ => {
-                    let kind = workload_kind(kind).expect("expected_group covers exactly these kinds");
+                    let kind =
+                        workload_kind(kind).expect("expected_group covers exactly these kinds");
                     if let Some(w) = workload::load(&mut ctx, kind, value, default_ns) {
                         self.workloads.push(w);
                     }
@@ -253,7 +297,10 @@ impl Accumulator {
         self.cluster.notes.extend(notes);
         let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for e in &self.cluster.endpoints {
-            names.entry(e.id()).or_default().push(e.kind.as_str().to_string());
+            names
+                .entry(e.id())
+                .or_default()
+                .push(e.kind.as_str().to_string());
         }
         let clashes: Vec<Diagnostic> = names
             .into_iter()
@@ -317,16 +364,31 @@ fn namespace(ctx: &mut Ctx, value: &Value) -> Option<Namespace> {
 /// all` dump), the Pods are the endpoints. Without Pods, the top-most loaded
 /// workload stands for its pods (a Deployment, not its ReplicaSets).
 fn resolve_owners(loaded: Vec<workload::Loaded>) -> (Vec<crate::types::Endpoint>, Vec<String>) {
-    let key = |ns: &str, kind: &str, name: &str| (ns.to_string(), kind.to_string(), name.to_string());
+    let key =
+        |ns: &str, kind: &str, name: &str| (ns.to_string(), kind.to_string(), name.to_string());
     let present: BTreeSet<_> = loaded
         .iter()
-        .map(|w| key(&w.endpoint.namespace, w.endpoint.kind.as_str(), &w.endpoint.name))
+        .map(|w| {
+            key(
+                &w.endpoint.namespace,
+                w.endpoint.kind.as_str(),
+                &w.endpoint.name,
+            )
+        })
         .collect();
     let owners_of: BTreeMap<_, _> = loaded
         .iter()
         .map(|w| {
-            let k = key(&w.endpoint.namespace, w.endpoint.kind.as_str(), &w.endpoint.name);
-            let owners: Vec<_> = w.owners.iter().map(|(kind, name)| key(&w.endpoint.namespace, kind, name)).collect();
+            let k = key(
+                &w.endpoint.namespace,
+                w.endpoint.kind.as_str(),
+                &w.endpoint.name,
+            );
+            let owners: Vec<_> = w
+                .owners
+                .iter()
+                .map(|(kind, name)| key(&w.endpoint.namespace, kind, name))
+                .collect();
             (k, owners)
         })
         .collect();
@@ -334,7 +396,11 @@ fn resolve_owners(loaded: Vec<workload::Loaded>) -> (Vec<crate::types::Endpoint>
     let mut has_pods = BTreeSet::new();
     let mut has_loaded_owner = BTreeSet::new();
     for w in &loaded {
-        let k = key(&w.endpoint.namespace, w.endpoint.kind.as_str(), &w.endpoint.name);
+        let k = key(
+            &w.endpoint.namespace,
+            w.endpoint.kind.as_str(),
+            &w.endpoint.name,
+        );
         let mut todo: Vec<_> = owners_of.get(&k).cloned().unwrap_or_default();
         if todo.iter().any(|o| present.contains(o)) {
             has_loaded_owner.insert(k.clone());
@@ -358,14 +424,25 @@ fn resolve_owners(loaded: Vec<workload::Loaded>) -> (Vec<crate::types::Endpoint>
         let k = key(&e.namespace, e.kind.as_str(), &e.name);
         if e.kind == WorkloadKind::Pod {
             if w.finished {
-                notes.push(format!("Pod {} has finished; it is not an endpoint", e.id()));
+                notes.push(format!(
+                    "Pod {} has finished; it is not an endpoint",
+                    e.id()
+                ));
                 continue;
             }
             out.push(e);
         } else if has_pods.contains(&k) {
-            notes.push(format!("{} {} is represented by its Pods", e.kind.as_str(), e.id()));
+            notes.push(format!(
+                "{} {} is represented by its Pods",
+                e.kind.as_str(),
+                e.id()
+            ));
         } else if has_loaded_owner.contains(&k) {
-            notes.push(format!("{} {} is represented by its owner", e.kind.as_str(), e.id()));
+            notes.push(format!(
+                "{} {} is represented by its owner",
+                e.kind.as_str(),
+                e.id()
+            ));
         } else {
             out.push(e);
         }

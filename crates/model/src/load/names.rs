@@ -34,7 +34,9 @@ fn is_dns_subdomain(s: &str) -> bool {
         && s.len() <= 253
         && s.split('.').all(|part| {
             !part.is_empty()
-                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !part.starts_with('-')
                 && !part.ends_with('-')
         })
@@ -67,7 +69,9 @@ pub fn label_key_error(k: &str) -> Option<String> {
 pub fn port_name_error(name: &str) -> Option<String> {
     let ok = !name.is_empty()
         && name.len() <= 15
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && name.chars().any(|c| c.is_ascii_lowercase())
         && !name.starts_with('-')
         && !name.ends_with('-')
@@ -79,7 +83,11 @@ pub fn port_name_error(name: &str) -> Option<String> {
     })
 }
 
-pub(crate) fn labels(ctx: &mut Ctx, path: &str, labels: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
+pub(crate) fn labels(
+    ctx: &mut Ctx,
+    path: &str,
+    labels: Option<&BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
     let labels = labels.cloned().unwrap_or_default();
     for (k, v) in &labels {
         let p = key(path, k);

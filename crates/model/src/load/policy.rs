@@ -18,27 +18,50 @@ pub(crate) fn load(ctx: &mut Ctx, value: &Value, default_ns: &str) -> Option<Pol
         ctx.error("metadata.name", "a name is required");
     }
     let spec = np.spec.unwrap_or_default();
-    let pod_selector = names::selector(ctx, "spec.podSelector", &spec.pod_selector.unwrap_or_default());
+    let pod_selector = names::selector(
+        ctx,
+        "spec.podSelector",
+        &spec.pod_selector.unwrap_or_default(),
+    );
 
     let ingress: Vec<Rule> = spec
         .ingress
         .iter()
         .flatten()
         .enumerate()
-        .map(|(i, r)| rule(ctx, &idx("spec.ingress", i), "from", r.from.as_deref(), r.ports.as_deref()))
+        .map(|(i, r)| {
+            rule(
+                ctx,
+                &idx("spec.ingress", i),
+                "from",
+                r.from.as_deref(),
+                r.ports.as_deref(),
+            )
+        })
         .collect();
     let egress: Vec<Rule> = spec
         .egress
         .iter()
         .flatten()
         .enumerate()
-        .map(|(i, r)| rule(ctx, &idx("spec.egress", i), "to", r.to.as_deref(), r.ports.as_deref()))
+        .map(|(i, r)| {
+            rule(
+                ctx,
+                &idx("spec.egress", i),
+                "to",
+                r.to.as_deref(),
+                r.ports.as_deref(),
+            )
+        })
         .collect();
 
     let (affects_ingress, affects_egress, explicit) = match &spec.policy_types {
         Some(types) if !types.is_empty() => {
             if types.len() > 2 {
-                ctx.error("spec.policyTypes", "may not specify more than two policyTypes");
+                ctx.error(
+                    "spec.policyTypes",
+                    "may not specify more than two policyTypes",
+                );
             }
             let mut ing = false;
             let mut eg = false;
@@ -48,7 +71,9 @@ pub(crate) fn load(ctx: &mut Ctx, value: &Value, default_ns: &str) -> Option<Pol
                     "Egress" => eg = true,
                     other => ctx.error(
                         &idx("spec.policyTypes", i),
-                        format!("unsupported value {other:?}: supported values: \"Ingress\", \"Egress\""),
+                        format!(
+                            "unsupported value {other:?}: supported values: \"Ingress\", \"Egress\""
+                        ),
                     ),
                 }
             }
@@ -62,7 +87,11 @@ pub(crate) fn load(ctx: &mut Ctx, value: &Value, default_ns: &str) -> Option<Pol
         return None;
     }
     Some(Policy {
-        namespace: np.metadata.namespace.clone().unwrap_or_else(|| default_ns.to_string()),
+        namespace: np
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| default_ns.to_string()),
         name: name?,
         pod_selector,
         affects_ingress,
@@ -76,7 +105,13 @@ pub(crate) fn load(ctx: &mut Ctx, value: &Value, default_ns: &str) -> Option<Pol
     })
 }
 
-fn rule(ctx: &mut Ctx, path: &str, peer_field: &str, peers: Option<&[net::NetworkPolicyPeer]>, ports: Option<&[net::NetworkPolicyPort]>) -> Rule {
+fn rule(
+    ctx: &mut Ctx,
+    path: &str,
+    peer_field: &str,
+    peers: Option<&[net::NetworkPolicyPeer]>,
+    ports: Option<&[net::NetworkPolicyPort]>,
+) -> Rule {
     let peers_path = key(path, peer_field);
     let peers = peers
         .unwrap_or_default()
@@ -100,12 +135,19 @@ fn rule(ctx: &mut Ctx, path: &str, peer_field: &str, peers: Option<&[net::Networ
 
 fn peer(ctx: &mut Ctx, path: &str, p: &net::NetworkPolicyPeer) -> Option<Peer> {
     let line = ctx.line(path);
-    let set = [p.pod_selector.is_some(), p.namespace_selector.is_some(), p.ip_block.is_some()]
-        .iter()
-        .filter(|b| **b)
-        .count();
+    let set = [
+        p.pod_selector.is_some(),
+        p.namespace_selector.is_some(),
+        p.ip_block.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
     if set == 0 {
-        ctx.error(path, "must specify a peer (podSelector, namespaceSelector or ipBlock)");
+        ctx.error(
+            path,
+            "must specify a peer (podSelector, namespaceSelector or ipBlock)",
+        );
         return None;
     }
     if let Some(block) = &p.ip_block {
@@ -115,9 +157,14 @@ fn peer(ctx: &mut Ctx, path: &str, p: &net::NetworkPolicyPeer) -> Option<Peer> {
         }
         return ip_block(ctx, &key(path, "ipBlock"), block, line);
     }
-    let pod_selector = p.pod_selector.as_ref().map(|s| names::selector(ctx, &key(path, "podSelector"), s));
-    let namespace_selector =
-        p.namespace_selector.as_ref().map(|s| names::selector(ctx, &key(path, "namespaceSelector"), s));
+    let pod_selector = p
+        .pod_selector
+        .as_ref()
+        .map(|s| names::selector(ctx, &key(path, "podSelector"), s));
+    let namespace_selector = p
+        .namespace_selector
+        .as_ref()
+        .map(|s| names::selector(ctx, &key(path, "namespaceSelector"), s));
     Some(Peer::Pods {
         pod_selector,
         namespace_selector,
@@ -132,7 +179,13 @@ fn ip_block(ctx: &mut Ctx, path: &str, block: &net::IPBlock, line: usize) -> Opt
         return None;
     }
     let Ok(cidr) = block.cidr.parse::<IpNet>() else {
-        ctx.error(&cidr_path, format!("invalid CIDR {:?}: must be an address and prefix length such as 10.0.0.0/8", block.cidr));
+        ctx.error(
+            &cidr_path,
+            format!(
+                "invalid CIDR {:?}: must be an address and prefix length such as 10.0.0.0/8",
+                block.cidr
+            ),
+        );
         return None;
     };
     let cidr = cidr.trunc();
@@ -148,7 +201,10 @@ fn ip_block(ctx: &mut Ctx, path: &str, block: &net::IPBlock, line: usize) -> Opt
             Ok(ex) => {
                 let ex = ex.trunc();
                 if !cidr.contains(&ex.network()) || ex.prefix_len() <= cidr.prefix_len() {
-                    ctx.error(&p, format!("{e:?} must be a strict subset of cidr {:?}", block.cidr));
+                    ctx.error(
+                        &p,
+                        format!("{e:?} must be a strict subset of cidr {:?}", block.cidr),
+                    );
                     ok = false;
                 } else {
                     except.push(ex);
@@ -164,7 +220,10 @@ fn port(ctx: &mut Ctx, path: &str, p: &net::NetworkPolicyPort) -> Option<PortRul
     let protocol = match p.protocol.as_deref() {
         None => Protocol::Tcp,
         Some(s) => Protocol::parse(s).unwrap_or_else(|| {
-            ctx.error(&key(path, "protocol"), format!("unsupported protocol {s:?}: supported values: \"TCP\", \"UDP\", \"SCTP\""));
+            ctx.error(
+                &key(path, "protocol"),
+                format!("unsupported protocol {s:?}: supported values: \"TCP\", \"UDP\", \"SCTP\""),
+            );
             Protocol::Tcp
         }),
     };
@@ -172,7 +231,10 @@ fn port(ctx: &mut Ctx, path: &str, p: &net::NetworkPolicyPort) -> Option<PortRul
     let port = match &p.port {
         None => {
             if p.end_port.is_some() {
-                ctx.error(&end_path, "may not be specified when `port` is not specified");
+                ctx.error(
+                    &end_path,
+                    "may not be specified when `port` is not specified",
+                );
             }
             None
         }
@@ -180,7 +242,10 @@ fn port(ctx: &mut Ctx, path: &str, p: &net::NetworkPolicyPort) -> Option<PortRul
             let n = valid_port(ctx, &key(path, "port"), *n);
             if let (Some(end), Some(start)) = (p.end_port, n) {
                 if end < i32::from(start) {
-                    ctx.error(&end_path, format!("must be greater than or equal to `port` ({start}), got {end}"));
+                    ctx.error(
+                        &end_path,
+                        format!("must be greater than or equal to `port` ({start}), got {end}"),
+                    );
                 }
                 valid_port(ctx, &end_path, end);
             }
@@ -208,7 +273,10 @@ fn valid_port(ctx: &mut Ctx, path: &str, n: i32) -> Option<u16> {
     match u16::try_from(n) {
         Ok(v) if v > 0 => Some(v),
         _ => {
-            ctx.error(path, format!("must be between 1 and 65535, inclusive (got {n})"));
+            ctx.error(
+                path,
+                format!("must be between 1 and 65535, inclusive (got {n})"),
+            );
             None
         }
     }

@@ -21,7 +21,10 @@ pub(crate) fn load(ctx: &mut Ctx, value: &Value, default_ns: &str) -> Option<Ser
     for (i, p) in spec.ports.iter().flatten().enumerate() {
         let path = idx("spec.ports", i);
         let Some(port) = u16::try_from(p.port).ok().filter(|n| *n > 0) else {
-            ctx.error(&key(&path, "port"), format!("must be between 1 and 65535, inclusive (got {})", p.port));
+            ctx.error(
+                &key(&path, "port"),
+                format!("must be between 1 and 65535, inclusive (got {})", p.port),
+            );
             continue;
         };
         let protocol = match p.protocol.as_deref() {
@@ -40,7 +43,10 @@ pub(crate) fn load(ctx: &mut Ctx, value: &Value, default_ns: &str) -> Option<Ser
             Some(IntOrString::Int(n)) => match u16::try_from(*n) {
                 Ok(n) => PortRef::Number(n),
                 Err(_) => {
-                    ctx.error(&key(&path, "targetPort"), format!("must be between 1 and 65535, inclusive (got {n})"));
+                    ctx.error(
+                        &key(&path, "targetPort"),
+                        format!("must be between 1 and 65535, inclusive (got {n})"),
+                    );
                     continue;
                 }
             },
@@ -67,12 +73,19 @@ pub(crate) fn load(ctx: &mut Ctx, value: &Value, default_ns: &str) -> Option<Ser
         .filter_map(|ip| ip.parse::<IpAddr>().ok())
         .collect();
     Some(Service {
-        namespace: svc.metadata.namespace.clone().unwrap_or_else(|| default_ns.to_string()),
+        namespace: svc
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| default_ns.to_string()),
         name,
         selector: spec.selector.clone(),
         ports,
         cluster_ips,
-        service_type: spec.type_.clone().unwrap_or_else(|| "ClusterIP".to_string()),
+        service_type: spec
+            .type_
+            .clone()
+            .unwrap_or_else(|| "ClusterIP".to_string()),
         annotations: svc.metadata.annotations.clone().unwrap_or_default(),
         origin: ctx.origin(""),
     })

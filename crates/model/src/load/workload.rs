@@ -18,11 +18,22 @@ pub(crate) struct Loaded {
     pub finished: bool,
 }
 
-pub(crate) fn load(ctx: &mut Ctx, kind: WorkloadKind, value: &Value, default_ns: &str) -> Option<Loaded> {
+pub(crate) fn load(
+    ctx: &mut Ctx,
+    kind: WorkloadKind,
+    value: &Value,
+    default_ns: &str,
+) -> Option<Loaded> {
     let (meta, template_meta, spec, spec_path, status) = match kind {
         WorkloadKind::Pod => {
             let pod: core::Pod = ctx.typed(value)?;
-            (pod.metadata.clone(), Some(pod.metadata), pod.spec, "spec".to_string(), pod.status)
+            (
+                pod.metadata.clone(),
+                Some(pod.metadata),
+                pod.spec,
+                "spec".to_string(),
+                pod.status,
+            )
         }
         WorkloadKind::Deployment => {
             let d: apps::Deployment = ctx.typed(value)?;
@@ -59,7 +70,10 @@ pub(crate) fn load(ctx: &mut Ctx, kind: WorkloadKind, value: &Value, default_ns:
         ctx.error("metadata.name", "a name is required");
         return None;
     };
-    let namespace = meta.namespace.clone().unwrap_or_else(|| default_ns.to_string());
+    let namespace = meta
+        .namespace
+        .clone()
+        .unwrap_or_else(|| default_ns.to_string());
     let labels_path = match kind {
         WorkloadKind::Pod => "metadata.labels".to_string(),
         _ => key(&spec_path, "metadata.labels"),
@@ -67,7 +81,11 @@ pub(crate) fn load(ctx: &mut Ctx, kind: WorkloadKind, value: &Value, default_ns:
     let template_meta = template_meta.unwrap_or_default();
     let labels = names::labels(ctx, &labels_path, template_meta.labels.as_ref());
     let annotations: Labels = template_meta.annotations.clone().unwrap_or_default();
-    let spec_path = if kind == WorkloadKind::Pod { spec_path } else { key(&spec_path, "spec") };
+    let spec_path = if kind == WorkloadKind::Pod {
+        spec_path
+    } else {
+        key(&spec_path, "spec")
+    };
     let (ports, host_network, node) = match &spec {
         Some(spec) => (
             container_ports(ctx, &spec_path, spec),
@@ -105,7 +123,13 @@ pub(crate) fn load(ctx: &mut Ctx, kind: WorkloadKind, value: &Value, default_ns:
     })
 }
 
-type Split = (ObjectMeta, Option<ObjectMeta>, Option<core::PodSpec>, String, Option<core::PodStatus>);
+type Split = (
+    ObjectMeta,
+    Option<ObjectMeta>,
+    Option<core::PodSpec>,
+    String,
+    Option<core::PodStatus>,
+);
 
 fn split_template(meta: ObjectMeta, template: Option<core::PodTemplateSpec>, path: &str) -> Split {
     let (tmeta, spec) = match template {
@@ -117,7 +141,11 @@ fn split_template(meta: ObjectMeta, template: Option<core::PodTemplateSpec>, pat
 
 fn container_ports(ctx: &mut Ctx, spec_path: &str, spec: &core::PodSpec) -> Vec<ContainerPort> {
     let mut out = Vec::new();
-    let containers = spec.containers.iter().enumerate().map(|(i, c)| (idx(&key(spec_path, "containers"), i), c));
+    let containers = spec
+        .containers
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (idx(&key(spec_path, "containers"), i), c));
     // Only restartable init containers (sidecars) keep running and listening.
     let sidecars = spec
         .init_containers
@@ -130,7 +158,13 @@ fn container_ports(ctx: &mut Ctx, spec_path: &str, spec: &core::PodSpec) -> Vec<
         for (j, port) in container.ports.iter().flatten().enumerate() {
             let p = idx(&key(&cpath, "ports"), j);
             let Some(number) = u16::try_from(port.container_port).ok().filter(|n| *n > 0) else {
-                ctx.error(&key(&p, "containerPort"), format!("must be between 1 and 65535, inclusive (got {})", port.container_port));
+                ctx.error(
+                    &key(&p, "containerPort"),
+                    format!(
+                        "must be between 1 and 65535, inclusive (got {})",
+                        port.container_port
+                    ),
+                );
                 continue;
             };
             let protocol = match port.protocol.as_deref() {
