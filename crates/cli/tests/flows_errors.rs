@@ -1,25 +1,14 @@
 //! Malformed flows files: every error names file, line and field, the exit
 //! status is 1, and gen writes nothing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod support;
+
+use std::path::PathBuf;
+
+use support::{Run, netpol_in};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/flows")
-}
-
-fn netpol_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_netpol"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("netpol runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 /// Runs gen and verify on a bad flows file; both fail with the same message
@@ -27,7 +16,11 @@ fn netpol_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
 fn rejected(file: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let (code, stdout, stderr) = netpol_in(
+    let Run {
+        code,
+        stdout,
+        stderr,
+    } = netpol_in(
         &fixtures(),
         &["gen", file, "cluster.yaml", "-o", out.to_str().unwrap()],
     );
@@ -42,7 +35,11 @@ fn rejected(file: &str) -> String {
         stderr.ends_with("in the flows file; nothing was done\n"),
         "{stderr}"
     );
-    let (vcode, vstdout, vstderr) = netpol_in(&fixtures(), &["verify", file, "cluster.yaml"]);
+    let Run {
+        code: vcode,
+        stdout: vstdout,
+        stderr: vstderr,
+    } = netpol_in(&fixtures(), &["verify", file, "cluster.yaml"]);
     assert_eq!(vcode, 1);
     assert!(vstdout.is_empty());
     assert_eq!(vstderr, stderr);
@@ -112,7 +109,7 @@ fn every_problem_of_a_file_is_listed() {
 #[test]
 fn missing_and_empty_files() {
     let tmp = tempfile::tempdir().unwrap();
-    let (code, _, stderr) = netpol_in(
+    let Run { code, stderr, .. } = netpol_in(
         &fixtures(),
         &["verify", "no-such-file.yaml", "cluster.yaml"],
     );
@@ -123,7 +120,7 @@ fn missing_and_empty_files() {
     );
     let empty = tmp.path().join("empty.yaml");
     std::fs::write(&empty, "# nothing\n").unwrap();
-    let (code, _, stderr) = netpol_in(
+    let Run { code, stderr, .. } = netpol_in(
         &fixtures(),
         &["verify", empty.to_str().unwrap(), "cluster.yaml"],
     );

@@ -1,7 +1,9 @@
-//! Runs the real `netpol` binary from the fixtures directory, so that paths
-//! in its output are short and the same on every machine.
+//! Runs the real `netpol` binary, by default from the fixtures directory so
+//! that paths in its output are short and the same on every machine.
+// Each test binary uses a part of this module.
+#![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 pub fn fixtures() -> PathBuf {
@@ -29,9 +31,18 @@ pub fn netpol(args: &[&str]) -> Run {
 }
 
 pub fn netpol_with_stdin(args: &[&str], stdin: Option<&str>) -> Run {
+    run(&fixtures(), args, stdin)
+}
+
+/// Runs netpol with `dir` as its working directory.
+pub fn netpol_in(dir: &Path, args: &[&str]) -> Run {
+    run(dir, args, None)
+}
+
+fn run(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_netpol"));
     cmd.args(args)
-        .current_dir(fixtures())
+        .current_dir(dir)
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
