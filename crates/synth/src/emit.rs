@@ -1,6 +1,7 @@
 //! Writes a [`Cluster`] as the Kubernetes manifests that load back into it,
 //! so the loader and the command line can be measured on the same cluster.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -38,18 +39,23 @@ pub fn to_files(cluster: &Cluster) -> Vec<File> {
         path: "namespaces.yaml".into(),
         text,
     });
+    // Grouped once: filtering every list per namespace is quadratic at scale.
+    let endpoints_of = by_namespace(&cluster.endpoints, |e| &e.namespace);
+    let services_of = by_namespace(&cluster.services, |s| &s.namespace);
+    let policies_of = by_namespace(&cluster.policies, |p| &p.namespace);
     for ns in cluster.namespaces.keys() {
         let dir = PathBuf::from(ns);
+        let ns = ns.as_str();
         let mut workloads = doc_start();
-        for e in cluster.endpoints.iter().filter(|e| &e.namespace == ns) {
+        for e in endpoints_of.get(ns).into_iter().flatten() {
             endpoint(&mut workloads, e);
         }
         let mut services = doc_start();
-        for s in cluster.services.iter().filter(|s| &s.namespace == ns) {
+        for s in services_of.get(ns).into_iter().flatten() {
             service(&mut services, s);
         }
         let mut policies = doc_start();
-        for p in cluster.policies.iter().filter(|p| &p.namespace == ns) {
+        for p in policies_of.get(ns).into_iter().flatten() {
             policy(&mut policies, p, &mut rng);
         }
         for (name, text) in [
@@ -66,6 +72,15 @@ pub fn to_files(cluster: &Cluster) -> Vec<File> {
         }
     }
     files
+}
+
+/// The items of each namespace, in their original order.
+fn by_namespace<'a, T>(items: &'a [T], ns: impl Fn(&T) -> &String) -> HashMap<&'a str, Vec<&'a T>> {
+    let mut out: HashMap<&str, Vec<&T>> = HashMap::new();
+    for item in items {
+        out.entry(ns(item).as_str()).or_default().push(item);
+    }
+    out
 }
 
 /// Everything as one multi-document YAML text (what `kubectl get -o yaml` users pipe).

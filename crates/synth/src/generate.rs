@@ -79,13 +79,14 @@ pub fn generate(params: &Params) -> Cluster {
             line: 1,
         },
         namespaces: Vec::new(),
-        app_names: Vec::new(),
+        words: Vocabulary::default(),
         pod_ips: Vec::new(),
     };
     let mut cluster = Cluster::default();
     for ns in g.namespaces(params.namespaces.max(1)) {
         cluster.namespaces.insert(ns.name.clone(), ns);
     }
+    g.words = Vocabulary::new(&g.namespaces);
     cluster.endpoints = (0..params.workloads).map(|i| g.endpoint(i)).collect();
     cluster.services = cluster
         .endpoints
@@ -103,8 +104,54 @@ struct Gen {
     origin: Origin,
     /// Application namespaces (not kube-system), for placing objects.
     namespaces: Vec<String>,
-    app_names: Vec<String>,
+    words: Vocabulary,
     pod_ips: Vec<IpAddr>,
+}
+
+/// The values selectors may ask for, per label key. Kept as owned lists so
+/// that picking one is O(1): rebuilding the `app` list per selector made
+/// generation quadratic in the number of workloads.
+#[derive(Default)]
+struct Vocabulary {
+    tiers: Vec<String>,
+    teams: Vec<String>,
+    envs: Vec<String>,
+    versions: Vec<String>,
+    apps: Vec<String>,
+    /// Application namespaces, then kube-system.
+    namespaces: Vec<String>,
+    none: Vec<String>,
+}
+
+impl Vocabulary {
+    fn new(namespaces: &[String]) -> Vocabulary {
+        let owned = |words: &[&str]| words.iter().map(|s| s.to_string()).collect();
+        Vocabulary {
+            tiers: owned(&TIERS),
+            teams: owned(&TEAMS),
+            envs: owned(&ENVS),
+            versions: owned(&VERSIONS),
+            apps: Vec::new(),
+            namespaces: namespaces
+                .iter()
+                .cloned()
+                .chain([DNS_NAMESPACE.to_string()])
+                .collect(),
+            none: vec!["none".into()],
+        }
+    }
+
+    fn for_key(&self, key: &str) -> &[String] {
+        let words = match key {
+            "tier" => &self.tiers,
+            "team" => &self.teams,
+            "env" => &self.envs,
+            "version" => &self.versions,
+            "app" => &self.apps,
+            _ => &self.namespaces,
+        };
+        if words.is_empty() { &self.none } else { words }
+    }
 }
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
@@ -175,7 +222,7 @@ impl Gen {
         }
         let tier = *self.rng.pick(&TIERS);
         let name = format!("{tier}-{i}");
-        self.app_names.push(name.clone());
+        self.words.apps.push(name.clone());
         // A few pods carry no labels at all, which only empty selectors,
         // NotIn and DoesNotExist can match.
         let bare = self.rng.chance(6);
@@ -418,7 +465,7 @@ impl Gen {
                 Operator::DoesNotExist,
             ]);
             let values = match operator {
-                Operator::In | Operator::NotIn => self.rng.subset(&self.vocabulary(&key), 2),
+                Operator::In | Operator::NotIn => self.rng.subset(self.words.for_key(&key), 2),
                 _ => Vec::new(),
             };
             sel.match_expressions.push(Requirement {
@@ -437,29 +484,8 @@ impl Gen {
             &["tier", "team", "env", "version", "app"]
         };
         let key = self.rng.pick(keys).to_string();
-        let value = self.rng.pick(&self.vocabulary(&key)).clone();
+        let value = self.rng.pick(self.words.for_key(&key)).clone();
         (key, value)
-    }
-
-    fn vocabulary(&self, key: &str) -> Vec<String> {
-        let words: Vec<String> = match key {
-            "tier" => TIERS.iter().map(|s| s.to_string()).collect(),
-            "team" => TEAMS.iter().map(|s| s.to_string()).collect(),
-            "env" => ENVS.iter().map(|s| s.to_string()).collect(),
-            "version" => VERSIONS.iter().map(|s| s.to_string()).collect(),
-            "app" => self.app_names.clone(),
-            _ => self
-                .namespaces
-                .iter()
-                .cloned()
-                .chain([DNS_NAMESPACE.to_string()])
-                .collect(),
-        };
-        if words.is_empty() {
-            vec!["none".into()]
-        } else {
-            words
-        }
     }
 
     fn rule(&mut self) -> Rule {

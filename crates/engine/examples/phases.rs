@@ -1,0 +1,131 @@
+//! Times each stage of netpol on one synthetic cluster and reports the
+//! process's peak resident memory during it. Used by `scripts/bench`.
+//!
+//! `cargo run --release -p netpol-engine --example phases -- WORKLOADS [SEED]`
+//!
+//! Prints one tab-separated line per stage: `stage seconds peak_kib detail`.
+//! Peak memory is the kernel's high-water mark (VmHWM), reset before each
+//! stage through /proc/self/clear_refs, so it counts what earlier stages
+//! still hold (the YAML text, the cluster) plus what the stage allocates.
+
+use std::hint::black_box;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use netpol_engine::{Engine, Party};
+use netpol_model::{LoadOptions, Source, load_sources};
+use netpol_synth::{Params, generate, to_files};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let parse = |i: usize, default: u64| -> Option<u64> {
+        args.get(i).map_or(Some(default), |a| a.parse().ok())
+    };
+    let (Some(workloads), Some(seed)) = (parse(0, 1000), parse(1, 1)) else {
+        eprintln!("usage: phases [WORKLOADS] [SEED]");
+        return ExitCode::from(2);
+    };
+
+    // The YAML is produced outside any measured stage, as a user's files would be.
+    let sources: Vec<Source> = to_files(&generate(&Params::new(workloads as usize, seed)))
+        .into_iter()
+        .map(|f| Source {
+            name: f.path.display().to_string(),
+            text: f.text,
+        })
+        .collect();
+    let bytes: usize = sources.iter().map(|s| s.text.len()).sum();
+
+    let (cluster, t, peak) = stage(|| load_sources(&sources, &LoadOptions::default()));
+    let cluster = match cluster {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("generated YAML failed to load: {e:?}");
+            return ExitCode::FAILURE;
+        }
+    };
+    report(
+        "load",
+        t,
+        peak,
+        &format!(
+            "{} files, {:.1} MiB YAML, {} workloads, {} policies",
+            sources.len(),
+            bytes as f64 / (1 << 20) as f64,
+            cluster.endpoints.len(),
+            cluster.policies.len()
+        ),
+    );
+
+    let (engine, t, peak) = stage(|| Engine::new(&cluster));
+    report("compile", t, peak, "");
+
+    let (matrix, t, peak) = stage(|| engine.matrix());
+    report(
+        "matrix",
+        t,
+        peak,
+        &format!("{} cells, {} allowed", matrix.len(), matrix.allowed_count()),
+    );
+
+    // Explain: a spread of (source, destination port) pairs, each decided
+    // with its full trace; the slowest and the mean are reported.
+    let n = engine.endpoint_count();
+    let pairs: Vec<(usize, usize, u16, netpol_model::Protocol)> = (0..n)
+        .step_by((n / 200).max(1))
+        .filter_map(|dst| {
+            let (port, proto) = *engine.declared_ports(dst).first()?;
+            Some(((dst * 7919 + 13) % n, dst, port, proto))
+        })
+        .collect();
+    let mut slowest = Duration::ZERO;
+    let (_, total, peak) = stage(|| {
+        for &(src, dst, port, proto) in &pairs {
+            let start = Instant::now();
+            black_box(engine.verdict(Party::Endpoint(src), Party::Endpoint(dst), port, proto));
+            slowest = slowest.max(start.elapsed());
+        }
+    });
+    let mean = total / pairs.len().max(1) as u32;
+    report(
+        "explain",
+        slowest,
+        peak,
+        &format!(
+            "slowest of {} verdicts; mean {:.3} ms",
+            pairs.len(),
+            mean.as_secs_f64() * 1e3
+        ),
+    );
+    drop(matrix);
+    ExitCode::SUCCESS
+}
+
+/// Runs `f` and returns its result, its wall time and the peak RSS (KiB) while it ran.
+fn stage<T>(f: impl FnOnce() -> T) -> (T, Duration, u64) {
+    reset_peak();
+    let start = Instant::now();
+    let out = black_box(f());
+    let elapsed = start.elapsed();
+    (out, elapsed, peak_kib())
+}
+
+fn report(stage: &str, t: Duration, peak_kib: u64, detail: &str) {
+    println!("{stage}\t{:.6}\t{peak_kib}\t{detail}", t.as_secs_f64());
+}
+
+/// Writing 5 to clear_refs resets VmHWM to the current RSS (Linux 4.0+).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
