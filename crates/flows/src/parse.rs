@@ -3,53 +3,15 @@
 //! any problem yields nothing.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use ipnet::IpNet;
 use netpol_model::yaml::{LineIndex, parse_documents};
-use thiserror::Error;
 
 use crate::file::{DefaultDeny, FlowsFile, PortValue};
 use crate::spec::{EndpointSpec, PortSpec, parse_endpoint, parse_port_number, parse_port_text};
 
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub struct FlowsError {
-    pub file: String,
-    /// 1-based; 0 when the problem is with the file as a whole.
-    pub line: usize,
-    /// Field path such as `flows[2].ports[1]`.
-    pub field: Option<String>,
-    pub message: String,
-}
-
-impl fmt::Display for FlowsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if self.line > 0 {
-            write!(f, ":{}", self.line)?;
-        }
-        f.write_str(": ")?;
-        if let Some(field) = &self.field {
-            write!(f, "{field}: ")?;
-        }
-        f.write_str(&self.message)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub struct FlowsErrors(pub Vec<FlowsError>);
-
-impl fmt::Display for FlowsErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "error: {e}")?;
-        }
-        Ok(())
-    }
-}
+/// Flows-file problems are reported like manifest problems: file, line, field.
+pub use netpol_model::{Diagnostic as FlowsError, LoadErrors as FlowsErrors};
 
 /// The cluster's address ranges, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -114,7 +76,9 @@ impl FlowDef {
 pub fn parse_flows(file: &str, text: &str) -> Result<Flows, FlowsErrors> {
     let err = |line: usize, field: Option<String>, message: String| FlowsError {
         file: file.to_string(),
+        document: 0,
         line,
+        object: None,
         field,
         message,
     };
@@ -155,7 +119,9 @@ fn validate(file: &str, raw: FlowsFile, lines: &LineIndex) -> Result<Flows, Flow
     let mut error = |field: String, message: String| {
         errors.push(FlowsError {
             file: file.to_string(),
+            document: 0,
             line: lines.line(&field),
+            object: None,
             field: Some(field),
             message,
         });
@@ -320,7 +286,9 @@ pub fn read_flows(path: &std::path::Path) -> Result<Flows, FlowsErrors> {
         .map_err(|message| {
             FlowsErrors(vec![FlowsError {
                 file: name.clone(),
+                document: 0,
                 line: 0,
+                object: None,
                 field: None,
                 message,
             }])
