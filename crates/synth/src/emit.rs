@@ -75,7 +75,7 @@ pub fn to_files(cluster: &Cluster) -> Vec<File> {
 }
 
 /// The items of each namespace, in their original order.
-fn by_namespace<'a, T>(items: &'a [T], ns: impl Fn(&T) -> &String) -> HashMap<&'a str, Vec<&'a T>> {
+fn by_namespace<T>(items: &[T], ns: impl Fn(&T) -> &String) -> HashMap<&str, Vec<&T>> {
     let mut out: HashMap<&str, Vec<&T>> = HashMap::new();
     for item in items {
         out.entry(ns(item).as_str()).or_default().push(item);
