@@ -132,3 +132,55 @@ fn the_real_homelab_loads() {
     // No policies are deployed there: everything is allowed.
     assert!(conns.iter().all(|c| c["allowed"] == true));
 }
+
+/// `--summary` sums the pod-level matrix per owning workload: recompute that
+/// from the full JSON (workload = pod name without its ReplicaSet and pod
+/// suffixes) and compare.
+#[test]
+fn summary_sums_the_matrix_per_workload() {
+    let full = netpol(&["matrix", "replicas", "-o", "json"]);
+    let summary = netpol(&["matrix", "replicas", "--summary", "-o", "json"]);
+    assert_eq!(summary.code, 0, "{}", summary.stderr);
+    let workload = |pod: &str| {
+        let (ns, name) = pod.split_once('/').unwrap();
+        let parts: Vec<&str> = name.split('-').collect();
+        format!("{ns}/{}", parts[..parts.len() - 2].join("-"))
+    };
+    let mut expected: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
+    let v: serde_json::Value = serde_json::from_str(&full.stdout).unwrap();
+    for c in v["connections"].as_array().unwrap() {
+        let key = (
+            workload(c["src"].as_str().unwrap()),
+            workload(c["dst"].as_str().unwrap()),
+        );
+        let e = expected.entry(key).or_default();
+        e.1 += 1;
+        if c["allowed"] == true {
+            e.0 += 1;
+        }
+    }
+    let s: serde_json::Value = serde_json::from_str(&summary.stdout).unwrap();
+    let got: std::collections::BTreeMap<(String, String), (u64, u64)> = s["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                (
+                    p["src"].as_str().unwrap().to_string(),
+                    p["dst"].as_str().unwrap().to_string(),
+                ),
+                (
+                    p["allowed"].as_u64().unwrap(),
+                    p["connections"].as_u64().unwrap(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert!(
+        got.values().any(|(a, c)| a < c && *a > 0),
+        "the fixture has partly allowed pairs"
+    );
+    insta::assert_snapshot!(netpol(&["matrix", "replicas", "--summary"]).transcript());
+}

@@ -16,6 +16,6 @@ pub use compile::{
     CompiledPeer, CompiledPolicy, CompiledRule, Engine, ip_in_block, peer_admits_endpoint,
     port_rule_admits, ports_admit, selects,
 };
-pub use matrix::{Cell, Column, Matrix};
+pub use matrix::{Cell, Column, Matrix, PairSummary};
 pub use trace::{Check, Decision, PolicyTrace, RuleTrace, SideStatus, SideTrace, Verdict};
 pub use verdict::{Party, describe_peer, describe_port};

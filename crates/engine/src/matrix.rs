@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use fixedbitset::FixedBitSet;
-use netpol_model::{Direction, Protocol};
+use netpol_model::{Cluster, Direction, Protocol};
 use rayon::prelude::*;
 
 use crate::compile::{Engine, ports_admit};
@@ -174,4 +174,67 @@ impl Engine<'_> {
 struct NodeGroups {
     all: HashMap<String, FixedBitSet>,
     host_network: HashMap<String, FixedBitSet>,
+}
+
+/// Connections between two workloads, summed over their pods and ports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairSummary<'a> {
+    pub src: &'a str,
+    pub dst: &'a str,
+    pub allowed: usize,
+    pub connections: usize,
+}
+
+impl Matrix {
+    /// Calls `f` for every (source workload, destination workload) pair that
+    /// has connections, in name order. Pods count under the workload that owns
+    /// them, so a cluster of many replicas shrinks to its workloads; memory
+    /// stays proportional to the number of workloads.
+    pub fn for_each_workload_pair<E>(
+        &self,
+        cluster: &Cluster,
+        mut f: impl FnMut(PairSummary<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let names: Vec<String> = (0..self.endpoints).map(|i| cluster.workload(i)).collect();
+        let mut workloads: Vec<&str> = names.iter().map(String::as_str).collect();
+        workloads.sort_unstable();
+        workloads.dedup();
+        let index_of = |name: &str| {
+            workloads
+                .binary_search(&name)
+                .expect("every name is listed")
+        };
+        let mut members = vec![Vec::new(); workloads.len()];
+        for (endpoint, name) in names.iter().enumerate() {
+            members[index_of(name)].push(endpoint);
+        }
+        let column_workload: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|c| index_of(&names[c.dst]))
+            .collect();
+        let mut counts = vec![(0usize, 0usize); workloads.len()];
+        for (src, sources) in members.iter().enumerate() {
+            counts.fill((0, 0));
+            for (column, &dst) in self.columns.iter().zip(&column_workload) {
+                let allowed = sources
+                    .iter()
+                    .filter(|&&s| column.allowed.contains(s))
+                    .count();
+                counts[dst].0 += allowed;
+                counts[dst].1 += sources.len();
+            }
+            for (dst, &(allowed, connections)) in counts.iter().enumerate() {
+                if connections > 0 {
+                    f(PairSummary {
+                        src: workloads[src],
+                        dst: workloads[dst],
+                        allowed,
+                        connections,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
 }

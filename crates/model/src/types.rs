@@ -365,6 +365,8 @@ pub struct Cluster {
     pub skipped: BTreeMap<String, usize>,
     /// Non-fatal remarks made while loading (skipped pods, replaced workloads).
     pub notes: Vec<String>,
+    /// Pod endpoint id -> the workload that owns it (`namespace/name`), where known.
+    pub workload_of: BTreeMap<String, String>,
 }
 
 impl Cluster {
@@ -378,6 +380,13 @@ impl Cluster {
         self.endpoints
             .iter()
             .position(|e| !e.host_network && e.ips.contains(&ip))
+    }
+
+    /// The workload an endpoint belongs to: its owner for a Pod that has one,
+    /// else the endpoint itself.
+    pub fn workload(&self, endpoint: usize) -> String {
+        let id = self.endpoints[endpoint].id();
+        self.workload_of.get(&id).cloned().unwrap_or(id)
     }
 
     pub fn namespace_labels(&self, ns: &str) -> Option<&Labels> {

@@ -530,3 +530,60 @@ fn the_real_homelab_loads() {
             .all(|n| n.labels.contains_key("kubernetes.io/metadata.name"))
     );
 }
+
+#[test]
+fn pods_know_their_workload() {
+    // A loaded Deployment -> ReplicaSet -> Pod chain, and a Pod whose
+    // ReplicaSet is not loaded (its Deployment comes from pod-template-hash).
+    let text = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: a}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-abc12
+  namespace: a
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u1}]
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-abc12-xyz
+  namespace: a
+  labels: {app: web, pod-template-hash: abc12}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc12, uid: u2}]
+spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: api-9f8e7-qrs
+  namespace: a
+  labels: {app: api, pod-template-hash: 9f8e7}
+  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-9f8e7, uid: u3}]
+spec: {containers: [{name: c, image: x}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: lonely, namespace: a}
+spec: {containers: [{name: c, image: x}]}
+"#;
+    let cluster = load(text);
+    let ids: Vec<String> = cluster.endpoints.iter().map(|e| e.id()).collect();
+    assert_eq!(ids, ["a/api-9f8e7-qrs", "a/lonely", "a/web-abc12-xyz"]);
+    assert_eq!(cluster.workload(0), "a/api");
+    assert_eq!(cluster.workload(1), "a/lonely");
+    assert_eq!(cluster.workload(2), "a/web");
+}

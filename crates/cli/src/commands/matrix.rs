@@ -22,6 +22,11 @@ pub struct Args {
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
     output: Format,
+
+    /// One row per (source workload, destination workload): allowed and total
+    /// connections, with pods counted under the workload that owns them
+    #[arg(long = "summary")]
+    summary: bool,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
@@ -30,10 +35,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let matrix = engine.matrix();
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
-    match args.output {
-        Format::Json => render::matrix::json(&mut out, &cluster, &matrix)?,
-        Format::Csv => render::matrix::csv(&mut out, &cluster, &matrix)?,
-        Format::Table => render::matrix::table(&mut out, &cluster, &matrix)?,
+    match (args.summary, args.output) {
+        (false, Format::Json) => render::matrix::json(&mut out, &cluster, &matrix)?,
+        (false, Format::Csv) => render::matrix::csv(&mut out, &cluster, &matrix)?,
+        (false, Format::Table) => render::matrix::table(&mut out, &cluster, &matrix)?,
+        (true, Format::Json) => render::summary::json(&mut out, &cluster, &matrix)?,
+        (true, Format::Csv) => render::summary::csv(&mut out, &cluster, &matrix)?,
+        (true, Format::Table) => render::summary::table(&mut out, &cluster, &matrix)?,
     }
     out.flush()?;
     Ok(())

@@ -5,6 +5,8 @@ use std::io::{self, Write};
 use netpol_engine::Matrix;
 use netpol_model::Cluster;
 
+use super::progress::Progress;
+
 /// `{"connections":[...]}`, one connection per line so that it diffs well,
 /// written as it is produced rather than built in memory.
 pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
@@ -14,7 +16,9 @@ pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Res
         .map(|e| serde_json::to_string(&e.id()).expect("strings serialize"))
         .collect();
     out.write_all(b"{\"connections\":[")?;
+    let mut progress = Progress::new("writing connections", matrix.len());
     for (i, c) in matrix.cells().enumerate() {
+        progress.tick(i);
         if i > 0 {
             out.write_all(b",")?;
         }
@@ -29,7 +33,9 @@ pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Res
 
 pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
     writeln!(out, "src,dst,port,protocol,allowed")?;
-    for c in matrix.cells() {
+    let mut progress = Progress::new("writing connections", matrix.len());
+    for (i, c) in matrix.cells().enumerate() {
+        progress.tick(i);
         writeln!(
             out,
             "{},{},{},{},{}",

@@ -4,4 +4,6 @@ pub mod r#gen;
 pub mod lint;
 pub mod matrix;
 pub mod probe;
+pub mod progress;
+pub mod summary;
 pub mod verify;

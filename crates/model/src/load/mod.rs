@@ -292,7 +292,12 @@ impl Accumulator {
         if !self.errors.is_empty() {
             return Err(LoadErrors(self.errors));
         }
-        let (endpoints, notes) = resolve_owners(std::mem::take(&mut self.workloads));
+        let Resolved {
+            endpoints,
+            notes,
+            workload_of,
+        } = resolve_owners(std::mem::take(&mut self.workloads));
+        self.cluster.workload_of = workload_of;
         self.cluster.endpoints = endpoints;
         self.cluster.notes.extend(notes);
         let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -320,6 +325,42 @@ impl Accumulator {
         self.cluster.normalize();
         Ok(self.cluster)
     }
+}
+
+struct Resolved {
+    endpoints: Vec<crate::types::Endpoint>,
+    notes: Vec<String>,
+    workload_of: BTreeMap<String, String>,
+}
+
+type ObjectKey = (String, String, String);
+
+/// The workload a Pod belongs to (`namespace/name`): its top-most owner, loaded
+/// or not. A ReplicaSet that is not loaded stands for the Deployment whose
+/// `pod-template-hash` suffix its name carries.
+fn top_owner(
+    pod: &ObjectKey,
+    owners_of: &BTreeMap<ObjectKey, Vec<ObjectKey>>,
+    present: &BTreeSet<ObjectKey>,
+    labels: &crate::types::Labels,
+) -> Option<String> {
+    let mut top: Option<&ObjectKey> = None;
+    let mut current = pod;
+    for _ in 0..64 {
+        let Some(owner) = owners_of.get(current).and_then(|o| o.first()) else {
+            break;
+        };
+        top = Some(owner);
+        current = owner;
+    }
+    let (ns, kind, name) = top?;
+    let name = match labels.get("pod-template-hash") {
+        Some(hash) if kind == "ReplicaSet" && !present.contains(top?) => {
+            name.strip_suffix(&format!("-{hash}")).unwrap_or(name)
+        }
+        _ => name,
+    };
+    Some(format!("{ns}/{name}"))
 }
 
 fn expected_group(kind: &str) -> Option<&'static str> {
@@ -363,7 +404,7 @@ fn namespace(ctx: &mut Ctx, value: &Value) -> Option<Namespace> {
 /// When Pods and the workloads that own them are both given (a `kubectl get
 /// all` dump), the Pods are the endpoints. Without Pods, the top-most loaded
 /// workload stands for its pods (a Deployment, not its ReplicaSets).
-fn resolve_owners(loaded: Vec<workload::Loaded>) -> (Vec<crate::types::Endpoint>, Vec<String>) {
+fn resolve_owners(loaded: Vec<workload::Loaded>) -> Resolved {
     let key =
         |ns: &str, kind: &str, name: &str| (ns.to_string(), kind.to_string(), name.to_string());
     let present: BTreeSet<_> = loaded
@@ -419,10 +460,14 @@ fn resolve_owners(loaded: Vec<workload::Loaded>) -> (Vec<crate::types::Endpoint>
     }
     let mut notes = Vec::new();
     let mut out = Vec::new();
+    let mut workload_of = BTreeMap::new();
     for w in loaded {
         let e = w.endpoint;
         let k = key(&e.namespace, e.kind.as_str(), &e.name);
         if e.kind == WorkloadKind::Pod {
+            if let Some(workload) = top_owner(&k, &owners_of, &present, &e.labels) {
+                workload_of.insert(e.id(), workload);
+            }
             if w.finished {
                 notes.push(format!(
                     "Pod {} has finished; it is not an endpoint",
@@ -447,5 +492,9 @@ fn resolve_owners(loaded: Vec<workload::Loaded>) -> (Vec<crate::types::Endpoint>
             out.push(e);
         }
     }
-    (out, notes)
+    Resolved {
+        endpoints: out,
+        notes,
+        workload_of,
+    }
 }
