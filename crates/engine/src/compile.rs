@@ -10,7 +10,6 @@ use netpol_model::{Cluster, Direction, Endpoint, Peer, Policy, PortRef, PortRule
 use rayon::prelude::*;
 
 use crate::index::LabelIndex;
-use crate::selector;
 
 pub struct CompiledPeer {
     /// Endpoints this peer admits.
@@ -27,6 +26,9 @@ pub struct CompiledRule {
 pub struct CompiledPolicy {
     /// Endpoints the podSelector selects (never host-network ones).
     pub selected: FixedBitSet,
+    /// The same, as a list: policies usually select few pods, and adding
+    /// them one by one is cheaper than a union over every endpoint.
+    pub selected_list: Vec<usize>,
     pub ingress: Vec<CompiledRule>,
     pub egress: Vec<CompiledRule>,
 }
@@ -127,7 +129,7 @@ fn compile_policy(cluster: &Cluster, index: &LabelIndex, policy: &Policy) -> Com
                     .peers
                     .iter()
                     .map(|peer| CompiledPeer {
-                        endpoints: peer_endpoints(cluster, index, policy, peer),
+                        endpoints: peer_endpoints(index, policy, peer),
                     })
                     .collect();
                 let mut admitted = FixedBitSet::with_capacity(n);
@@ -146,25 +148,14 @@ fn compile_policy(cluster: &Cluster, index: &LabelIndex, policy: &Policy) -> Com
             .collect()
     };
     CompiledPolicy {
+        selected_list: selected.ones().collect(),
         selected,
         ingress: compile_rules(Direction::Ingress),
         egress: compile_rules(Direction::Egress),
     }
 }
 
-/// Host-network pods share the node's network stack; policies never select them.
-pub fn selects(policy: &Policy, e: &Endpoint) -> bool {
-    !e.host_network
-        && e.namespace == policy.namespace
-        && selector::matches(&policy.pod_selector, &e.labels)
-}
-
-fn peer_endpoints(
-    cluster: &Cluster,
-    index: &LabelIndex,
-    policy: &Policy,
-    peer: &Peer,
-) -> FixedBitSet {
+fn peer_endpoints(index: &LabelIndex, policy: &Policy, peer: &Peer) -> FixedBitSet {
     match peer {
         Peer::Pods {
             pod_selector,
@@ -181,40 +172,7 @@ fn peer_endpoints(
             }
             set
         }
-        Peer::IpBlock { .. } => {
-            let mut set = FixedBitSet::with_capacity(cluster.endpoints.len());
-            for (i, e) in cluster.endpoints.iter().enumerate() {
-                if peer_admits_endpoint(cluster, policy, peer, e) {
-                    set.insert(i);
-                }
-            }
-            set
-        }
-    }
-}
-
-pub fn peer_admits_endpoint(cluster: &Cluster, policy: &Policy, peer: &Peer, e: &Endpoint) -> bool {
-    match peer {
-        Peer::Pods {
-            pod_selector,
-            namespace_selector,
-            ..
-        } => {
-            if e.host_network {
-                return false;
-            }
-            let ns_ok = match namespace_selector {
-                None => e.namespace == policy.namespace,
-                Some(sel) => cluster
-                    .namespace_labels(&e.namespace)
-                    .is_some_and(|l| selector::matches(sel, l)),
-            };
-            ns_ok
-                && pod_selector
-                    .as_ref()
-                    .is_none_or(|sel| selector::matches(sel, &e.labels))
-        }
-        Peer::IpBlock { cidr, except, .. } => e.ips.iter().any(|ip| ip_in_block(*ip, cidr, except)),
+        Peer::IpBlock { cidr, except, .. } => index.in_block(cidr, except),
     }
 }
 

@@ -2,10 +2,13 @@
 //! evaluated as a few bitset operations instead of a scan of every pod.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use fixedbitset::FixedBitSet;
+use ipnet::IpNet;
 use netpol_model::{Cluster, LabelSelector, Operator};
 
+use crate::compile::ip_in_block;
 use crate::selector;
 
 pub(crate) struct LabelIndex<'c> {
@@ -15,6 +18,8 @@ pub(crate) struct LabelIndex<'c> {
     by_namespace: HashMap<&'c str, FixedBitSet>,
     /// Endpoints that are pods in their own network namespace (not host-network).
     pub pods: FixedBitSet,
+    /// Every endpoint address, sorted, so that an ipBlock is a range lookup.
+    by_address: Vec<(IpAddr, usize)>,
     cluster: &'c Cluster,
 }
 
@@ -26,7 +31,9 @@ impl<'c> LabelIndex<'c> {
         let mut by_key: HashMap<&str, FixedBitSet> = HashMap::new();
         let mut by_namespace: HashMap<&str, FixedBitSet> = HashMap::new();
         let mut pods = empty();
+        let mut by_address = Vec::new();
         for (i, e) in cluster.endpoints.iter().enumerate() {
+            by_address.extend(e.ips.iter().map(|ip| (*ip, i)));
             for (k, v) in &e.labels {
                 by_pair
                     .entry((k.as_str(), v.as_str()))
@@ -42,12 +49,14 @@ impl<'c> LabelIndex<'c> {
                 pods.insert(i);
             }
         }
+        by_address.sort_unstable();
         LabelIndex {
             n,
             by_pair,
             by_key,
             by_namespace,
             pods,
+            by_address,
             cluster,
         }
     }
@@ -109,6 +118,23 @@ impl<'c> LabelIndex<'c> {
                 if let Some(s) = self.by_namespace.get(ns.name.as_str()) {
                     set.union_with(s);
                 }
+            }
+        }
+        set
+    }
+
+    /// Endpoints with an address in `cidr` and in none of `except`.
+    pub fn in_block(&self, cidr: &IpNet, except: &[IpNet]) -> FixedBitSet {
+        let mut set = self.none();
+        let start = self
+            .by_address
+            .partition_point(|(ip, _)| *ip < cidr.network());
+        let end = self
+            .by_address
+            .partition_point(|(ip, _)| *ip <= cidr.broadcast());
+        for &(ip, endpoint) in &self.by_address[start..end.max(start)] {
+            if ip_in_block(ip, cidr, except) {
+                set.insert(endpoint);
             }
         }
         set

@@ -13,8 +13,7 @@ mod trace;
 mod verdict;
 
 pub use compile::{
-    CompiledPeer, CompiledPolicy, CompiledRule, Engine, ip_in_block, peer_admits_endpoint,
-    port_rule_admits, ports_admit, selects,
+    CompiledPeer, CompiledPolicy, CompiledRule, Engine, ip_in_block, port_rule_admits, ports_admit,
 };
 pub use matrix::{Cell, Column, Matrix, PairSummary};
 pub use trace::{Check, Decision, PolicyTrace, RuleTrace, SideStatus, SideTrace, Verdict};

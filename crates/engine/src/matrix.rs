@@ -126,10 +126,18 @@ impl Engine<'_> {
             }
         }
         let mut egress = self.egress_open.clone();
+        let mut last_added = None;
+        // Sorted by policy: once one rule of a policy admits, its other rules add nothing.
         for &(pi, ri) in &self.egress_rules_admitting[dst] {
+            if last_added == Some(pi) {
+                continue;
+            }
             let (policy, compiled) = self.policy(pi);
             if ports_admit(&policy.egress[ri].ports, Some(d), port, protocol) {
-                egress.union_with(&compiled.selected);
+                for &s in &compiled.selected_list {
+                    egress.insert(s);
+                }
+                last_added = Some(pi);
             }
         }
         ingress.intersect_with(&egress);
