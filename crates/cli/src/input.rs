@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use netpol_model::{Cluster, LoadOptions, load_paths};
+use netpol_model::{Cluster, LoadOptions, NOT_KUBERNETES, load_paths};
 
 use crate::exit::Failure;
 
@@ -29,15 +29,21 @@ impl Input {
             default_namespace: self.namespace.clone(),
         };
         let cluster = load_paths(&self.paths, &opts).map_err(Failure::Load)?;
-        if !cluster.skipped.is_empty() {
-            let kinds: Vec<String> = cluster
-                .skipped
-                .iter()
-                .map(|(k, n)| format!("{n} {k}"))
-                .collect();
+        let kinds: Vec<String> = cluster
+            .skipped
+            .iter()
+            .filter(|(k, _)| k.as_str() != NOT_KUBERNETES)
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        if !kinds.is_empty() {
             eprintln!(
                 "note: skipped kinds netpol does not model: {}",
                 kinds.join(", ")
+            );
+        }
+        if let Some(n) = cluster.skipped.get(NOT_KUBERNETES) {
+            eprintln!(
+                "note: skipped {n} document(s) without apiVersion and kind: not Kubernetes objects"
             );
         }
         Ok(cluster)

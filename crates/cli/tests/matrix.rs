@@ -184,3 +184,24 @@ fn summary_sums_the_matrix_per_workload() {
     );
     insta::assert_snapshot!(netpol(&["matrix", "replicas", "--summary"]).transcript());
 }
+
+#[test]
+fn documents_that_are_not_kubernetes_objects_are_skipped_with_a_note() {
+    let text = "flows:\n  - from: a\n    to: b\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n";
+    let run = netpol_with_stdin(&["matrix", "-", "-o", "csv"], Some(text));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("skipped 1 document(s) without apiVersion and kind"),
+        "{}",
+        run.stderr
+    );
+    // Only one of the two is still an error: the object is malformed.
+    let run = netpol_with_stdin(&["matrix", "-"], Some("kind: Pod\nmetadata:\n  name: x\n"));
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("apiVersion: required field is missing"),
+        "{}",
+        run.stderr
+    );
+}

@@ -12,5 +12,5 @@ pub mod yaml;
 
 pub use diag::{Diagnostic, LoadErrors};
 pub use load::names::{label_key_error, label_value_error, port_name_error};
-pub use load::{LoadOptions, Source, load_paths, load_sources, read_paths};
+pub use load::{LoadOptions, NOT_KUBERNETES, Source, load_paths, load_sources, read_paths};
 pub use types::*;

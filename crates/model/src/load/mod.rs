@@ -40,6 +40,9 @@ impl Default for LoadOptions {
     }
 }
 
+/// The `Cluster::skipped` entry for documents without apiVersion and kind.
+pub const NOT_KUBERNETES: &str = "documents without apiVersion and kind";
+
 const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 
 /// Expands the PATH arguments: a file, a directory (recursively, in name
@@ -185,6 +188,16 @@ impl Accumulator {
             };
             let kind = obj.get("kind").and_then(Value::as_str);
             let api_version = obj.get("apiVersion").and_then(Value::as_str);
+            if prefix.is_empty() && !obj.contains_key("kind") && !obj.contains_key("apiVersion") {
+                // Not a Kubernetes object at all (a flows file, Helm values) that a
+                // directory happened to hold: skipped, like kinds netpol does not model.
+                *self
+                    .cluster
+                    .skipped
+                    .entry(NOT_KUBERNETES.to_string())
+                    .or_default() += 1;
+                continue;
+            }
             let (Some(kind), Some(api_version)) = (kind, api_version) else {
                 let field = if kind.is_none() { "kind" } else { "apiVersion" };
                 ctx.error(field, "required field is missing or not a string");
