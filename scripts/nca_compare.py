@@ -137,8 +137,9 @@ def read_nca(path):
             if not (ms and md):
                 continue
             key = (f"{ms['ns']}/{ms['name']}", f"{md['ns']}/{md['name']}")
-            pairs[key] = _parse_connections(conns)
-    return pairs
+            # A pair may take several lines, one per part of its connection set.
+            pairs.setdefault(key, []).append(_parse_connections(conns))
+    return {k: (lambda port, proto, ps=ps: any(p(port, proto) for p in ps)) for k, ps in pairs.items()}
 
 
 def workloads_of(directory):
