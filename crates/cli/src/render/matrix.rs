@@ -3,18 +3,14 @@
 use std::io::{self, Write};
 
 use netpol_engine::Matrix;
-use netpol_model::Cluster;
+use netpol_model::{Cluster, Protocol};
 
 use super::progress::Progress;
 
 /// `{"connections":[...]}`, one connection per line so that it diffs well,
 /// written as it is produced rather than built in memory.
 pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
-    let ids: Vec<String> = cluster
-        .endpoints
-        .iter()
-        .map(|e| serde_json::to_string(&e.id()).expect("strings serialize"))
-        .collect();
+    let ids = quoted_ids(cluster);
     out.write_all(b"{\"connections\":[")?;
     let mut progress = Progress::new("writing connections", matrix.len());
     for (i, c) in matrix.cells().enumerate() {
@@ -22,13 +18,36 @@ pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Res
         if i > 0 {
             out.write_all(b",")?;
         }
-        write!(
-            out,
-            "\n{{\"src\":{},\"dst\":{},\"port\":{},\"protocol\":\"{}\",\"allowed\":{}}}",
-            ids[c.src], ids[c.dst], c.port, c.protocol, c.allowed
-        )?;
+        connection_start(out, &ids, c.src, c.dst, c.port, c.protocol)?;
+        write!(out, "\"allowed\":{}}}", c.allowed)?;
     }
     out.write_all(b"\n]}\n")
+}
+
+/// Every endpoint's id as a JSON string, quoted once for all its connections.
+pub fn quoted_ids(cluster: &Cluster) -> Vec<String> {
+    cluster
+        .endpoints
+        .iter()
+        .map(|e| serde_json::to_string(&e.id()).expect("strings serialize"))
+        .collect()
+}
+
+/// The keys every connection object of the matrix contract starts with; the
+/// caller adds `allowed` (and, for probe, what was measured) and the `}`.
+pub fn connection_start(
+    out: &mut impl Write,
+    ids: &[String],
+    src: usize,
+    dst: usize,
+    port: u16,
+    protocol: Protocol,
+) -> io::Result<()> {
+    write!(
+        out,
+        "\n{{\"src\":{},\"dst\":{},\"port\":{port},\"protocol\":\"{protocol}\",",
+        ids[src], ids[dst]
+    )
 }
 
 pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {

@@ -6,6 +6,8 @@ use std::io::{self, Write};
 use netpol_model::Cluster;
 use netpol_nft::probe::{Job, Outcome};
 
+use super::matrix::{connection_start, quoted_ids};
+
 /// The `netpol matrix -o json` document, each connection with `"measured"`:
 /// true with the kernel's answer in `"allowed"`, or false with `"allowed":
 /// null` and the reason in `"untestable"`. With `engine`, each connection
@@ -17,21 +19,13 @@ pub fn json(
     outcomes: &[Outcome],
     engine: Option<&[bool]>,
 ) -> io::Result<()> {
-    let ids: Vec<String> = cluster
-        .endpoints
-        .iter()
-        .map(|e| serde_json::to_string(&e.id()).expect("strings serialize"))
-        .collect();
+    let ids = quoted_ids(cluster);
     out.write_all(b"{\"connections\":[")?;
     for (k, (job, outcome)) in jobs.iter().zip(outcomes).enumerate() {
         if k > 0 {
             out.write_all(b",")?;
         }
-        write!(
-            out,
-            "\n{{\"src\":{},\"dst\":{},\"port\":{},\"protocol\":\"{}\",",
-            ids[job.src], ids[job.dst], job.port, job.protocol
-        )?;
+        connection_start(out, &ids, job.src, job.dst, job.port, job.protocol)?;
         match outcome {
             Outcome::Allowed => out.write_all(b"\"allowed\":true,\"measured\":true")?,
             Outcome::Denied => out.write_all(b"\"allowed\":false,\"measured\":true")?,
