@@ -52,14 +52,16 @@ pub fn connection_start(
 
 pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
     writeln!(out, "src,dst,port,protocol,allowed")?;
+    // Built once: a large matrix has millions of cells per endpoint name.
+    let ids: Vec<String> = cluster.endpoints.iter().map(|e| e.id()).collect();
     let mut progress = Progress::new("writing connections", matrix.len());
     for (i, c) in matrix.cells().enumerate() {
         progress.tick(i);
         writeln!(
             out,
             "{},{},{},{},{}",
-            cluster.endpoints[c.src].id(),
-            cluster.endpoints[c.dst].id(),
+            ids[c.src],
+            ids[c.dst],
             c.port,
             c.protocol,
             c.allowed
