@@ -60,11 +60,7 @@ pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Resu
         writeln!(
             out,
             "{},{},{},{},{}",
-            ids[c.src],
-            ids[c.dst],
-            c.port,
-            c.protocol,
-            c.allowed
+            ids[c.src], ids[c.dst], c.port, c.protocol, c.allowed
         )?;
     }
     Ok(())
