@@ -27,6 +27,7 @@ impl Input {
     pub fn load(&self) -> Result<Cluster, Failure> {
         let opts = LoadOptions {
             default_namespace: self.namespace.clone(),
+            ..LoadOptions::default()
         };
         let cluster = load_paths(&self.paths, &opts).map_err(Failure::Load)?;
         let kinds: Vec<String> = cluster

@@ -7,10 +7,12 @@
 
 mod diag;
 mod load;
+mod manifest;
 mod types;
 pub mod yaml;
 
 pub use diag::{Diagnostic, LoadErrors};
 pub use load::names::{label_key_error, label_value_error, port_name_error};
 pub use load::{LoadOptions, NOT_KUBERNETES, Source, load_paths, load_sources, read_paths};
+pub use manifest::{Manifest, field, get_path, is_cluster_scoped, item};
 pub use types::*;

@@ -367,6 +367,10 @@ pub struct Cluster {
     pub notes: Vec<String>,
     /// Pod endpoint id -> the workload that owns it (`namespace/name`), where known.
     pub workload_of: BTreeMap<String, String>,
+    /// Every object as written, in input order; only with
+    /// `LoadOptions::keep_manifests`.
+    #[serde(skip)]
+    pub manifests: Vec<crate::manifest::Manifest>,
 }
 
 impl Cluster {

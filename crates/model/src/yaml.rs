@@ -19,11 +19,12 @@ pub struct Document {
     /// 1-based position of the document in its file.
     pub index: usize,
     pub value: Value,
-    pub lines: LineIndex,
+    /// Shared so that objects kept for later rules (`Manifest`) can point into it.
+    pub lines: std::sync::Arc<LineIndex>,
 }
 
 /// Field path (`spec.ingress[0].from`) to 1-based line.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct LineIndex {
     lines: HashMap<String, usize>,
     start: usize,
@@ -163,10 +164,10 @@ impl Builder {
                     self.docs.push(Document {
                         index: self.doc_index,
                         value,
-                        lines: LineIndex {
+                        lines: std::sync::Arc::new(LineIndex {
                             lines: std::mem::take(&mut self.lines),
                             start: self.doc_start,
-                        },
+                        }),
                     });
                 }
             }

@@ -30,12 +30,16 @@ pub struct Source {
 pub struct LoadOptions {
     /// Namespace of objects that name none (`-n`), `default` unless set.
     pub default_namespace: String,
+    /// Keep every object as written in `Cluster::manifests`, for rules that
+    /// read more than connectivity (discovering flows).
+    pub keep_manifests: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             default_namespace: "default".to_string(),
+            keep_manifests: false,
         }
     }
 }
@@ -228,6 +232,27 @@ impl Accumulator {
                 .and_then(|m| m.get("name"))
                 .and_then(Value::as_str)
                 .unwrap_or("");
+            if opts.keep_manifests {
+                let namespace = match obj
+                    .get("metadata")
+                    .and_then(|m| m.get("namespace"))
+                    .and_then(Value::as_str)
+                {
+                    Some(ns) => Some(ns.to_string()),
+                    None if crate::manifest::is_cluster_scoped(kind) => None,
+                    None => Some(opts.default_namespace.clone()),
+                };
+                self.cluster.manifests.push(crate::manifest::Manifest {
+                    api_version: api_version.to_string(),
+                    kind: kind.to_string(),
+                    namespace,
+                    name: name.to_string(),
+                    origin: ctx.origin(""),
+                    value: value.clone(),
+                    prefix: prefix.clone(),
+                    lines: doc.lines.clone(),
+                });
+            }
             ctx.object = Some(if kind == "Namespace" {
                 format!("Namespace {name}")
             } else {

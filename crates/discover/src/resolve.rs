@@ -1,0 +1,97 @@
+//! From a name a client uses (a Service's DNS name and port) to the pods
+//! that receive the traffic and the port they receive it on.
+
+use netpol_model::{PortRef, Protocol, Service};
+
+use crate::context::Context;
+
+/// Which of a Service's ports a client uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServicePortRef<'a> {
+    Number(u16),
+    Name(&'a str),
+    /// Every port of the Service (a client that names no port, where the
+    /// Service has exactly one, or a rule that means them all).
+    All,
+}
+
+/// A destination pod's workload and the port its pods receive on.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Backend {
+    pub workload: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// The Service port the client used, for explanations.
+    pub service_port: u16,
+}
+
+impl Context<'_> {
+    /// The Service a DNS name means, seen from a pod in `client_namespace`:
+    /// `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.<domain>`, and a StatefulSet
+    /// pod's `pod.svc.ns[.svc[.<domain>]]`. Case-insensitive, trailing dot allowed.
+    pub fn service_for_host(&self, host: &str, client_namespace: &str) -> Option<&Service> {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let domain_suffix = format!(".svc.{}", self.options.cluster_domain);
+        let (name, qualified) = if let Some(h) = host.strip_suffix(&domain_suffix) {
+            (h, true)
+        } else if let Some(h) = host.strip_suffix(".svc") {
+            (h, true)
+        } else {
+            (host.as_str(), false)
+        };
+        let parts: Vec<&str> = name.split('.').collect();
+        let (svc, ns) = match parts.as_slice() {
+            [svc] if !qualified => (*svc, client_namespace),
+            [svc, ns] => (*svc, *ns),
+            [_pod, svc, ns] if qualified => (*svc, *ns),
+            _ => return None,
+        };
+        self.service(ns, svc)
+    }
+
+    pub fn service(&self, namespace: &str, name: &str) -> Option<&Service> {
+        self.cluster
+            .services
+            .binary_search_by(|s| (s.namespace.as_str(), s.name.as_str()).cmp(&(namespace, name)))
+            .ok()
+            .map(|i| &self.cluster.services[i])
+    }
+
+    /// The pods behind `service` on `port`, by workload, with the port each
+    /// receives on: a numeric targetPort as is, a named one resolved on each
+    /// pod. Empty for a Service without a selector or a port it lacks.
+    pub fn backends(&self, service: &Service, port: ServicePortRef) -> Vec<Backend> {
+        let ports: Vec<_> = service
+            .ports
+            .iter()
+            .filter(|p| match port {
+                ServicePortRef::Number(n) => p.port == n,
+                ServicePortRef::Name(name) => p.name.as_deref() == Some(name),
+                ServicePortRef::All => true,
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (i, endpoint) in self.cluster.endpoints.iter().enumerate() {
+            if !service.selects(endpoint) {
+                continue;
+            }
+            for sp in &ports {
+                let target = match &sp.target_port {
+                    PortRef::Number(n) => Some(*n),
+                    PortRef::Name(name) => endpoint.resolve_named_port(name, sp.protocol),
+                };
+                if let Some(target) = target {
+                    out.push(Backend {
+                        workload: self.workload_of_endpoint(i),
+                        port: target,
+                        protocol: sp.protocol,
+                        service_port: sp.port,
+                    });
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+}
