@@ -6,21 +6,57 @@ use std::net::IpAddr;
 
 use fixedbitset::FixedBitSet;
 use ipnet::IpNet;
-use netpol_model::{Cluster, Direction, Endpoint, Peer, Policy, PortRef, PortRule, Protocol};
+use netpol_model::{
+    Cluster, Direction, Endpoint, Family, Peer, Policy, PortRef, PortRule, Protocol,
+};
 use rayon::prelude::*;
 
 use crate::index::LabelIndex;
 
 pub struct CompiledPeer {
-    /// Endpoints this peer admits.
+    /// Endpoints this peer admits (for an ipBlock: those with an address in it).
     pub endpoints: FixedBitSet,
+    /// An ipBlock's family: it admits its endpoints over connections of that
+    /// family only. `None` for pod and namespace selectors, which admit pods
+    /// whatever the family.
+    pub family: Option<Family>,
+}
+
+impl CompiledPeer {
+    /// Whether the peer admits `endpoint` over a connection of `family`
+    /// (`None`: of some family).
+    pub fn admits(&self, endpoint: usize, family: Option<Family>) -> bool {
+        self.endpoints.contains(endpoint)
+            && (self.family.is_none() || family.is_none() || self.family == family)
+    }
 }
 
 pub struct CompiledRule {
     pub index: usize,
     pub peers: Vec<CompiledPeer>,
-    /// Union of the peers' endpoints; everything when the rule has no peers.
+    /// Union of the peers' endpoints, over some family; everything when the rule has no peers.
     pub admitted: FixedBitSet,
+    /// Per family (indexed by [`family_index`]), the endpoints admitted over
+    /// connections of that family; `None` when the rule has no ipBlock, so
+    /// that `admitted` holds for both.
+    pub admitted_by_family: Option<Box<[FixedBitSet; 2]>>,
+}
+
+impl CompiledRule {
+    /// Endpoints admitted over connections of `family` (`None`: of some family).
+    pub fn admitted_over(&self, family: Option<Family>) -> &FixedBitSet {
+        match (&self.admitted_by_family, family) {
+            (Some(sets), Some(f)) => &sets[family_index(f)],
+            _ => &self.admitted,
+        }
+    }
+}
+
+pub fn family_index(f: Family) -> usize {
+    match f {
+        Family::V4 => 0,
+        Family::V6 => 1,
+    }
 }
 
 pub struct CompiledPolicy {
@@ -53,6 +89,9 @@ pub struct Engine<'c> {
     pub(crate) egress_rules_admitting: Vec<Vec<(usize, usize)>>,
     /// Endpoints whose egress no policy isolates.
     pub(crate) egress_open: FixedBitSet,
+    /// Per family (indexed by [`family_index`]): the endpoints that can take
+    /// part in a connection of that family.
+    pub(crate) can_use: [FixedBitSet; 2],
 }
 
 impl<'c> Engine<'c> {
@@ -88,6 +127,13 @@ impl<'c> Engine<'c> {
         }
         let mut egress_open = egress_isolated;
         egress_open.toggle_range(..);
+        let can_use = Family::ALL.map(|f| {
+            let mut set = FixedBitSet::with_capacity(n);
+            for (i, e) in cluster.endpoints.iter().enumerate() {
+                set.set(i, e.can_use(f));
+            }
+            set
+        });
         Engine {
             cluster,
             policies,
@@ -95,6 +141,7 @@ impl<'c> Engine<'c> {
             egress_policies_of,
             egress_rules_admitting,
             egress_open,
+            can_use,
         }
     }
 
@@ -130,6 +177,10 @@ fn compile_policy(cluster: &Cluster, index: &LabelIndex, policy: &Policy) -> Com
                     .iter()
                     .map(|peer| CompiledPeer {
                         endpoints: peer_endpoints(index, policy, peer),
+                        family: match peer {
+                            Peer::IpBlock { cidr, .. } => Some(Family::of_net(cidr)),
+                            Peer::Pods { .. } => None,
+                        },
                     })
                     .collect();
                 let mut admitted = FixedBitSet::with_capacity(n);
@@ -139,10 +190,20 @@ fn compile_policy(cluster: &Cluster, index: &LabelIndex, policy: &Policy) -> Com
                 for p in &peers {
                     admitted.union_with(&p.endpoints);
                 }
+                let admitted_by_family = peers.iter().any(|p| p.family.is_some()).then(|| {
+                    Box::new(Family::ALL.map(|f| {
+                        let mut set = FixedBitSet::with_capacity(n);
+                        for p in peers.iter().filter(|p| p.family.is_none_or(|pf| pf == f)) {
+                            set.union_with(&p.endpoints);
+                        }
+                        set
+                    }))
+                });
                 CompiledRule {
                     index: rule_index,
                     peers,
                     admitted,
+                    admitted_by_family,
                 }
             })
             .collect()

@@ -4,18 +4,43 @@
 use std::collections::HashMap;
 
 use fixedbitset::FixedBitSet;
-use netpol_model::{Cluster, Direction, Protocol};
+use netpol_model::{Cluster, Direction, Family, Protocol};
 use rayon::prelude::*;
 
-use crate::compile::{Engine, ports_admit};
+use crate::compile::{Engine, family_index, ports_admit};
 
 /// One destination port and the sources allowed to reach it.
 pub struct Column {
     pub dst: usize,
     pub port: u16,
     pub protocol: Protocol,
-    /// Bit `s` set: source endpoint `s` may connect.
+    /// Bit `s` set: source endpoint `s` may connect, over at least one
+    /// address family the two have in common.
     pub allowed: FixedBitSet,
+    /// Sources allowed over one family and denied over the other, though
+    /// both ends could use either (dual-stack, with an ipBlock deciding).
+    /// `None` when there are none, as in every single-stack cluster.
+    pub split: Option<Box<FamilySplit>>,
+}
+
+/// Sources that a column allows over one address family only.
+pub struct FamilySplit {
+    pub v4_only: FixedBitSet,
+    pub v6_only: FixedBitSet,
+}
+
+impl Column {
+    /// The one family `src` is allowed over, when it is denied over the other.
+    pub fn only_over(&self, src: usize) -> Option<Family> {
+        let split = self.split.as_ref()?;
+        if split.v4_only.contains(src) {
+            Some(Family::V4)
+        } else if split.v6_only.contains(src) {
+            Some(Family::V6)
+        } else {
+            None
+        }
+    }
 }
 
 pub struct Matrix {
@@ -31,7 +56,11 @@ pub struct Cell {
     pub dst: usize,
     pub port: u16,
     pub protocol: Protocol,
+    /// Allowed over at least one address family.
     pub allowed: bool,
+    /// Set when allowed over this family only, and denied over the other one
+    /// both ends have.
+    pub only: Option<Family>,
 }
 
 impl Matrix {
@@ -44,6 +73,7 @@ impl Matrix {
                 port: c.port,
                 protocol: c.protocol,
                 allowed: c.allowed.contains(src),
+                only: c.only_over(src),
             })
         })
     }
@@ -58,6 +88,15 @@ impl Matrix {
 
     pub fn allowed_count(&self) -> usize {
         self.columns.iter().map(|c| c.allowed.count_ones(..)).sum()
+    }
+
+    /// Connections allowed over one address family only.
+    pub fn one_family_count(&self) -> usize {
+        self.columns
+            .iter()
+            .filter_map(|c| c.split.as_ref())
+            .map(|s| s.v4_only.count_ones(..) + s.v6_only.count_ones(..))
+            .sum()
     }
 }
 
@@ -83,12 +122,7 @@ impl Engine<'_> {
                 let nodes = &nodes;
                 self.declared_ports(dst)
                     .into_iter()
-                    .map(move |(port, protocol)| Column {
-                        dst,
-                        port,
-                        protocol,
-                        allowed: self.allowed_sources(dst, port, protocol, nodes),
-                    })
+                    .map(move |(port, protocol)| self.column(dst, port, protocol, nodes))
             })
             .collect();
         Matrix {
@@ -97,17 +131,106 @@ impl Engine<'_> {
         }
     }
 
-    /// Sources allowed to reach `dst` on `port`/`protocol`.
+    /// Sources allowed to reach `dst` on `port`/`protocol` (over some family).
     pub fn allowed_sources_for(&self, dst: usize, port: u16, protocol: Protocol) -> FixedBitSet {
-        self.allowed_sources(dst, port, protocol, &self.node_groups())
+        self.column(dst, port, protocol, &self.node_groups())
+            .allowed
     }
 
-    fn allowed_sources(
+    fn column(&self, dst: usize, port: u16, protocol: Protocol, nodes: &NodeGroups) -> Column {
+        let n = self.endpoint_count();
+        let d = &self.cluster.endpoints[dst];
+        let dst_families: Vec<Family> = Family::ALL.into_iter().filter(|&f| d.can_use(f)).collect();
+        let mut split = None;
+        let mut allowed = if !self.depends_on_family(dst) {
+            // Every family decides alike: once, then keep the sources that
+            // share a family with the destination.
+            let mut common = FixedBitSet::with_capacity(n);
+            for &f in &dst_families {
+                common.union_with(&self.can_use[family_index(f)]);
+            }
+            let mut set = self.policy_sources(dst, port, protocol, None);
+            set.intersect_with(&common);
+            set
+        } else {
+            let per_family = Family::ALL.map(|f| {
+                if !d.can_use(f) {
+                    return FixedBitSet::with_capacity(n);
+                }
+                let mut set = self.policy_sources(dst, port, protocol, Some(f));
+                set.intersect_with(&self.can_use[family_index(f)]);
+                set
+            });
+            let [v4, v6] = &per_family;
+            if dst_families.len() == 2 {
+                let mut v4_only = v4.clone();
+                v4_only.difference_with(v6);
+                v4_only.intersect_with(&self.can_use[family_index(Family::V6)]);
+                let mut v6_only = v6.clone();
+                v6_only.difference_with(v4);
+                v6_only.intersect_with(&self.can_use[family_index(Family::V4)]);
+                split = Some(Box::new(FamilySplit { v4_only, v6_only }));
+            }
+            let mut set = v4.clone();
+            set.union_with(v6);
+            set
+        };
+        // Always allowed, whatever the family and the policies.
+        let mut exempt = FixedBitSet::with_capacity(n);
+        if !d.may_be_several_pods() {
+            exempt.insert(dst);
+        }
+        if let Some(node) = &d.node {
+            let same_node = if d.host_network {
+                nodes.all.get(node)
+            } else {
+                nodes.host_network.get(node)
+            };
+            if let Some(set) = same_node {
+                exempt.union_with(set);
+            }
+        }
+        allowed.union_with(&exempt);
+        if let Some(s) = &mut split {
+            s.v4_only.difference_with(&exempt);
+            s.v6_only.difference_with(&exempt);
+        }
+        let split = split.filter(|s| !s.v4_only.is_clear() || !s.v6_only.is_clear());
+        Column {
+            dst,
+            port,
+            protocol,
+            allowed,
+            split,
+        }
+    }
+
+    /// Whether a rule that could decide a connection to `dst` holds an
+    /// ipBlock, so that the answer may differ per address family.
+    fn depends_on_family(&self, dst: usize) -> bool {
+        let ingress = self
+            .policies_selecting(dst, Direction::Ingress)
+            .iter()
+            .any(|&pi| {
+                self.policies[pi]
+                    .ingress
+                    .iter()
+                    .any(|r| r.admitted_by_family.is_some())
+            });
+        ingress
+            || self.egress_rules_admitting[dst]
+                .iter()
+                .any(|&(pi, ri)| self.policies[pi].egress[ri].admitted_by_family.is_some())
+    }
+
+    /// Sources whose egress and `dst`'s ingress policies allow the
+    /// connection over `family` (`None`: when no ipBlock makes it matter).
+    fn policy_sources(
         &self,
         dst: usize,
         port: u16,
         protocol: Protocol,
-        nodes: &NodeGroups,
+        family: Option<Family>,
     ) -> FixedBitSet {
         let n = self.endpoint_count();
         let d = &self.cluster.endpoints[dst];
@@ -120,7 +243,7 @@ impl Engine<'_> {
                 let (policy, compiled) = self.policy(pi);
                 for crule in &compiled.ingress {
                     if ports_admit(&policy.ingress[crule.index].ports, Some(d), port, protocol) {
-                        ingress.union_with(&crule.admitted);
+                        ingress.union_with(crule.admitted_over(family));
                     }
                 }
             }
@@ -133,7 +256,9 @@ impl Engine<'_> {
                 continue;
             }
             let (policy, compiled) = self.policy(pi);
-            if ports_admit(&policy.egress[ri].ports, Some(d), port, protocol) {
+            if compiled.egress[ri].admitted_over(family).contains(dst)
+                && ports_admit(&policy.egress[ri].ports, Some(d), port, protocol)
+            {
                 for &s in &compiled.selected_list {
                     egress.insert(s);
                 }
@@ -141,17 +266,6 @@ impl Engine<'_> {
             }
         }
         ingress.intersect_with(&egress);
-        ingress.insert(dst);
-        if let Some(node) = &d.node {
-            let same_node = if d.host_network {
-                nodes.all.get(node)
-            } else {
-                nodes.host_network.get(node)
-            };
-            if let Some(set) = same_node {
-                ingress.union_with(set);
-            }
-        }
         ingress
     }
 
