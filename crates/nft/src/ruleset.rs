@@ -721,4 +721,72 @@ spec:
         );
         assert!(!text.contains("192.168.1.11 return"), "{text}");
     }
+
+    const DUAL_STACK: &str = "
+apiVersion: v1
+kind: Pod
+metadata: {name: ds, labels: {app: ds}}
+spec:
+  containers: [{name: m, image: i, ports: [{containerPort: 80, name: http}]}]
+status:
+  podIP: 10.0.0.5
+  podIPs: [{ip: 10.0.0.5}, {ip: \"fd00::5\"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: v6, labels: {app: v6}}
+spec:
+  containers: [{name: m, image: i, ports: [{containerPort: 80, name: http}]}]
+status: {podIP: \"fd00::6\"}
+";
+
+    #[test]
+    fn an_ip_block_admits_a_dual_stack_pod_over_its_own_family_only() {
+        let policy = "
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p}
+spec:
+  podSelector: {matchLabels: {app: v6}}
+  policyTypes: [Ingress, Egress]
+  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/24}}]}]
+  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/24}}], ports: [{port: http}]}]
+";
+        let text = compile_yaml(&format!("{DUAL_STACK}{policy}"), None);
+        // ds is inside the IPv4 block by its IPv4 address: its IPv6 address must not be admitted.
+        assert!(!text.contains("fd00::5"), "{text}");
+        assert_eq!(
+            body(&text, "in_default_v6"),
+            [
+                "comment \"default/v6 ingress\"",
+                "ip6 saddr fd00::6 accept comment \"the pod itself\"",
+                "ip saddr @in_default_p_0_v4 accept comment \"default/p ingress[0]\"",
+                "drop",
+            ]
+        );
+        // Named-port egress too: only ds's IPv4 address, with the port resolved on ds.
+        assert!(
+            body(&text, "eg_default_v6").contains(
+                &"ip daddr 10.0.0.5 meta l4proto tcp th dport 80 return comment \"default/p egress[0] named port\"".to_string()
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_pod_selector_admits_a_dual_stack_pod_over_both_families() {
+        let policy = "
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p}
+spec:
+  podSelector: {matchLabels: {app: v6}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: ds}}}]}]
+";
+        let text = compile_yaml(&format!("{DUAL_STACK}{policy}"), None);
+        assert!(text.contains("elements = { 10.0.0.5 }"), "{text}");
+        assert!(text.contains("elements = { fd00::5 }"), "{text}");
+    }
 }
