@@ -138,62 +138,66 @@ impl Engine<'_> {
     }
 
     fn column(&self, dst: usize, port: u16, protocol: Protocol, nodes: &NodeGroups) -> Column {
-        let n = self.endpoint_count();
         let d = &self.cluster.endpoints[dst];
         let dst_families: Vec<Family> = Family::ALL.into_iter().filter(|&f| d.can_use(f)).collect();
         let mut split = None;
-        let mut allowed = if !self.depends_on_family(dst) {
-            // Every family decides alike: once, then keep the sources that
-            // share a family with the destination.
-            let mut common = FixedBitSet::with_capacity(n);
-            for &f in &dst_families {
-                common.union_with(&self.can_use[family_index(f)]);
-            }
-            let mut set = self.policy_sources(dst, port, protocol, None);
-            set.intersect_with(&common);
-            set
-        } else {
-            let per_family = Family::ALL.map(|f| {
-                if !d.can_use(f) {
-                    return FixedBitSet::with_capacity(n);
+        let mut allowed = match self.policy_sources(dst, port, protocol) {
+            // Every family decides alike: keep the sources that share a
+            // family with the destination.
+            Sources::Same(mut set) => {
+                if dst_families.len() == 1 {
+                    set.intersect_with(&self.can_use[family_index(dst_families[0])]);
                 }
-                let mut set = self.policy_sources(dst, port, protocol, Some(f));
-                set.intersect_with(&self.can_use[family_index(f)]);
                 set
-            });
-            let [v4, v6] = &per_family;
-            if dst_families.len() == 2 {
-                let mut v4_only = v4.clone();
-                v4_only.difference_with(v6);
-                v4_only.intersect_with(&self.can_use[family_index(Family::V6)]);
-                let mut v6_only = v6.clone();
-                v6_only.difference_with(v4);
-                v6_only.intersect_with(&self.can_use[family_index(Family::V4)]);
-                split = Some(Box::new(FamilySplit { v4_only, v6_only }));
             }
-            let mut set = v4.clone();
-            set.union_with(v6);
-            set
+            Sources::PerFamily(mut per_family) => {
+                for f in Family::ALL {
+                    let set = &mut per_family[family_index(f)];
+                    if d.can_use(f) {
+                        set.intersect_with(&self.can_use[family_index(f)]);
+                    } else {
+                        set.clear();
+                    }
+                }
+                let [v4, v6] = &per_family;
+                if dst_families.len() == 2 {
+                    let mut v4_only = v4.clone();
+                    v4_only.difference_with(v6);
+                    v4_only.intersect_with(&self.can_use[family_index(Family::V6)]);
+                    let mut v6_only = v6.clone();
+                    v6_only.difference_with(v4);
+                    v6_only.intersect_with(&self.can_use[family_index(Family::V4)]);
+                    split = Some(Box::new(FamilySplit { v4_only, v6_only }));
+                }
+                let mut set = v4.clone();
+                set.union_with(v6);
+                set
+            }
         };
         // Always allowed, whatever the family and the policies.
-        let mut exempt = FixedBitSet::with_capacity(n);
-        if !d.may_be_several_pods() {
-            exempt.insert(dst);
-        }
-        if let Some(node) = &d.node {
-            let same_node = if d.host_network {
+        let same_node = d.node.as_ref().and_then(|node| {
+            if d.host_network {
                 nodes.all.get(node)
             } else {
                 nodes.host_network.get(node)
-            };
-            if let Some(set) = same_node {
-                exempt.union_with(set);
             }
+        });
+        let itself = !d.may_be_several_pods();
+        if itself {
+            allowed.insert(dst);
         }
-        allowed.union_with(&exempt);
+        if let Some(set) = same_node {
+            allowed.union_with(set);
+        }
         if let Some(s) = &mut split {
-            s.v4_only.difference_with(&exempt);
-            s.v6_only.difference_with(&exempt);
+            for only in [&mut s.v4_only, &mut s.v6_only] {
+                if itself {
+                    only.set(dst, false);
+                }
+                if let Some(set) = same_node {
+                    only.difference_with(set);
+                }
+            }
         }
         let split = split.filter(|s| !s.v4_only.is_clear() || !s.v6_only.is_clear());
         Column {
@@ -224,17 +228,16 @@ impl Engine<'_> {
     }
 
     /// Sources whose egress and `dst`'s ingress policies allow the
-    /// connection over `family` (`None`: when no ipBlock makes it matter).
-    fn policy_sources(
-        &self,
-        dst: usize,
-        port: u16,
-        protocol: Protocol,
-        family: Option<Family>,
-    ) -> FixedBitSet {
+    /// connection: one set when no ipBlock can make the families differ,
+    /// else one per family, both from one pass over the rules.
+    fn policy_sources(&self, dst: usize, port: u16, protocol: Protocol) -> Sources {
         let n = self.endpoint_count();
         let d = &self.cluster.endpoints[dst];
-        let mut ingress = FixedBitSet::with_capacity(n);
+        let per_family = self.depends_on_family(dst);
+        let empty = || FixedBitSet::with_capacity(n);
+        let mut ingress = empty();
+        // What ipBlock rules add over each family.
+        let mut ingress_by_family = [empty(), empty()];
         let selecting = self.policies_selecting(dst, Direction::Ingress);
         if d.host_network || selecting.is_empty() {
             ingress.insert_range(..);
@@ -242,31 +245,59 @@ impl Engine<'_> {
             for &pi in selecting {
                 let (policy, compiled) = self.policy(pi);
                 for crule in &compiled.ingress {
-                    if ports_admit(&policy.ingress[crule.index].ports, Some(d), port, protocol) {
-                        ingress.union_with(crule.admitted_over(family));
+                    if !ports_admit(&policy.ingress[crule.index].ports, Some(d), port, protocol) {
+                        continue;
+                    }
+                    match &crule.admitted_by_family {
+                        Some(sets) if per_family => {
+                            for (extra, set) in ingress_by_family.iter_mut().zip(sets.iter()) {
+                                extra.union_with(set);
+                            }
+                        }
+                        _ => ingress.union_with(&crule.admitted),
                     }
                 }
             }
         }
-        let mut egress = self.egress_open.clone();
-        let mut last_added = None;
+        let mut egress = [self.egress_open.clone(), empty()];
+        if per_family {
+            egress[1].clone_from(&self.egress_open);
+        }
+        let mut last_added = [None; 2];
         // Sorted by policy: once one rule of a policy admits, its other rules add nothing.
         for &(pi, ri) in &self.egress_rules_admitting[dst] {
-            if last_added == Some(pi) {
+            let (policy, compiled) = self.policy(pi);
+            let crule = &compiled.egress[ri];
+            let over = |f: usize| match (&crule.admitted_by_family, per_family) {
+                (Some(sets), true) => sets[f].contains(dst),
+                _ => f == 0 || per_family,
+            };
+            let families: Vec<usize> = (0..2)
+                .filter(|&f| last_added[f] != Some(pi) && over(f))
+                .collect();
+            if families.is_empty()
+                || !ports_admit(&policy.egress[ri].ports, Some(d), port, protocol)
+            {
                 continue;
             }
-            let (policy, compiled) = self.policy(pi);
-            if compiled.egress[ri].admitted_over(family).contains(dst)
-                && ports_admit(&policy.egress[ri].ports, Some(d), port, protocol)
-            {
+            for f in families {
                 for &s in &compiled.selected_list {
-                    egress.insert(s);
+                    egress[f].insert(s);
                 }
-                last_added = Some(pi);
+                last_added[f] = Some(pi);
             }
         }
-        ingress.intersect_with(&egress);
-        ingress
+        let [egress_v4, egress_v6] = egress;
+        if !per_family {
+            ingress.intersect_with(&egress_v4);
+            return Sources::Same(ingress);
+        }
+        let [mut v4, mut v6] = ingress_by_family;
+        v4.union_with(&ingress);
+        v4.intersect_with(&egress_v4);
+        v6.union_with(&ingress);
+        v6.intersect_with(&egress_v6);
+        Sources::PerFamily([v4, v6])
     }
 
     fn node_groups(&self) -> NodeGroups {
@@ -289,6 +320,14 @@ impl Engine<'_> {
         }
         groups
     }
+}
+
+/// The sources policies allow to one destination port.
+enum Sources {
+    /// The same over every family.
+    Same(FixedBitSet),
+    /// Indexed by `family_index`.
+    PerFamily([FixedBitSet; 2]),
 }
 
 /// Endpoints per node, for the rule that a pod's own node may always reach it.
