@@ -78,6 +78,16 @@ impl CompiledPolicy {
     }
 }
 
+/// An egress rule admitting a destination. Compact, and it says whether the
+/// rule holds an ipBlock, so that the matrix's hot loop reads the compiled
+/// rule only then.
+#[derive(Clone, Copy)]
+pub(crate) struct AdmittingRule {
+    pub policy: u32,
+    pub rule: u32,
+    pub by_family: bool,
+}
+
 /// A cluster with its policies compiled. Cheap to query, immutable.
 pub struct Engine<'c> {
     pub cluster: &'c Cluster,
@@ -85,13 +95,17 @@ pub struct Engine<'c> {
     /// Per endpoint: the policies that select it and affect ingress / egress.
     pub(crate) ingress_policies_of: Vec<Vec<usize>>,
     pub(crate) egress_policies_of: Vec<Vec<usize>>,
-    /// Per endpoint: (policy, rule) pairs of egress rules that admit it.
-    pub(crate) egress_rules_admitting: Vec<Vec<(usize, usize)>>,
+    /// Per endpoint: the egress rules that admit it (over some family).
+    pub(crate) egress_rules_admitting: Vec<Vec<AdmittingRule>>,
     /// Endpoints whose egress no policy isolates.
     pub(crate) egress_open: FixedBitSet,
     /// Per family (indexed by [`family_index`]): the endpoints that can take
     /// part in a connection of that family.
     pub(crate) can_use: [FixedBitSet; 2],
+    /// Destinations an ipBlock rule can decide for (one of their ingress
+    /// rules, or an egress rule admitting them), so that the answer may
+    /// differ per family.
+    pub(crate) family_dependent: FixedBitSet,
 }
 
 impl<'c> Engine<'c> {
@@ -107,7 +121,25 @@ impl<'c> Engine<'c> {
         let mut egress_policies_of = vec![Vec::new(); n];
         let mut egress_rules_admitting = vec![Vec::new(); n];
         let mut egress_isolated = FixedBitSet::with_capacity(n);
+        let mut family_dependent = FixedBitSet::with_capacity(n);
         for (pi, (policy, compiled)) in cluster.policies.iter().zip(&policies).enumerate() {
+            if policy.affects_ingress
+                && compiled
+                    .ingress
+                    .iter()
+                    .any(|r| r.admitted_by_family.is_some())
+            {
+                family_dependent.union_with(&compiled.selected);
+            }
+            if policy.affects_egress {
+                for rule in compiled
+                    .egress
+                    .iter()
+                    .filter(|r| r.admitted_by_family.is_some())
+                {
+                    family_dependent.union_with(&rule.admitted);
+                }
+            }
             for e in compiled.selected.ones() {
                 if policy.affects_ingress {
                     ingress_policies_of[e].push(pi);
@@ -120,7 +152,11 @@ impl<'c> Engine<'c> {
                 egress_isolated.union_with(&compiled.selected);
                 for (ri, rule) in compiled.egress.iter().enumerate() {
                     for e in rule.admitted.ones() {
-                        egress_rules_admitting[e].push((pi, ri));
+                        egress_rules_admitting[e].push(AdmittingRule {
+                            policy: pi as u32,
+                            rule: ri as u32,
+                            by_family: rule.admitted_by_family.is_some(),
+                        });
                     }
                 }
             }
@@ -142,6 +178,7 @@ impl<'c> Engine<'c> {
             egress_rules_admitting,
             egress_open,
             can_use,
+            family_dependent,
         }
     }
 

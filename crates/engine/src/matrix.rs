@@ -209,35 +209,21 @@ impl Engine<'_> {
         }
     }
 
-    /// Whether a rule that could decide a connection to `dst` holds an
-    /// ipBlock, so that the answer may differ per address family.
-    fn depends_on_family(&self, dst: usize) -> bool {
-        let ingress = self
-            .policies_selecting(dst, Direction::Ingress)
-            .iter()
-            .any(|&pi| {
-                self.policies[pi]
-                    .ingress
-                    .iter()
-                    .any(|r| r.admitted_by_family.is_some())
-            });
-        ingress
-            || self.egress_rules_admitting[dst]
-                .iter()
-                .any(|&(pi, ri)| self.policies[pi].egress[ri].admitted_by_family.is_some())
-    }
-
     /// Sources whose egress and `dst`'s ingress policies allow the
     /// connection: one set when no ipBlock can make the families differ,
     /// else one per family, both from one pass over the rules.
     fn policy_sources(&self, dst: usize, port: u16, protocol: Protocol) -> Sources {
         let n = self.endpoint_count();
         let d = &self.cluster.endpoints[dst];
-        let per_family = self.depends_on_family(dst);
+        let per_family = self.family_dependent.contains(dst);
         let empty = || FixedBitSet::with_capacity(n);
         let mut ingress = empty();
         // What ipBlock rules add over each family.
-        let mut ingress_by_family = [empty(), empty()];
+        let mut ingress_by_family = if per_family {
+            [empty(), empty()]
+        } else {
+            [FixedBitSet::new(), FixedBitSet::new()]
+        };
         let selecting = self.policies_selecting(dst, Direction::Ingress);
         if d.host_network || selecting.is_empty() {
             ingress.insert_range(..);
@@ -259,44 +245,66 @@ impl Engine<'_> {
                 }
             }
         }
-        let mut egress = [self.egress_open.clone(), empty()];
-        if per_family {
-            egress[1].clone_from(&self.egress_open);
-        }
-        let mut last_added = [None; 2];
+        // Egress allowed over every family, and what ipBlock rules add per family.
+        let mut egress = self.egress_open.clone();
+        let mut egress_by_family = if per_family {
+            [empty(), empty()]
+        } else {
+            [FixedBitSet::new(), FixedBitSet::new()]
+        };
+        let mut last_added = None;
+        let mut last_added_by_family = [None; 2];
         // Sorted by policy: once one rule of a policy admits, its other rules add nothing.
-        for &(pi, ri) in &self.egress_rules_admitting[dst] {
-            let (policy, compiled) = self.policy(pi);
-            let crule = &compiled.egress[ri];
-            let over = |f: usize| match (&crule.admitted_by_family, per_family) {
-                (Some(sets), true) => sets[f].contains(dst),
-                _ => f == 0 || per_family,
-            };
-            let families: Vec<usize> = (0..2)
-                .filter(|&f| last_added[f] != Some(pi) && over(f))
-                .collect();
-            if families.is_empty()
-                || !ports_admit(&policy.egress[ri].ports, Some(d), port, protocol)
-            {
+        for a in &self.egress_rules_admitting[dst] {
+            let (pi, ri) = (a.policy as usize, a.rule as usize);
+            if last_added == Some(pi) {
                 continue;
             }
-            for f in families {
-                for &s in &compiled.selected_list {
-                    egress[f].insert(s);
+            let (policy, compiled) = self.policy(pi);
+            let admits = || ports_admit(&policy.egress[ri].ports, Some(d), port, protocol);
+            let by_family = (a.by_family && per_family)
+                .then(|| compiled.egress[ri].admitted_by_family.as_deref())
+                .flatten();
+            match by_family {
+                Some(sets) => {
+                    let wanted =
+                        |f: usize| last_added_by_family[f] != Some(pi) && sets[f].contains(dst);
+                    let (v4, v6) = (wanted(0), wanted(1));
+                    if !(v4 || v6) || !admits() {
+                        continue;
+                    }
+                    for f in [(0, v4), (1, v6)]
+                        .into_iter()
+                        .filter_map(|(f, w)| w.then_some(f))
+                    {
+                        for &s in &compiled.selected_list {
+                            egress_by_family[f].insert(s);
+                        }
+                        last_added_by_family[f] = Some(pi);
+                    }
                 }
-                last_added[f] = Some(pi);
+                _ => {
+                    if !admits() {
+                        continue;
+                    }
+                    for &s in &compiled.selected_list {
+                        egress.insert(s);
+                    }
+                    last_added = Some(pi);
+                }
             }
         }
-        let [egress_v4, egress_v6] = egress;
         if !per_family {
-            ingress.intersect_with(&egress_v4);
+            ingress.intersect_with(&egress);
             return Sources::Same(ingress);
         }
         let [mut v4, mut v6] = ingress_by_family;
-        v4.union_with(&ingress);
-        v4.intersect_with(&egress_v4);
-        v6.union_with(&ingress);
-        v6.intersect_with(&egress_v6);
+        let [mut egress_v4, mut egress_v6] = egress_by_family;
+        for (allowed, egress_f) in [(&mut v4, &mut egress_v4), (&mut v6, &mut egress_v6)] {
+            allowed.union_with(&ingress);
+            egress_f.union_with(&egress);
+            allowed.intersect_with(egress_f);
+        }
         Sources::PerFamily([v4, v6])
     }
 
