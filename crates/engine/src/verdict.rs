@@ -61,6 +61,17 @@ impl Engine<'_> {
             .collect()
     }
 
+    /// Whether a policy isolating `p` in `direction` has an ipBlock rule there.
+    fn holds_ip_block(&self, p: Party, direction: Direction) -> bool {
+        let Party::Endpoint(i) = p else { return false };
+        self.policies_selecting(i, direction).iter().any(|&pi| {
+            self.policies[pi]
+                .rules(direction)
+                .iter()
+                .any(|r| r.admitted_by_family.is_some())
+        })
+    }
+
     /// Decides `src -> dst:port/protocol` and explains it.
     pub fn verdict(&self, src: Party, dst: Party, port: u16, protocol: Protocol) -> Verdict {
         let families = self.connection_families(src, dst);
@@ -78,11 +89,19 @@ impl Engine<'_> {
             let ingress = self.side(Direction::Ingress, dst, src, port, protocol, family);
             (egress, ingress)
         };
-        let mut traces: Vec<(Option<Family>, SideTrace, SideTrace)> = if families.is_empty() {
+        // Without an ipBlock among the rules in play, every family gets the same trace.
+        let may_differ = self.holds_ip_block(src, Direction::Egress)
+            || self.holds_ip_block(dst, Direction::Ingress);
+        let traced = if may_differ {
+            &families[..]
+        } else {
+            &families[..families.len().min(1)]
+        };
+        let mut traces: Vec<(Option<Family>, SideTrace, SideTrace)> = if traced.is_empty() {
             let (e, i) = decide(None);
             vec![(None, e, i)]
         } else {
-            families
+            traced
                 .iter()
                 .map(|&f| {
                     let (e, i) = decide(Some(f));
