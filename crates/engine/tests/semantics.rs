@@ -1183,3 +1183,21 @@ spec:
     assert!(v.allowed, "the ipBlock matches the host IP");
     assert_eq!(v.decided_by, Decision::Policies);
 }
+
+#[test]
+fn a_negative_replica_count_is_rejected_as_the_api_server_rejects_it() {
+    let err = load_sources(
+        &[Source {
+            name: "neg.yaml".into(),
+            text: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: r}\nspec:\n  replicas: -1\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c}]}\n".into(),
+        }],
+        &LoadOptions::default(),
+    )
+    .expect_err("replicas: -1 is invalid");
+    let text = err.to_string();
+    assert!(
+        text.contains("spec.replicas: must be greater than or equal to 0, got -1"),
+        "{text}"
+    );
+    assert!(text.contains("neg.yaml"), "{text}");
+}
