@@ -1149,6 +1149,14 @@ status: {hostIP: 192.168.7.1}
 ---
 apiVersion: v1
 kind: Pod
+metadata: {name: exporter, namespace: h}
+spec:
+  hostNetwork: true
+  containers: [{name: c, ports: [{containerPort: 9101}]}]
+status: {podIP: 192.168.7.1}
+---
+apiVersion: v1
+kind: Pod
 metadata: {name: far, namespace: h}
 spec:
   hostNetwork: true
@@ -1175,6 +1183,10 @@ spec:
     assert!(v.allowed);
     assert_eq!(v.decided_by, Decision::NodeTraffic);
     assert!(allowed(&c, "h/app", "h/agent", 9100, Tcp));
+    // A host-network pod's podIP is its node's address too.
+    let exporter = &c.endpoints[c.endpoint("h/exporter").unwrap()];
+    assert_eq!(exporter.node.as_deref(), Some("n1"));
+    assert!(allowed(&c, "h/app", "h/exporter", 9101, Tcp));
     // A node no other pod names is named after its address; its address is the host IP.
     let far = &c.endpoints[c.endpoint("h/far").unwrap()];
     assert_eq!(far.node.as_deref(), Some("192.168.7.2"));

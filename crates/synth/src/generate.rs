@@ -284,6 +284,8 @@ impl Gen {
             WorkloadKind::Job => Some(1 + (i % 2) as u32),
             _ => Some(1 + (i % 3) as u32),
         };
+        // As the loader reads it: a host-network pod's address is its node's.
+        let host_ip = ips.first().copied().filter(|_| host_network);
         Endpoint {
             namespace: self.rng.pick(&self.namespaces).clone(),
             name,
@@ -294,7 +296,7 @@ impl Gen {
             ips,
             host_network,
             node,
-            host_ip: None,
+            host_ip,
             replicas,
             origin: self.origin.clone(),
         }

@@ -120,6 +120,11 @@ pub(crate) fn load(
     if host_network && ips.is_empty() {
         ips.clone_from(&host_ips);
     }
+    // A host-network pod's own address is its node's.
+    let host_ip = host_ips
+        .first()
+        .or(ips.first().filter(|_| host_network))
+        .copied();
     let replicas = match (kind, count) {
         (WorkloadKind::Pod, _) => Some(1),
         // One pod per eligible node: how many is not in the manifest.
@@ -154,7 +159,7 @@ pub(crate) fn load(
             ips,
             host_network,
             node,
-            host_ip: host_ips.first().copied(),
+            host_ip,
             replicas,
             origin: ctx.origin(""),
         },
