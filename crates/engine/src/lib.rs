@@ -5,7 +5,9 @@
 //! connection at once from the same compiled rules, so the two cannot disagree.
 //! Pure functions on the model: no I/O.
 
+mod column;
 mod compile;
+mod family;
 mod index;
 mod matrix;
 pub mod selector;
