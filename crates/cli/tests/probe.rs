@@ -497,15 +497,29 @@ fn ipv6_and_dual_stack_pods() {
     let (counts, conns) = check_measurements(&out.stdout);
     assert_eq!(counts.untestable, 0);
     assert!(
-        err.contains("24 connections: 24 agree, 0 disagree, 0 not testable"),
+        err.contains("43 connections: 43 agree, 0 disagree, 0 not testable"),
         "{err}"
     );
-    // IPv6-only a reaches dual-stack b over IPv6; c admits d by d's IPv4 address, reached over IPv6.
+    // IPv6-only a reaches dual-stack b over IPv6.
     assert!(measured(&conns, "x/a", "x/b", 80));
     assert!(!measured(&conns, "x/a", "x/c", 80));
-    assert!(measured(&conns, "x/d", "x/c", 8080));
+    // c is IPv6-only: d's IPv4 address in c's ipBlock cannot admit d's IPv6 connection.
+    assert!(!measured(&conns, "x/d", "x/c", 8080));
     assert!(!measured(&conns, "x/d", "x/c", 80));
     assert!(!measured(&conns, "x/b", "x/c", 80));
+    // e -> f is allowed over IPv4 only: two connections, one per family, both measured.
+    let per_family: Vec<(&str, bool, bool)> = conns
+        .iter()
+        .filter(|c| c["src"] == "x/e" && c["dst"] == "x/f")
+        .map(|c| {
+            (
+                c["family"].as_str().expect("one line per family"),
+                c["allowed"].as_bool().expect("measured"),
+                c["engine"].as_bool().expect("compared"),
+            )
+        })
+        .collect();
+    assert_eq!(per_family, [("IPv4", true, true), ("IPv6", false, false)]);
     assert!(namespaces_of(pid).is_empty());
 }
 

@@ -186,6 +186,8 @@ fn endpoint(i: usize, (ns, app, http_is_80, dns, host_network): EndpointSpec) ->
         host_network,
         // Pods 0-2 share a node, so host-network pods reach them as node traffic.
         node: Some(if i < 3 { "n1" } else { "n2" }.to_string()),
+        host_ip: None,
+        replicas: Some(1),
         origin: origin(),
     }
 }

@@ -6,21 +6,57 @@ use std::net::IpAddr;
 
 use fixedbitset::FixedBitSet;
 use ipnet::IpNet;
-use netpol_model::{Cluster, Direction, Endpoint, Peer, Policy, PortRef, PortRule, Protocol};
+use netpol_model::{
+    Cluster, Direction, Endpoint, Family, Peer, Policy, PortRef, PortRule, Protocol,
+};
 use rayon::prelude::*;
 
 use crate::index::LabelIndex;
 
 pub struct CompiledPeer {
-    /// Endpoints this peer admits.
+    /// Endpoints this peer admits (for an ipBlock: those with an address in it).
     pub endpoints: FixedBitSet,
+    /// An ipBlock's family: it admits its endpoints over connections of that
+    /// family only. `None` for pod and namespace selectors, which admit pods
+    /// whatever the family.
+    pub family: Option<Family>,
+}
+
+impl CompiledPeer {
+    /// Whether the peer admits `endpoint` over a connection of `family`
+    /// (`None`: of some family).
+    pub fn admits(&self, endpoint: usize, family: Option<Family>) -> bool {
+        self.endpoints.contains(endpoint)
+            && (self.family.is_none() || family.is_none() || self.family == family)
+    }
 }
 
 pub struct CompiledRule {
     pub index: usize,
     pub peers: Vec<CompiledPeer>,
-    /// Union of the peers' endpoints; everything when the rule has no peers.
+    /// Union of the peers' endpoints, over some family; everything when the rule has no peers.
     pub admitted: FixedBitSet,
+    /// Per family (indexed by [`family_index`]), the endpoints admitted over
+    /// connections of that family; `None` when the rule has no ipBlock, so
+    /// that `admitted` holds for both.
+    pub admitted_by_family: Option<Box<[FixedBitSet; 2]>>,
+}
+
+impl CompiledRule {
+    /// Endpoints admitted over connections of `family` (`None`: of some family).
+    pub fn admitted_over(&self, family: Option<Family>) -> &FixedBitSet {
+        match (&self.admitted_by_family, family) {
+            (Some(sets), Some(f)) => &sets[family_index(f)],
+            _ => &self.admitted,
+        }
+    }
+}
+
+pub fn family_index(f: Family) -> usize {
+    match f {
+        Family::V4 => 0,
+        Family::V6 => 1,
+    }
 }
 
 pub struct CompiledPolicy {
@@ -42,6 +78,16 @@ impl CompiledPolicy {
     }
 }
 
+/// An egress rule admitting a destination. Compact, and it says whether the
+/// rule holds an ipBlock, so that the matrix's hot loop reads the compiled
+/// rule only then.
+#[derive(Clone, Copy)]
+pub(crate) struct AdmittingRule {
+    pub policy: u32,
+    pub rule: u32,
+    pub by_family: bool,
+}
+
 /// A cluster with its policies compiled. Cheap to query, immutable.
 pub struct Engine<'c> {
     pub cluster: &'c Cluster,
@@ -49,10 +95,17 @@ pub struct Engine<'c> {
     /// Per endpoint: the policies that select it and affect ingress / egress.
     pub(crate) ingress_policies_of: Vec<Vec<usize>>,
     pub(crate) egress_policies_of: Vec<Vec<usize>>,
-    /// Per endpoint: (policy, rule) pairs of egress rules that admit it.
-    pub(crate) egress_rules_admitting: Vec<Vec<(usize, usize)>>,
+    /// Per endpoint: the egress rules that admit it (over some family).
+    pub(crate) egress_rules_admitting: Vec<Vec<AdmittingRule>>,
     /// Endpoints whose egress no policy isolates.
     pub(crate) egress_open: FixedBitSet,
+    /// Per family (indexed by [`family_index`]): the endpoints that can take
+    /// part in a connection of that family.
+    pub(crate) can_use: [FixedBitSet; 2],
+    /// Destinations an ipBlock rule can decide for (one of their ingress
+    /// rules, or an egress rule admitting them), so that the answer may
+    /// differ per family.
+    pub(crate) family_dependent: FixedBitSet,
 }
 
 impl<'c> Engine<'c> {
@@ -68,7 +121,25 @@ impl<'c> Engine<'c> {
         let mut egress_policies_of = vec![Vec::new(); n];
         let mut egress_rules_admitting = vec![Vec::new(); n];
         let mut egress_isolated = FixedBitSet::with_capacity(n);
+        let mut family_dependent = FixedBitSet::with_capacity(n);
         for (pi, (policy, compiled)) in cluster.policies.iter().zip(&policies).enumerate() {
+            if policy.affects_ingress
+                && compiled
+                    .ingress
+                    .iter()
+                    .any(|r| r.admitted_by_family.is_some())
+            {
+                family_dependent.union_with(&compiled.selected);
+            }
+            if policy.affects_egress {
+                for rule in compiled
+                    .egress
+                    .iter()
+                    .filter(|r| r.admitted_by_family.is_some())
+                {
+                    family_dependent.union_with(&rule.admitted);
+                }
+            }
             for e in compiled.selected.ones() {
                 if policy.affects_ingress {
                     ingress_policies_of[e].push(pi);
@@ -81,13 +152,24 @@ impl<'c> Engine<'c> {
                 egress_isolated.union_with(&compiled.selected);
                 for (ri, rule) in compiled.egress.iter().enumerate() {
                     for e in rule.admitted.ones() {
-                        egress_rules_admitting[e].push((pi, ri));
+                        egress_rules_admitting[e].push(AdmittingRule {
+                            policy: pi as u32,
+                            rule: ri as u32,
+                            by_family: rule.admitted_by_family.is_some(),
+                        });
                     }
                 }
             }
         }
         let mut egress_open = egress_isolated;
         egress_open.toggle_range(..);
+        let can_use = Family::ALL.map(|f| {
+            let mut set = FixedBitSet::with_capacity(n);
+            for (i, e) in cluster.endpoints.iter().enumerate() {
+                set.set(i, e.can_use(f));
+            }
+            set
+        });
         Engine {
             cluster,
             policies,
@@ -95,6 +177,8 @@ impl<'c> Engine<'c> {
             egress_policies_of,
             egress_rules_admitting,
             egress_open,
+            can_use,
+            family_dependent,
         }
     }
 
@@ -130,6 +214,10 @@ fn compile_policy(cluster: &Cluster, index: &LabelIndex, policy: &Policy) -> Com
                     .iter()
                     .map(|peer| CompiledPeer {
                         endpoints: peer_endpoints(index, policy, peer),
+                        family: match peer {
+                            Peer::IpBlock { cidr, .. } => Some(Family::of_net(cidr)),
+                            Peer::Pods { .. } => None,
+                        },
                     })
                     .collect();
                 let mut admitted = FixedBitSet::with_capacity(n);
@@ -139,10 +227,20 @@ fn compile_policy(cluster: &Cluster, index: &LabelIndex, policy: &Policy) -> Com
                 for p in &peers {
                     admitted.union_with(&p.endpoints);
                 }
+                let admitted_by_family = peers.iter().any(|p| p.family.is_some()).then(|| {
+                    Box::new(Family::ALL.map(|f| {
+                        let mut set = FixedBitSet::with_capacity(n);
+                        for p in peers.iter().filter(|p| p.family.is_none_or(|pf| pf == f)) {
+                            set.union_with(&p.endpoints);
+                        }
+                        set
+                    }))
+                });
                 CompiledRule {
                     index: rule_index,
                     peers,
                     admitted,
+                    admitted_by_family,
                 }
             })
             .collect()

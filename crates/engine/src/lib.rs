@@ -5,7 +5,9 @@
 //! connection at once from the same compiled rules, so the two cannot disagree.
 //! Pure functions on the model: no I/O.
 
+mod column;
 mod compile;
+mod family;
 mod index;
 mod matrix;
 pub mod selector;
@@ -13,8 +15,11 @@ mod trace;
 mod verdict;
 
 pub use compile::{
-    CompiledPeer, CompiledPolicy, CompiledRule, Engine, ip_in_block, port_rule_admits, ports_admit,
+    CompiledPeer, CompiledPolicy, CompiledRule, Engine, family_index, ip_in_block,
+    port_rule_admits, ports_admit,
 };
-pub use matrix::{Cell, Column, Matrix, PairSummary};
-pub use trace::{Check, Decision, PolicyTrace, RuleTrace, SideStatus, SideTrace, Verdict};
+pub use matrix::{Cell, Column, FamilySplit, Matrix, PairSummary};
+pub use trace::{
+    Check, Decision, FamilyVerdict, PolicyTrace, RuleTrace, SideStatus, SideTrace, Verdict,
+};
 pub use verdict::{Party, describe_peer, describe_port};

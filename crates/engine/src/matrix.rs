@@ -1,21 +1,44 @@
 //! Every connection at once: for each destination port, the set of sources
 //! allowed to reach it, computed as unions of the compiled rules' bitsets.
 
-use std::collections::HashMap;
-
 use fixedbitset::FixedBitSet;
-use netpol_model::{Cluster, Direction, Protocol};
+use netpol_model::{Cluster, Family, Protocol};
 use rayon::prelude::*;
 
-use crate::compile::{Engine, ports_admit};
+use crate::compile::Engine;
 
 /// One destination port and the sources allowed to reach it.
 pub struct Column {
     pub dst: usize,
     pub port: u16,
     pub protocol: Protocol,
-    /// Bit `s` set: source endpoint `s` may connect.
+    /// Bit `s` set: source endpoint `s` may connect, over at least one
+    /// address family the two have in common.
     pub allowed: FixedBitSet,
+    /// Sources allowed over one family and denied over the other, though
+    /// both ends could use either (dual-stack, with an ipBlock deciding).
+    /// `None` when there are none, as in every single-stack cluster.
+    pub split: Option<Box<FamilySplit>>,
+}
+
+/// Sources that a column allows over one address family only.
+pub struct FamilySplit {
+    pub v4_only: FixedBitSet,
+    pub v6_only: FixedBitSet,
+}
+
+impl Column {
+    /// The one family `src` is allowed over, when it is denied over the other.
+    pub fn only_over(&self, src: usize) -> Option<Family> {
+        let split = self.split.as_ref()?;
+        if split.v4_only.contains(src) {
+            Some(Family::V4)
+        } else if split.v6_only.contains(src) {
+            Some(Family::V6)
+        } else {
+            None
+        }
+    }
 }
 
 pub struct Matrix {
@@ -31,7 +54,11 @@ pub struct Cell {
     pub dst: usize,
     pub port: u16,
     pub protocol: Protocol,
+    /// Allowed over at least one address family.
     pub allowed: bool,
+    /// Set when allowed over this family only, and denied over the other one
+    /// both ends have.
+    pub only: Option<Family>,
 }
 
 impl Matrix {
@@ -44,6 +71,7 @@ impl Matrix {
                 port: c.port,
                 protocol: c.protocol,
                 allowed: c.allowed.contains(src),
+                only: c.only_over(src),
             })
         })
     }
@@ -58,6 +86,15 @@ impl Matrix {
 
     pub fn allowed_count(&self) -> usize {
         self.columns.iter().map(|c| c.allowed.count_ones(..)).sum()
+    }
+
+    /// Connections allowed over one address family only.
+    pub fn one_family_count(&self) -> usize {
+        self.columns
+            .iter()
+            .filter_map(|c| c.split.as_ref())
+            .map(|s| s.v4_only.count_ones(..) + s.v6_only.count_ones(..))
+            .sum()
     }
 }
 
@@ -83,12 +120,7 @@ impl Engine<'_> {
                 let nodes = &nodes;
                 self.declared_ports(dst)
                     .into_iter()
-                    .map(move |(port, protocol)| Column {
-                        dst,
-                        port,
-                        protocol,
-                        allowed: self.allowed_sources(dst, port, protocol, nodes),
-                    })
+                    .map(move |(port, protocol)| self.column(dst, port, protocol, nodes))
             })
             .collect();
         Matrix {
@@ -97,91 +129,11 @@ impl Engine<'_> {
         }
     }
 
-    /// Sources allowed to reach `dst` on `port`/`protocol`.
+    /// Sources allowed to reach `dst` on `port`/`protocol` (over some family).
     pub fn allowed_sources_for(&self, dst: usize, port: u16, protocol: Protocol) -> FixedBitSet {
-        self.allowed_sources(dst, port, protocol, &self.node_groups())
+        self.column(dst, port, protocol, &self.node_groups())
+            .allowed
     }
-
-    fn allowed_sources(
-        &self,
-        dst: usize,
-        port: u16,
-        protocol: Protocol,
-        nodes: &NodeGroups,
-    ) -> FixedBitSet {
-        let n = self.endpoint_count();
-        let d = &self.cluster.endpoints[dst];
-        let mut ingress = FixedBitSet::with_capacity(n);
-        let selecting = self.policies_selecting(dst, Direction::Ingress);
-        if d.host_network || selecting.is_empty() {
-            ingress.insert_range(..);
-        } else {
-            for &pi in selecting {
-                let (policy, compiled) = self.policy(pi);
-                for crule in &compiled.ingress {
-                    if ports_admit(&policy.ingress[crule.index].ports, Some(d), port, protocol) {
-                        ingress.union_with(&crule.admitted);
-                    }
-                }
-            }
-        }
-        let mut egress = self.egress_open.clone();
-        let mut last_added = None;
-        // Sorted by policy: once one rule of a policy admits, its other rules add nothing.
-        for &(pi, ri) in &self.egress_rules_admitting[dst] {
-            if last_added == Some(pi) {
-                continue;
-            }
-            let (policy, compiled) = self.policy(pi);
-            if ports_admit(&policy.egress[ri].ports, Some(d), port, protocol) {
-                for &s in &compiled.selected_list {
-                    egress.insert(s);
-                }
-                last_added = Some(pi);
-            }
-        }
-        ingress.intersect_with(&egress);
-        ingress.insert(dst);
-        if let Some(node) = &d.node {
-            let same_node = if d.host_network {
-                nodes.all.get(node)
-            } else {
-                nodes.host_network.get(node)
-            };
-            if let Some(set) = same_node {
-                ingress.union_with(set);
-            }
-        }
-        ingress
-    }
-
-    fn node_groups(&self) -> NodeGroups {
-        let n = self.endpoint_count();
-        let mut groups = NodeGroups::default();
-        for (i, e) in self.cluster.endpoints.iter().enumerate() {
-            let Some(node) = &e.node else { continue };
-            groups
-                .all
-                .entry(node.clone())
-                .or_insert_with(|| FixedBitSet::with_capacity(n))
-                .insert(i);
-            if e.host_network {
-                groups
-                    .host_network
-                    .entry(node.clone())
-                    .or_insert_with(|| FixedBitSet::with_capacity(n))
-                    .insert(i);
-            }
-        }
-        groups
-    }
-}
-
-/// Endpoints per node, for the rule that a pod's own node may always reach it.
-#[derive(Default)]
-struct NodeGroups {
-    all: HashMap<String, FixedBitSet>,
-    host_network: HashMap<String, FixedBitSet>,
 }
 
 /// Connections between two workloads, summed over their pods and ports.

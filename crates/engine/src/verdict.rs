@@ -2,11 +2,14 @@
 
 use std::net::IpAddr;
 
-use netpol_model::{Direction, Endpoint, Peer, Policy, PortRef, PortRule, Protocol};
+use netpol_model::{Direction, Endpoint, Family, Peer, Policy, PortRef, PortRule, Protocol};
 
 use crate::compile::{Engine, ip_in_block, port_rule_admits};
+use crate::family::same_outcome;
 use crate::selector;
-use crate::trace::{Check, Decision, PolicyTrace, RuleTrace, SideStatus, SideTrace, Verdict};
+use crate::trace::{
+    Check, Decision, FamilyVerdict, PolicyTrace, RuleTrace, SideStatus, SideTrace, Verdict,
+};
 
 /// One end of a connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -44,17 +47,75 @@ impl Engine<'_> {
 
     /// Decides `src -> dst:port/protocol` and explains it.
     pub fn verdict(&self, src: Party, dst: Party, port: u16, protocol: Protocol) -> Verdict {
-        let egress = self.side(Direction::Egress, src, dst, port, protocol);
-        let ingress = self.side(Direction::Ingress, dst, src, port, protocol);
-        let same_pod = matches!((src, dst), (Party::Endpoint(a), Party::Endpoint(b)) if a == b);
-        let decided_by = if same_pod {
+        let families = self.connection_families(src, dst);
+        let same_endpoint = match (src, dst) {
+            (Party::Endpoint(a), Party::Endpoint(b)) if a == b => Some(&self.cluster.endpoints[a]),
+            _ => None,
+        };
+        // One endpoint standing for several pods: its "cell with itself" is
+        // traffic between two replicas, different pods, which policies decide.
+        let between_replicas = same_endpoint
+            .filter(|e| e.may_be_several_pods())
+            .map(|e| e.id());
+        let decide = |family: Option<Family>| {
+            let egress = self.side(Direction::Egress, src, dst, port, protocol, family);
+            let ingress = self.side(Direction::Ingress, dst, src, port, protocol, family);
+            (egress, ingress)
+        };
+        // Without an ipBlock among the rules in play, every family gets the same trace.
+        let may_differ = self.holds_ip_block(src, Direction::Egress)
+            || self.holds_ip_block(dst, Direction::Ingress);
+        let traced = if may_differ {
+            &families[..]
+        } else {
+            &families[..families.len().min(1)]
+        };
+        let mut traces: Vec<(Option<Family>, SideTrace, SideTrace)> = if traced.is_empty() {
+            let (e, i) = decide(None);
+            vec![(None, e, i)]
+        } else {
+            traced
+                .iter()
+                .map(|&f| {
+                    let (e, i) = decide(Some(f));
+                    (Some(f), e, i)
+                })
+                .collect()
+        };
+        let decided_by = if same_endpoint.is_some() && between_replicas.is_none() {
             Decision::SamePod
         } else if self.is_node_traffic(src, dst) {
             Decision::NodeTraffic
+        } else if families.is_empty() {
+            Decision::NoCommonFamily
         } else {
             Decision::Policies
         };
-        let allowed = decided_by != Decision::Policies || (egress.allowed && ingress.allowed);
+        let allowed = match decided_by {
+            Decision::SamePod | Decision::NodeTraffic => true,
+            Decision::NoCommonFamily => false,
+            Decision::Policies => traces.iter().any(|(_, e, i)| e.allowed && i.allowed),
+        };
+        let differs = decided_by == Decision::Policies
+            && traces.len() == 2
+            && !(same_outcome(&traces[0].1, &traces[1].1)
+                && same_outcome(&traces[0].2, &traces[1].2));
+        let by_family = if differs {
+            traces
+                .iter()
+                .filter_map(|(f, e, i)| {
+                    Some(FamilyVerdict {
+                        family: (*f)?,
+                        allowed: e.allowed && i.allowed,
+                        egress: e.clone(),
+                        ingress: i.clone(),
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (_, egress, ingress) = traces.swap_remove(0);
         Verdict {
             src: self.party_name(src),
             dst: self.party_name(dst),
@@ -62,8 +123,11 @@ impl Engine<'_> {
             protocol,
             allowed,
             decided_by,
+            families,
+            between_replicas,
             egress,
             ingress,
+            by_family,
         }
     }
 
@@ -74,6 +138,7 @@ impl Engine<'_> {
         peer: Party,
         port: u16,
         protocol: Protocol,
+        family: Option<Family>,
     ) -> SideTrace {
         let name = self.party_name(subject);
         let verb = match direction {
@@ -118,7 +183,7 @@ impl Engine<'_> {
         };
         let policies: Vec<PolicyTrace> = selecting
             .iter()
-            .map(|&pi| self.policy_trace(pi, direction, peer, dst, port, protocol))
+            .map(|&pi| self.policy_trace(pi, direction, peer, dst, port, protocol, family))
             .collect();
         let allowed = policies.iter().any(|p| p.allowed);
         let reason = if allowed {
@@ -149,6 +214,7 @@ impl Engine<'_> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn policy_trace(
         &self,
         pi: usize,
@@ -157,6 +223,7 @@ impl Engine<'_> {
         dst: Option<&Endpoint>,
         port: u16,
         protocol: Protocol,
+        family: Option<Family>,
     ) -> PolicyTrace {
         let (policy, compiled) = self.policy(pi);
         let peer_field = match direction {
@@ -189,7 +256,7 @@ impl Engine<'_> {
                         .enumerate()
                         .map(|(i, (p, cp))| {
                             let matched = match peer {
-                                Party::Endpoint(e) => cp.endpoints.contains(e),
+                                Party::Endpoint(e) => cp.admits(e, family),
                                 Party::External(ip) => match p {
                                     Peer::IpBlock { cidr, except, .. } => {
                                         ip_in_block(ip, cidr, except)
@@ -201,7 +268,7 @@ impl Engine<'_> {
                                 item: format!("{peer_field}[{i}]"),
                                 description: describe_peer(p, policy),
                                 matched,
-                                reason: self.peer_reason(p, policy, peer, matched),
+                                reason: self.peer_reason(p, policy, peer, matched, family),
                             }
                         })
                         .collect()
@@ -246,7 +313,14 @@ impl Engine<'_> {
         }
     }
 
-    fn peer_reason(&self, peer: &Peer, policy: &Policy, party: Party, matched: bool) -> String {
+    fn peer_reason(
+        &self,
+        peer: &Peer,
+        policy: &Policy,
+        party: Party,
+        matched: bool,
+        family: Option<Family>,
+    ) -> String {
         match (peer, party) {
             (Peer::Pods { .. }, Party::External(ip)) => {
                 format!("{ip} is not a pod: only ipBlock peers match addresses outside the cluster")
@@ -256,16 +330,29 @@ impl Engine<'_> {
             }
             (Peer::IpBlock { cidr, except, .. }, Party::Endpoint(i)) => {
                 let e = &self.cluster.endpoints[i];
-                match e.ips.as_slice() {
-                    [] => format!(
+                let block = Family::of_net(cidr);
+                if e.ips.is_empty() {
+                    return format!(
                         "{} has no known IP (status.podIP): an ipBlock cannot match it",
                         e.id()
-                    ),
-                    ips => ips
-                        .iter()
-                        .map(|ip| ip_reason(*ip, cidr, except))
-                        .collect::<Vec<_>>()
-                        .join("; "),
+                    );
+                }
+                if let Some(f) = family.filter(|f| *f != block) {
+                    return format!(
+                        "the connection is {f}: the {block} block {cidr} cannot match it"
+                    );
+                }
+                // Only the address the connection uses counts: the one of its family.
+                let reasons: Vec<String> = e
+                    .ips
+                    .iter()
+                    .filter(|ip| family.is_none_or(|f| Family::of(**ip) == f))
+                    .map(|ip| ip_reason(*ip, cidr, except))
+                    .collect();
+                if reasons.is_empty() {
+                    format!("{} has no {block} address", e.id())
+                } else {
+                    reasons.join("; ")
                 }
             }
             (

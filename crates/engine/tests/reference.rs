@@ -7,8 +7,8 @@ use std::net::IpAddr;
 
 use netpol_engine::{Engine, Party};
 use netpol_model::{
-    Cluster, Endpoint, LabelSelector, Labels, Operator, Peer, Policy, PortRef, PortRule, Protocol,
-    Rule,
+    Cluster, Endpoint, Family, LabelSelector, Labels, Operator, Peer, Policy, PortRef, PortRule,
+    Protocol, Rule,
 };
 use netpol_synth::{Params, generate};
 use proptest::prelude::*;
@@ -23,30 +23,102 @@ enum Who {
 mod spec {
     use super::*;
 
+    /// How a connection is decided.
+    #[derive(Debug, PartialEq)]
+    pub enum Answer {
+        /// Allowed whatever the policies say.
+        Always,
+        /// The two ends share no address family: no connection can exist.
+        NoFamily,
+        /// Per address family the connection could use: allowed or not.
+        PerFamily(Vec<(bool, bool)>),
+    }
+
+    impl Answer {
+        /// Allowed over some family.
+        pub fn allowed(&self) -> bool {
+            match self {
+                Answer::Always => true,
+                Answer::NoFamily => false,
+                Answer::PerFamily(v) => v.iter().any(|(_, ok)| *ok),
+            }
+        }
+
+        /// Allowed over IPv6 only (`Some(true)`) or IPv4 only (`Some(false)`),
+        /// when the connection could use both.
+        pub fn only_v6(&self) -> Option<bool> {
+            match self {
+                Answer::PerFamily(v) if v.len() == 2 && v[0].1 != v[1].1 => {
+                    Some(v.iter().find(|(_, ok)| *ok).expect("one allowed").0)
+                }
+                _ => None,
+            }
+        }
+    }
+
+    /// The address families (true: IPv6) an end can use: those of its
+    /// addresses, or either when its address is unknown.
+    fn families(c: &Cluster, w: Who) -> Vec<bool> {
+        match w {
+            Who::Outside(ip) => vec![ip.is_ipv6()],
+            Who::Pod(i) if c.endpoints[i].ips.is_empty() => vec![false, true],
+            Who::Pod(i) => {
+                let mut f: Vec<bool> = c.endpoints[i].ips.iter().map(|ip| ip.is_ipv6()).collect();
+                f.sort();
+                f.dedup();
+                f
+            }
+        }
+    }
+
     /// `src -> dst:port/protocol`, decided from first principles.
-    pub fn allowed(c: &Cluster, src: Who, dst: Who, port: u16, protocol: Protocol) -> bool {
+    pub fn decide(c: &Cluster, src: Who, dst: Who, port: u16, protocol: Protocol) -> Answer {
         if let (Who::Pod(a), Who::Pod(b)) = (src, dst) {
-            // A pod cannot block access to itself.
-            if a == b {
-                return true;
+            // A pod cannot block access to itself; an endpoint that stands
+            // for several replicas is several pods, and between them policies decide.
+            if a == b && matches!(c.endpoints[a].replicas, Some(0 | 1)) {
+                return Answer::Always;
             }
             // Traffic between a pod and its own node is always allowed; a
             // host-network pod's traffic is its node's traffic.
             let (s, d) = (&c.endpoints[a], &c.endpoints[b]);
             if (s.host_network || d.host_network) && s.node.is_some() && s.node == d.node {
-                return true;
+                return Answer::Always;
             }
+        }
+        // A connection is IPv4 or IPv6: both ends need an address of its family.
+        let theirs = families(c, dst);
+        let common: Vec<bool> = families(c, src)
+            .into_iter()
+            .filter(|f| theirs.contains(f))
+            .collect();
+        if common.is_empty() {
+            return Answer::NoFamily;
         }
         let dst_pod = match dst {
             Who::Pod(i) => Some(&c.endpoints[i]),
             Who::Outside(_) => None,
         };
         // Both ends must allow it: the source's egress and the destination's ingress.
-        side_allows(c, src, dst, dst_pod, port, protocol, true)
-            && side_allows(c, dst, src, dst_pod, port, protocol, false)
+        Answer::PerFamily(
+            common
+                .into_iter()
+                .map(|v6| {
+                    let ok = side_allows(c, src, dst, dst_pod, port, protocol, true, v6)
+                        && side_allows(c, dst, src, dst_pod, port, protocol, false, v6);
+                    (v6, ok)
+                })
+                .collect(),
+        )
     }
 
-    /// Whether `subject`'s egress (or ingress) admits traffic with `other`.
+    pub fn allowed(c: &Cluster, src: Who, dst: Who, port: u16, protocol: Protocol) -> bool {
+        decide(c, src, dst, port, protocol).allowed()
+    }
+
+    /// Whether `subject`'s egress (or ingress) admits traffic with `other`
+    /// over IPv6 (`v6`) or IPv4.
+    #[allow(clippy::too_many_arguments)]
     fn side_allows(
         c: &Cluster,
         subject: Who,
@@ -55,6 +127,7 @@ mod spec {
         port: u16,
         protocol: Protocol,
         egress: bool,
+        v6: bool,
     ) -> bool {
         let Who::Pod(i) = subject else {
             return true; // no policy applies outside the cluster
@@ -83,25 +156,29 @@ mod spec {
         isolating.iter().any(|p| {
             let rules: &[Rule] = if egress { &p.egress } else { &p.ingress };
             rules.iter().any(|r| {
-                rule_peers_match(c, p, r, other) && rule_ports_match(r, dst_pod, port, protocol)
+                rule_peers_match(c, p, r, other, v6) && rule_ports_match(r, dst_pod, port, protocol)
             })
         })
     }
 
-    fn rule_peers_match(c: &Cluster, policy: &Policy, rule: &Rule, other: Who) -> bool {
+    fn rule_peers_match(c: &Cluster, policy: &Policy, rule: &Rule, other: Who, v6: bool) -> bool {
         // An absent or empty from/to list matches everyone.
         rule.peers.is_empty()
             || rule
                 .peers
                 .iter()
-                .any(|peer| peer_matches(c, policy, peer, other))
+                .any(|peer| peer_matches(c, policy, peer, other, v6))
     }
 
-    fn peer_matches(c: &Cluster, policy: &Policy, peer: &Peer, other: Who) -> bool {
+    fn peer_matches(c: &Cluster, policy: &Policy, peer: &Peer, other: Who, v6: bool) -> bool {
         match peer {
             Peer::IpBlock { cidr, except, .. } => {
-                let inside =
-                    |ip: &IpAddr| cidr.contains(ip) && except.iter().all(|x| !x.contains(ip));
+                // The packet carries the address of the connection's family.
+                let inside = |ip: &IpAddr| {
+                    ip.is_ipv6() == v6
+                        && cidr.contains(ip)
+                        && except.iter().all(|x| !x.contains(ip))
+                };
                 match other {
                     Who::Outside(ip) => inside(&ip),
                     Who::Pod(i) => c.endpoints[i].ips.iter().any(inside),
@@ -240,22 +317,29 @@ fn check_cluster(c: &Cluster) -> Result<usize, String> {
             return Err(format!("cells out of order at {key:?}"));
         }
         last = Some(key);
-        let want = spec::allowed(
+        let answer = spec::decide(
             c,
             Who::Pod(cell.src),
             Who::Pod(cell.dst),
             cell.port,
             cell.protocol,
         );
+        let (want, want_only) = (answer.allowed(), answer.only_v6());
         let verdict = engine.verdict(
             Party::Endpoint(cell.src),
             Party::Endpoint(cell.dst),
             cell.port,
             cell.protocol,
         );
-        if cell.allowed != want || verdict.allowed != want {
+        let cell_only = cell.only.map(|f| f == Family::V6);
+        let verdict_only = verdict.only_over().map(|f| f == Family::V6);
+        if cell.allowed != want
+            || verdict.allowed != want
+            || cell_only != want_only
+            || verdict_only != want_only
+        {
             return Err(format!(
-                "{} -> {} {}/{}: reference {want}, matrix {}, verdict {}\n{verdict:#?}",
+                "{} -> {} {}/{}: reference {answer:?}, matrix {} (only IPv6: {cell_only:?}), verdict {} (only IPv6: {verdict_only:?})\n{verdict:#?}",
                 c.endpoints[cell.src].id(),
                 c.endpoints[cell.dst].id(),
                 cell.port,
@@ -289,13 +373,13 @@ fn check_cluster(c: &Cluster) -> Result<usize, String> {
     for src in 0..n {
         for dst in 0..n {
             for (port, protocol) in EXTRA_PORTS {
-                let want = spec::allowed(c, Who::Pod(src), Who::Pod(dst), port, protocol);
-                let got = engine
-                    .verdict(Party::Endpoint(src), Party::Endpoint(dst), port, protocol)
-                    .allowed;
+                let answer = spec::decide(c, Who::Pod(src), Who::Pod(dst), port, protocol);
+                let want = (answer.allowed(), answer.only_v6());
+                let v = engine.verdict(Party::Endpoint(src), Party::Endpoint(dst), port, protocol);
+                let got = (v.allowed, v.only_over().map(|f| f == Family::V6));
                 if got != want {
                     return Err(format!(
-                        "{} -> {} {port}/{protocol}: reference {want}, verdict {got}",
+                        "{} -> {} {port}/{protocol}: reference {want:?}, verdict {got:?}",
                         c.endpoints[src].id(),
                         c.endpoints[dst].id()
                     ));
@@ -379,6 +463,36 @@ fn the_generated_clusters_mix_allowed_and_denied_connections() {
         allowed > matrix.len() / 20 && allowed < matrix.len() * 19 / 20,
         "{allowed} of {}",
         matrix.len()
+    );
+}
+
+/// Agreeing with the reference on families and replicas proves something
+/// only if the clusters have cells where they matter.
+#[test]
+fn the_generated_clusters_exercise_families_and_replicas() {
+    let (mut one_family, mut no_family, mut replicas_denied) = (0, 0, 0);
+    for seed in 1..=3 {
+        let cluster = generate(&Params::new(90, seed));
+        let engine = Engine::new(&cluster);
+        for cell in engine.matrix().cells() {
+            one_family += usize::from(cell.only.is_some());
+            let (s, d) = (Party::Endpoint(cell.src), Party::Endpoint(cell.dst));
+            if engine.connection_families(s, d).is_empty() {
+                no_family += 1;
+                // Only a pod's own node reaches it whatever the addresses say.
+                assert!(!cell.allowed || engine.is_node_traffic(s, d));
+            }
+            let e = &cluster.endpoints[cell.src];
+            if cell.src == cell.dst && e.may_be_several_pods() && !cell.allowed {
+                replicas_denied += 1;
+            }
+        }
+    }
+    assert!(one_family > 0, "no connection allowed over one family only");
+    assert!(no_family > 0, "no pair without a common family");
+    assert!(
+        replicas_denied > 0,
+        "no replica-to-replica connection denied"
     );
 }
 

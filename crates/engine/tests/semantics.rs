@@ -3,7 +3,7 @@
 //! verdict and what the trace says about it.
 
 use netpol_engine::{Decision, Engine, Party, SideStatus, Verdict};
-use netpol_model::{Cluster, LoadOptions, Protocol, Source, load_sources};
+use netpol_model::{Cluster, Family, LoadOptions, Protocol, Source, load_sources};
 
 use Protocol::{Sctp, Tcp, Udp};
 
@@ -821,4 +821,395 @@ spec:
     assert_eq!(rule.peers[0].item, "from[0]");
     assert!(!rule.peers[0].matched);
     assert!(rule.line > 0);
+}
+
+/// A cluster from these manifests alone (not on top of `BASE`).
+fn load_alone(text: &str) -> Cluster {
+    load_sources(
+        &[Source {
+            name: "alone.yaml".into(),
+            text: text.into(),
+        }],
+        &LoadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// In namespace f: v4 (IPv4 only), v6 (IPv6 only), ds and ds2 (dual-stack,
+/// IPv4 first), sd (dual-stack, IPv6 first); all listen on 80.
+const FAMILIES: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: v4, namespace: f, labels: {app: v4}}
+spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {podIP: 10.1.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: v6, namespace: f, labels: {app: v6}}
+spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+status: {podIP: "fd00::6"}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ds, namespace: f, labels: {app: ds}}
+spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+status:
+  podIP: 10.1.0.2
+  podIPs: [{ip: 10.1.0.2}, {ip: "fd00::2"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ds2, namespace: f, labels: {app: ds2}}
+spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+status:
+  podIP: 10.1.0.3
+  podIPs: [{ip: 10.1.0.3}, {ip: "fd00::3"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sd, namespace: f, labels: {app: sd}}
+spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+status:
+  podIP: "fd00::4"
+  podIPs: [{ip: "fd00::4"}, {ip: 10.1.0.4}]
+"#;
+
+fn families(policies: &str) -> Cluster {
+    load_alone(&format!("{FAMILIES}---\n{policies}"))
+}
+
+#[test]
+fn an_ipv4_block_never_admits_a_connection_that_can_only_be_ipv6() {
+    // ds and sd are dual-stack, v6 is IPv6-only: between them only IPv6 is possible.
+    let c = families(
+        r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: v6-in, namespace: f}
+spec:
+  podSelector: {matchLabels: {app: v6}}
+  ingress: [{from: [{ipBlock: {cidr: 10.1.0.0/24}}]}]
+"#,
+    );
+    for src in ["f/ds", "f/sd"] {
+        let v = verdict(&c, src, "f/v6", 80, Tcp);
+        assert!(
+            !v.allowed,
+            "{src}: its IPv4 address cannot be the source of an IPv6 connection"
+        );
+        assert_eq!(v.families, [Family::V6]);
+        assert_reason(
+            &v,
+            "the connection is IPv6: the IPv4 block 10.1.0.0/24 cannot match it",
+        );
+    }
+    // An IPv4-only pod has no family in common with an IPv6-only one.
+    let v = verdict(&c, "f/v4", "f/v6", 80, Tcp);
+    assert!(!v.allowed);
+    assert_eq!(v.decided_by, Decision::NoCommonFamily);
+    assert!(v.families.is_empty());
+    // The same block still admits IPv4 connections.
+    assert!(allowed(&c, "f/v4", "f/ds", 80, Tcp));
+}
+
+#[test]
+fn an_ipv6_egress_block_never_admits_a_connection_that_can_only_be_ipv4() {
+    let c = families(
+        r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: v4-out, namespace: f}
+spec:
+  podSelector: {matchLabels: {app: v4}}
+  policyTypes: [Egress]
+  egress: [{to: [{ipBlock: {cidr: "fd00::/64"}}]}]
+"#,
+    );
+    // ds has fd00::2, inside the block, but v4 reaches it over IPv4 only.
+    let v = verdict(&c, "f/v4", "f/ds", 80, Tcp);
+    assert!(!v.allowed);
+    assert_eq!(v.families, [Family::V4]);
+    assert_eq!(v.egress.status, SideStatus::Denied);
+    assert_reason(
+        &v,
+        "the connection is IPv4: the IPv6 block fd00::/64 cannot match it",
+    );
+    assert!(!allowed(&c, "f/v4", "f/sd", 80, Tcp));
+    assert!(!allowed(&c, "f/v4", "2001:db8::1", 80, Tcp));
+    assert!(
+        !allowed(&c, "f/v4", "fd00::99", 80, Tcp),
+        "no IPv6 address to send from"
+    );
+}
+
+#[test]
+fn between_dual_stack_pods_an_ip_block_decides_per_family() {
+    let c = families(
+        r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: ds2-in, namespace: f}
+spec:
+  podSelector: {matchLabels: {app: ds2}}
+  ingress: [{from: [{ipBlock: {cidr: 10.1.0.0/24}}]}]
+"#,
+    );
+    // ds and sd reach ds2 over IPv4 (their IPv4 address is in the block), not over IPv6.
+    for src in ["f/ds", "f/sd"] {
+        let v = verdict(&c, src, "f/ds2", 80, Tcp);
+        assert!(v.allowed, "{src}");
+        assert_eq!(v.families, [Family::V4, Family::V6]);
+        assert_eq!(v.only_over(), Some(Family::V4), "{src}");
+        let per: Vec<(Family, bool)> = v.by_family.iter().map(|f| (f.family, f.allowed)).collect();
+        assert_eq!(per, [(Family::V4, true), (Family::V6, false)]);
+        assert_eq!(v.by_family[1].ingress.status, SideStatus::Denied);
+        let engine = Engine::new(&c);
+        let (s, d) = (c.endpoint(src).unwrap(), c.endpoint("f/ds2").unwrap());
+        let cell = engine
+            .matrix()
+            .cells()
+            .find(|cell| cell.src == s && cell.dst == d)
+            .unwrap();
+        assert!(cell.allowed);
+        assert_eq!(
+            cell.only,
+            Some(Family::V4),
+            "the matrix must not say plainly allowed"
+        );
+    }
+    // IPv4-only v4 can only use IPv4: plainly allowed, no split.
+    let v = verdict(&c, "f/v4", "f/ds2", 80, Tcp);
+    assert!(v.allowed && v.by_family.is_empty() && v.only_over().is_none());
+    // A pod selector admits over both families: no split.
+    let c = families(
+        r#"
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: ds2-in, namespace: f}
+spec:
+  podSelector: {matchLabels: {app: ds2}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: ds}}}, {ipBlock: {cidr: "fd00::/64"}}]}]
+"#,
+    );
+    let v = verdict(&c, "f/ds", "f/ds2", 80, Tcp);
+    assert!(v.allowed && v.only_over().is_none());
+    let v = verdict(&c, "f/sd", "f/ds2", 80, Tcp);
+    assert_eq!(v.only_over(), Some(Family::V6));
+}
+
+#[test]
+fn pods_without_an_address_family_in_common_cannot_connect_even_without_policies() {
+    let c = families("");
+    for (src, dst) in [("f/v4", "f/v6"), ("f/v6", "f/v4")] {
+        let v = verdict(&c, src, dst, 80, Tcp);
+        assert!(!v.allowed, "{src} -> {dst}");
+        assert_eq!(v.decided_by, Decision::NoCommonFamily);
+    }
+    assert!(!allowed(&c, "2001:db8::1", "f/v4", 80, Tcp));
+    assert!(allowed(&c, "2001:db8::1", "f/sd", 80, Tcp));
+    assert!(allowed(&c, "f/v4", "f/sd", 80, Tcp));
+}
+
+/// A Deployment of `replicas` (absent: the field is left out) in namespace r.
+fn replicas_cluster(kind_and_count: &str, policies: &str) -> Cluster {
+    load_alone(&format!(
+        r#"
+apiVersion: apps/v1
+{kind_and_count}
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {{name: deny, namespace: r}}
+spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
+---
+{policies}"#
+    ))
+}
+
+#[test]
+fn replicas_of_a_workload_are_different_pods_and_policies_decide_between_them() {
+    let deployment = |replicas: &str| {
+        format!("kind: Deployment\nmetadata: {{name: web, namespace: r}}\nspec:\n{replicas}")
+    };
+    let c = replicas_cluster(&deployment("  replicas: 3\n"), "");
+    assert_eq!(c.endpoints[0].replicas, Some(3));
+    let v = verdict(&c, "r/web", "r/web", 80, Tcp);
+    assert!(!v.allowed, "a default-deny blocks web-0 -> web-1");
+    assert_eq!(v.decided_by, Decision::Policies);
+    assert_eq!(v.between_replicas.as_deref(), Some("r/web"));
+    // Allowed only when a rule admits the replicas, as between any two pods.
+    let c = replicas_cluster(
+        &deployment("  replicas: 2\n"),
+        r#"apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: peers, namespace: r}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]
+"#,
+    );
+    let v = verdict(&c, "r/web", "r/web", 80, Tcp);
+    assert!(v.allowed);
+    assert_eq!(v.ingress.reason, "allowed by r/peers");
+    // One replica, spelled out or defaulted: one pod, which reaches itself.
+    for spec in ["  replicas: 1\n", ""] {
+        let c = replicas_cluster(&deployment(spec), "");
+        assert_eq!(c.endpoints[0].replicas, Some(1));
+        let v = verdict(&c, "r/web", "r/web", 80, Tcp);
+        assert!(v.allowed, "{spec:?}");
+        assert_eq!(v.decided_by, Decision::SamePod);
+        assert!(v.between_replicas.is_none());
+    }
+}
+
+#[test]
+fn every_workload_kind_counts_its_pods() {
+    let cases = [
+        (
+            "StatefulSet",
+            "  replicas: 2\n  serviceName: web\n",
+            Some(2),
+        ),
+        ("ReplicaSet", "  replicas: 4\n", Some(4)),
+        ("ReplicationController", "  replicas: 2\n", Some(2)),
+        // One pod per node: possibly several.
+        ("DaemonSet", "", None),
+    ];
+    for (kind, spec, want) in cases {
+        let api = if kind == "ReplicationController" {
+            "v1"
+        } else {
+            "apps/v1"
+        };
+        let text = format!(
+            "apiVersion: {api}\nkind: {kind}\nmetadata: {{name: web, namespace: r}}\nspec:\n{spec}  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny, namespace: r}}\nspec: {{podSelector: {{}}}}\n"
+        )
+        .replace(
+            "selector: {matchLabels: {app: web}}",
+            if kind == "ReplicationController" {
+                "selector: {app: web}"
+            } else {
+                "selector: {matchLabels: {app: web}}"
+            },
+        );
+        let c = load_alone(&text);
+        assert_eq!(c.endpoints[0].replicas, want, "{kind}");
+        assert!(!allowed(&c, "r/web", "r/web", 80, Tcp), "{kind}");
+    }
+    let job = |parallelism: &str| {
+        load_alone(&format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: web, namespace: r}}\nspec:\n{parallelism}  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{restartPolicy: Never, containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny, namespace: r}}\nspec: {{podSelector: {{}}}}\n"
+        ))
+    };
+    let c = job("  parallelism: 3\n");
+    assert_eq!(c.endpoints[0].replicas, Some(3));
+    assert!(!allowed(&c, "r/web", "r/web", 80, Tcp));
+    let c = job("");
+    assert_eq!(c.endpoints[0].replicas, Some(1));
+    assert!(allowed(&c, "r/web", "r/web", 80, Tcp));
+    let cron = |parallelism: &str| {
+        load_alone(&format!(
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: web, namespace: r}}\nspec:\n  schedule: \"* * * * *\"\n  jobTemplate:\n    spec:\n{parallelism}      template:\n        metadata: {{labels: {{app: web}}}}\n        spec: {{restartPolicy: Never, containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny, namespace: r}}\nspec: {{podSelector: {{}}}}\n"
+        ))
+    };
+    assert!(allowed(&cron(""), "r/web", "r/web", 80, Tcp));
+    assert!(!allowed(
+        &cron("      parallelism: 2\n"),
+        "r/web",
+        "r/web",
+        80,
+        Tcp
+    ));
+}
+
+#[test]
+fn a_pod_known_only_by_its_host_ip_is_on_that_node() {
+    let c = load_alone(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: app, namespace: h, labels: {app: app}}
+spec:
+  nodeName: n1
+  containers: [{name: c, ports: [{containerPort: 80}]}]
+status: {podIP: 10.2.0.1, hostIP: 192.168.7.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: h}
+spec:
+  hostNetwork: true
+  containers: [{name: c, ports: [{containerPort: 9100}]}]
+status: {hostIP: 192.168.7.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: exporter, namespace: h}
+spec:
+  hostNetwork: true
+  containers: [{name: c, ports: [{containerPort: 9101}]}]
+status: {podIP: 192.168.7.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: far, namespace: h}
+spec:
+  hostNetwork: true
+  containers: [{name: c, ports: [{containerPort: 9100}]}]
+status: {hostIP: 192.168.7.2}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: h}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+  egress: [{to: [{ipBlock: {cidr: 192.168.7.2/32}}]}]
+"#,
+    );
+    let agent = &c.endpoints[c.endpoint("h/agent").unwrap()];
+    assert_eq!(agent.node.as_deref(), Some("n1"), "placed by its host IP");
+    assert_eq!(
+        agent.ips,
+        ["192.168.7.1".parse::<std::net::IpAddr>().unwrap()]
+    );
+    // Its node's traffic: allowed both ways despite the default-deny.
+    let v = verdict(&c, "h/agent", "h/app", 80, Tcp);
+    assert!(v.allowed);
+    assert_eq!(v.decided_by, Decision::NodeTraffic);
+    assert!(allowed(&c, "h/app", "h/agent", 9100, Tcp));
+    // A host-network pod's podIP is its node's address too.
+    let exporter = &c.endpoints[c.endpoint("h/exporter").unwrap()];
+    assert_eq!(exporter.node.as_deref(), Some("n1"));
+    assert!(allowed(&c, "h/app", "h/exporter", 9101, Tcp));
+    // A node no other pod names is named after its address; its address is the host IP.
+    let far = &c.endpoints[c.endpoint("h/far").unwrap()];
+    assert_eq!(far.node.as_deref(), Some("192.168.7.2"));
+    assert!(!allowed(&c, "h/far", "h/app", 80, Tcp));
+    let v = verdict(&c, "h/app", "h/far", 9100, Tcp);
+    assert!(v.allowed, "the ipBlock matches the host IP");
+    assert_eq!(v.decided_by, Decision::Policies);
+}
+
+#[test]
+fn a_negative_replica_count_is_rejected_as_the_api_server_rejects_it() {
+    let err = load_sources(
+        &[Source {
+            name: "neg.yaml".into(),
+            text: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: r}\nspec:\n  replicas: -1\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c}]}\n".into(),
+        }],
+        &LoadOptions::default(),
+    )
+    .expect_err("replicas: -1 is invalid");
+    let text = err.to_string();
+    assert!(
+        text.contains("spec.replicas: must be greater than or equal to 0, got -1"),
+        "{text}"
+    );
+    assert!(text.contains("neg.yaml"), "{text}");
 }

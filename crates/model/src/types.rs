@@ -126,6 +126,51 @@ pub struct ContainerPort {
     pub protocol: Protocol,
 }
 
+/// An IP address family. A connection uses exactly one: its packets carry
+/// either IPv4 or IPv6 addresses, never both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Family {
+    #[serde(rename = "IPv4")]
+    V4,
+    #[serde(rename = "IPv6")]
+    V6,
+}
+
+impl Family {
+    pub const ALL: [Family; 2] = [Family::V4, Family::V6];
+
+    pub fn of(ip: IpAddr) -> Family {
+        if ip.is_ipv6() { Family::V6 } else { Family::V4 }
+    }
+
+    pub fn of_net(net: &IpNet) -> Family {
+        match net {
+            IpNet::V4(_) => Family::V4,
+            IpNet::V6(_) => Family::V6,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::V4 => "IPv4",
+            Family::V6 => "IPv6",
+        }
+    }
+
+    pub fn other(self) -> Family {
+        match self {
+            Family::V4 => Family::V6,
+            Family::V6 => Family::V4,
+        }
+    }
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Something that sends and receives traffic: a Pod, or a workload's pod template.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Endpoint {
@@ -139,7 +184,16 @@ pub struct Endpoint {
     /// `status.podIPs` (or `status.podIP`); the first is the primary address.
     pub ips: Vec<IpAddr>,
     pub host_network: bool,
+    /// `spec.nodeName`; for a scheduled pod without one, the node whose
+    /// address is its `status.hostIP` (see [`Cluster::normalize`]).
     pub node: Option<String>,
+    /// `status.hostIP`: the address of the node the pod runs on.
+    pub host_ip: Option<IpAddr>,
+    /// How many pods this endpoint stands for: 1 for a Pod; a workload's
+    /// `spec.replicas` (Jobs: `parallelism`), 1 when absent as the API server
+    /// defaults it; `None` when unknown but possibly several (a DaemonSet runs
+    /// one pod per node).
+    pub replicas: Option<u32>,
     pub origin: Origin,
 }
 
@@ -151,6 +205,18 @@ impl Endpoint {
 
     pub fn primary_ip(&self) -> Option<IpAddr> {
         self.ips.first().copied()
+    }
+
+    /// Whether the endpoint may be several pods, so that traffic from it to
+    /// itself may be between two different pods, which policies decide.
+    pub fn may_be_several_pods(&self) -> bool {
+        self.replicas.is_none_or(|n| n >= 2)
+    }
+
+    /// Whether the endpoint can take part in a connection of `family`: it has
+    /// an address of that family, or no known address at all (either is possible).
+    pub fn can_use(&self, family: Family) -> bool {
+        self.ips.is_empty() || self.ips.iter().any(|ip| Family::of(*ip) == family)
     }
 
     /// The container port a named port resolves to on this endpoint.
@@ -398,8 +464,26 @@ impl Cluster {
     }
 
     /// Restores the ordering invariants and makes sure every namespace an
-    /// object uses exists, with the label the API server would set.
+    /// object uses exists, with the label the API server would set. A pod
+    /// known to run on a node only by `status.hostIP` is placed on the node
+    /// another pod names with the same host IP, or on a node named after the IP.
     pub fn normalize(&mut self) {
+        let mut node_of_ip: BTreeMap<IpAddr, String> = BTreeMap::new();
+        for e in &self.endpoints {
+            if let (Some(ip), Some(node)) = (e.host_ip, &e.node) {
+                node_of_ip.entry(ip).or_insert_with(|| node.clone());
+            }
+        }
+        for e in &mut self.endpoints {
+            if let (Some(ip), None) = (e.host_ip, &e.node) {
+                e.node = Some(
+                    node_of_ip
+                        .get(&ip)
+                        .cloned()
+                        .unwrap_or_else(|| ip.to_string()),
+                );
+            }
+        }
         // By the `namespace/name` string users see, so outputs sort the same way.
         self.endpoints.sort_by_cached_key(|e| e.id());
         self.services

@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use netpol_engine::Engine;
-use netpol_model::{Direction, Endpoint, PortRef, Protocol};
+use netpol_engine::{CompiledRule, Engine, ip_in_block};
+use netpol_model::{Direction, Endpoint, Peer, PortRef, Protocol};
 
 use crate::addr::AddrSet;
 use crate::ports::{nft_protocol, numeric_ports, ports_towards};
@@ -151,13 +151,12 @@ impl Compiler<'_, '_> {
                 .find(|r| r.index == ri)
                 .expect("compiled rule");
             let mut addrs = AddrSet::default();
-            for e in crule.admitted.ones() {
-                for ip in &engine.cluster.endpoints[e].ips {
-                    addrs.add_ip(*ip);
-                }
+            for (ip, _) in peer_addresses(engine, &policy.rules(direction)[ri].peers, crule) {
+                addrs.add_ip(ip);
             }
+            // Addresses outside the cluster too, each block in its own family.
             for peer in &policy.rules(direction)[ri].peers {
-                if let netpol_model::Peer::IpBlock { cidr, except, .. } = peer {
+                if let Peer::IpBlock { cidr, except, .. } = peer {
                     addrs.add_block(cidr, except);
                 }
             }
@@ -286,7 +285,7 @@ impl Compiler<'_, '_> {
                     }
                 }
                 if named {
-                    self.named_egress(&mut out, pi, ri, &crule.admitted, &what);
+                    self.named_egress(&mut out, pi, ri, crule, &what);
                 }
             }
         }
@@ -300,15 +299,25 @@ impl Compiler<'_, '_> {
         out: &mut String,
         pi: usize,
         ri: usize,
-        admitted: &fixedbitset::FixedBitSet,
+        crule: &CompiledRule,
         what: &str,
     ) {
         let cluster = self.engine.cluster;
         let (policy, _) = self.engine.policy(pi);
         let rule = &policy.egress[ri];
-        let mut groups: BTreeMap<(Protocol, u16), Vec<&Endpoint>> = BTreeMap::new();
-        for e in admitted.ones().map(|e| &cluster.endpoints[e]) {
-            if e.host_network || e.ips.is_empty() {
+        let mut addresses: BTreeMap<usize, Vec<IpAddr>> = BTreeMap::new();
+        if rule.peers.is_empty() {
+            for (i, e) in cluster.endpoints.iter().enumerate() {
+                addresses.insert(i, e.ips.clone());
+            }
+        }
+        for (ip, e) in peer_addresses(self.engine, &rule.peers, crule) {
+            addresses.entry(e).or_default().push(ip);
+        }
+        let mut groups: BTreeMap<(Protocol, u16), AddrSet> = BTreeMap::new();
+        for (e, ips) in addresses {
+            let e = &cluster.endpoints[e];
+            if e.host_network || ips.is_empty() {
                 continue;
             }
             let resolved: BTreeSet<(Protocol, u16)> = rule
@@ -322,7 +331,10 @@ impl Compiler<'_, '_> {
                 })
                 .collect();
             for key in resolved {
-                groups.entry(key).or_default().push(e);
+                let set = groups.entry(key).or_default();
+                for ip in &ips {
+                    set.add_ip(*ip);
+                }
             }
         }
         if groups.is_empty() {
@@ -331,8 +343,8 @@ impl Compiler<'_, '_> {
                 "\t\t# {what}: its named ports resolve on no admitted pod"
             );
         }
-        for ((proto, port), eps) in groups {
-            let (v4, v6) = addresses_of(&eps);
+        for ((proto, port), set) in groups {
+            let (v4, v6) = (set.v4_elements(), set.v6_elements());
             let p = nft_protocol(proto);
             let c = comment(&format!("{what} named port"));
             if !v4.is_empty() {
@@ -351,6 +363,28 @@ impl Compiler<'_, '_> {
             }
         }
     }
+}
+
+/// The pod addresses through which a rule's peers admit pods, with the pod:
+/// every address of a pod a selector matches, but of a pod inside an ipBlock
+/// only its addresses in the block, so that the block's family is kept (an
+/// IPv4 block admits a dual-stack pod's IPv4 connections, never its IPv6 ones).
+fn peer_addresses(engine: &Engine, peers: &[Peer], crule: &CompiledRule) -> Vec<(IpAddr, usize)> {
+    let mut out = Vec::new();
+    for (peer, compiled) in peers.iter().zip(&crule.peers) {
+        for e in compiled.endpoints.ones() {
+            let ips = &engine.cluster.endpoints[e].ips;
+            match peer {
+                Peer::Pods { .. } => out.extend(ips.iter().map(|ip| (*ip, e))),
+                Peer::IpBlock { cidr, except, .. } => out.extend(
+                    ips.iter()
+                        .filter(|ip| ip_in_block(**ip, cidr, except))
+                        .map(|ip| (*ip, e)),
+                ),
+            }
+        }
+    }
+    out
 }
 
 /// The ruleset text: input for `nft -f`. Applying it replaces `table inet
@@ -686,5 +720,73 @@ spec:
             "{text}"
         );
         assert!(!text.contains("192.168.1.11 return"), "{text}");
+    }
+
+    const DUAL_STACK: &str = "
+apiVersion: v1
+kind: Pod
+metadata: {name: ds, labels: {app: ds}}
+spec:
+  containers: [{name: m, image: i, ports: [{containerPort: 80, name: http}]}]
+status:
+  podIP: 10.0.0.5
+  podIPs: [{ip: 10.0.0.5}, {ip: \"fd00::5\"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: v6, labels: {app: v6}}
+spec:
+  containers: [{name: m, image: i, ports: [{containerPort: 80, name: http}]}]
+status: {podIP: \"fd00::6\"}
+";
+
+    #[test]
+    fn an_ip_block_admits_a_dual_stack_pod_over_its_own_family_only() {
+        let policy = "
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p}
+spec:
+  podSelector: {matchLabels: {app: v6}}
+  policyTypes: [Ingress, Egress]
+  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/24}}]}]
+  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/24}}], ports: [{port: http}]}]
+";
+        let text = compile_yaml(&format!("{DUAL_STACK}{policy}"), None);
+        // ds is inside the IPv4 block by its IPv4 address: its IPv6 address must not be admitted.
+        assert!(!text.contains("fd00::5"), "{text}");
+        assert_eq!(
+            body(&text, "in_default_v6"),
+            [
+                "comment \"default/v6 ingress\"",
+                "ip6 saddr fd00::6 accept comment \"the pod itself\"",
+                "ip saddr @in_default_p_0_v4 accept comment \"default/p ingress[0]\"",
+                "drop",
+            ]
+        );
+        // Named-port egress too: only ds's IPv4 address, with the port resolved on ds.
+        assert!(
+            body(&text, "eg_default_v6").contains(
+                &"ip daddr 10.0.0.5 meta l4proto tcp th dport 80 return comment \"default/p egress[0] named port\"".to_string()
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_pod_selector_admits_a_dual_stack_pod_over_both_families() {
+        let policy = "
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: p}
+spec:
+  podSelector: {matchLabels: {app: v6}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: ds}}}]}]
+";
+        let text = compile_yaml(&format!("{DUAL_STACK}{policy}"), None);
+        assert!(text.contains("elements = { 10.0.0.5 }"), "{text}");
+        assert!(text.contains("elements = { fd00::5 }"), "{text}");
     }
 }

@@ -193,19 +193,24 @@ fn endpoint(out: &mut String, e: &Endpoint) {
         .filter(|(k, _)| *k == "app")
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    let count = e.replicas.unwrap_or(1);
     let template_indent = match e.kind {
         WorkloadKind::CronJob => {
-            out.push_str(
-                "spec:\n  schedule: \"*/5 * * * *\"\n  jobTemplate:\n    spec:\n      template:\n",
+            let _ = write!(
+                out,
+                "spec:\n  schedule: \"*/5 * * * *\"\n  jobTemplate:\n    spec:\n      parallelism: {count}\n      template:\n",
             );
             8
         }
         WorkloadKind::Job => {
-            out.push_str("spec:\n  template:\n");
+            let _ = write!(out, "spec:\n  parallelism: {count}\n  template:\n");
             4
         }
         _ => {
             out.push_str("spec:\n");
+            if e.kind != WorkloadKind::DaemonSet {
+                let _ = writeln!(out, "  replicas: {count}");
+            }
             if e.kind == WorkloadKind::StatefulSet {
                 let _ = writeln!(out, "  serviceName: {}", q(&e.name));
             }

@@ -217,6 +217,8 @@ impl Gen {
                 ips: vec![pod_ip(0)],
                 host_network: false,
                 node: Some("node-0".into()),
+                host_ip: None,
+                replicas: Some(1),
                 origin: self.origin.clone(),
             };
         }
@@ -255,17 +257,15 @@ impl Gen {
                 vec![node_ip(node)]
             } else if self.rng.chance(85) {
                 let mut ips = vec![pod_ip(i)];
-                if self.rng.chance(10) {
-                    ips.push(IpAddr::V6(Ipv6Addr::new(
-                        0xfd00,
-                        0,
-                        0,
-                        0,
-                        0,
-                        0,
-                        0,
-                        i as u16 + 1,
-                    )));
+                if self.rng.chance(30) {
+                    let v6 = IpAddr::V6(Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, i as u16 + 1));
+                    // Dual-stack either way round, and IPv6-only pods, so
+                    // that connections of both families meet ipBlocks of both.
+                    match i % 3 {
+                        0 => ips.push(v6),
+                        1 => ips.insert(0, v6),
+                        _ => ips = vec![v6],
+                    }
                 }
                 ips
             } else {
@@ -276,6 +276,16 @@ impl Gen {
             (Vec::new(), None)
         };
         self.pod_ips.extend(ips.iter().copied());
+        // Without consuming randomness, so that the rest of the cluster stays as it was.
+        let replicas = match kind {
+            WorkloadKind::Pod => Some(1),
+            WorkloadKind::DaemonSet => None,
+            WorkloadKind::CronJob => Some(1),
+            WorkloadKind::Job => Some(1 + (i % 2) as u32),
+            _ => Some(1 + (i % 3) as u32),
+        };
+        // As the loader reads it: a host-network pod's address is its node's.
+        let host_ip = ips.first().copied().filter(|_| host_network);
         Endpoint {
             namespace: self.rng.pick(&self.namespaces).clone(),
             name,
@@ -286,6 +296,8 @@ impl Gen {
             ips,
             host_network,
             node,
+            host_ip,
+            replicas,
             origin: self.origin.clone(),
         }
     }

@@ -45,18 +45,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             .map_err(|e| Failure::Other(format!("cannot read {}: {e}", path.display())))?,
         None => compile(&engine, &Options::default()).map_err(|e| Failure::Other(e.to_string()))?,
     };
-    let matrix = engine.matrix();
-    let mut jobs = Vec::with_capacity(matrix.len());
-    let mut expected = Vec::with_capacity(matrix.len());
-    for c in matrix.cells() {
-        jobs.push(Job {
-            src: c.src,
-            dst: c.dst,
-            port: c.port,
-            protocol: c.protocol,
-        });
-        expected.push(c.allowed);
-    }
+    let (jobs, expected): (Vec<Job>, Vec<bool>) = probe::jobs(&engine.matrix()).into_iter().unzip();
     let opts = ProbeOptions {
         timeout: Duration::from_millis(args.timeout),
         ..ProbeOptions::default()

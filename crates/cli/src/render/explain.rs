@@ -6,7 +6,11 @@ use netpol_engine::{Decision, SideTrace, Verdict};
 
 pub fn text(v: &Verdict) -> String {
     let mut s = String::new();
-    let verdict = if v.allowed { "ALLOWED" } else { "DENIED" };
+    let verdict = match v.only_over() {
+        Some(f) => format!("ALLOWED over {f} only, DENIED over {}", f.other()),
+        None if v.allowed => "ALLOWED".to_string(),
+        None => "DENIED".to_string(),
+    };
     let _ = writeln!(
         s,
         "{verdict}: {} -> {} on {}/{}",
@@ -25,10 +29,31 @@ pub fn text(v: &Verdict) -> String {
                 "  traffic between a pod and the node it runs on is always allowed (policies below are not consulted)"
             );
         }
+        Decision::NoCommonFamily => {
+            let _ = writeln!(
+                s,
+                "  {} and {} have no address family in common (IPv4 on one side, IPv6 on the other): no connection between them is possible (policies below are not consulted)",
+                v.src, v.dst
+            );
+        }
         Decision::Policies => {}
     }
-    side(&mut s, "Egress from", &v.egress);
-    side(&mut s, "Ingress to", &v.ingress);
+    if let Some(workload) = &v.between_replicas {
+        let _ = writeln!(
+            s,
+            "  between two replicas of {workload}: decided by policy, as between any two pods (only a pod with itself is always allowed)"
+        );
+    }
+    if v.by_family.is_empty() {
+        side(&mut s, "Egress from", &v.egress);
+        side(&mut s, "Ingress to", &v.ingress);
+    }
+    for f in &v.by_family {
+        let verdict = if f.allowed { "ALLOWED" } else { "DENIED" };
+        let _ = writeln!(s, "\nOver {}: {verdict}", f.family);
+        side(&mut s, "Egress from", &f.egress);
+        side(&mut s, "Ingress to", &f.ingress);
+    }
     s
 }
 

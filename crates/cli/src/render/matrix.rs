@@ -3,12 +3,14 @@
 use std::io::{self, Write};
 
 use netpol_engine::Matrix;
-use netpol_model::{Cluster, Protocol};
+use netpol_model::{Cluster, Family, Protocol};
 
 use super::progress::Progress;
 
 /// `{"connections":[...]}`, one connection per line so that it diffs well,
-/// written as it is produced rather than built in memory.
+/// written as it is produced rather than built in memory. A connection
+/// allowed over one address family and denied over the other is two lines,
+/// one per family, each with `"family"`: no line claims more than is true.
 pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
     let ids = quoted_ids(cluster);
     out.write_all(b"{\"connections\":[")?;
@@ -18,8 +20,21 @@ pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Res
         if i > 0 {
             out.write_all(b",")?;
         }
-        connection_start(out, &ids, c.src, c.dst, c.port, c.protocol)?;
-        write!(out, "\"allowed\":{}}}", c.allowed)?;
+        match c.only {
+            None => {
+                connection_start(out, &ids, c.src, c.dst, c.port, c.protocol, None)?;
+                write!(out, "\"allowed\":{}}}", c.allowed)?;
+            }
+            Some(only) => {
+                for (k, f) in Family::ALL.into_iter().enumerate() {
+                    if k > 0 {
+                        out.write_all(b",")?;
+                    }
+                    connection_start(out, &ids, c.src, c.dst, c.port, c.protocol, Some(f))?;
+                    write!(out, "\"allowed\":{}}}", f == only)?;
+                }
+            }
+        }
     }
     out.write_all(b"\n]}\n")
 }
@@ -33,7 +48,8 @@ pub fn quoted_ids(cluster: &Cluster) -> Vec<String> {
         .collect()
 }
 
-/// The keys every connection object of the matrix contract starts with; the
+/// The keys every connection object of the matrix contract starts with
+/// (`family` only for a connection whose answer differs per family); the
 /// caller adds `allowed` (and, for probe, what was measured) and the `}`.
 pub fn connection_start(
     out: &mut impl Write,
@@ -42,26 +58,56 @@ pub fn connection_start(
     dst: usize,
     port: u16,
     protocol: Protocol,
+    family: Option<Family>,
 ) -> io::Result<()> {
     write!(
         out,
         "\n{{\"src\":{},\"dst\":{},\"port\":{port},\"protocol\":\"{protocol}\",",
         ids[src], ids[dst]
-    )
+    )?;
+    if let Some(f) = family {
+        write!(out, "\"family\":\"{f}\",")?;
+    }
+    Ok(())
 }
 
 pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
-    writeln!(out, "src,dst,port,protocol,allowed")?;
+    // A `family` column only where some connection needs it, so that
+    // single-stack clusters keep the five columns.
+    let families = matrix.one_family_count() > 0;
+    writeln!(
+        out,
+        "src,dst,port,protocol,allowed{}",
+        if families { ",family" } else { "" }
+    )?;
     // Built once: a large matrix has millions of cells per endpoint name.
     let ids: Vec<String> = cluster.endpoints.iter().map(|e| e.id()).collect();
     let mut progress = Progress::new("writing connections", matrix.len());
     for (i, c) in matrix.cells().enumerate() {
         progress.tick(i);
-        writeln!(
-            out,
-            "{},{},{},{},{}",
-            ids[c.src], ids[c.dst], c.port, c.protocol, c.allowed
-        )?;
+        let (src, dst) = (&ids[c.src], &ids[c.dst]);
+        match c.only {
+            None => writeln!(
+                out,
+                "{src},{dst},{},{},{}{}",
+                c.port,
+                c.protocol,
+                c.allowed,
+                if families { "," } else { "" }
+            )?,
+            // As in the JSON: one row per family when the answer differs.
+            Some(only) => {
+                for f in Family::ALL {
+                    writeln!(
+                        out,
+                        "{src},{dst},{},{},{},{f}",
+                        c.port,
+                        c.protocol,
+                        f == only
+                    )?;
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -128,8 +174,14 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
         let mut line = format!("{:name_width$}  ", cluster.endpoints[src].id());
         for &(s, t) in &ranges {
             let cols = &matrix.columns[s..t];
-            let allowed = cols.iter().filter(|c| c.allowed.contains(src)).count();
+            // Allowed over one family only counts as partly allowed.
+            let allowed = cols
+                .iter()
+                .filter(|c| c.allowed.contains(src) && c.only_over(src).is_none())
+                .count();
+            let some = cols.iter().any(|c| c.allowed.contains(src));
             line.push(match (allowed, cols.len()) {
+                (0, n) if n > 0 && some => SOME,
                 (_, 0) => ' ',
                 (a, total) if a == total => ALL,
                 (0, _) => NONE,
@@ -143,6 +195,12 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
         out,
         "{ALL} every declared port allowed   {SOME} some ports allowed   {NONE} denied   (blank: no declared ports)"
     )?;
+    if matrix.one_family_count() > 0 {
+        writeln!(
+            out,
+            "{SOME} also marks a port allowed over one address family only (IPv4 or IPv6)"
+        )?;
+    }
     let some: Vec<String> = (0..n)
         .flat_map(|src| {
             ranges
@@ -155,9 +213,14 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
             let allowed: Vec<String> = cols
                 .iter()
                 .filter(|c| c.allowed.contains(src))
-                .map(|c| format!("{}/{}", c.port, c.protocol))
+                .map(|c| match c.only_over(src) {
+                    Some(f) => format!("{}/{} ({f} only)", c.port, c.protocol),
+                    None => format!("{}/{}", c.port, c.protocol),
+                })
                 .collect();
-            (!allowed.is_empty() && allowed.len() < cols.len()).then(|| {
+            let partly =
+                allowed.len() < cols.len() || cols.iter().any(|c| c.only_over(src).is_some());
+            (!allowed.is_empty() && partly).then(|| {
                 format!(
                     "  {} -> {}: {}",
                     cluster.endpoints[src].id(),
@@ -173,9 +236,15 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
             writeln!(out, "{line}")?;
         }
     }
+    let one_family = matrix.one_family_count();
+    let one_family = if one_family > 0 {
+        format!(" ({one_family} over one address family only)")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "\n{} endpoints, {} connections, {} allowed",
+        "\n{} endpoints, {} connections, {} allowed{one_family}",
         n,
         matrix.len(),
         matrix.allowed_count()

@@ -25,7 +25,15 @@ pub fn json(
         if k > 0 {
             out.write_all(b",")?;
         }
-        connection_start(out, &ids, job.src, job.dst, job.port, job.protocol)?;
+        connection_start(
+            out,
+            &ids,
+            job.src,
+            job.dst,
+            job.port,
+            job.protocol,
+            job.family,
+        )?;
         match outcome {
             Outcome::Allowed => out.write_all(b"\"allowed\":true,\"measured\":true")?,
             Outcome::Denied => out.write_all(b"\"allowed\":false,\"measured\":true")?,
@@ -78,9 +86,10 @@ pub fn comparison(
             continue;
         }
         c.disagree += 1;
+        let family = job.family.map(|f| format!(" over {f}")).unwrap_or_default();
         writeln!(
             out,
-            "DISAGREE {} -> {} {}/{}: engine {}, kernel {}",
+            "DISAGREE {} -> {} {}/{}{family}: engine {}, kernel {}",
             cluster.endpoints[job.src].id(),
             cluster.endpoints[job.dst].id(),
             job.port,

@@ -24,6 +24,8 @@ pub(crate) fn load(
     value: &Value,
     default_ns: &str,
 ) -> Option<Loaded> {
+    // (path of the count, its value): `None` when the kind has none.
+    let mut count: Option<(&str, Option<i32>)> = None;
     let (meta, template_meta, spec, spec_path, status) = match kind {
         WorkloadKind::Pod => {
             let pod: core::Pod = ctx.typed(value)?;
@@ -37,11 +39,13 @@ pub(crate) fn load(
         }
         WorkloadKind::Deployment => {
             let d: apps::Deployment = ctx.typed(value)?;
+            count = Some(("spec.replicas", d.spec.as_ref().and_then(|s| s.replicas)));
             let t = d.spec.map(|s| s.template);
             split_template(d.metadata, t, "spec.template")
         }
         WorkloadKind::StatefulSet => {
             let d: apps::StatefulSet = ctx.typed(value)?;
+            count = Some(("spec.replicas", d.spec.as_ref().and_then(|s| s.replicas)));
             split_template(d.metadata, d.spec.map(|s| s.template), "spec.template")
         }
         WorkloadKind::DaemonSet => {
@@ -50,18 +54,30 @@ pub(crate) fn load(
         }
         WorkloadKind::ReplicaSet => {
             let d: apps::ReplicaSet = ctx.typed(value)?;
+            count = Some(("spec.replicas", d.spec.as_ref().and_then(|s| s.replicas)));
             split_template(d.metadata, d.spec.and_then(|s| s.template), "spec.template")
         }
         WorkloadKind::ReplicationController => {
             let d: core::ReplicationController = ctx.typed(value)?;
+            count = Some(("spec.replicas", d.spec.as_ref().and_then(|s| s.replicas)));
             split_template(d.metadata, d.spec.and_then(|s| s.template), "spec.template")
         }
         WorkloadKind::Job => {
             let d: batch::Job = ctx.typed(value)?;
+            count = Some((
+                "spec.parallelism",
+                d.spec.as_ref().and_then(|s| s.parallelism),
+            ));
             split_template(d.metadata, d.spec.map(|s| s.template), "spec.template")
         }
         WorkloadKind::CronJob => {
             let d: batch::CronJob = ctx.typed(value)?;
+            let parallelism = d
+                .spec
+                .as_ref()
+                .and_then(|s| s.job_template.spec.as_ref())
+                .and_then(|s| s.parallelism);
+            count = Some(("spec.jobTemplate.spec.parallelism", parallelism));
             let t = d.spec.and_then(|s| s.job_template.spec).map(|s| s.template);
             split_template(d.metadata, t, "spec.jobTemplate.spec.template")
         }
@@ -94,7 +110,34 @@ pub(crate) fn load(
         ),
         None => (Vec::new(), false, None),
     };
-    let ips = status.as_ref().map(|s| pod_ips(ctx, s)).unwrap_or_default();
+    let mut ips = status.as_ref().map(|s| pod_ips(ctx, s)).unwrap_or_default();
+    let host_ips = status
+        .as_ref()
+        .map(|s| host_ips(ctx, s))
+        .unwrap_or_default();
+    // A host-network pod's address is its node's: status.podIP equals
+    // status.hostIP, and the host IP stands in when only it is given.
+    if host_network && ips.is_empty() {
+        ips.clone_from(&host_ips);
+    }
+    // A host-network pod's own address is its node's.
+    let host_ip = host_ips
+        .first()
+        .or(ips.first().filter(|_| host_network))
+        .copied();
+    let replicas = match (kind, count) {
+        (WorkloadKind::Pod, _) => Some(1),
+        // One pod per eligible node: how many is not in the manifest.
+        (WorkloadKind::DaemonSet, _) => None,
+        (_, None | Some((_, None))) => Some(1),
+        (_, Some((path, Some(n)))) => match u32::try_from(n) {
+            Ok(n) => Some(n),
+            Err(_) => {
+                ctx.error(path, format!("must be greater than or equal to 0, got {n}"));
+                Some(1)
+            }
+        },
+    };
     let finished = status
         .as_ref()
         .and_then(|s| s.phase.as_deref())
@@ -116,6 +159,8 @@ pub(crate) fn load(
             ips,
             host_network,
             node,
+            host_ip,
+            replicas,
             origin: ctx.origin(""),
         },
         owners,
@@ -195,15 +240,36 @@ fn container_ports(ctx: &mut Ctx, spec_path: &str, spec: &core::PodSpec) -> Vec<
 }
 
 fn pod_ips(ctx: &mut Ctx, status: &core::PodStatus) -> Vec<IpAddr> {
-    let mut raw: Vec<(String, String)> = status
+    let raw: Vec<(String, String)> = status
         .pod_ips
         .iter()
         .flatten()
         .enumerate()
         .map(|(i, ip)| (idx("status.podIPs", i) + ".ip", ip.ip.clone()))
         .collect();
-    if let Some(ip) = &status.pod_ip {
-        raw.insert(0, ("status.podIP".to_string(), ip.clone()));
+    parse_ips(ctx, ("status.podIP", status.pod_ip.as_ref()), raw)
+}
+
+/// `status.hostIP` then `status.hostIPs`, the node's addresses.
+fn host_ips(ctx: &mut Ctx, status: &core::PodStatus) -> Vec<IpAddr> {
+    let raw: Vec<(String, String)> = status
+        .host_ips
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, ip)| (idx("status.hostIPs", i) + ".ip", ip.ip.clone()))
+        .collect();
+    parse_ips(ctx, ("status.hostIP", status.host_ip.as_ref()), raw)
+}
+
+/// The primary address first, then the list; de-duplicated, invalid ones reported.
+fn parse_ips(
+    ctx: &mut Ctx,
+    (primary_path, primary): (&str, Option<&String>),
+    mut raw: Vec<(String, String)>,
+) -> Vec<IpAddr> {
+    if let Some(ip) = primary {
+        raw.insert(0, (primary_path.to_string(), ip.clone()));
     }
     let mut ips = Vec::new();
     for (path, text) in raw {

@@ -29,7 +29,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use netpol_model::{Cluster, Endpoint, Protocol};
+use netpol_model::{Cluster, Endpoint, Family, Protocol};
 
 use netns::NsHandle;
 
@@ -59,6 +59,35 @@ pub struct Job {
     pub dst: usize,
     pub port: u16,
     pub protocol: Protocol,
+    /// Over this address family; `None`: the destination's first address of
+    /// a family the source has (for connections whose answer is the same
+    /// over every family).
+    pub family: Option<Family>,
+}
+
+/// The jobs that test every connection of `matrix`, each with the engine's
+/// answer: one per connection, or one per family for a connection the engine
+/// allows over one family only (the other is measured as well).
+pub fn jobs(matrix: &netpol_engine::Matrix) -> Vec<(Job, bool)> {
+    let mut out = Vec::with_capacity(matrix.len());
+    for c in matrix.cells() {
+        let job = |family| Job {
+            src: c.src,
+            dst: c.dst,
+            port: c.port,
+            protocol: c.protocol,
+            family,
+        };
+        match c.only {
+            None => out.push((job(None), c.allowed)),
+            Some(only) => {
+                for f in Family::ALL {
+                    out.push((job(Some(f)), f == only));
+                }
+            }
+        }
+    }
+    out
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,12 +229,13 @@ fn slots(cluster: &Cluster) -> Result<(Vec<Slot>, Vec<Option<usize>>), ProbeErro
 }
 
 /// The destination's first address of a family the source has (a dual-stack
-/// pod is reached over its primary family when the source has it too).
-fn target(src: &Endpoint, dst: &Endpoint) -> Option<IpAddr> {
-    dst.ips
-        .iter()
-        .copied()
-        .find(|d| src.ips.iter().any(|s| s.is_ipv6() == d.is_ipv6()))
+/// pod is reached over its primary family when the source has it too), or
+/// its address of `family`.
+fn target(src: &Endpoint, dst: &Endpoint, family: Option<Family>) -> Option<IpAddr> {
+    dst.ips.iter().copied().find(|d| {
+        family.is_none_or(|f| Family::of(*d) == f)
+            && src.ips.iter().any(|s| s.is_ipv6() == d.is_ipv6())
+    })
 }
 
 /// Test hooks: `NETPOL_PROBE_FAIL_AT=STAGE` fails there, `NETPOL_PROBE_PAUSE_AT=STAGE`
@@ -375,7 +405,12 @@ fn attempt_all(
             let (s, d) = (&cluster.endpoints[j.src], &cluster.endpoints[j.dst]);
             if let Some(why) = untestable(s).or_else(|| untestable(d)) {
                 Some(Outcome::Untestable(why))
-            } else if target(s, d).is_none() {
+            } else if j.src == j.dst && s.may_be_several_pods() {
+                Some(Outcome::Untestable(format!(
+                    "{} stands for several pods and the probe network has one: traffic between two of them is not measured",
+                    s.id()
+                )))
+            } else if target(s, d, j.family).is_none() {
                 Some(Outcome::Untestable(format!(
                     "{} and {} have no address family in common",
                     s.id(),
@@ -402,8 +437,12 @@ fn attempt_all(
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&k) = todo.get(n) else { break };
                     let job = jobs[k];
-                    let ip = target(&cluster.endpoints[job.src], &cluster.endpoints[job.dst])
-                        .expect("checked");
+                    let ip = target(
+                        &cluster.endpoints[job.src],
+                        &cluster.endpoints[job.dst],
+                        job.family,
+                    )
+                    .expect("checked");
                     let dst = SocketAddr::new(ip, job.port);
                     let src = &handles
                         [slot_of[job.src].expect("endpoints with an address have a namespace")];
