@@ -91,15 +91,12 @@ fn homelab_example_snapshot() {
 /// names every namespace that has workloads, each at a file and line.
 #[test]
 fn real_homelab_without_policies() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/realcases/homelab/manifests"
-    );
-    let cluster = netpol_model::load_paths(
-        &[std::path::PathBuf::from(path)],
-        &netpol_model::LoadOptions::default(),
-    )
-    .unwrap();
+    let Some(path) = netpol_testdata::shared("realcases/homelab/manifests") else {
+        return;
+    };
+    let cluster =
+        netpol_model::load_paths(&[&path], &netpol_model::LoadOptions::default()).unwrap();
+    let path = path.to_str().unwrap();
     assert!(cluster.policies.is_empty());
     let namespaces: std::collections::BTreeSet<&str> = cluster
         .endpoints
