@@ -1,5 +1,5 @@
 //! Malformed flows files: every error names file, line and field, the exit
-//! status is 1, and gen writes nothing.
+//! status is 2 (bad input), and gen writes nothing.
 
 mod support;
 
@@ -24,7 +24,7 @@ fn rejected(file: &str) -> String {
         &fixtures(),
         &["gen", file, "cluster.yaml", "-o", out.to_str().unwrap()],
     );
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert!(
         !out.exists(),
@@ -40,7 +40,7 @@ fn rejected(file: &str) -> String {
         stdout: vstdout,
         stderr: vstderr,
     } = netpol_in(&fixtures(), &["verify", file, "cluster.yaml"]);
-    assert_eq!(vcode, 1);
+    assert_eq!(vcode, 2);
     assert!(vstdout.is_empty());
     assert_eq!(vstderr, stderr);
     stderr
@@ -113,7 +113,7 @@ fn missing_and_empty_files() {
         &fixtures(),
         &["verify", "no-such-file.yaml", "cluster.yaml"],
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(
         stderr.starts_with("error: no-such-file.yaml: cannot read:"),
         "{stderr}"
@@ -124,6 +124,6 @@ fn missing_and_empty_files() {
         &fixtures(),
         &["verify", empty.to_str().unwrap(), "cluster.yaml"],
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(stderr.contains("the file is empty"), "{stderr}");
 }
