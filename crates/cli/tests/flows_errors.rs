@@ -106,6 +106,31 @@ fn every_problem_of_a_file_is_listed() {
     assert!(err.contains("4 errors in the flows file"), "{err}");
 }
 
+/// Mistakes in the structure (unknown and missing fields, wrong types) and
+/// in the values, in several flows and settings: one run lists them all,
+/// by line, like manifest errors.
+#[test]
+fn every_structural_problem_is_listed_at_once() {
+    let err = rejected("many-errors.yaml");
+    insta::assert_snapshot!(err);
+    for at in [
+        "many-errors.yaml:1: defaultDeny: unknown variant `egress`",
+        "many-errors.yaml:2: allowDns: invalid type",
+        "many-errors.yaml:4: cluster.podCIDRs: invalid type",
+        "many-errors.yaml:6: cluster.apiserver.port:",
+        "many-errors.yaml:12: flows[0].protocol: unknown field `protocol`",
+        "many-errors.yaml:13: flows[1]: missing field `ports`",
+        "many-errors.yaml:18: flows[2].ports[1]: port 99999 is not between 1 and 65535",
+        "many-errors.yaml:20: flows[3].from:",
+        "many-errors.yaml:23: flows[3].purpose:",
+        "many-errors.yaml:24: flows[4]: invalid type: a string, expected a mapping",
+        "many-errors.yaml:25: colour: unknown field `colour`",
+    ] {
+        assert!(err.contains(at), "{at} missing:\n{err}");
+    }
+    assert!(err.contains("11 errors in the flows file"), "{err}");
+}
+
 #[test]
 fn missing_and_empty_files() {
     let tmp = tempfile::tempdir().unwrap();

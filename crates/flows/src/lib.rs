@@ -10,6 +10,7 @@ mod expand;
 mod file;
 mod generate;
 mod parse;
+mod shape;
 mod select;
 mod spec;
 mod verify;
