@@ -10,9 +10,10 @@ mod expand;
 mod file;
 mod generate;
 mod parse;
-mod shape;
 mod select;
+mod shape;
 mod spec;
+mod suggest;
 mod verify;
 mod yaml_out;
 

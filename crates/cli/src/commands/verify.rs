@@ -54,5 +54,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     } else {
         report.ok()
     };
-    if ok { Ok(()) } else { Err(Failure::Status(FINDINGS)) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::Status(FINDINGS))
+    }
 }
