@@ -119,7 +119,18 @@ fn changes_agree_with_the_two_matrices() {
 #[test]
 fn exit_code_reports_a_change() {
     assert_eq!(netpol(&with(&["--exit-code"])).code, 1);
-    let same = netpol(&["diff", "--exit-code", "review/old", "review/old"]);
+    let same = netpol(&[
+        "diff",
+        "--exit-code",
+        "--old",
+        "review/cluster.yaml",
+        "--old",
+        "review/old",
+        "--new",
+        "review/cluster.yaml",
+        "--new",
+        "review/old",
+    ]);
     assert_eq!(same.code, 0, "{}", same.stderr);
     assert_eq!(same.stdout, "No connectivity change.\n");
 }
@@ -187,7 +198,7 @@ fn usage_errors() {
 #[test]
 fn bad_input_on_either_side_fails_with_its_location() {
     let run = netpol(&["diff", "review/old", "bad/does-not-exist.yaml"]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 2);
     assert!(run.stderr.contains("does-not-exist.yaml"), "{}", run.stderr);
     assert!(run.stdout.is_empty());
 }

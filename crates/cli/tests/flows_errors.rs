@@ -1,5 +1,5 @@
 //! Malformed flows files: every error names file, line and field, the exit
-//! status is 1, and gen writes nothing.
+//! status is 2 (bad input), and gen writes nothing.
 
 mod support;
 
@@ -24,7 +24,7 @@ fn rejected(file: &str) -> String {
         &fixtures(),
         &["gen", file, "cluster.yaml", "-o", out.to_str().unwrap()],
     );
-    assert_eq!(code, 1, "{stderr}");
+    assert_eq!(code, 2, "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");
     assert!(
         !out.exists(),
@@ -40,7 +40,7 @@ fn rejected(file: &str) -> String {
         stdout: vstdout,
         stderr: vstderr,
     } = netpol_in(&fixtures(), &["verify", file, "cluster.yaml"]);
-    assert_eq!(vcode, 1);
+    assert_eq!(vcode, 2);
     assert!(vstdout.is_empty());
     assert_eq!(vstderr, stderr);
     stderr
@@ -106,6 +106,31 @@ fn every_problem_of_a_file_is_listed() {
     assert!(err.contains("4 errors in the flows file"), "{err}");
 }
 
+/// Mistakes in the structure (unknown and missing fields, wrong types) and
+/// in the values, in several flows and settings: one run lists them all,
+/// by line, like manifest errors.
+#[test]
+fn every_structural_problem_is_listed_at_once() {
+    let err = rejected("many-errors.yaml");
+    insta::assert_snapshot!(err);
+    for at in [
+        "many-errors.yaml:1: defaultDeny: unknown variant `egress`",
+        "many-errors.yaml:2: allowDns: invalid type",
+        "many-errors.yaml:4: cluster.podCIDRs: invalid type",
+        "many-errors.yaml:6: cluster.apiserver.port:",
+        "many-errors.yaml:12: flows[0].protocol: unknown field `protocol`",
+        "many-errors.yaml:13: flows[1]: missing field `ports`",
+        "many-errors.yaml:18: flows[2].ports[1]: port 99999 is not between 1 and 65535",
+        "many-errors.yaml:20: flows[3].from:",
+        "many-errors.yaml:23: flows[3].purpose:",
+        "many-errors.yaml:24: flows[4]: invalid type: a string, expected a mapping",
+        "many-errors.yaml:25: colour: unknown field `colour`",
+    ] {
+        assert!(err.contains(at), "{at} missing:\n{err}");
+    }
+    assert!(err.contains("11 errors in the flows file"), "{err}");
+}
+
 #[test]
 fn missing_and_empty_files() {
     let tmp = tempfile::tempdir().unwrap();
@@ -113,7 +138,7 @@ fn missing_and_empty_files() {
         &fixtures(),
         &["verify", "no-such-file.yaml", "cluster.yaml"],
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(
         stderr.starts_with("error: no-such-file.yaml: cannot read:"),
         "{stderr}"
@@ -124,6 +149,6 @@ fn missing_and_empty_files() {
         &fixtures(),
         &["verify", empty.to_str().unwrap(), "cluster.yaml"],
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 2);
     assert!(stderr.contains("the file is empty"), "{stderr}");
 }

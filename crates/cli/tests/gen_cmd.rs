@@ -220,7 +220,7 @@ fn never_overwrites_or_removes_foreign_files() {
     std::fs::write(out.join("monitoring.yaml"), "# hand-written\n").unwrap();
     let before = files(&out);
     let run = netpol_in(tmp.path(), GEN);
-    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert_eq!(run.code, 2, "{}", run.transcript());
     assert!(
         run.stderr.contains("refusing to overwrite") && run.stderr.contains("monitoring.yaml"),
         "{}",
@@ -230,8 +230,8 @@ fn never_overwrites_or_removes_foreign_files() {
     assert_eq!(files(&out), before, "nothing may change when gen refuses");
     assert_eq!(
         netpol_in(tmp.path(), CHECK).code,
-        1,
-        "--check fails on a foreign file too"
+        2,
+        "--check cannot answer with a foreign file in the way either"
     );
 
     // Foreign files beside the generated ones survive; stale generated ones go.

@@ -91,15 +91,12 @@ fn homelab_example_snapshot() {
 /// names every namespace that has workloads, each at a file and line.
 #[test]
 fn real_homelab_without_policies() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/realcases/homelab/manifests"
-    );
-    let cluster = netpol_model::load_paths(
-        &[std::path::PathBuf::from(path)],
-        &netpol_model::LoadOptions::default(),
-    )
-    .unwrap();
+    let Some(path) = netpol_testdata::shared("realcases/homelab/manifests") else {
+        return;
+    };
+    let cluster =
+        netpol_model::load_paths(&[&path], &netpol_model::LoadOptions::default()).unwrap();
+    let path = path.to_str().unwrap();
     assert!(cluster.policies.is_empty());
     let namespaces: std::collections::BTreeSet<&str> = cluster
         .endpoints
@@ -138,5 +135,55 @@ fn real_homelab_without_policies() {
         findings.len(),
         1 + expected.len(),
         "nothing else to say without policies"
+    );
+}
+
+/// Lints what `netpol gen` writes for `flows` on `manifests`: gen's output is
+/// the reference of good policies, so lint must find nothing in it.
+fn lint_generated(dir: &std::path::Path, flows: &str, manifests: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("generated");
+    let out = out.to_str().unwrap();
+    let r#gen = support::netpol_in(dir, &["gen", flows, manifests, "-o", out]);
+    assert_eq!(r#gen.code, 0, "{}", r#gen.transcript());
+    let run = support::netpol_in(
+        dir,
+        &["lint", manifests, out, "--fail-on", "info", "-o", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        v["findings"],
+        serde_json::json!([]),
+        "{flows}: {}",
+        run.stdout
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+}
+
+#[test]
+fn nothing_to_say_about_what_gen_writes_for_the_example_homelab() {
+    let homelab = netpol_testdata::repo_root().join("examples/homelab");
+    lint_generated(&homelab, "flows.yaml", "manifests");
+    // With egress isolation too.
+    let tmp = tempfile::tempdir().unwrap();
+    let flows = tmp.path().join("flows.yaml");
+    let text = std::fs::read_to_string(homelab.join("flows.yaml")).unwrap();
+    let egress = text.replace("defaultDeny: ingress\n", "defaultDeny: ingress+egress\n");
+    assert_ne!(egress, text);
+    std::fs::write(&flows, egress).unwrap();
+    lint_generated(&homelab, flows.to_str().unwrap(), "manifests");
+}
+
+/// The real homelab (59 workloads, empty and host-network namespaces) under
+/// a flows file that uses every endpoint and port form, with egress isolation.
+#[test]
+fn nothing_to_say_about_what_gen_writes_for_the_real_homelab() {
+    let Some(real) = netpol_testdata::shared("realcases/homelab/manifests") else {
+        return;
+    };
+    lint_generated(
+        &fixtures(),
+        "realcases/homelab-flows.yaml",
+        real.to_str().unwrap(),
     );
 }

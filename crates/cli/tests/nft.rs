@@ -95,7 +95,7 @@ fn pods_sharing_an_address_are_an_error() {
     )
     .unwrap();
     let out = netpol(&["nft", file.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("x/a and x/b both have the address 10.0.0.1"),

@@ -305,7 +305,7 @@ fn a_failure_at_any_stage_leaves_nothing_behind() {
             &[("NETPOL_PROBE_FAIL_AT", stage)],
         );
         let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(
             err.contains(&format!("stopped on purpose at stage {stage}")),
             "{err}"
@@ -344,7 +344,7 @@ fn a_bad_ruleset_fails_cleanly() {
         &[],
     );
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains("nft -f -") && err.contains("nonsense"),
         "{err}"
@@ -463,7 +463,7 @@ fn missing_requirements_are_named() {
         &[("PATH", dir.path().to_str().unwrap())],
     );
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         err.contains("needs the `nft` command") && err.contains("nftables"),
         "{err}"
@@ -484,7 +484,7 @@ fn missing_requirements_are_named() {
         .output()
         .expect("setpriv (util-linux) runs");
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("needs root"), "{err}");
 }
 

@@ -203,6 +203,10 @@ pub enum Severity {
     Note,
     /// The flow probably does not mean what it says.
     Warning,
+    /// The flow, or one of its ports, means nothing in this cluster: it
+    /// matches no pod, names a port nobody declares, or has no addresses.
+    /// Nothing (or not all of it) is generated, and verify fails.
+    Error,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -371,7 +375,7 @@ impl Ctx<'_> {
         if list.is_empty() {
             self.finding(
                 def,
-                Severity::Warning,
+                Severity::Error,
                 "no-addresses",
                 format!("{what}: without addresses nothing is generated for this flow"),
             );
@@ -435,9 +439,13 @@ impl Ctx<'_> {
         if visible.is_empty() && host.is_empty() && def.field != "allowDns" {
             self.finding(
                 def,
-                Severity::Warning,
+                Severity::Error,
                 "matches-nothing",
-                format!("source {} matches no pod", def.from),
+                format!(
+                    "source {} matches no pod{}",
+                    def.from,
+                    crate::suggest::endpoint(self.cluster, &def.from)
+                ),
             );
         }
         let mut pod_set = self.pod_set(def, &def.from.clone(), &visible);
@@ -523,9 +531,13 @@ impl Ctx<'_> {
         if visible.is_empty() && host.is_empty() && def.field != "allowDns" {
             self.finding(
                 def,
-                Severity::Warning,
+                Severity::Error,
                 "matches-nothing",
-                format!("destination {} matches no pod", def.to),
+                format!(
+                    "destination {} matches no pod{}",
+                    def.to,
+                    crate::suggest::endpoint(self.cluster, &def.to)
+                ),
             );
         }
         let mut listened: BTreeSet<&PortSpec> = BTreeSet::new();
@@ -595,15 +607,27 @@ impl Ctx<'_> {
                             def.to
                         ),
                         PortSpec::Name(n, p) => format!(
-                            "no pod of {} declares a port named {n} for {p}, and no Service in front of one has a port of that name",
-                            def.to
+                            "no pod of {} declares a port named {n} for {p}, and no Service in front of one has a port of that name{}",
+                            def.to,
+                            crate::suggest::port_name(
+                                self.cluster,
+                                &[&visible[..], &host[..]].concat(),
+                                n,
+                                *p
+                            )
                         ),
                         other => format!(
                             "no pod of {} declares port {other}, and no Service in front of one has that port",
                             def.to
                         ),
                     };
-                    self.finding(def, Severity::Warning, "no-listener", msg);
+                    // Numbers are allowed as written (pods need not declare
+                    // their ports); names, `service` and `metrics` resolve to nothing.
+                    let severity = match spec {
+                        PortSpec::Number(..) | PortSpec::Range(..) => Severity::Warning,
+                        _ => Severity::Error,
+                    };
+                    self.finding(def, severity, "no-listener", msg);
                 }
             }
         }
@@ -647,7 +671,7 @@ impl Ctx<'_> {
                 PortSpec::Service if apiserver => out.push(PortSel::single(port, Protocol::Tcp)),
                 PortSpec::Service | PortSpec::Metrics | PortSpec::Name(..) => self.finding(
                     def,
-                    Severity::Warning,
+                    Severity::Error,
                     "not-pod-traffic",
                     format!(
                         "port {spec} only means something on a pod, and {} is not one: ignored",

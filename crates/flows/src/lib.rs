@@ -11,7 +11,9 @@ mod file;
 mod generate;
 mod parse;
 mod select;
+mod shape;
 mod spec;
+mod suggest;
 mod verify;
 mod yaml_out;
 

@@ -1,13 +1,15 @@
-//! Reading a flows file: YAML with field lines, serde for the shape, `spec`
-//! for the strings. Every problem names file, line and field; a file with
-//! any problem yields nothing.
+//! Reading a flows file: YAML with field lines, `shape` (serde, field by
+//! field) for the structure, `spec` for the strings. Every problem names
+//! file, line and field, all of them at once; a file with any problem
+//! yields nothing.
 
 use std::collections::BTreeSet;
 
 use ipnet::IpNet;
 use netpol_model::yaml::{LineIndex, parse_documents};
 
-use crate::file::{DefaultDeny, FlowsFile, PortValue};
+use crate::file::{DefaultDeny, Flow, FlowsFile, PortValue};
+use crate::shape::shape;
 use crate::spec::{EndpointSpec, PortSpec, parse_endpoint, parse_port_number, parse_port_text};
 
 /// Flows-file problems are reported like manifest problems: file, line, field.
@@ -101,20 +103,37 @@ pub fn parse_flows(file: &str, text: &str) -> Result<Flows, FlowsErrors> {
             )]));
         }
     };
-    let raw: FlowsFile = serde_path_to_error::deserialize(&doc.value).map_err(|e| {
-        let path = e.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        let field = (!path.is_empty()).then(|| path.clone());
-        FlowsErrors(vec![err(
-            doc.lines.line(&path),
-            field,
-            e.into_inner().to_string(),
-        )])
-    })?;
-    validate(file, raw, &doc.lines)
+    let (shaped, problems) = shape(&doc.value);
+    let mut errors: Vec<FlowsError> = problems
+        .into_iter()
+        .map(|p| {
+            let field = (!p.path.is_empty()).then(|| p.path.clone());
+            err(doc.lines.line(&p.path), field, p.message)
+        })
+        .collect();
+    let Some(shaped) = shaped else {
+        return Err(FlowsErrors(errors));
+    };
+    // The well-shaped parts are checked too, so one run lists every problem.
+    let checked = validate(file, shaped.file, &shaped.flows, &doc.lines);
+    match checked {
+        Ok(flows) if errors.is_empty() => Ok(flows),
+        Ok(_) => Err(FlowsErrors(errors)),
+        Err(FlowsErrors(more)) => {
+            errors.extend(more);
+            // By line; stable, so one line's problems keep their field order.
+            errors.sort_by_key(|e| e.line);
+            Err(FlowsErrors(errors))
+        }
+    }
 }
 
-fn validate(file: &str, raw: FlowsFile, lines: &LineIndex) -> Result<Flows, FlowsErrors> {
+fn validate(
+    file: &str,
+    raw: FlowsFile,
+    raw_flows: &[(usize, Flow)],
+    lines: &LineIndex,
+) -> Result<Flows, FlowsErrors> {
     let mut errors = Vec::new();
     let mut error = |field: String, message: String| {
         errors.push(FlowsError {
@@ -168,7 +187,7 @@ fn validate(file: &str, raw: FlowsFile, lines: &LineIndex) -> Result<Flows, Flow
         }
     }
     let mut flows = Vec::new();
-    for (i, f) in raw.flows.iter().enumerate() {
+    for (i, f) in raw_flows.iter().map(|(i, f)| (*i, f)) {
         let field = format!("flows[{i}]");
         let from = parse_endpoint(&f.from)
             .map_err(|e| error(format!("{field}.from"), e))

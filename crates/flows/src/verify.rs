@@ -56,16 +56,28 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn warnings(&self) -> usize {
+    fn count(&self, severity: Severity) -> usize {
         self.findings
             .iter()
-            .filter(|f| f.severity == Severity::Warning)
+            .filter(|f| f.severity == severity)
             .count()
     }
 
-    /// The policies implement the flows: nothing missing, every managed namespace default-denied.
+    pub fn warnings(&self) -> usize {
+        self.count(Severity::Warning)
+    }
+
+    /// Flows (or their ports) that mean nothing in the cluster.
+    pub fn errors(&self) -> usize {
+        self.count(Severity::Error)
+    }
+
+    /// The policies implement the flows, and the flows mean something:
+    /// nothing missing, every managed namespace default-denied, no flow that
+    /// matches no pod or names what nobody declares (nothing checked for it
+    /// would pass for "implemented").
     pub fn ok(&self) -> bool {
-        self.missing.is_empty() && self.without_default_deny.is_empty()
+        self.missing.is_empty() && self.without_default_deny.is_empty() && self.errors() == 0
     }
 
     /// Also nothing extra and no warning about the flows.

@@ -48,7 +48,7 @@ pub const CATALOG: &[RuleInfo] = &[
         name: "policy-selects-no-pod",
         severity: Severity::Warning,
         summary: "The policy's podSelector selects no pod in its namespace",
-        help: "A policy that selects nothing has no effect. Check the podSelector labels against the pod template labels, and the policy's namespace.",
+        help: "A policy that selects nothing has no effect. Check the podSelector labels against the pod template labels, and the policy's namespace. A `podSelector: {}` policy in a namespace that has no pods yet is not reported: it applies to the pods created there later.",
     },
     RuleInfo {
         id: "NP002",
@@ -124,8 +124,8 @@ pub const CATALOG: &[RuleInfo] = &[
         id: "NP012",
         name: "policy-selects-host-network",
         severity: Severity::Warning,
-        summary: "The policy selects hostNetwork pods, which policies do not affect",
-        help: "Pods with hostNetwork: true share the node's network namespace; NetworkPolicies neither isolate them nor match them with pod selectors. Protect them with host firewall rules, or refer to them with an ipBlock of the node address.",
+        summary: "The policy's podSelector picks hostNetwork pods, which policies do not affect",
+        help: "Pods with hostNetwork: true share the node's network namespace; NetworkPolicies neither isolate them nor match them with pod selectors. Protect them with host firewall rules, or refer to them with an ipBlock of the node address. A `podSelector: {}` policy, such as a default-deny, is not reported: it selects every pod of the namespace by design.",
     },
     RuleInfo {
         id: "NP013",

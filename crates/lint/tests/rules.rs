@@ -488,17 +488,41 @@ fn catalog_ids_are_unique_and_every_finding_uses_one() {
     }
 }
 
+/// `podSelector: {}` selects every pod of the namespace by design, the
+/// hostNetwork ones included: neither an allow policy nor a default-deny
+/// (what `netpol gen` writes) could be written otherwise.
 #[test]
-fn np012_namespace_wide_policies_only_note_host_network_pods_on_a_default_deny() {
-    // An allow policy for every pod: the hostNetwork pod is incidental.
+fn np012_namespace_wide_policies_are_not_reported() {
     let allow = policy(
         "allow",
         "  podSelector: {}\n  ingress:\n    - from:\n        - podSelector: {}\n",
     );
     run(&allow).none("NP012");
-    // A default-deny: people assume it covers every pod; it does not.
-    let f = run(DENY_WEB).only("NP012");
-    assert_eq!(f.severity, Severity::Info);
+    run(DENY_WEB).none("NP012");
+}
+
+/// A default-deny in a namespace that has no pods yet protects the pods
+/// created there later: not a policy without effect. One in a namespace that
+/// nothing else mentions is (a mistyped metadata.namespace, most likely).
+#[test]
+fn np001_default_deny_of_an_empty_namespace_is_not_reported() {
+    let deny = |ns: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: default-deny\n  namespace: {ns}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress, Egress]\n"
+        )
+    };
+    let declared = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: empty\n---\n";
+    run(&format!("{declared}{}", deny("empty"))).none("NP001");
+    let service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  namespace: empty\nspec:\n  ports: [{port: 80}]\n---\n";
+    run(&format!("{service}{}", deny("empty"))).none("NP001");
+    let f = run(&deny("wbe")).only("NP001");
+    assert!(f.hint.contains("check metadata.namespace"), "{}", f.hint);
+    // A selector that picks nothing is reported in an empty namespace too.
+    run(&format!(
+        "{declared}{}",
+        deny("empty").replace("podSelector: {}", "podSelector: {matchLabels: {app: x}}")
+    ))
+    .only("NP001");
 }
 
 #[test]

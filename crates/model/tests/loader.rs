@@ -517,13 +517,9 @@ fn large_input_loads() {
 
 #[test]
 fn the_real_homelab_loads() {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/realcases/homelab/manifests"
-    );
-    if !std::path::Path::new(dir).exists() {
+    let Some(dir) = netpol_testdata::shared("realcases/homelab/manifests") else {
         return;
-    }
+    };
     let c = load_paths(&[dir], &LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(c.endpoints.len() >= 50, "{}", c.endpoints.len());
     assert!(

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use crate::exit::Failure;
+use crate::exit::{BAD_INPUT, FINDINGS, Failure};
 use crate::input::Input;
 use crate::render;
 
@@ -85,6 +85,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
     let old = load(old)?;
     let new = load(new)?;
+    if old.endpoints.is_empty() && new.endpoints.is_empty() {
+        // Policies alone decide nothing: "no change" would be an answer
+        // about connections that do not exist.
+        eprintln!(
+            "warning: neither side has any workload (Pod, Deployment, StatefulSet, ...), so no verdict can change: give the workloads' manifests on both sides too, e.g. --old apps --old main/policies --new apps --new pr/policies"
+        );
+        return Err(Failure::Status(BAD_INPUT));
+    }
     let diff = netpol_diff::diff(&old, &new);
     let out = match args.output {
         Format::Text => render::diff::text(&diff),
@@ -94,7 +102,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     use std::io::Write;
     std::io::stdout().lock().write_all(out.as_bytes())?;
     if args.exit_code && diff.connectivity_changed() {
-        return Err(Failure::Status(1));
+        return Err(Failure::Status(FINDINGS));
     }
     Ok(())
 }

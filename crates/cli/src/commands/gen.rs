@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use netpol_flows::{Expansion, FlowsErrors, HEADER, expand, generate, read_flows};
 
-use crate::exit::Failure;
+use crate::exit::{BAD_INPUT, FINDINGS, Failure};
 use crate::input::Input;
 use crate::render;
 
@@ -59,7 +59,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             "{} is stale: run netpol gen to update it",
             args.output_dir.display()
         );
-        return Err(Failure::Status(1));
+        return Err(Failure::Status(FINDINGS));
     }
     apply(&args.output_dir, &plan)?;
     let counts: BTreeMap<String, usize> =
@@ -81,7 +81,7 @@ pub fn flows_failure(errors: FlowsErrors) -> Failure {
         "netpol: {n} error{} in the flows file; nothing was done",
         if n == 1 { "" } else { "s" }
     );
-    Failure::Status(1)
+    Failure::Status(BAD_INPUT)
 }
 
 pub fn report_findings(x: &Expansion) {

@@ -1,7 +1,7 @@
 use clap::ValueEnum;
 use netpol_lint::Severity;
 
-use crate::exit::Failure;
+use crate::exit::{FINDINGS, Failure};
 use crate::input::Input;
 use crate::render;
 
@@ -77,7 +77,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         .threshold()
         .is_some_and(|t| findings.iter().any(|f| f.severity >= t));
     if failing {
-        return Err(Failure::Status(1));
+        return Err(Failure::Status(FINDINGS));
     }
     Ok(())
 }

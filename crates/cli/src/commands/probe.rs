@@ -8,7 +8,7 @@ use netpol_engine::Engine;
 use netpol_nft::probe::{self, Job, ProbeOptions};
 use netpol_nft::{Options, compile};
 
-use crate::exit::Failure;
+use crate::exit::{FINDINGS, Failure};
 use crate::input::Input;
 use crate::render;
 
@@ -67,7 +67,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let mut err = std::io::stderr().lock();
         let summary = render::probe::comparison(&mut err, &cluster, &jobs, &outcomes, &expected)?;
         if summary.disagree > 0 {
-            return Err(Failure::Status(1));
+            return Err(Failure::Status(FINDINGS));
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use netpol_flows::{expand, read_flows, verify};
 
 use crate::commands::r#gen::flows_failure;
-use crate::exit::Failure;
+use crate::exit::{FINDINGS, Failure};
 use crate::input::Input;
 use crate::render;
 
@@ -54,5 +54,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     } else {
         report.ok()
     };
-    if ok { Ok(()) } else { Err(Failure::Status(1)) }
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::Status(FINDINGS))
+    }
 }

@@ -12,6 +12,7 @@ use crate::commands::r#gen::Change;
 /// `warning: flows.yaml:12: flows[2]: message`.
 pub fn finding(file: &str, f: &Finding) -> String {
     let level = match f.severity {
+        Severity::Error => "error",
         Severity::Warning => "warning",
         Severity::Note => "note",
     };

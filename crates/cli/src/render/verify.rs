@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use netpol_flows::{Report, Severity};
+use netpol_flows::Report;
 
 /// Sources listed per destination port before "and N more".
 const SOURCES_SHOWN: usize = 6;
@@ -94,14 +94,17 @@ pub fn text(flows_file: &str, r: &Report, policies: usize, strict: bool) -> Stri
             r.without_default_deny.len()
         ));
     }
+    if r.errors() > 0 {
+        problems.push(format!(
+            "{} error{} in the flows",
+            r.errors(),
+            plural(r.errors())
+        ));
+    }
     if strict && !r.extra.is_empty() {
         problems.push(format!("{} extra", r.extra.len()));
     }
-    let warnings = r
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warning)
-        .count();
+    let warnings = r.warnings();
     if strict && warnings > 0 {
         problems.push(format!("{warnings} warning{}", plural(warnings)));
     }

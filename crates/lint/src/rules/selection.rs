@@ -1,10 +1,10 @@
 //! Which pods a policy applies to: NP001 (none) and NP012 (hostNetwork pods).
 
 use netpol_engine::{Engine, selector};
-use netpol_model::{Direction, Endpoint};
+use netpol_model::{Cluster, Endpoint};
 
 use super::{pods_with_labels, short_list};
-use crate::finding::{Finding, Location, Severity};
+use crate::finding::{Finding, Location};
 
 pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
     let cluster = engine.cluster;
@@ -22,14 +22,13 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
             .filter(|e| e.host_network && selector::matches(&policy.pod_selector, &e.labels))
             .map(|e| e.id())
             .collect();
-        // `podSelector: {}` means "every pod of the namespace": matching the
-        // hostNetwork ones too is incidental, worth a note only on a
-        // default-deny, where people assume everything is covered.
-        let deny_only = [Direction::Ingress, Direction::Egress]
-            .into_iter()
-            .any(|d| policy.affects(d) && policy.rules(d).is_empty());
-        if !host.is_empty() && (!policy.pod_selector.is_empty() || deny_only) {
-            let mut finding = Finding::new(
+        // `podSelector: {}` means "every pod of the namespace", the hostNetwork
+        // ones included: incidental, and nothing in the policy could be
+        // changed about it (excluding them would leave future pods open).
+        // That those pods are not isolated is a fact about the pods, which
+        // verify and explain report.
+        if !host.is_empty() && !policy.pod_selector.is_empty() {
+            out.push(Finding::new(
                 "NP012",
                 at.clone(),
                 format!(
@@ -38,13 +37,15 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                 ),
                 "hostNetwork pods use the node's network namespace; protect them with host firewall rules, or exclude them from the podSelector",
             )
-            .policy(policy.id());
-            if policy.pod_selector.is_empty() {
-                finding = finding.severity(Severity::Info);
-            }
-            out.push(finding);
+            .policy(policy.id()));
         }
-        if compiled.selected.is_clear() && host.is_empty() {
+        // `podSelector: {}` in a namespace without pods selects the pods
+        // created there later: the normal state of an empty namespace's
+        // default-deny. Only a namespace that nothing but policies mentions
+        // suggests a mistaken metadata.namespace.
+        let empty_namespace_on_purpose = policy.pod_selector.is_empty()
+            && namespace_exists_apart_from_policies(cluster, &policy.namespace);
+        if compiled.selected.is_clear() && host.is_empty() && !empty_namespace_on_purpose {
             let hint = if in_namespace.is_empty() {
                 format!(
                     "namespace {} has no workloads in the input; check metadata.namespace, or include the workloads' manifests",
@@ -68,4 +69,14 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
             );
         }
     }
+}
+
+/// Declared by a Namespace object, or used by a workload or Service.
+fn namespace_exists_apart_from_policies(cluster: &Cluster, namespace: &str) -> bool {
+    cluster
+        .namespaces
+        .get(namespace)
+        .is_some_and(|n| n.declared)
+        || cluster.endpoints.iter().any(|e| e.namespace == namespace)
+        || cluster.services.iter().any(|s| s.namespace == namespace)
 }
