@@ -66,12 +66,12 @@ fn served(ctx: &Context, m: &Manifest, field: &str, sink: &mut Sink) {
     };
     let backends = ctx.backends(service, ServicePortRef::Number(port));
     if backends.is_empty() {
-        sink.unresolved(
-            m.display_name(),
-            NAME,
-            format!("Service {ns}/{name} port {port} reaches no pod of the input"),
-            evidence,
-        );
+        let reason = if service.ports.iter().any(|p| p.port == port) {
+            format!("Service {ns}/{name} port {port} reaches no pod of the input")
+        } else {
+            format!("Service {ns}/{name} has no port {port}")
+        };
+        sink.unresolved(m.display_name(), NAME, reason, evidence);
         return;
     }
     for b in backends {

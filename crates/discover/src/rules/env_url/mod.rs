@@ -106,7 +106,12 @@ fn container(
                 .map(|p| p.trim_start_matches('-'));
             let field = w.field(&format!("{path}.{list}[{i}]"));
             for reference in references(&item, flag) {
-                let text = excerpt(raw, &reference.token);
+                let text = match raw.lines().nth(reference.line.0) {
+                    Some(line) if raw.contains('\n') => {
+                        format!("line {}: {}", reference.line.0 + 1, truncate(line.trim()))
+                    }
+                    _ => truncate(raw),
+                };
                 found.push(Found {
                     reference,
                     paired_port: None,
@@ -200,8 +205,15 @@ fn volumes(ctx: &Context, w: &Workload, sink: &mut Sink, found: &mut Vec<Found>)
                             continue;
                         }
                         for reference_found in references(&entry.value, Some(&key)) {
-                            let text =
-                                format!("{key}: {}", excerpt(&entry.value, &reference_found.token));
+                            let text = if entry.value.contains('\n') {
+                                format!(
+                                    "{key} line {}: {}",
+                                    reference_found.line.0 + 1,
+                                    truncate(&reference_found.line.1)
+                                )
+                            } else {
+                                format!("{key}: {}", truncate(&reference_found.line.1))
+                            };
                             found.push(Found {
                                 reference: reference_found,
                                 paired_port: None,
@@ -418,16 +430,6 @@ fn ingress_hosts(ctx: &Context) -> Vec<String> {
         }
     }
     out
-}
-
-/// The line of `text` that holds `token`, trimmed and cut short.
-fn excerpt(text: &str, token: &str) -> String {
-    let line = text
-        .lines()
-        .find(|l| l.contains(token))
-        .unwrap_or(text)
-        .trim();
-    truncate(line)
 }
 
 pub(crate) fn truncate(s: &str) -> String {

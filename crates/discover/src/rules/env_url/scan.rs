@@ -27,6 +27,8 @@ pub struct Reference {
     pub form: Form,
     /// The token as written.
     pub token: String,
+    /// The line of the text it is on (0 for the first), and that line.
+    pub line: (usize, String),
 }
 
 /// Well-known default ports of URL schemes (clients connect there when the
@@ -108,14 +110,18 @@ pub fn host_like_name(name: &str) -> bool {
 pub fn references(text: &str, context: Option<&str>) -> Vec<Reference> {
     let mut out = Vec::new();
     let multiline = text.contains('\n');
-    for line in text.lines() {
+    for (n, line) in text.lines().enumerate() {
         // In a file (`key: value`, `KEY=value`), each line's key is the context.
         let (line_context, body) = match (multiline, key_value(line)) {
             (true, Some((k, v))) => (Some(k), v),
             _ => (context, line),
         };
+        let before = out.len();
         for token in body.split(is_separator).filter(|t| !t.is_empty()) {
             scan_token(token, line_context, &mut out);
+        }
+        for r in &mut out[before..] {
+            r.line = (n, line.trim().to_string());
         }
     }
     out
@@ -174,6 +180,7 @@ fn scan_token(token: &str, context: Option<&str>, out: &mut Vec<Reference>) {
             scheme: Some(scheme.to_ascii_lowercase()),
             form: Form::Url,
             token: token[start..].to_string(),
+            line: (0, String::new()),
         });
         return;
     }
@@ -195,6 +202,7 @@ fn scan_token(token: &str, context: Option<&str>, out: &mut Vec<Reference>) {
                     scheme: None,
                     form: Form::HostPort,
                     token: token.to_string(),
+                    line: (0, String::new()),
                 });
             }
         }
@@ -218,6 +226,7 @@ fn scan_token(token: &str, context: Option<&str>, out: &mut Vec<Reference>) {
         scheme: None,
         form,
         token: token.to_string(),
+        line: (0, String::new()),
     });
 }
 
