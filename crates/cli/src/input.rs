@@ -37,7 +37,6 @@ impl Input {
         let opts = LoadOptions {
             default_namespace: self.namespace.clone(),
             keep_manifests,
-            ..LoadOptions::default()
         };
         let cluster = load_paths(&self.paths, &opts).map_err(Failure::Load)?;
         let kinds: Vec<String> = cluster

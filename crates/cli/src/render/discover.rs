@@ -10,10 +10,21 @@ use netpol_model::Protocol;
 /// How many pieces of evidence a flow's comment cites before "and N more".
 const CITED: usize = 3;
 
-/// `{"connections":[...],"unresolved":[...]}`, one item per line.
+/// `{"connections":[...],"unresolved":[...]}`, one item per line, sorted
+/// by src, dst, port, protocol and rule as they are written.
 pub fn json(d: &Discovery) -> String {
+    let mut connections: Vec<&Connection> = d.connections.iter().collect();
+    connections.sort_by_cached_key(|c| {
+        (
+            c.src.to_string(),
+            c.dst.to_string(),
+            c.port,
+            c.protocol,
+            c.rule,
+        )
+    });
     let mut out = String::from("{\"connections\":[");
-    for (i, c) in d.connections.iter().enumerate() {
+    for (i, c) in connections.iter().enumerate() {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
         out.push_str(&serde_json::to_string(c).expect("serializable"));
     }
@@ -37,26 +48,30 @@ fn cite(e: &Evidence) -> String {
     ))
 }
 
-/// Grouped by destination, then source.
+/// Grouped by destination, then source; the ports one rule proposes for
+/// the same pair on the same evidence share a line.
 pub fn text(d: &Discovery) -> String {
-    let mut by_dst: BTreeMap<&Peer, Vec<&Connection>> = BTreeMap::new();
+    type Line<'a> = (&'a Peer, &'static str, Confidence, &'a [Evidence]);
+    let mut by_dst: BTreeMap<&Peer, BTreeMap<Line, Vec<String>>> = BTreeMap::new();
     for c in &d.connections {
-        by_dst.entry(&c.dst).or_default().push(c);
+        by_dst
+            .entry(&c.dst)
+            .or_default()
+            .entry((&c.src, c.rule, c.confidence, c.evidence.as_slice()))
+            .or_default()
+            .push(format!("{}/{}", c.port, c.protocol));
     }
     let mut out = String::new();
-    for (dst, list) in by_dst {
+    for (dst, lines) in by_dst {
         let _ = writeln!(out, "{dst}");
-        for c in list {
+        for ((src, rule, confidence, evidence), ports) in lines {
             let _ = writeln!(
                 out,
-                "  <- {} on {}/{}  [{} {}]",
-                c.src,
-                c.port,
-                c.protocol,
-                c.rule,
-                c.confidence.as_str()
+                "  <- {src} on {}  [{rule} {}]",
+                ports.join(", "),
+                confidence.as_str()
             );
-            for e in &c.evidence {
+            for e in evidence {
                 let _ = writeln!(out, "       {}", cite(e));
             }
         }
@@ -77,9 +92,10 @@ pub fn text(d: &Discovery) -> String {
         .count();
     let _ = writeln!(
         out,
-        "{} connections ({} guesses), {} unresolved",
+        "{} connections ({} {}), {} unresolved",
         d.connections.len(),
         guesses,
+        if guesses == 1 { "guess" } else { "guesses" },
         d.unresolved.len()
     );
     out
