@@ -149,6 +149,27 @@ fn fixture_flows_pass_gen_and_verify_strict() {
 }
 
 #[test]
+fn example_homelab_discover_gen_verify_strict() {
+    // The README's main workflow.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let manifests = "examples/homelab/manifests";
+    workflow(&repo, manifests, &["--node-cidr", "192.168.1.0/24"]);
+    let flows = netpol_in(
+        &repo,
+        &["discover", manifests, "--node-cidr", "192.168.1.0/24"],
+    )
+    .stdout;
+    assert!(
+        flows.contains(
+            "  - from: open-webui/open-webui\n    to: rkllama/rkllama\n    ports: [8080]\n"
+        )
+    );
+    assert!(flows.contains(
+        "  - from: monitoring/grafana\n    to: monitoring/prometheus\n    ports: [9090]\n"
+    ));
+}
+
+#[test]
 fn real_homelab_discover_gen_verify_strict() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let shared = repo.join("../shared/realcases/homelab/manifests");
