@@ -28,6 +28,9 @@ fn well_known_images_and_their_documented_needs() {
             "kube-system/metrics-server -> nodes 10250/TCP (likely)",
             "tunnel/cloudflared -> external 7844/TCP (likely)",
             "tunnel/cloudflared -> external 7844/UDP (likely)",
+            // The aggregated API metrics.k8s.io: the API server calls it on
+            // its --secure-port.
+            "kube-apiserver -> kube-system/metrics-server 4443/TCP (likely)",
         ]
     );
     // The evidence is the image line and says where the need is documented.
@@ -63,6 +66,7 @@ fn real_homelab_images() {
         "cert-manager/cert-manager -> external 443/TCP (likely)",
         "kube-system/metrics-server -> nodes 10250/TCP (likely)",
         "kube-system/coredns -> external 53/UDP (likely)",
+        "kube-apiserver -> cert-manager/cert-manager-webhook 10250/TCP (likely)",
         // argo-cd.yaml runs argocd-server with only --port: its defaults apply.
         "argo-cd/argocd-server -> argo-cd/argocd-repo-server 8081/TCP (likely)",
         "argo-cd/argocd-server -> argo-cd/argocd-dex-server 5556/TCP (likely)",

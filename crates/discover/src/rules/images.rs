@@ -21,6 +21,11 @@ pub enum Dst {
     /// A Service of the workload's own namespace, by the name the software
     /// uses by default; `port` is the Service's port.
     Service(&'static str),
+    /// The other way round: the API server calls this workload (an admission
+    /// webhook, an aggregated API), on the port the flag sets, else `port`.
+    CalledByApiserver {
+        flag: &'static str,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -109,12 +114,25 @@ pub const TABLE: &[Known] = &[
         source: "https://cert-manager.io/docs/installation/best-practice/#network-requirements",
     },
     Known {
-        images: &[
-            "jetstack/cert-manager-cainjector",
-            "jetstack/cert-manager-webhook",
-        ],
+        images: &["jetstack/cert-manager-cainjector"],
         program: "",
         needs: &[API],
+        source: "https://cert-manager.io/docs/installation/best-practice/#network-requirements",
+    },
+    Known {
+        images: &["jetstack/cert-manager-webhook"],
+        program: "",
+        needs: &[
+            API,
+            need(
+                Dst::CalledByApiserver {
+                    flag: "--secure-port",
+                },
+                10250,
+                Protocol::Tcp,
+                "the API server calls the admission webhook",
+            ),
+        ],
         source: "https://cert-manager.io/docs/installation/best-practice/#network-requirements",
     },
     Known {
@@ -131,6 +149,14 @@ pub const TABLE: &[Known] = &[
                 "scrapes the kubelets' resource metrics",
             ),
             API,
+            need(
+                Dst::CalledByApiserver {
+                    flag: "--secure-port",
+                },
+                10250,
+                Protocol::Tcp,
+                "the API server calls it for metrics.k8s.io (an aggregated API)",
+            ),
         ],
         source: "https://github.com/kubernetes-sigs/metrics-server#requirements",
     },
@@ -315,8 +341,32 @@ fn runs(c: &core::Container, program: &str) -> bool {
 /// Where a need goes, with the port its receiver sees. A default Service
 /// name that the input does not have proposes nothing: the chart named it
 /// otherwise, and then its configuration (rule env-url) says where.
-fn destinations(ctx: &Context, w: &Workload, n: &Need) -> Vec<(Peer, u16)> {
+fn destinations(
+    ctx: &Context,
+    w: &Workload,
+    c: &core::Container,
+    n: &Need,
+) -> Vec<(Peer, Peer, u16)> {
+    let me = || Peer::Workload(w.id.clone());
+    let to = |list: Vec<(Peer, u16)>| list.into_iter().map(|(d, p)| (me(), d, p)).collect();
     match n.dst {
+        Dst::CalledByApiserver { flag } => {
+            let port = c
+                .command
+                .iter()
+                .chain(c.args.iter())
+                .flatten()
+                .find_map(|a| a.strip_prefix(flag)?.strip_prefix('=')?.parse().ok())
+                .unwrap_or(n.port);
+            vec![(Peer::KubeApiserver, me(), port)]
+        }
+        _ => to(destinations_from(ctx, w, n)),
+    }
+}
+
+fn destinations_from(ctx: &Context, w: &Workload, n: &Need) -> Vec<(Peer, u16)> {
+    match n.dst {
+        Dst::CalledByApiserver { .. } => Vec::new(),
         Dst::External => vec![(Peer::External, n.port)],
         Dst::KubeApiserver => vec![(Peer::KubeApiserver, n.port)],
         Dst::Nodes => vec![(Peer::Nodes, n.port)],
@@ -364,9 +414,9 @@ pub fn run(ctx: &Context, sink: &mut Sink) {
                         &field,
                         format!("{image}: {} ({})", n.why, known.source),
                     );
-                    for (dst, port) in destinations(ctx, w, n) {
+                    for (src, dst, port) in destinations(ctx, w, c, n) {
                         sink.connect(
-                            Peer::Workload(w.id.clone()),
+                            src,
                             dst,
                             port,
                             n.protocol,
