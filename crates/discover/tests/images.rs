@@ -17,7 +17,8 @@ fn well_known_images_and_their_documented_needs() {
         [
             // --redis's default, argocd-redis:6379 (its Service is in the input).
             "argocd/argocd-repo-server -> argocd/argocd-redis 6379/TCP (likely)",
-            "argocd/argocd-repo-server -> external 22/TCP (likely)",
+            // SSH only for repositories cloned over SSH: a guess.
+            "argocd/argocd-repo-server -> external 22/TCP (guess)",
             "argocd/argocd-repo-server -> external 443/TCP (likely)",
             // argocd-server: the same image, told apart by its command; no
             // argocd-dex-server Service here, so no dex flow.

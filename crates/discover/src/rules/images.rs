@@ -34,6 +34,9 @@ pub struct Need {
     pub port: u16,
     pub protocol: Protocol,
     pub why: &'static str,
+    /// `likely`, or `guess` for a need that depends on configuration the
+    /// manifests do not show.
+    pub confidence: Confidence,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +58,15 @@ const fn need(dst: Dst, port: u16, protocol: Protocol, why: &'static str) -> Nee
         port,
         protocol,
         why,
+        confidence: Confidence::Likely,
+    }
+}
+
+/// A need only some configurations have.
+const fn maybe(need: Need) -> Need {
+    Need {
+        confidence: Confidence::Guess,
+        ..need
     }
 }
 
@@ -190,12 +202,12 @@ pub const TABLE: &[Known] = &[
                 Protocol::Tcp,
                 "clones Git repositories and Helm charts over HTTPS",
             ),
-            need(
+            maybe(need(
                 Dst::External,
                 22,
                 Protocol::Tcp,
                 "clones Git repositories over SSH",
-            ),
+            )),
             ARGO_REDIS,
         ],
         source: "https://argo-cd.readthedocs.io/en/stable/user-guide/private-repositories/ and https://argo-cd.readthedocs.io/en/stable/operator-manual/server-commands/argocd-repo-server/",
@@ -231,7 +243,7 @@ pub const TABLE: &[Known] = &[
     Known {
         images: &["argoproj/argocd"],
         program: "argocd-notifications",
-        needs: &[API, ARGO_REPO],
+        needs: &[API],
         source: "https://argo-cd.readthedocs.io/en/stable/operator-manual/notifications/",
     },
     Known {
@@ -421,7 +433,7 @@ pub fn run(ctx: &Context, sink: &mut Sink) {
                             port,
                             n.protocol,
                             NAME,
-                            Confidence::Likely,
+                            n.confidence,
                             evidence.clone(),
                         );
                     }
