@@ -112,6 +112,15 @@ fn bad_input_exits_2_with_the_problem_located() {
     );
     let missing = netpol(&["discover", "no/such/dir"]);
     assert_eq!(missing.code, 2, "{}", missing.transcript());
+    let host_bits = netpol(&["discover", CLUSTER, "--node-cidr", "192.168.1.5/24"]);
+    assert_eq!(host_bits.code, 2);
+    assert!(
+        host_bits.stderr.contains("did you mean 192.168.1.0/24?"),
+        "{}",
+        host_bits.stderr
+    );
+    let not_a_cidr = netpol(&["discover", CLUSTER, "--node-cidr", "nodes"]);
+    assert_eq!(not_a_cidr.code, 2, "{}", not_a_cidr.transcript());
 }
 
 /// discover's flows go through gen and verify --strict unchanged.

@@ -46,6 +46,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    if let Some(n) = args.node_cidrs.iter().find(|n| n.trunc() != **n) {
+        eprintln!(
+            "error: --node-cidr {n} has host bits set; did you mean {}?",
+            n.trunc()
+        );
+        return Err(Failure::Status(2));
+    }
     let cluster = args.input.load_with_manifests().map_err(bad_input)?;
     let options = Options {
         cluster_domain: args.cluster_domain.trim_matches('.').to_ascii_lowercase(),
@@ -73,7 +80,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 &found,
                 &render::discover::FlowsSettings {
                     inputs,
-                    node_cidrs: args.node_cidrs.iter().map(|n| n.trunc()).collect(),
+                    node_cidrs: args.node_cidrs.clone(),
                     host_network,
                     look_alikes: look_alikes(&cluster),
                 },
