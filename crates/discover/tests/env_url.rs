@@ -18,6 +18,9 @@ fn every_form_of_reference_resolves_to_the_pods_and_their_port() {
     assert_eq!(
         lines(&d),
         [
+            // A ConfigMap labelled for Grafana's k8s-sidecar, in another
+            // namespace (NAMESPACE=ALL); the one labelled "0" is not copied.
+            "monitoring/grafana -> shop/db 5433/TCP (certain)",
             // REPORTS_URL from a plain Secret's base64 data.
             "shop/web -> other/reports 9000/TCP (certain)",
             // API_URL (default port 80), API_ADDR after $(NS) expansion, --upstream.
@@ -42,7 +45,7 @@ fn evidence_names_file_line_object_and_field() {
     let db = d
         .connections
         .iter()
-        .find(|c| c.dst == Peer::workload("shop", "db"))
+        .find(|c| c.dst == Peer::workload("shop", "db") && c.src == Peer::workload("shop", "web"))
         .unwrap();
     let cited: Vec<(usize, &str, &str)> = db
         .evidence
@@ -104,6 +107,33 @@ fn evidence_names_file_line_object_and_field() {
     assert_eq!(
         site.evidence[1].field,
         "spec.jobTemplate.spec.template.spec.volumes[0].configMap"
+    );
+}
+
+#[test]
+fn files_a_sidecar_copies_by_label_cite_the_label_and_the_data() {
+    let d = fixture_result();
+    let grafana = &d.connections[0];
+    assert_eq!(grafana.src, Peer::workload("monitoring", "grafana"));
+    let cited: Vec<(usize, &str, &str)> = grafana
+        .evidence
+        .iter()
+        .map(|e| (e.line, e.field.as_str(), e.text.as_str()))
+        .collect();
+    assert_eq!(
+        cited,
+        [
+            (
+                202,
+                "spec.template.spec.containers[0].env[0].value",
+                "LABEL=grafana_datasource"
+            ),
+            (
+                214,
+                "data.datasource.yaml",
+                "datasource.yaml line 3: url: postgres://db.shop:5432/orders"
+            ),
+        ]
     );
 }
 
@@ -284,6 +314,14 @@ fn real_talos_gitops_env_references() {
         "mealie/mealie-backup",
         "mealie/mealie",
         9000,
+        Confidence::Certain
+    ));
+    // Grafana's datasource ConfigMap, copied in by its sidecar by label.
+    assert!(has(
+        &d,
+        "monitoring/kube-prometheus-stack-grafana",
+        "monitoring/prometheus-kube-prometheus-stack-prometheus",
+        9090,
         Confidence::Certain
     ));
     // A SealedSecret holds the Proxmox host: reported, not guessed.

@@ -9,6 +9,7 @@
 //! and encrypted or absent ConfigMaps/Secrets, are reported unresolved.
 
 mod env;
+mod files;
 mod scan;
 mod sources;
 
@@ -20,7 +21,6 @@ use netpol_model::{Protocol, Service};
 
 use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink, Workload};
 use scan::{Form, Reference};
-use sources::{Kind, Source, lookup};
 
 pub use env::expand;
 pub use scan::{host_like_name, references, scheme_port};
@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, sink: &mut Sink) {
         for (path, c) in containers {
             container(ctx, w, c, &path, sink, &mut found);
         }
-        volumes(ctx, w, sink, &mut found);
+        files::volumes(ctx, w, sink, &mut found);
         for f in found {
             resolve(ctx, w, f, sink);
         }
@@ -70,6 +70,7 @@ fn container(
     found: &mut Vec<Found>,
 ) {
     let vars = env::environment(ctx, w, c, path, sink);
+    files::labelled(ctx, w, c, &vars, found);
     let values: BTreeMap<&str, &str> = vars
         .iter()
         .filter_map(|v| Some((v.name.as_str(), v.value.as_deref()?)))
@@ -141,107 +142,6 @@ fn paired_port(name: &str, vars: &[env::Var]) -> (Option<u16>, Option<Evidence>)
         }
     }
     (None, None)
-}
-
-/// Files of the ConfigMaps and Secrets the pod mounts (only the listed keys
-/// when `items` picks some).
-fn volumes(ctx: &Context, w: &Workload, sink: &mut Sink, found: &mut Vec<Found>) {
-    for (i, v) in w.pod_spec.volumes.iter().flatten().enumerate() {
-        let mut mounted: Vec<(Kind, String, Option<Vec<String>>, String)> = Vec::new();
-        let keys = |items: &Option<Vec<core::KeyToPath>>| {
-            items
-                .as_ref()
-                .map(|l| l.iter().map(|k| k.key.clone()).collect())
-        };
-        if let Some(cm) = &v.config_map {
-            mounted.push((
-                Kind::ConfigMap,
-                cm.name.clone(),
-                keys(&cm.items),
-                format!("volumes[{i}].configMap"),
-            ));
-        }
-        if let Some(s) = &v.secret {
-            if let Some(name) = &s.secret_name {
-                mounted.push((
-                    Kind::Secret,
-                    name.clone(),
-                    keys(&s.items),
-                    format!("volumes[{i}].secret"),
-                ));
-            }
-        }
-        if let Some(p) = &v.projected {
-            for (j, src) in p.sources.iter().flatten().enumerate() {
-                if let Some(cm) = &src.config_map {
-                    mounted.push((
-                        Kind::ConfigMap,
-                        cm.name.clone(),
-                        keys(&cm.items),
-                        format!("volumes[{i}].projected.sources[{j}].configMap"),
-                    ));
-                }
-                if let Some(s) = &src.secret {
-                    mounted.push((
-                        Kind::Secret,
-                        s.name.clone(),
-                        keys(&s.items),
-                        format!("volumes[{i}].projected.sources[{j}].secret"),
-                    ));
-                }
-            }
-        }
-        for (kind, name, items, path) in mounted {
-            let field = w.field(&path);
-            let reference = Evidence::at(
-                w.manifest,
-                &field,
-                format!("volume {} {} {name}", v.name, kind.as_str()),
-            );
-            match lookup(ctx, kind, &w.namespace, &name) {
-                Source::Found { manifest, entries } => {
-                    for (key, entry) in entries {
-                        if items.as_ref().is_some_and(|l| !l.contains(&key)) {
-                            continue;
-                        }
-                        for reference_found in references(&entry.value, Some(&key)) {
-                            let text = if entry.value.contains('\n') {
-                                format!(
-                                    "{key} line {}: {}",
-                                    reference_found.line.0 + 1,
-                                    truncate(&reference_found.line.1)
-                                )
-                            } else {
-                                format!("{key}: {}", truncate(&reference_found.line.1))
-                            };
-                            found.push(Found {
-                                reference: reference_found,
-                                paired_port: None,
-                                evidence: vec![
-                                    reference.clone(),
-                                    Evidence::at(manifest, &entry.field, text),
-                                ],
-                            });
-                        }
-                    }
-                }
-                // Mounted Secrets are mostly certificates and passwords: an
-                // encrypted one is worth a note only when it is a ConfigMap's
-                // stand-in, which the manifests cannot tell; stay quiet.
-                Source::Encrypted { .. } => {}
-                Source::Missing if kind == Kind::ConfigMap => sink.unresolved(
-                    w.id.clone(),
-                    NAME,
-                    format!(
-                        "the files of ConfigMap {}/{name} are unknown: it is not in the input",
-                        w.namespace
-                    ),
-                    reference,
-                ),
-                Source::Missing => {}
-            }
-        }
-    }
 }
 
 /// The evidence that holds the reference's text itself (a ConfigMap's line
