@@ -35,8 +35,12 @@ struct Found {
     evidence: Vec<Evidence>,
 }
 
-pub fn run(ctx: &Context, sink: &mut Sink) {
+pub fn run(ctx: &Context, out: &mut Sink) {
     for w in &ctx.workloads {
+        // One workload's findings, so that what its init and main containers
+        // share (an envFrom, a host) is reported once.
+        let mut local = Sink::default();
+        let sink = &mut local;
         let mut found = Vec::new();
         let spec = &w.pod_spec;
         let containers = spec
@@ -57,6 +61,26 @@ pub fn run(ctx: &Context, sink: &mut Sink) {
         files::volumes(ctx, w, sink, &mut found);
         for f in found {
             resolve(ctx, w, f, sink);
+        }
+        let d = local.finish();
+        for c in d.connections {
+            for e in c.evidence {
+                out.connect(
+                    c.src.clone(),
+                    c.dst.clone(),
+                    c.port,
+                    c.protocol,
+                    c.rule,
+                    c.confidence,
+                    e,
+                );
+            }
+        }
+        let mut reported = std::collections::BTreeSet::new();
+        for u in d.unresolved {
+            if reported.insert(u.reason.clone()) {
+                out.unresolved(u.subject, u.rule, u.reason, u.evidence);
+            }
         }
     }
 }
