@@ -18,6 +18,8 @@ fn every_form_of_reference_resolves_to_the_pods_and_their_port() {
     assert_eq!(
         lines(&d),
         [
+            // https://kubernetes.default.svc:443 is the API server.
+            "default/kubectl -> kube-apiserver 6443/TCP (certain)",
             // A ConfigMap labelled for Grafana's k8s-sidecar, in another
             // namespace (NAMESPACE=ALL); the one labelled "0" is not copied.
             "monitoring/grafana -> shop/db 5433/TCP (certain)",
@@ -113,7 +115,7 @@ fn evidence_names_file_line_object_and_field() {
 #[test]
 fn files_a_sidecar_copies_by_label_cite_the_label_and_the_data() {
     let d = fixture_result();
-    let grafana = &d.connections[0];
+    let grafana = &d.connections[1];
     assert_eq!(grafana.src, Peer::workload("monitoring", "grafana"));
     let cited: Vec<(usize, &str, &str)> = grafana
         .evidence

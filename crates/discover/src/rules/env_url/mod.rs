@@ -19,6 +19,7 @@ use std::net::IpAddr;
 use k8s_openapi::api::core::v1 as core;
 use netpol_model::{Protocol, Service};
 
+use crate::rules::apiserver::APISERVER_PORT;
 use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink, Workload};
 use scan::{Form, Reference};
 
@@ -203,6 +204,33 @@ fn resolve(ctx: &Context, w: &Workload, f: Found, sink: &mut Sink) {
         return;
     }
     if host == "localhost" || host.ends_with(".localhost") {
+        return;
+    }
+    // The `kubernetes` Service of `default` is the API server's, whose
+    // endpoints are no pods: its 443 leads to the API server's own port.
+    let domain = &ctx.options.cluster_domain;
+    let apiserver = ["kubernetes.default", "kubernetes.default.svc"]
+        .iter()
+        .any(|n| host == *n)
+        || host == format!("kubernetes.default.svc.{domain}")
+        || (host == "kubernetes" && w.namespace == "default");
+    if apiserver {
+        if r.port.is_none_or(|p| p == 443) {
+            let confidence = if r.port.is_some() && !r.default_port {
+                Confidence::Certain
+            } else {
+                Confidence::Likely
+            };
+            connect_all(
+                sink,
+                w,
+                Peer::KubeApiserver,
+                APISERVER_PORT,
+                Protocol::Tcp,
+                confidence,
+                &f.evidence,
+            );
+        }
         return;
     }
     if let Some(service) = ctx.service_for_host(host, &w.namespace) {
