@@ -209,9 +209,7 @@ fn resolve(ctx: &Context, w: &Workload, f: Found, sink: &mut Sink) {
     // The `kubernetes` Service of `default` is the API server's, whose
     // endpoints are no pods: its 443 leads to the API server's own port.
     let domain = &ctx.options.cluster_domain;
-    let apiserver = ["kubernetes.default", "kubernetes.default.svc"]
-        .iter()
-        .any(|n| host == *n)
+    let apiserver = ["kubernetes.default", "kubernetes.default.svc"].contains(&host)
         || host == format!("kubernetes.default.svc.{domain}")
         || (host == "kubernetes" && w.namespace == "default");
     if apiserver {
