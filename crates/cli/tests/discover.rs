@@ -209,3 +209,14 @@ fn real_homelab_discover_gen_verify_strict() {
         "  # - from: backups/supabase-db-daily\n  #   to: supabase/supabase-supabase-db\n  #   ports: [5432]\n"
     ));
 }
+
+#[test]
+fn needs_no_policy_can_express_are_written_off_with_the_reason() {
+    let flows = netpol(&["discover", CLUSTER, "--node-cidr", "192.168.1.0/24"]).stdout;
+    assert!(flows.contains(
+        "  # OFF: the source shop/node-agent uses the host network, which NetworkPolicies cannot select: allow its node's address instead\n  # - from: shop/node-agent\n  #   to: shop/api\n  #   ports: [8080]\n"
+    ), "{flows}");
+    // With the nodes' addresses, the API server's calls to the webhook are written.
+    assert!(flows.contains("  - from: kube-apiserver\n    to: hooks/webhook\n    ports: [9443]\n"));
+    assert!(flows.contains("cluster:\n  nodeCIDRs: [192.168.1.0/24]\n"));
+}
