@@ -152,7 +152,8 @@ fn container(
 fn paired_port(name: &str, vars: &[env::Var]) -> (Option<u16>, Option<Evidence>) {
     let upper = name.to_ascii_uppercase();
     for suffix in ["HOSTNAME", "HOST", "ADDRESS", "ADDR", "SERVER"] {
-        let Some(prefix) = upper.strip_suffix(suffix) else {
+        // A bare `HOST` + `PORT` is mostly where the app itself listens.
+        let Some(prefix) = upper.strip_suffix(suffix).filter(|p| !p.is_empty()) else {
             continue;
         };
         let want = format!("{prefix}PORT");
@@ -389,5 +390,41 @@ pub(crate) fn truncate(s: &str) -> String {
     } else {
         let cut: String = s.chars().take(MAX).collect();
         format!("{cut}...")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var(name: &str, value: &str) -> env::Var {
+        env::Var {
+            name: name.to_string(),
+            value: Some(value.to_string()),
+            evidence: vec![Evidence {
+                file: "f.yaml".into(),
+                line: 1,
+                object: "Deployment a/b".into(),
+                field: "env".into(),
+                text: format!("{name}={value}"),
+            }],
+        }
+    }
+
+    #[test]
+    fn host_and_port_variables_pair_by_prefix() {
+        let vars = [
+            var("DB_HOSTNAME", "db"),
+            var("DB_PORT", "5433"),
+            var("PGHOST", "pg"),
+            var("PGPORT", "5432"),
+            var("HOST", "api"),
+            var("PORT", "3000"),
+        ];
+        assert_eq!(paired_port("DB_HOSTNAME", &vars).0, Some(5433));
+        assert_eq!(paired_port("PGHOST", &vars).0, Some(5432));
+        // PORT alone is where the app itself listens.
+        assert_eq!(paired_port("HOST", &vars).0, None);
+        assert_eq!(paired_port("CACHE_HOST", &vars).0, None);
     }
 }
