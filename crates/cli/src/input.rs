@@ -25,9 +25,18 @@ pub struct Input {
 
 impl Input {
     pub fn load(&self) -> Result<Cluster, Failure> {
+        self.load_keeping(false)
+    }
+
+    /// The same, keeping every object as written (`Cluster::manifests`).
+    pub fn load_with_manifests(&self) -> Result<Cluster, Failure> {
+        self.load_keeping(true)
+    }
+
+    fn load_keeping(&self, keep_manifests: bool) -> Result<Cluster, Failure> {
         let opts = LoadOptions {
             default_namespace: self.namespace.clone(),
-            ..LoadOptions::default()
+            keep_manifests,
         };
         let cluster = load_paths(&self.paths, &opts).map_err(Failure::Load)?;
         let kinds: Vec<String> = cluster

@@ -39,6 +39,8 @@ enum Command {
     Gen(commands::r#gen::Args),
     /// Check that the policies implement a flows file: missing and extra connections, open namespaces
     Verify(commands::verify::Args),
+    /// Propose the flows the workloads need, each with its evidence in the manifests
+    Discover(commands::discover::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => commands::lint::run(args),
         Command::Gen(args) => commands::r#gen::run(args),
         Command::Verify(args) => commands::verify::run(args),
+        Command::Discover(args) => commands::discover::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

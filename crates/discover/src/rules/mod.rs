@@ -1,7 +1,10 @@
 //! The evidence rules. Each is a small module with one entry point and its
 //! own tests; `ALL` is the order they run in (the output is sorted anyway).
 
+pub mod apiserver;
 pub mod dns;
+pub mod env_url;
+pub mod images;
 
 use crate::{Context, Sink};
 
@@ -11,7 +14,21 @@ pub struct Rule {
     pub run: fn(&Context, &mut Sink),
 }
 
-pub const ALL: &[Rule] = &[Rule {
-    name: dns::NAME,
-    run: dns::run,
-}];
+pub const ALL: &[Rule] = &[
+    Rule {
+        name: dns::NAME,
+        run: dns::run,
+    },
+    Rule {
+        name: env_url::NAME,
+        run: env_url::run,
+    },
+    Rule {
+        name: apiserver::NAME,
+        run: apiserver::run,
+    },
+    Rule {
+        name: images::NAME,
+        run: images::run,
+    },
+];

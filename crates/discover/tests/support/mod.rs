@@ -41,3 +41,18 @@ pub fn lines(d: &Discovery) -> Vec<String> {
         })
         .collect()
 }
+
+/// A path below the shared real-world data (`/work/wt/shared`), or `None`
+/// when it is absent, which fails instead when NETPOL_REQUIRE_SHARED=1.
+#[allow(dead_code)]
+pub fn shared(below: &str) -> Option<String> {
+    let path = format!("{}/../../../shared/{below}", env!("CARGO_MANIFEST_DIR"));
+    if std::path::Path::new(&path).exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("NETPOL_REQUIRE_SHARED").as_deref() != Ok("1"),
+        "NETPOL_REQUIRE_SHARED=1 but {path} is missing"
+    );
+    None
+}

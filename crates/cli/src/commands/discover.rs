@@ -1,0 +1,131 @@
+//! `netpol discover PATH... [-o flows|json|text]`: the connections the
+//! workloads need, each with the evidence that shows it, as a flows file to
+//! review (the default), as data, or as a list by destination.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use clap::ValueEnum;
+use ipnet::IpNet;
+use netpol_discover::{Options, discover};
+
+use crate::exit::Failure;
+use crate::input::Input;
+use crate::render;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A flows file that `netpol gen` accepts as is; guesses commented out
+    Flows,
+    /// Every connection and unresolved piece of evidence, as data
+    Json,
+    /// A readable list grouped by destination
+    Text,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: Input,
+
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Flows)]
+    output: Format,
+
+    /// The cluster's DNS domain, for names like `svc.ns.svc.<domain>`
+    #[arg(
+        long = "cluster-domain",
+        value_name = "DOMAIN",
+        default_value = "cluster.local"
+    )]
+    cluster_domain: String,
+
+    /// The nodes' addresses, written to the flows file's `cluster.nodeCIDRs`; without them
+    /// flows to or from `nodes` and `kube-apiserver` are written commented out
+    #[arg(long = "node-cidr", value_name = "CIDR")]
+    node_cidrs: Vec<IpNet>,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    if let Some(n) = args.node_cidrs.iter().find(|n| n.trunc() != **n) {
+        eprintln!(
+            "error: --node-cidr {n} has host bits set; did you mean {}?",
+            n.trunc()
+        );
+        return Err(Failure::Status(2));
+    }
+    let cluster = args.input.load_with_manifests().map_err(bad_input)?;
+    let options = Options {
+        cluster_domain: args.cluster_domain.trim_matches('.').to_ascii_lowercase(),
+    };
+    let found = discover(&cluster, options)
+        .map_err(|errors| bad_input(Failure::Load(netpol_model::LoadErrors(errors))))?;
+    let out = match args.output {
+        Format::Json => render::discover::json(&found),
+        Format::Text => render::discover::text(&found),
+        Format::Flows => {
+            let host_network: BTreeSet<String> = cluster
+                .endpoints
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.host_network)
+                .map(|(i, _)| cluster.workload(i))
+                .collect();
+            let inputs: Vec<String> = args
+                .input
+                .paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            render::discover::flows(
+                &found,
+                &render::discover::FlowsSettings {
+                    inputs,
+                    node_cidrs: args.node_cidrs.clone(),
+                    host_network,
+                    look_alikes: look_alikes(&cluster),
+                },
+            )
+        }
+    };
+    use std::io::Write;
+    std::io::stdout().write_all(out.as_bytes())?;
+    Ok(())
+}
+
+/// Workloads whose pods no selector can tell from another workload's.
+fn look_alikes(cluster: &netpol_model::Cluster) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for (i, e) in cluster.endpoints.iter().enumerate() {
+        if e.host_network {
+            continue;
+        }
+        let also = netpol_flows::workload_selector(cluster, i).also;
+        if !also.is_empty() {
+            let mut others: Vec<String> = also.iter().map(|&j| cluster.workload(j)).collect();
+            others.sort();
+            others.dedup();
+            out.insert(cluster.workload(i), others);
+        }
+    }
+    out
+}
+
+/// Bad input exits 2, whatever the shared loader's status.
+fn bad_input(f: Failure) -> Failure {
+    match f {
+        Failure::Load(errors) => {
+            eprintln!("{errors}");
+            let n = errors.0.len();
+            eprintln!(
+                "netpol: {n} error{} in the input; nothing was analysed",
+                if n == 1 { "" } else { "s" }
+            );
+            Failure::Status(2)
+        }
+        Failure::Other(msg) => {
+            eprintln!("error: {msg}");
+            Failure::Status(2)
+        }
+        other => other,
+    }
+}
