@@ -367,6 +367,8 @@ pub struct Cluster {
     pub notes: Vec<String>,
     /// Pod endpoint id -> the workload that owns it (`namespace/name`), where known.
     pub workload_of: BTreeMap<String, String>,
+    /// Problems that did not stop loading (unknown fields with `--validate=warn`).
+    pub warnings: Vec<crate::Diagnostic>,
 }
 
 impl Cluster {

@@ -158,6 +158,7 @@ fn objects_without_a_namespace_use_the_default_or_dash_n() {
         text,
         &LoadOptions {
             default_namespace: "team".into(),
+            ..LoadOptions::default()
         },
     )
     .unwrap();
@@ -168,6 +169,7 @@ fn objects_without_a_namespace_use_the_default_or_dash_n() {
         &pod("mine", "p"),
         &LoadOptions {
             default_namespace: "team".into(),
+            ..LoadOptions::default()
         },
     )
     .unwrap();
