@@ -37,12 +37,47 @@ fn volatile(key: &str) -> bool {
 /// namespace carries; else all its labels plus `DoesNotExist` for a key that
 /// each look-alike has and it lacks.
 pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
-    let me = &cluster.endpoints[e];
+    group_selector(cluster, &[e])
+}
+
+/// The pods of the workload `e` belongs to: with Pods and their owners both
+/// given (a live dump), every Pod the same workload owns; else `e` alone.
+pub fn workload_members(cluster: &Cluster, e: usize) -> Vec<usize> {
+    if !cluster.workload_of.contains_key(&cluster.endpoints[e].id()) {
+        return vec![e];
+    }
+    let workload = cluster.workload(e);
+    (0..cluster.endpoints.len())
+        .filter(|&i| cluster.workload(i) == workload)
+        .collect()
+}
+
+/// Like [`workload_selector`], for a set of pods in one namespace (the
+/// replicas of a workload): labels they all carry and no other pod does.
+pub fn group_selector(cluster: &Cluster, members: &[usize]) -> Selection {
+    let Some(&first) = members.first() else {
+        return Selection {
+            selector: LabelSelector::default(),
+            also: Vec::new(),
+        };
+    };
+    let me = &cluster.endpoints[first];
+    // The labels every member carries.
+    let common: Labels = me
+        .labels
+        .iter()
+        .filter(|(k, v)| {
+            members
+                .iter()
+                .all(|&m| cluster.endpoints[m].labels.get(*k) == Some(*v))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let others: Vec<usize> = cluster
         .endpoints
         .iter()
         .enumerate()
-        .filter(|(i, o)| *i != e && o.namespace == me.namespace && !o.host_network)
+        .filter(|(i, o)| !members.contains(i) && o.namespace == me.namespace && !o.host_network)
         .map(|(i, _)| i)
         .collect();
     let has_all = |labels: &Labels, o: usize| {
@@ -51,7 +86,7 @@ pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
             .all(|(k, v)| cluster.endpoints[o].labels.get(k) == Some(v))
     };
 
-    let mut keys: Vec<&String> = me.labels.keys().filter(|k| !volatile(k)).collect();
+    let mut keys: Vec<&String> = common.keys().filter(|k| !volatile(k)).collect();
     keys.sort_by_key(|k| {
         (
             PREFERRED
@@ -82,7 +117,7 @@ pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
     for subset in candidates {
         let labels: Labels = subset
             .iter()
-            .map(|&i| (keys[i].clone(), me.labels[keys[i]].clone()))
+            .map(|&i| (keys[i].clone(), common[keys[i]].clone()))
             .collect();
         if !others.iter().any(|&o| has_all(&labels, o)) {
             return Selection {
@@ -95,16 +130,16 @@ pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
         }
     }
     let mut selector = LabelSelector {
-        match_labels: me.labels.clone(),
+        match_labels: common.clone(),
         match_expressions: Vec::new(),
     };
     let mut also = Vec::new();
-    for o in others.into_iter().filter(|&o| has_all(&me.labels, o)) {
-        // `o` carries every label of `e`; any extra key tells them apart.
+    for o in others.into_iter().filter(|&o| has_all(&common, o)) {
+        // `o` carries every common label; any extra key tells them apart.
         match cluster.endpoints[o]
             .labels
             .keys()
-            .find(|k| !me.labels.contains_key(*k))
+            .find(|k| !common.contains_key(*k))
         {
             Some(k) => selector.match_expressions.push(Requirement {
                 key: k.clone(),

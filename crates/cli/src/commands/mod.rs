@@ -5,4 +5,5 @@ pub mod lint;
 pub mod matrix;
 pub mod nft;
 pub mod probe;
+pub mod resolve;
 pub mod verify;
