@@ -157,10 +157,8 @@ spec:
 
 #[test]
 fn objects_inside_a_list_carry_their_item_path() {
-    let text = format!(
-        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {{name: s, namespace: a}}\n  spec:\n    slector: {{app: x}}\n"
-    );
-    let errs = errors(&text);
+    let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Service\n  metadata: {name: s, namespace: a}\n  spec:\n    slector: {app: x}\n";
+    let errs = errors(text);
     assert_eq!(errs.len(), 1, "{errs:#?}");
     assert_eq!(errs[0].field.as_deref(), Some("items[0].spec.slector"));
     assert_eq!(errs[0].line, 8);
