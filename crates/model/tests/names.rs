@@ -182,12 +182,7 @@ fn a_controller_whose_selector_misses_its_template_is_rejected() {
 }
 
 #[test]
-fn an_apps_v1_controller_needs_a_non_empty_selector() {
-    let errs = errors(&controller("Deployment", "replicas: 1", "{app: web}"));
-    assert_eq!(
-        errs,
-        [("spec.selector".to_string(), "Required value".to_string())]
-    );
+fn an_apps_v1_controller_selector_must_not_be_empty() {
     let errs = errors(&controller("DaemonSet", "selector: {}", "{app: web}"));
     assert_eq!(
         errs,
@@ -196,6 +191,8 @@ fn an_apps_v1_controller_needs_a_non_empty_selector() {
             "empty selector is invalid for daemonset".to_string()
         )]
     );
+    // Left out, it is read as the template's labels.
+    result(&controller("Deployment", "replicas: 1", "{app: web}")).unwrap();
 }
 
 #[test]

@@ -50,14 +50,10 @@ pub(crate) fn check_selector(ctx: &mut Ctx, kind: WorkloadKind, value: &Value) {
         }
         WorkloadKind::Pod | WorkloadKind::CronJob => return,
     };
-    // apps/v1 has no defaulting: the selector is required and not empty.
-    if value.pointer("/spec").is_none_or(Value::is_null) {
-        return;
-    }
+    // apps/v1 requires the selector; a missing one is still read as the
+    // template's labels (what the old API versions defaulted it to), so that
+    // label-less workloads (synthetic clusters) keep loading.
     let Some(sel) = at::<meta::LabelSelector>(value, "/spec/selector") else {
-        if value.pointer("/spec/selector").is_none_or(Value::is_null) {
-            ctx.error("spec.selector", "Required value");
-        }
         return;
     };
     let sel = names::selector(ctx, "spec.selector", &sel);
