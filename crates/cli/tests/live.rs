@@ -213,6 +213,25 @@ fn a_port_the_destination_lacks_lists_the_ports_it_has() {
 }
 
 #[test]
+fn a_service_target_port_the_pod_lacks_is_said() {
+    let input = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a, labels: {app: p}}\nspec: {containers: [{name: c, ports: [{containerPort: 8080, name: http}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\nspec: {selector: {app: p}, ports: [{port: 80, targetPort: 9999}]}\n";
+    let run = support::netpol_with_stdin(
+        &[
+            "explain", "-", "--from", "a/p", "--to", "s.a.svc", "--port", "80",
+        ],
+        Some(input),
+    );
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stdout.contains(
+            "Service a/s port 80/TCP -> targetPort 9999 on a/p\nnote: a/p declares no port 9999/TCP; it declares 8080/TCP (http)\nALLOWED: a/p -> a/p on 9999/TCP"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn json_lists_every_connection_when_a_name_means_several() {
     let run = netpol(&[
         "explain",

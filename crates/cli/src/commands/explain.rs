@@ -206,7 +206,9 @@ fn destination_port(
             r.map(|(n, via)| DstPort {
                 port: n,
                 via: Some(via),
-                notes: Vec::new(),
+                notes: undeclared(cluster, e, n, protocol, false)
+                    .into_iter()
+                    .collect(),
             })
         });
     }
@@ -214,7 +216,9 @@ fn destination_port(
         PortArg::Number(n) => Ok(Ok(DstPort {
             port: *n,
             via: None,
-            notes: undeclared(cluster, e, *n, protocol).into_iter().collect(),
+            notes: undeclared(cluster, e, *n, protocol, true)
+                .into_iter()
+                .collect(),
         })),
         PortArg::Name(name) => match e.resolve_named_port(name, protocol) {
             Some(n) => Ok(Ok(DstPort {
@@ -325,7 +329,13 @@ fn declared(e: &Endpoint) -> String {
 
 /// Policies decide on any port, declared or not; but a port the pod does not
 /// declare is often a Service port meant for its targetPort.
-fn undeclared(cluster: &Cluster, e: &Endpoint, port: u16, protocol: Protocol) -> Option<String> {
+fn undeclared(
+    cluster: &Cluster,
+    e: &Endpoint,
+    port: u16,
+    protocol: Protocol,
+    service_hint: bool,
+) -> Option<String> {
     if e.host_network
         || e.ports
             .iter()
@@ -339,7 +349,8 @@ fn undeclared(cluster: &Cluster, e: &Endpoint, port: u16, protocol: Protocol) ->
         declared(e)
     );
     if let Some(svc) = cluster.services.iter().find(|s| {
-        s.selects(e)
+        service_hint
+            && s.selects(e)
             && s.ports
                 .iter()
                 .any(|sp| sp.port == port && sp.protocol == protocol)
