@@ -1,5 +1,6 @@
 pub mod diff;
 pub mod explain;
+pub mod explain_port;
 pub mod r#gen;
 pub mod lint;
 pub mod matrix;
