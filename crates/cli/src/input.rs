@@ -65,7 +65,8 @@ impl Input {
         Ok(cluster)
     }
 
-    /// For inputs that are meant to hold no NetworkPolicy (what `gen` reads).
+    /// For inputs that may well hold no NetworkPolicy: what `gen` reads, a
+    /// side of `diff`, and `lint` (which reports it as NP013).
     pub fn load_without_policies(&self) -> Result<Cluster, Failure> {
         let cluster = self.load_quietly()?;
         completeness_notes(&cluster, false);
