@@ -1,9 +1,9 @@
-//! The PATH arguments and `-n` that every command reading manifests shares.
+//! The PATH arguments, `-n` and `--validate` that every command reading manifests shares.
 
 use std::path::PathBuf;
 
-use clap::Args;
-use netpol_model::{Cluster, LoadOptions, NOT_KUBERNETES, load_paths};
+use clap::{Args, ValueEnum};
+use netpol_model::{Cluster, LoadOptions, NOT_KUBERNETES, Validation, load_paths};
 
 use crate::exit::Failure;
 
@@ -18,34 +18,87 @@ pub struct Input {
         short = 'n',
         long = "namespace",
         value_name = "NS",
-        default_value = "default"
+        default_value = "default",
+        value_parser = namespace_name
     )]
     pub namespace: String,
+
+    /// Unknown fields, as `kubectl apply --validate`: an error, a warning, or dropped silently
+    #[arg(long = "validate", value_enum, value_name = "MODE", default_value_t = Validate::Strict)]
+    pub validate: Validate,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Validate {
+    /// An unknown field is an error (kubectl's default)
+    #[value(alias = "true")]
+    Strict,
+    /// An unknown field is reported on stderr; the rest goes on
+    Warn,
+    /// Unknown fields are dropped, as the API server does without validation
+    #[value(alias = "false")]
+    Ignore,
+}
+
+impl From<Validate> for Validation {
+    fn from(v: Validate) -> Self {
+        match v {
+            Validate::Strict => Validation::Strict,
+            Validate::Warn => Validation::Warn,
+            Validate::Ignore => Validation::Ignore,
+        }
+    }
+}
+
+/// `-n` must be a namespace the API server would accept.
+pub fn namespace_name(s: &str) -> Result<String, String> {
+    match netpol_model::namespace_name_error(s) {
+        Some(e) => Err(e),
+        None => Ok(s.to_string()),
+    }
 }
 
 impl Input {
     pub fn load(&self) -> Result<Cluster, Failure> {
-        self.load_keeping(false)
+        let cluster = self.load_quietly(false)?;
+        completeness_notes(&cluster, true);
+        Ok(cluster)
     }
 
-    /// The same, keeping every object as written (`Cluster::manifests`).
+    /// For inputs that may well hold no NetworkPolicy: what `gen` reads, a
+    /// side of `diff`, and `lint` (which reports it as NP013).
+    pub fn load_without_policies(&self) -> Result<Cluster, Failure> {
+        let cluster = self.load_quietly(false)?;
+        completeness_notes(&cluster, false);
+        Ok(cluster)
+    }
+
+    /// Keeping every object as written (`Cluster::manifests`), for discovery,
+    /// which reads the kinds the connectivity model skips.
     pub fn load_with_manifests(&self) -> Result<Cluster, Failure> {
-        self.load_keeping(true)
+        let cluster = self.load_quietly(true)?;
+        completeness_notes(&cluster, false);
+        Ok(cluster)
     }
 
-    fn load_keeping(&self, keep_manifests: bool) -> Result<Cluster, Failure> {
+    fn load_quietly(&self, keep_manifests: bool) -> Result<Cluster, Failure> {
         let opts = LoadOptions {
             default_namespace: self.namespace.clone(),
+            validation: self.validate.into(),
             keep_manifests,
         };
         let cluster = load_paths(&self.paths, &opts).map_err(Failure::Load)?;
+        for w in &cluster.warnings {
+            eprintln!("warning: {w}");
+        }
         let kinds: Vec<String> = cluster
             .skipped
             .iter()
             .filter(|(k, _)| k.as_str() != NOT_KUBERNETES)
             .map(|(k, n)| format!("{n} {k}"))
             .collect();
-        if !kinds.is_empty() {
+        // Discovery reads those kinds itself, so the note would mislead.
+        if !kinds.is_empty() && !keep_manifests {
             eprintln!(
                 "note: skipped kinds netpol does not model: {}",
                 kinds.join(", ")
@@ -57,5 +110,26 @@ impl Input {
             );
         }
         Ok(cluster)
+    }
+}
+
+/// `kubectl get all` leaves Namespaces and NetworkPolicies out: without them
+/// every namespaceSelector on a namespace's own labels matches nothing, and
+/// without policies everything is allowed. Either answer would look right.
+fn completeness_notes(cluster: &Cluster, expect_policies: bool) {
+    if cluster.endpoints.is_empty() {
+        return;
+    }
+    const DUMP: &str =
+        "README \"Input\" has the kubectl command that dumps everything netpol reads";
+    if !cluster.namespaces.values().any(|n| n.declared) {
+        eprintln!(
+            "warning: the input has workloads but no Namespace objects: namespaceSelectors see only each namespace's kubernetes.io/metadata.name label (`kubectl get all` leaves Namespaces out; {DUMP})"
+        );
+    }
+    if expect_policies && cluster.policies.is_empty() {
+        eprintln!(
+            "warning: the input has workloads but no NetworkPolicy at all: nothing is isolated, every connection is allowed (`kubectl get all` leaves NetworkPolicies out; {DUMP})"
+        );
     }
 }

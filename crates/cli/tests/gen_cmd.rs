@@ -178,6 +178,13 @@ fn check_catches_changed_workload_labels() {
     drift(
         |dir| {
             let m = dir.join("manifests/rkllama.yaml");
+            // The selector with the labels: the API server rejects a
+            // Deployment whose selector does not match its template.
+            edit(
+                &m,
+                "    matchLabels:\n      app.kubernetes.io/name: rkllama",
+                "    matchLabels:\n      app.kubernetes.io/name: rkllama-server",
+            );
             edit(
                 &m,
                 "      labels:\n        app.kubernetes.io/name: rkllama",

@@ -12,7 +12,7 @@ use netpol_model::{
 use serde::Serialize;
 
 use crate::parse::{FlowDef, Flows};
-use crate::select::{Selection, workload_selector};
+use crate::select::{Selection, group_selector, workload_members};
 use crate::spec::{EndpointSpec, PortSpec};
 
 /// Ports as a policy's `ports` entry can say them.
@@ -335,8 +335,12 @@ impl Ctx<'_> {
             let meant = match spec {
                 EndpointSpec::AllPods => true,
                 EndpointSpec::Namespace(ns) => &e.namespace == ns,
+                // A Pod by its name, or the Pods a workload of that name owns
+                // (a live dump, where the Pods are the endpoints).
                 EndpointSpec::Workload { namespace, name } => {
-                    &e.namespace == namespace && &e.name == name
+                    &e.namespace == namespace
+                        && (&e.name == name
+                            || self.cluster.workload(i) == format!("{namespace}/{name}"))
                 }
                 EndpointSpec::Labels { namespace, labels } => {
                     namespace.as_ref().is_none_or(|ns| &e.namespace == ns)
@@ -410,12 +414,18 @@ impl Ctx<'_> {
         );
     }
 
+    /// The podSelector of `e`'s workload: all its replicas, nothing else.
     fn unique(&mut self, def: &FlowDef, e: usize) -> LabelSelector {
-        let Selection { selector, also } = workload_selector(self.cluster, e);
+        let group = workload_members(self.cluster, e);
+        self.unique_group(def, &group)
+    }
+
+    fn unique_group(&mut self, def: &FlowDef, group: &[usize]) -> LabelSelector {
+        let Selection { selector, also } = group_selector(self.cluster, group);
         if !also.is_empty() {
             let mut ids: Vec<String> = also
                 .iter()
-                .chain([&e])
+                .chain(group)
                 .map(|&i| self.cluster.endpoints[i].id())
                 .collect();
             ids.sort();
@@ -498,8 +508,10 @@ impl Ctx<'_> {
                 )
             }
             EndpointSpec::Workload { namespace, .. } => match visible {
-                [e] => {
-                    let sel = self.unique(def, *e);
+                [] => (None, Vec::new()),
+                // One pod, or the replicas of the workload.
+                members => {
+                    let sel = self.unique_group(def, members);
                     (
                         Some(PodPeer {
                             namespace: Some(namespace.clone()),
@@ -508,7 +520,6 @@ impl Ctx<'_> {
                         vec![(namespace.clone(), sel)],
                     )
                 }
-                _ => (None, Vec::new()),
             },
             _ => (None, Vec::new()),
         };

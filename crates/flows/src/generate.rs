@@ -101,12 +101,19 @@ pub fn generate(x: &Expansion) -> Generated {
             Sources::Addresses { blocks } => blocks.iter().cloned().map(Peer::Block).collect(),
         };
         if let Destinations::Pods { members, .. } = &f.destinations {
+            // The replicas of one workload (Pods of a live dump) share one policy.
+            let mut done = std::collections::BTreeSet::new();
             for m in members {
                 let e = &x.cluster.endpoints[m.endpoint];
                 if !x.flows.managed(&e.namespace) || source_peers.is_empty() || m.ports.is_empty() {
                     continue;
                 }
-                let name = unique_name(&e.namespace, format!("allow-{}-to-{}", def.name, e.name));
+                let workload = x.cluster.workload(m.endpoint);
+                if !done.insert((workload.clone(), m.selector.clone(), m.ports.clone())) {
+                    continue;
+                }
+                let short = workload.rsplit('/').next().unwrap_or(&e.name);
+                let name = unique_name(&e.namespace, format!("allow-{}-to-{short}", def.name));
                 policies.push(GenPolicy {
                     namespace: e.namespace.clone(),
                     name,

@@ -37,12 +37,47 @@ fn volatile(key: &str) -> bool {
 /// namespace carries; else all its labels plus `DoesNotExist` for a key that
 /// each look-alike has and it lacks.
 pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
-    let me = &cluster.endpoints[e];
+    group_selector(cluster, &[e])
+}
+
+/// The pods of the workload `e` belongs to: with Pods and their owners both
+/// given (a live dump), every Pod the same workload owns; else `e` alone.
+pub fn workload_members(cluster: &Cluster, e: usize) -> Vec<usize> {
+    if !cluster.workload_of.contains_key(&cluster.endpoints[e].id()) {
+        return vec![e];
+    }
+    let workload = cluster.workload(e);
+    (0..cluster.endpoints.len())
+        .filter(|&i| cluster.workload(i) == workload)
+        .collect()
+}
+
+/// Like [`workload_selector`], for a set of pods in one namespace (the
+/// replicas of a workload): labels they all carry and no other pod does.
+pub fn group_selector(cluster: &Cluster, members: &[usize]) -> Selection {
+    let Some(&first) = members.first() else {
+        return Selection {
+            selector: LabelSelector::default(),
+            also: Vec::new(),
+        };
+    };
+    let me = &cluster.endpoints[first];
+    // The labels every member carries.
+    let common: Labels = me
+        .labels
+        .iter()
+        .filter(|(k, v)| {
+            members
+                .iter()
+                .all(|&m| cluster.endpoints[m].labels.get(*k) == Some(*v))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let others: Vec<usize> = cluster
         .endpoints
         .iter()
         .enumerate()
-        .filter(|(i, o)| *i != e && o.namespace == me.namespace && !o.host_network)
+        .filter(|(i, o)| !members.contains(i) && o.namespace == me.namespace && !o.host_network)
         .map(|(i, _)| i)
         .collect();
     let has_all = |labels: &Labels, o: usize| {
@@ -51,7 +86,7 @@ pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
             .all(|(k, v)| cluster.endpoints[o].labels.get(k) == Some(v))
     };
 
-    let mut keys: Vec<&String> = me.labels.keys().filter(|k| !volatile(k)).collect();
+    let mut keys: Vec<&String> = common.keys().filter(|k| !volatile(k)).collect();
     keys.sort_by_key(|k| {
         (
             PREFERRED
@@ -82,7 +117,7 @@ pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
     for subset in candidates {
         let labels: Labels = subset
             .iter()
-            .map(|&i| (keys[i].clone(), me.labels[keys[i]].clone()))
+            .map(|&i| (keys[i].clone(), common[keys[i]].clone()))
             .collect();
         if !others.iter().any(|&o| has_all(&labels, o)) {
             return Selection {
@@ -94,18 +129,48 @@ pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
             };
         }
     }
+    // Stable labels when they are enough: a hash would stop matching the
+    // next rollout's pods.
+    let stable: Labels = common
+        .iter()
+        .filter(|(k, _)| !volatile(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let with_stable = exclude_look_alikes(cluster, members, &others, stable.clone());
+    if with_stable.also.is_empty() || stable == common {
+        return with_stable;
+    }
+    exclude_look_alikes(cluster, members, &others, common)
+}
+
+/// `base` plus `DoesNotExist` for a key that each look-alike (an other pod
+/// carrying all of `base`) has and no member has; `also` lists those that
+/// have no such key.
+fn exclude_look_alikes(
+    cluster: &Cluster,
+    members: &[usize],
+    others: &[usize],
+    base: Labels,
+) -> Selection {
     let mut selector = LabelSelector {
-        match_labels: me.labels.clone(),
+        match_labels: base,
         match_expressions: Vec::new(),
     };
     let mut also = Vec::new();
-    for o in others.into_iter().filter(|&o| has_all(&me.labels, o)) {
-        // `o` carries every label of `e`; any extra key tells them apart.
-        match cluster.endpoints[o]
-            .labels
-            .keys()
-            .find(|k| !me.labels.contains_key(*k))
+    for &o in others {
+        let labels = &cluster.endpoints[o].labels;
+        if !selector
+            .match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
         {
+            continue;
+        }
+        match labels.keys().find(|k| {
+            members
+                .iter()
+                .all(|&m| !cluster.endpoints[m].labels.contains_key(*k))
+        }) {
             Some(k) => selector.match_expressions.push(Requirement {
                 key: k.clone(),
                 operator: Operator::DoesNotExist,
@@ -200,5 +265,53 @@ mod tests {
         let (_, ids, also) = picked(&c, "daily");
         assert_eq!(ids, ["daily", "weekly"]);
         assert_eq!(also, [c.endpoint("ns/weekly").unwrap()]);
+    }
+
+    #[test]
+    fn a_workloads_replicas_share_one_selector() {
+        // A live dump: two replicas of web (owned through a ReplicaSet that is
+        // not in the input) and a canary that carries web's labels and more.
+        let pod = |name: &str, labels: &str, owner: &str| {
+            format!(
+                "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: ns\n  labels: {{{labels}}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {owner}, uid: u}}]\nspec: {{containers: [{{name: c, image: x}}]}}\n"
+            )
+        };
+        let text = [
+            pod("web-abc-1", "app: web, pod-template-hash: abc", "web-abc"),
+            pod("web-abc-2", "app: web, pod-template-hash: abc", "web-abc"),
+            pod(
+                "canary-def-1",
+                "app: web, track: canary, pod-template-hash: def",
+                "canary-def",
+            ),
+        ]
+        .concat();
+        let c = load_sources(
+            &[Source {
+                name: "t.yaml".into(),
+                text,
+            }],
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        let web = c.endpoint("ns/web-abc-1").unwrap();
+        let members = workload_members(&c, web);
+        assert_eq!(
+            members,
+            [
+                c.endpoint("ns/web-abc-1").unwrap(),
+                c.endpoint("ns/web-abc-2").unwrap()
+            ]
+        );
+        let s = group_selector(&c, &members);
+        let picked: Vec<&str> = c
+            .endpoints
+            .iter()
+            .filter(|o| matches(&s.selector, &o.labels))
+            .map(|o| o.name.as_str())
+            .collect();
+        assert_eq!(picked, ["web-abc-1", "web-abc-2"]);
+        assert!(s.also.is_empty());
+        assert!(!s.selector.match_labels.contains_key("pod-template-hash"));
     }
 }

@@ -2,9 +2,10 @@
 
 use std::fmt;
 
+use serde::Serialize;
 use thiserror::Error;
 
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
 pub struct Diagnostic {
     pub file: String,
     /// 1-based; 0 when the problem is with the file as a whole.

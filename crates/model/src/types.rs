@@ -437,6 +437,8 @@ pub struct Cluster {
     /// `LoadOptions::keep_manifests`.
     #[serde(skip)]
     pub manifests: Vec<crate::manifest::Manifest>,
+    /// Problems that did not stop loading (unknown fields with `--validate=warn`).
+    pub warnings: Vec<crate::Diagnostic>,
 }
 
 impl Cluster {

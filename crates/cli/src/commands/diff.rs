@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use crate::exit::{BAD_INPUT, FINDINGS, Failure};
-use crate::input::Input;
+use crate::input::{Input, Validate, namespace_name};
 use crate::render;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -33,9 +33,14 @@ pub struct Args {
         short = 'n',
         long = "namespace",
         value_name = "NS",
-        default_value = "default"
+        default_value = "default",
+        value_parser = namespace_name
     )]
     namespace: String,
+
+    /// Unknown fields, as `kubectl apply --validate`: an error, a warning, or dropped silently
+    #[arg(long = "validate", value_enum, value_name = "MODE", default_value_t = Validate::Strict)]
+    validate: Validate,
 
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
@@ -80,8 +85,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
         Input {
             paths,
             namespace: args.namespace.clone(),
+            validate: args.validate,
         }
-        .load()
+        // One side without policies is the usual "what do these policies change".
+        .load_without_policies()
     };
     let old = load(old)?;
     let new = load(new)?;

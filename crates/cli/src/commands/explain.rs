@@ -1,12 +1,15 @@
-use std::net::IpAddr;
+//! `netpol explain`: one connection, or each connection between the pods two
+//! names stand for (a workload's replicas, a Service's pods), with the trace.
 
 use clap::ValueEnum;
-use netpol_engine::{Engine, Party};
-use netpol_model::{Cluster, Protocol};
+use netpol_engine::Engine;
 
+use super::explain_port::{destination_port, parse_port};
+use super::resolve::resolve;
 use crate::exit::Failure;
 use crate::input::Input;
 use crate::render;
+use crate::render::explain::{Connections, Explained};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -19,15 +22,15 @@ pub struct Args {
     #[command(flatten)]
     input: Input,
 
-    /// Source: `namespace/name`, a name in the -n namespace, or an IP address
+    /// Source: `namespace/name` (a pod or a workload), a name in the -n namespace, or an IP address
     #[arg(long = "from", value_name = "SRC")]
     from: String,
 
-    /// Destination: `namespace/name`, a name in the -n namespace, or an IP address
+    /// Destination: like SRC, or a Service: `svc/ns/name`, its ClusterIP or DNS name (`name.ns.svc`)
     #[arg(long = "to", value_name = "DST")]
     to: String,
 
-    /// Port and protocol (`80`, `53/udp`, `metrics/TCP`: a name resolves on the destination)
+    /// Port and protocol (`80`, `53/udp`, `metrics/TCP`: a name resolves on the destination; a Service's port goes to its targetPort)
     #[arg(long = "port", value_name = "PORT[/PROTO]")]
     port: String,
 
@@ -42,85 +45,60 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let cluster = args.input.load()?;
-    let src = party(&cluster, &args.from, &args.input.namespace)?;
-    let dst = party(&cluster, &args.to, &args.input.namespace)?;
-    let (port, protocol) = port(&cluster, dst, &args.port)?;
-    let engine = Engine::new(&cluster);
-    let verdict = engine.verdict(src, dst, port, protocol);
-    match args.output {
-        Format::Text => print!("{}", render::explain::text(&verdict)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&verdict).expect("verdicts serialize")
-        ),
+    let src = resolve(&cluster, &args.from, &args.input.namespace)?;
+    let dst = resolve(&cluster, &args.to, &args.input.namespace)?;
+    let (port, protocol) = parse_port(&args.port)?;
+    let mut connections = Vec::new();
+    let mut skipped = Vec::new();
+    for &d in &dst.parties {
+        match destination_port(&cluster, &dst, d, &port, protocol)? {
+            Ok(resolved) => {
+                for &s in &src.parties {
+                    connections.push((s, d, resolved.clone()));
+                }
+            }
+            Err(why) => skipped.push(why),
+        }
     }
-    if args.exit_code && !verdict.allowed {
+    if connections.is_empty() {
+        return Err(Failure::Usage(skipped.join("; ")));
+    }
+    let engine = Engine::new(&cluster);
+    let explained: Vec<Explained> = connections
+        .into_iter()
+        .map(|(s, d, r)| Explained {
+            via: r.via,
+            notes: r.notes,
+            verdict: engine.verdict(s, d, r.port, protocol),
+        })
+        .collect();
+    let denied = explained.iter().filter(|e| !e.verdict.allowed).count();
+    let connections = Connections {
+        meaning: [&src.meaning, &dst.meaning].into_iter().flatten().collect(),
+        skipped,
+        connections: explained,
+    };
+    match args.output {
+        Format::Text => print!("{}", render::explain::connections_text(&connections)),
+        Format::Json => match connections.single() {
+            // One plain connection keeps the verdict object as the whole output.
+            Some(e) => {
+                for n in &e.notes {
+                    eprintln!("note: {n}");
+                }
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&e.verdict).expect("verdicts serialize")
+                );
+            }
+            None => println!(
+                "{}",
+                serde_json::to_string_pretty(&connections).expect("verdicts serialize")
+            ),
+        },
+    }
+    if args.exit_code && denied > 0 {
         return Err(Failure::Status(3));
     }
     Ok(())
-}
-
-fn party(cluster: &Cluster, text: &str, namespace: &str) -> Result<Party, Failure> {
-    if let Ok(ip) = text.parse::<IpAddr>() {
-        // An address that belongs to a pod is that pod.
-        let pod = cluster
-            .endpoint_by_ip(ip)
-            .or_else(|| cluster.endpoints.iter().position(|e| e.ips.contains(&ip)));
-        return Ok(pod.map_or(Party::External(ip), Party::Endpoint));
-    }
-    let id = if text.contains('/') {
-        text.to_string()
-    } else {
-        format!("{namespace}/{text}")
-    };
-    cluster.endpoint(&id).map(Party::Endpoint).ok_or_else(|| {
-        let ns = id.split('/').next().unwrap_or_default();
-        let known: Vec<String> = cluster
-            .endpoints
-            .iter()
-            .filter(|e| e.namespace == ns)
-            .map(|e| e.id())
-            .collect();
-        let hint = if known.is_empty() {
-            format!("namespace {ns} has no endpoints")
-        } else {
-            format!("endpoints in {ns}: {}", known.join(", "))
-        };
-        Failure::Usage(format!("unknown endpoint {id:?} ({hint})"))
-    })
-}
-
-fn port(cluster: &Cluster, dst: Party, text: &str) -> Result<(u16, Protocol), Failure> {
-    let (port, proto) = match text.split_once('/') {
-        Some((p, proto)) => (p, Some(proto)),
-        None => (text, None),
-    };
-    let protocol = match proto {
-        None => Protocol::Tcp,
-        Some(p) => Protocol::parse_ignore_case(p).ok_or_else(|| {
-            Failure::Usage(format!(
-                "unknown protocol {p:?} in --port: use tcp, udp or sctp"
-            ))
-        })?,
-    };
-    if let Ok(n) = port.parse::<u16>() {
-        if n == 0 {
-            return Err(Failure::Usage("--port must be between 1 and 65535".into()));
-        }
-        return Ok((n, protocol));
-    }
-    let Party::Endpoint(d) = dst else {
-        return Err(Failure::Usage(format!(
-            "named port {port:?} needs a destination pod to resolve on"
-        )));
-    };
-    let e = &cluster.endpoints[d];
-    e.resolve_named_port(port, protocol)
-        .map(|n| (n, protocol))
-        .ok_or_else(|| {
-            Failure::Usage(format!(
-                "{} declares no port named {port:?} for {protocol}",
-                e.id()
-            ))
-        })
 }

@@ -48,7 +48,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    let cluster = args.input.load()?;
+    // NP013 is the finding for an input without any NetworkPolicy.
+    let cluster = args.input.load_without_policies()?;
     let findings = netpol_lint::lint(&cluster);
     let checked = format!(
         "{} polic{}, {} workload{}",

@@ -1,9 +1,11 @@
 pub mod diff;
 pub mod discover;
 pub mod explain;
+pub mod explain_port;
 pub mod r#gen;
 pub mod lint;
 pub mod matrix;
 pub mod nft;
 pub mod probe;
+pub mod resolve;
 pub mod verify;

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use netpol_engine::{Decision, SideTrace, Verdict};
+use serde::Serialize;
 
 pub fn text(v: &Verdict) -> String {
     let mut s = String::new();
@@ -105,4 +106,67 @@ fn side(s: &mut String, title: &str, t: &SideTrace) {
             }
         }
     }
+}
+
+/// One connection `explain` decided, and how its destination port was reached.
+#[derive(Serialize)]
+pub struct Explained {
+    /// How a Service port led to this pod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub verdict: Verdict,
+}
+
+/// Every connection between the pods `--from` and `--to` stand for.
+#[derive(Serialize)]
+pub struct Connections<'a> {
+    /// How a name that means several pods, or a Service, was read.
+    pub meaning: Vec<&'a String>,
+    /// Destination pods the connection never reaches, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+    pub connections: Vec<Explained>,
+}
+
+impl Connections<'_> {
+    /// The one connection, when the names meant one pod each and no Service.
+    pub fn single(&self) -> Option<&Explained> {
+        match self.connections.as_slice() {
+            [e] if self.meaning.is_empty() && self.skipped.is_empty() && e.via.is_none() => Some(e),
+            _ => None,
+        }
+    }
+}
+
+pub fn connections_text(c: &Connections) -> String {
+    let mut s = String::new();
+    for m in &c.meaning {
+        let _ = writeln!(s, "{m}");
+    }
+    for why in &c.skipped {
+        let _ = writeln!(s, "note: {why}");
+    }
+    for (i, e) in c.connections.iter().enumerate() {
+        if i > 0 || !c.meaning.is_empty() || !c.skipped.is_empty() {
+            s.push('\n');
+        }
+        if let Some(via) = &e.via {
+            let _ = writeln!(s, "{via}");
+        }
+        for n in &e.notes {
+            let _ = writeln!(s, "note: {n}");
+        }
+        s.push_str(&text(&e.verdict));
+    }
+    if c.connections.len() > 1 {
+        let allowed = c.connections.iter().filter(|e| e.verdict.allowed).count();
+        let _ = writeln!(
+            s,
+            "\n{allowed} of {} connections allowed",
+            c.connections.len()
+        );
+    }
+    s
 }

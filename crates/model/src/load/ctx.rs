@@ -5,6 +5,8 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::Validation;
+use super::strict::{self, Found};
 use crate::diag::Diagnostic;
 use crate::types::Origin;
 use crate::yaml::{Document, child_index, child_key};
@@ -16,6 +18,9 @@ pub(crate) struct Ctx<'a> {
     pub prefix: String,
     pub object: Option<String>,
     pub errors: &'a mut Vec<Diagnostic>,
+    /// Problems that `--validate=warn` reports without failing.
+    pub warnings: &'a mut Vec<Diagnostic>,
+    pub validation: Validation,
 }
 
 impl Ctx<'_> {
@@ -40,22 +45,41 @@ impl Ctx<'_> {
         }
     }
 
-    pub fn error(&mut self, field: &str, message: impl Into<String>) {
-        let diagnostic = Diagnostic {
+    fn diagnostic(&self, field: &str, message: String) -> Diagnostic {
+        Diagnostic {
             file: self.file.to_string(),
             document: self.doc.index,
             line: self.line(field),
             object: self.object.clone(),
             field: (!field.is_empty()).then(|| self.full_path(field)),
-            message: message.into(),
-        };
+            message,
+        }
+    }
+
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        let diagnostic = self.diagnostic(field, message.into());
         self.errors.push(diagnostic);
     }
 
     /// Deserializes into a `k8s-openapi` type; a type mismatch becomes a
-    /// diagnostic at the offending field.
+    /// diagnostic at the offending field, and so does an unknown field
+    /// (`--validate=strict`; a warning with `warn`, nothing with `ignore`).
     pub fn typed<T: DeserializeOwned>(&mut self, value: &Value) -> Option<T> {
-        match serde_path_to_error::deserialize::<_, T>(value) {
+        let found = Found::default();
+        let result = match self.validation {
+            Validation::Ignore => serde_path_to_error::deserialize::<_, T>(value),
+            Validation::Strict | Validation::Warn => serde_path_to_error::deserialize::<_, T>(
+                strict::De::new(value, String::new(), &found),
+            ),
+        };
+        for unknown in found.into_inner() {
+            let diagnostic = self.diagnostic(&unknown.path, unknown.message());
+            match self.validation {
+                Validation::Warn => self.warnings.push(diagnostic),
+                _ => self.errors.push(diagnostic),
+            }
+        }
+        match result {
             Ok(v) => Some(v),
             Err(err) => {
                 let path = err.path().to_string();

@@ -4,6 +4,8 @@ mod ctx;
 pub mod names;
 mod policy;
 mod service;
+mod strict;
+mod template;
 mod workload;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,6 +35,8 @@ pub struct LoadOptions {
     /// Keep every object as written in `Cluster::manifests`, for rules that
     /// read more than connectivity (discovering flows).
     pub keep_manifests: bool,
+    /// What an unknown field is.
+    pub validation: Validation,
 }
 
 impl Default for LoadOptions {
@@ -40,8 +44,21 @@ impl Default for LoadOptions {
         LoadOptions {
             default_namespace: "default".to_string(),
             keep_manifests: false,
+            validation: Validation::Strict,
         }
     }
+}
+
+/// Field validation, as `kubectl apply --validate` does it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Validation {
+    /// An unknown field is an error (kubectl's default).
+    #[default]
+    Strict,
+    /// An unknown field is reported in `Cluster::warnings`; loading goes on.
+    Warn,
+    /// Unknown fields are dropped silently.
+    Ignore,
 }
 
 /// The `Cluster::skipped` entry for documents without apiVersion and kind.
@@ -168,6 +185,7 @@ struct Accumulator {
     cluster: Cluster,
     workloads: Vec<workload::Loaded>,
     errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
     /// (kind, namespace, name) -> where first seen.
     seen: BTreeMap<(String, String, String), String>,
 }
@@ -182,6 +200,8 @@ impl Accumulator {
                 prefix: prefix.clone(),
                 object: None,
                 errors: &mut self.errors,
+                warnings: &mut self.warnings,
+                validation: opts.validation,
             };
             let Some(obj) = value.as_object() else {
                 ctx.error(
@@ -285,6 +305,12 @@ impl Accumulator {
                 }
                 Some(_) => {}
             }
+            let declared_ns = obj
+                .get("metadata")
+                .and_then(|m| m.get("namespace"))
+                .and_then(Value::as_str)
+                .filter(|ns| !ns.is_empty());
+            names::object_meta(&mut ctx, kind, name, declared_ns);
             let origin = format!("{}:{}", file, ctx.line(""));
             if let Some(first) =
                 self.seen
@@ -318,6 +344,7 @@ impl Accumulator {
                 _ => {
                     let kind =
                         workload_kind(kind).expect("expected_group covers exactly these kinds");
+                    template::check_selector(&mut ctx, kind, value);
                     if let Some(w) = workload::load(&mut ctx, kind, value, default_ns) {
                         self.workloads.push(w);
                     }
@@ -336,6 +363,7 @@ impl Accumulator {
             workload_of,
         } = resolve_owners(std::mem::take(&mut self.workloads));
         self.cluster.workload_of = workload_of;
+        self.cluster.warnings = std::mem::take(&mut self.warnings);
         self.cluster.endpoints = endpoints;
         self.cluster.notes.extend(notes);
         let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -1,4 +1,5 @@
-//! The API server's syntax rules for label keys and values, port names and selectors.
+//! The API server's syntax rules for object names and namespaces, label keys
+//! and values, port names and selectors.
 
 use std::collections::BTreeMap;
 
@@ -29,17 +30,95 @@ pub fn label_value_error(v: &str) -> Option<String> {
     None
 }
 
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, any length.
+fn is_label_syntax(part: &str) -> bool {
+    !part.is_empty()
+        && part
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !part.starts_with('-')
+        && !part.ends_with('-')
+}
+
 fn is_dns_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|part| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !part.starts_with('-')
-                && !part.ends_with('-')
-        })
+    s.len() <= 253 && s.split('.').all(is_label_syntax)
+}
+
+/// A lowercase RFC 1123 label: Namespace names, StatefulSet names and the
+/// namespace of every object.
+pub fn dns_label_error(s: &str) -> Option<String> {
+    if s.len() > 63 {
+        return Some(format!(
+            "invalid value {s:?}: must be no more than 63 characters"
+        ));
+    }
+    (!is_label_syntax(s)).then(|| {
+        format!(
+            "invalid value {s:?}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name', or '123-abc')"
+        )
+    })
+}
+
+/// A lowercase RFC 1123 subdomain: the names of most objects.
+pub fn dns_subdomain_error(s: &str) -> Option<String> {
+    if s.len() > 253 {
+        return Some(format!(
+            "invalid value {s:?}: must be no more than 253 characters"
+        ));
+    }
+    (!is_dns_subdomain(s)).then(|| {
+        format!(
+            "invalid value {s:?}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com')"
+        )
+    })
+}
+
+/// An RFC 1035 label (a letter first): Service names.
+pub fn dns1035_label_error(s: &str) -> Option<String> {
+    if s.len() > 63 {
+        return Some(format!(
+            "invalid value {s:?}: must be no more than 63 characters"
+        ));
+    }
+    (!is_label_syntax(s) || !s.starts_with(|c: char| c.is_ascii_lowercase())).then(|| {
+        format!(
+            "invalid value {s:?}: a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name', or 'abc-123')"
+        )
+    })
+}
+
+/// A namespace name (also what `-n` accepts).
+pub fn namespace_name_error(s: &str) -> Option<String> {
+    dns_label_error(s)
+}
+
+/// The API server's name rule for `kind` (`ValidateObjectMeta` with the
+/// kind's name validator).
+pub fn object_name_error(kind: &str, name: &str) -> Option<String> {
+    match kind {
+        "Namespace" | "StatefulSet" => dns_label_error(name),
+        "Service" => dns1035_label_error(name),
+        // The Jobs it creates get `-<timestamp>` (11 characters) appended and
+        // must stay within 63.
+        "CronJob" if name.len() > 52 => Some(format!(
+            "invalid value {name:?}: must be no more than 52 characters"
+        )),
+        _ => dns_subdomain_error(name),
+    }
+}
+
+/// Checks `metadata.name` and, for namespaced kinds, `metadata.namespace`.
+pub(crate) fn object_meta(ctx: &mut Ctx, kind: &str, name: &str, namespace: Option<&str>) {
+    if !name.is_empty() {
+        if let Some(e) = object_name_error(kind, name) {
+            ctx.error("metadata.name", e);
+        }
+    }
+    if let Some(ns) = namespace.filter(|_| kind != "Namespace") {
+        if let Some(e) = namespace_name_error(ns) {
+            ctx.error("metadata.namespace", e);
+        }
+    }
 }
 
 /// A qualified label key: `[prefix/]name`.
