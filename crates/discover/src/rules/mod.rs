@@ -2,6 +2,7 @@
 //! own tests; `ALL` is the order they run in (the output is sorted anyway).
 
 pub mod dns;
+pub mod ingress;
 
 use crate::{Context, Sink};
 
@@ -11,7 +12,13 @@ pub struct Rule {
     pub run: fn(&Context, &mut Sink),
 }
 
-pub const ALL: &[Rule] = &[Rule {
-    name: dns::NAME,
-    run: dns::run,
-}];
+pub const ALL: &[Rule] = &[
+    Rule {
+        name: dns::NAME,
+        run: dns::run,
+    },
+    Rule {
+        name: ingress::NAME,
+        run: ingress::run,
+    },
+];
