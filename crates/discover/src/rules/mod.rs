@@ -3,6 +3,7 @@
 
 pub mod dns;
 pub mod ingress;
+pub mod prometheus;
 
 use crate::{Context, Sink};
 
@@ -20,5 +21,9 @@ pub const ALL: &[Rule] = &[
     Rule {
         name: ingress::NAME,
         run: ingress::run,
+    },
+    Rule {
+        name: prometheus::NAME,
+        run: prometheus::run,
     },
 ];

@@ -86,7 +86,11 @@ fn describe(port: ServicePortRef) -> String {
 /// Endpoints (and EndpointSlices labelled with the Service's name) written
 /// by hand for a selector-less Service: their addresses on the port that
 /// matches the Service port by name (or the only one, when unnamed).
-fn manual_endpoints(ctx: &Context, service: &Service, port: ServicePortRef) -> Vec<Destination> {
+pub(crate) fn manual_endpoints(
+    ctx: &Context,
+    service: &Service,
+    port: ServicePortRef,
+) -> Vec<Destination> {
     let wanted: Vec<_> = service
         .ports
         .iter()

@@ -10,7 +10,7 @@
 //! the flags or the image's documented default say so, likely when only a
 //! convention does.
 
-mod backend;
+pub(crate) mod backend;
 pub mod controller;
 mod gateway;
 mod traefik;
