@@ -1,6 +1,7 @@
 //! The evidence rules. Each is a small module with one entry point and its
 //! own tests; `ALL` is the order they run in (the output is sorted anyway).
 
+pub mod coredns;
 pub mod dns;
 pub mod ingress;
 pub mod prometheus;
@@ -25,5 +26,9 @@ pub const ALL: &[Rule] = &[
     Rule {
         name: prometheus::NAME,
         run: prometheus::run,
+    },
+    Rule {
+        name: coredns::NAME,
+        run: coredns::run,
     },
 ];

@@ -182,6 +182,40 @@ fn class_controllers(ctx: &Context, name: Option<&str>) -> Vec<Controller> {
     )
 }
 
+/// A host name an ingress controller answers for, and the controllers.
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub host: String,
+    pub controllers: Vec<Controller>,
+    /// Where the host is declared (`spec.rules[0].host`, a `Host()` match).
+    pub evidence: Evidence,
+}
+
+/// The host names of the Ingresses and Traefik IngressRoutes, with the
+/// controllers that serve them. Wildcard hosts are kept as written (`*.example.com`).
+pub fn hosts(ctx: &Context) -> Vec<Host> {
+    let mut out = Vec::new();
+    for ing in ctx.objects("Ingress") {
+        if ing.group() != "networking.k8s.io" && ing.group() != "extensions" {
+            continue;
+        }
+        let class = ingress_class(ctx, ing);
+        let controllers = class_controllers(ctx, class.as_ref().map(|c| c.0.as_str()));
+        let rules = ing.get("spec.rules").and_then(Value::as_array);
+        for (ri, rule) in rules.into_iter().flatten().enumerate() {
+            if let Some(h) = rule.get("host").and_then(Value::as_str) {
+                out.push(Host {
+                    host: h.to_ascii_lowercase(),
+                    controllers: controllers.clone(),
+                    evidence: Evidence::at(ing, &format!("spec.rules[{ri}].host"), h),
+                });
+            }
+        }
+    }
+    out.extend(traefik::hosts(ctx));
+    out
+}
+
 fn ingresses(ctx: &Context, out: &mut Routes) {
     for ing in ctx.objects("Ingress") {
         if ing.group() != "networking.k8s.io" && ing.group() != "extensions" {

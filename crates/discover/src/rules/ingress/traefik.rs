@@ -118,6 +118,45 @@ pub(super) fn ingress_routes(ctx: &Context, out: &mut Routes) {
     }
 }
 
+/// The `Host(`...`)` names of IngressRoute matches.
+pub(super) fn hosts(ctx: &Context) -> Vec<super::Host> {
+    let routes: Vec<&Manifest> = ctx
+        .objects("IngressRoute")
+        .iter()
+        .copied()
+        .filter(|m| is_traefik(m))
+        .collect();
+    if routes.is_empty() {
+        return Vec::new();
+    }
+    let controllers = crd_controllers(ctx);
+    let mut out = Vec::new();
+    for route in routes {
+        let rules = route.get("spec.routes").and_then(Value::as_array);
+        for (ri, r) in rules.into_iter().flatten().enumerate() {
+            let Some(m) = r.get("match").and_then(Value::as_str) else {
+                continue;
+            };
+            let field = format!("spec.routes[{ri}].match");
+            for (i, _) in m.match_indices("Host(") {
+                let args = &m[i + 5..];
+                let args = &args[..args.find(')').unwrap_or(args.len())];
+                for h in args.split(',') {
+                    let h = h.trim().trim_matches(['`', '"', '\'']);
+                    if !h.is_empty() {
+                        out.push(super::Host {
+                            host: h.to_ascii_lowercase(),
+                            controllers: controllers.clone(),
+                            evidence: Evidence::at(route, &field, m),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 fn forward_auth(
     ctx: &Context,
     out: &mut Routes,
