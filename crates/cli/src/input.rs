@@ -25,9 +25,19 @@ pub struct Input {
 
 impl Input {
     pub fn load(&self) -> Result<Cluster, Failure> {
+        self.load_with(false)
+    }
+
+    /// Also keeps every object as written, for what reads more than the
+    /// connectivity model (the flows' `ingress-backends`, discovery).
+    pub fn load_keeping_manifests(&self) -> Result<Cluster, Failure> {
+        self.load_with(true)
+    }
+
+    fn load_with(&self, keep_manifests: bool) -> Result<Cluster, Failure> {
         let opts = LoadOptions {
             default_namespace: self.namespace.clone(),
-            ..LoadOptions::default()
+            keep_manifests,
         };
         let cluster = load_paths(&self.paths, &opts).map_err(Failure::Load)?;
         let kinds: Vec<String> = cluster

@@ -9,6 +9,7 @@
 mod expand;
 mod file;
 mod generate;
+mod ingress;
 mod parse;
 mod select;
 mod spec;
@@ -30,5 +31,5 @@ pub use parse::{
     ClusterAddresses, FlowDef, Flows, FlowsError, FlowsErrors, parse_flows, read_flows, slug,
 };
 pub use select::{Selection, workload_selector};
-pub use spec::{EndpointSpec, PortSpec, parse_endpoint, parse_port_text};
+pub use spec::{EndpointSpec, INGRESS_BACKENDS, PortSpec, parse_endpoint, parse_port_text};
 pub use verify::{Extra, Missing, OpenNamespace, Report, verify};

@@ -39,7 +39,7 @@ pub enum Change {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let flows = read_flows(&args.flows).map_err(flows_failure)?;
-    let cluster = args.input.load()?;
+    let cluster = args.input.load_keeping_manifests()?;
     let expansion = expand(&cluster, &flows);
     let generated = generate(&expansion);
     report_findings(&expansion);

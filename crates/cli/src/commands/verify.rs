@@ -36,7 +36,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let flows = read_flows(&args.flows).map_err(flows_failure)?;
-    let cluster = args.input.load()?;
+    let cluster = args.input.load_keeping_manifests()?;
     let expansion = expand(&cluster, &flows);
     let report = verify(&expansion);
     match args.output {
