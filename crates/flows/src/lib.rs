@@ -6,6 +6,7 @@
 //! writes default-deny and allow policies exactly as wide as the flows;
 //! [`verify`] asks the engine whether a set of policies implements them.
 
+mod evidence;
 mod expand;
 mod file;
 mod generate;
@@ -16,6 +17,7 @@ mod spec;
 mod verify;
 mod yaml_out;
 
+pub use evidence::{WouldBreak, check_evidence, would_break};
 pub use expand::{
     Block, Coverage, Destinations, DstEndpoint, ExpandedFlow, Expansion, Finding, PodPeer, PodSet,
     PortSel, Severity, Sources, dns_flow, expand,

@@ -38,7 +38,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let flows = read_flows(&args.flows).map_err(flows_failure)?;
     let cluster = args.input.load_keeping_manifests()?;
     let expansion = expand(&cluster, &flows);
-    let report = verify(&expansion);
+    let mut report = verify(&expansion);
+    report.would_break = netpol_flows::check_evidence(&expansion);
     match args.output {
         Format::Text => print!(
             "{}",

@@ -1,4 +1,5 @@
 pub mod diff;
+pub mod evidence;
 pub mod explain;
 pub mod r#gen;
 pub mod lint;
