@@ -119,3 +119,65 @@ fn real_homelab_oidc_through_the_ingress_controller() {
     );
     assert!(d.unresolved.is_empty());
 }
+
+#[test]
+fn a_dns_server_in_the_cluster_mapping_the_domain_to_the_controller() {
+    let c = load(&fixture("coredns-hosts/lan.yaml"));
+    let d = run_rule(&c, rule());
+    // web's own BASE_URL and the markdown link are no calls; dnsmasq itself neither.
+    assert_eq!(
+        lines(&d),
+        ["apps/checker -> traefik/traefik 8443/TCP (likely)"]
+    );
+    let ev: Vec<_> = d.connections[0]
+        .evidence
+        .iter()
+        .map(|e| (e.object.as_str(), e.line, e.text.as_str()))
+        .collect();
+    assert_eq!(
+        ev,
+        [
+            (
+                "ConfigMap dns/dnsmasq",
+                9,
+                "address=/example.org/192.0.2.50"
+            ),
+            ("Ingress apps/web", 74, "app.example.org"),
+            (
+                "Deployment apps/checker",
+                90,
+                "--url=https://app.example.org/health"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn real_talos_blocky_maps_the_domain_to_traefik() {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/realcases/talos-gitops/manifests"
+    );
+    if !std::path::Path::new(dir).exists() {
+        assert!(
+            std::env::var("NETPOL_REQUIRE_SHARED").as_deref() != Ok("1"),
+            "{dir} missing"
+        );
+        return;
+    }
+    let d = run_rule(&load(dir), rule());
+    // blocky's customDNS maps elmstreet79.de to 192.168.2.250, Traefik's
+    // MetalLB address; Gatus checks the Ingress hosts over https (its config
+    // says the checks run through Traefik), Homepage's widgets call pve/unifi/plex.
+    let got: Vec<_> = lines(&d)
+        .into_iter()
+        .filter(|l| !l.ends_with("(guess)"))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "gatus/gatus -> traefik/traefik 443/TCP (likely)",
+            "homepage/homepage -> traefik/traefik 443/TCP (likely)",
+        ]
+    );
+}

@@ -15,6 +15,7 @@
 //! controller is then the only sensible target; unresolved otherwise.
 
 mod corefile;
+mod lan;
 pub mod refs;
 
 use std::net::IpAddr;
@@ -71,7 +72,7 @@ fn corefiles<'c>(ctx: &Context<'c>) -> Vec<(&'c Manifest, String, String)> {
 
 /// Line of the `n`th line of a data value: a block scalar (`key: |`)
 /// starts on the line after its key; a quoted one is all on the key's line.
-fn value_line(cm: &Manifest, key: &str, n: usize) -> usize {
+pub(super) fn value_line(cm: &Manifest, key: &str, n: usize) -> usize {
     let key_line = cm.line(&format!("data.{key}"));
     let block = std::fs::read_to_string(&*cm.origin.file)
         .ok()
@@ -87,42 +88,59 @@ fn value_line(cm: &Manifest, key: &str, n: usize) -> usize {
     if block { key_line + n } else { key_line }
 }
 
+/// The addresses a Service answers on: its load-balancer and external
+/// addresses (`spec.loadBalancerIP`, `status.loadBalancer.ingress`,
+/// `spec.externalIPs`, the `*loadBalancerIPs` annotations of MetalLB and
+/// kube-vip) and, with `cluster_ip`, its ClusterIPs.
+pub(super) fn service_ips(ctx: &Context, s: &Service, cluster_ip: bool) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = if cluster_ip {
+        s.cluster_ips.clone()
+    } else {
+        Vec::new()
+    };
+    let m = ctx
+        .objects("Service")
+        .iter()
+        .find(|m| m.name == s.name && m.namespace.as_deref() == Some(s.namespace.as_str()));
+    let Some(m) = m else { return out };
+    let mut texts: Vec<&str> = Vec::new();
+    texts.extend(m.get("spec.loadBalancerIP").and_then(Value::as_str));
+    for i in m
+        .get("status.loadBalancer.ingress")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        texts.extend(i.get("ip").and_then(Value::as_str));
+    }
+    for i in m
+        .get("spec.externalIPs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        texts.extend(i.as_str());
+    }
+    for (k, v) in m
+        .get("metadata.annotations")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if k.ends_with("loadBalancerIPs") {
+            texts.extend(v.as_str().into_iter().flat_map(|v| v.split(',')));
+        }
+    }
+    out.extend(texts.iter().filter_map(|t| t.trim().parse::<IpAddr>().ok()));
+    out
+}
+
 /// The Service that has `ip` as its ClusterIP or load-balancer address.
 fn service_with_ip<'c>(ctx: &Context<'c>, ip: IpAddr) -> Option<&'c Service> {
-    ctx.cluster.services.iter().find(|s| {
-        if s.cluster_ips.contains(&ip) {
-            return true;
-        }
-        let m = ctx
-            .objects("Service")
-            .iter()
-            .find(|m| m.name == s.name && m.namespace.as_deref() == Some(s.namespace.as_str()));
-        let Some(m) = m else { return false };
-        let ip_s = ip.to_string();
-        let lb = m.get("spec.loadBalancerIP").and_then(Value::as_str) == Some(ip_s.as_str());
-        let status = m
-            .get("status.loadBalancer.ingress")
-            .and_then(Value::as_array)
-            .is_some_and(|l| {
-                l.iter()
-                    .any(|i| i.get("ip").and_then(Value::as_str) == Some(ip_s.as_str()))
-            });
-        let external = m
-            .get("spec.externalIPs")
-            .and_then(Value::as_array)
-            .is_some_and(|l| l.iter().any(|i| i.as_str() == Some(ip_s.as_str())));
-        let annotated = m
-            .get("metadata.annotations")
-            .and_then(Value::as_object)
-            .is_some_and(|a| {
-                a.iter().any(|(k, v)| {
-                    k.ends_with("loadBalancerIPs")
-                        && v.as_str()
-                            .is_some_and(|v| v.split(',').any(|x| x.trim() == ip_s))
-                })
-            });
-        lb || status || external || annotated
-    })
+    ctx.cluster
+        .services
+        .iter()
+        .find(|s| service_ips(ctx, s, true).contains(&ip))
 }
 
 fn overrides<'c>(ctx: &'c Context<'c>, sink: &mut Sink) -> Vec<Override<'c>> {
@@ -211,7 +229,11 @@ fn overrides<'c>(ctx: &'c Context<'c>, sink: &mut Sink) -> Vec<Override<'c>> {
 
 /// The pods behind `service` on the port a client uses (its Service port),
 /// with the port they receive on.
-fn destinations(ctx: &Context, service: &Service, port: u16) -> Vec<(String, u16, Protocol)> {
+pub(super) fn destinations(
+    ctx: &Context,
+    service: &Service,
+    port: u16,
+) -> Vec<(String, u16, Protocol)> {
     ctx.backends(service, ServicePortRef::Number(port))
         .into_iter()
         .filter(|b| b.protocol == Protocol::Tcp)
@@ -249,10 +271,14 @@ fn host_matches(pattern: &str, host: &str) -> bool {
 
 pub fn run(ctx: &Context, sink: &mut Sink) {
     let overrides = overrides(ctx, sink);
-    if overrides.is_empty() {
-        return;
-    }
     let ingress_hosts = ingress::hosts(ctx);
+    // Names CoreDNS answers itself: a LAN DNS server is never asked for them.
+    let done: std::collections::BTreeSet<String> = overrides
+        .iter()
+        .filter(|o| !o.suffix)
+        .map(|o| o.name.clone())
+        .collect();
+    lan::run(ctx, sink, &ingress_hosts, &done);
     for o in &overrides {
         // Suffix rewrites: every Ingress host under the suffix.
         let names: Vec<(String, Target)> = if o.suffix {
@@ -288,6 +314,10 @@ pub fn run(ctx: &Context, sink: &mut Sink) {
                 continue;
             }
             for r in refs::references(ctx, &name) {
+                // An app's own public URL is configuration, not a call.
+                if ingress_host.is_some_and(|h| h.backends.contains(&r.workload)) {
+                    continue;
+                }
                 let (ports, port_known) = match r.port {
                     Some(p) => (vec![p], true),
                     None => (vec![80, 443], false),

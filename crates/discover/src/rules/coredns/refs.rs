@@ -43,6 +43,9 @@ pub fn occurrences(text: &str, host: &str) -> Vec<Option<u16>> {
                     .collect::<String>()
             })
             .and_then(|p| p.parse::<u16>().ok());
+        if is_link(&lower[..i]) {
+            continue;
+        }
         let scheme = lower[..i].strip_suffix("://").map(|s| {
             s.rsplit(|c: char| !c.is_ascii_alphanumeric() && c != '+')
                 .next()
@@ -59,10 +62,25 @@ pub fn occurrences(text: &str, host: &str) -> Vec<Option<u16>> {
     out
 }
 
+/// Whether the text before a host makes it a link for people, not a place
+/// the program connects to: a markdown link target `](https://host`, an
+/// `href`.
+fn is_link(before: &str) -> bool {
+    let start = before
+        .strip_suffix("://")
+        .map(|s| s.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '+'))
+        .unwrap_or(before);
+    start.ends_with("](")
+        || start
+            .trim_end_matches([' ', '"', '\'', ':', '='])
+            .ends_with("href")
+}
+
 /// Every place a workload names `host`.
 pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
     let mut out = Vec::new();
     for w in &ctx.workloads {
+        let mut pending: Vec<(&Manifest, String, &str)> = Vec::new();
         let mut push = |manifest: &Manifest, field: String, text: &str| {
             for port in occurrences(text, host) {
                 out.push(Reference {
@@ -99,13 +117,12 @@ pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
                         .and_then(|f| f.config_map_key_ref.as_ref())
                     {
                         if let Some(cm) = config_map(ctx, w, &r.name) {
-                            let field = format!("data.{}", r.key);
                             if let Some(v) = cm
                                 .get("data")
                                 .and_then(|d| d.get(&r.key))
                                 .and_then(Value::as_str)
                             {
-                                push(cm, field, v);
+                                pending.push((cm, r.key.clone(), v));
                             }
                         }
                     }
@@ -121,10 +138,28 @@ pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
                     .flatten()
                 {
                     if let Some(v) = v.as_str() {
-                        push(cm, format!("data.{k}"), v);
+                        pending.push((cm, k.clone(), v));
                     }
                 }
             }
+        }
+        // A ConfigMap value line by line: each line that names the host is
+        // its own evidence, at its own line.
+        let mut push_data = |cm: &Manifest, key: &str, value: &str| {
+            for (n, line) in value.lines().enumerate() {
+                for port in occurrences(line, host) {
+                    let mut evidence = Evidence::at(cm, &format!("data.{key}"), line.trim());
+                    evidence.line = super::value_line(cm, key, n + 1);
+                    out.push(Reference {
+                        workload: w.id.clone(),
+                        port,
+                        evidence,
+                    });
+                }
+            }
+        };
+        for (cm, key, value) in pending {
+            push_data(cm, &key, value);
         }
     }
     out
@@ -138,7 +173,7 @@ fn config_map<'c>(ctx: &Context<'c>, w: &Workload, name: &str) -> Option<&'c Man
 }
 
 /// ConfigMaps whose every key the pods see: `envFrom` and volumes.
-fn mounted_config_maps(w: &Workload) -> Vec<String> {
+pub(super) fn mounted_config_maps(w: &Workload) -> Vec<String> {
     let mut out = Vec::new();
     for c in w
         .pod_spec
@@ -187,5 +222,9 @@ mod tests {
         assert!(occurrences("https://myauth.example.com", h).is_empty());
         assert!(occurrences("https://auth.example.com.evil.org", h).is_empty());
         assert_eq!(occurrences("see auth.example.com.", h), [None]);
+        // Links for people: a markdown link, an href.
+        assert!(occurrences("[Auth](https://auth.example.com)", h).is_empty());
+        assert!(occurrences("href: https://auth.example.com", h).is_empty());
+        assert_eq!(occurrences("url: https://auth.example.com", h), [Some(443)]);
     }
 }

@@ -187,6 +187,8 @@ fn class_controllers(ctx: &Context, name: Option<&str>) -> Vec<Controller> {
 pub struct Host {
     pub host: String,
     pub controllers: Vec<Controller>,
+    /// The workloads its routes lead to.
+    pub backends: Vec<String>,
     /// Where the host is declared (`spec.rules[0].host`, a `Host()` match).
     pub evidence: Evidence,
 }
@@ -202,11 +204,23 @@ pub fn hosts(ctx: &Context) -> Vec<Host> {
         let class = ingress_class(ctx, ing);
         let controllers = class_controllers(ctx, class.as_ref().map(|c| c.0.as_str()));
         let rules = ing.get("spec.rules").and_then(Value::as_array);
+        let ns = ing.namespace.as_deref().unwrap_or("default");
         for (ri, rule) in rules.into_iter().flatten().enumerate() {
             if let Some(h) = rule.get("host").and_then(Value::as_str) {
+                let paths = netpol_model::get_path(rule, "http.paths").and_then(Value::as_array);
+                let backends = paths
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| {
+                        let svc = netpol_model::get_path(p, "backend.service.name")?.as_str()?;
+                        Some(workloads_of(ctx, ns, svc))
+                    })
+                    .flatten()
+                    .collect();
                 out.push(Host {
                     host: h.to_ascii_lowercase(),
                     controllers: controllers.clone(),
+                    backends,
                     evidence: Evidence::at(ing, &format!("spec.rules[{ri}].host"), h),
                 });
             }
@@ -214,6 +228,18 @@ pub fn hosts(ctx: &Context) -> Vec<Host> {
     }
     out.extend(traefik::hosts(ctx));
     out
+}
+
+/// The workloads behind a Service, on any port.
+fn workloads_of(ctx: &Context, namespace: &str, service: &str) -> Vec<String> {
+    backend::resolve(ctx, namespace, service, ServicePortRef::All)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|d| match d.peer {
+            Peer::Workload(w) => Some(w),
+            _ => None,
+        })
+        .collect()
 }
 
 fn ingresses(ctx: &Context, out: &mut Routes) {

@@ -138,6 +138,20 @@ pub(super) fn hosts(ctx: &Context) -> Vec<super::Host> {
                 continue;
             };
             let field = format!("spec.routes[{ri}].match");
+            let ns = route.namespace.as_deref().unwrap_or("default");
+            let backends: Vec<String> = r
+                .get("services")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|s| s.get("kind").and_then(Value::as_str).unwrap_or("Service") == "Service")
+                .filter_map(|s| {
+                    let name = s.get("name")?.as_str()?;
+                    let sns = s.get("namespace").and_then(Value::as_str).unwrap_or(ns);
+                    Some(super::workloads_of(ctx, sns, name))
+                })
+                .flatten()
+                .collect();
             for (i, _) in m.match_indices("Host(") {
                 let args = &m[i + 5..];
                 let args = &args[..args.find(')').unwrap_or(args.len())];
@@ -147,6 +161,7 @@ pub(super) fn hosts(ctx: &Context) -> Vec<super::Host> {
                         out.push(super::Host {
                             host: h.to_ascii_lowercase(),
                             controllers: controllers.clone(),
+                            backends: backends.clone(),
                             evidence: Evidence::at(route, &field, m),
                         });
                     }
