@@ -18,6 +18,8 @@ fn controllers_reach_every_backend_on_the_pod_port() {
             "gw/public-istio -> shop/web 8080/TCP (certain)",
             // auth-url: the oauth2-proxy Service's port 80 -> named targetPort http.
             "ingress/nginx-controller -> auth/oauth2-proxy 4180/TCP (certain)",
+            // --default-backend-service=$(POD_NAMESPACE)/default-http-backend.
+            "ingress/nginx-controller -> ingress/default-http-backend 8080/TCP (certain)",
             // defaultBackend.
             "ingress/nginx-controller -> shop/fallback 9000/TCP (certain)",
             // Service port by name -> named targetPort.
@@ -28,7 +30,7 @@ fn controllers_reach_every_backend_on_the_pod_port() {
             "traefik/traefik -> 192.168.2.6/32 5001/TCP (certain)",
         ]
     );
-    let web = &d.connections[3];
+    let web = &d.connections[4];
     let ev: Vec<_> = web
         .evidence
         .iter()
@@ -44,7 +46,7 @@ fn controllers_reach_every_backend_on_the_pod_port() {
                 "--controller-class=k8s.io/ingress-nginx"
             ),
             (
-                149,
+                167,
                 "Ingress shop/web",
                 "spec.rules[0].http.paths[0].backend.service",
                 "web:http"
@@ -53,11 +55,11 @@ fn controllers_reach_every_backend_on_the_pod_port() {
     );
     let auth = &d.connections[1].evidence;
     assert!(
-        auth.iter().any(|e| e.line == 136
+        auth.iter().any(|e| e.line == 154
             && e.field == "metadata.annotations.nginx.ingress.kubernetes.io/auth-url"),
         "{auth:?}"
     );
-    let whoami: Vec<_> = d.connections[4]
+    let whoami: Vec<_> = d.connections[5]
         .evidence
         .iter()
         .map(|e| (e.object.as_str(), e.field.as_str()))
@@ -97,12 +99,12 @@ fn missing_backends_and_controllers_are_unresolved() {
             (
                 "Ingress shop/legacy",
                 "no ingress controller for class haproxy found in the input",
-                175
+                193
             ),
             (
                 "Ingress shop/web",
                 "backend Service shop/gone is not in the input",
-                153
+                171
             ),
         ]
     );

@@ -103,6 +103,21 @@ pub fn flag<'f>(flags: &'f [(String, String)], name: &str) -> Option<(&'f str, &
     })
 }
 
+/// A Traefik provider switched on: `--providers.NAME` (or `=true`), or any
+/// of its options, which enable it too.
+pub fn provider<'f>(flags: &'f [(String, String)], name: &str) -> Option<(&'f str, &'f str)> {
+    let name = format!("providers.{name}");
+    flag(flags, &name)
+        .filter(|(_, v)| *v != "false")
+        .or_else(|| {
+            let prefix = format!("--{name}.");
+            flags
+                .iter()
+                .find(|(_, a)| a.trim().starts_with(&prefix))
+                .map(|(f, _)| (f.as_str(), ""))
+        })
+}
+
 fn image_match(w: &Workload) -> Option<(&'static Known, String, String)> {
     for (ci, c) in w.pod_spec.containers.iter().enumerate() {
         let Some(image) = &c.image else { continue };
@@ -147,10 +162,10 @@ fn serves(w: &Workload, class: &Class) -> Option<Controller> {
     let traefik = image
         .as_ref()
         .is_some_and(|(k, ..)| k.controller == TRAEFIK)
-        || flag(&flags, "providers.kubernetesingress").is_some();
+        || provider(&flags, "kubernetesingress").is_some();
     if traefik {
         // Traefik takes the controller value as fixed and filters by class name.
-        let Some((field, v)) = flag(&flags, "providers.kubernetesingress") else {
+        let Some((field, v)) = provider(&flags, "kubernetesingress") else {
             let has_providers = flags.iter().any(|(_, a)| a.contains("--providers."));
             // Without provider flags its static config is a file we cannot read.
             return match (&image, has_providers, class.controller) {
@@ -274,7 +289,7 @@ pub fn classless(ctx: &Context) -> Vec<Controller> {
         let flags = flags(w);
         let pick = flag(&flags, "watch-ingress-without-class")
             .filter(|(_, v)| *v != "false")
-            .or_else(|| flag(&flags, "providers.kubernetesingress").filter(|(_, v)| *v != "false"));
+            .or_else(|| provider(&flags, "kubernetesingress"));
         if let Some((field, _)) = pick {
             if flag(&flags, "providers.kubernetesingress.ingressclass").is_some() {
                 continue;

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::controller::{Controller, flag, flags};
+use super::controller::{Controller, flags, provider};
 use super::{Routes, str_at};
 use crate::{Confidence, Context, Evidence, ServicePortRef};
 use netpol_model::Manifest;
@@ -46,7 +46,7 @@ fn gateway_pods(
         }
         let flags = flags(w);
         if controller_name == Some("traefik.io/gateway-controller") {
-            if let Some((field, v)) = flag(&flags, "providers.kubernetesgateway") {
+            if let Some((field, v)) = provider(&flags, "kubernetesgateway") {
                 if v != "false" {
                     out.push(Controller {
                         workload: w.id.clone(),

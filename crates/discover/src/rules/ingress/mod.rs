@@ -52,6 +52,7 @@ pub struct Problem {
 pub fn routes(ctx: &Context) -> (Vec<Route>, Vec<Problem>) {
     let mut out = Routes::default();
     ingresses(ctx, &mut out);
+    default_backend_services(ctx, &mut out);
     traefik::ingress_routes(ctx, &mut out);
     gateway::http_routes(ctx, &mut out);
     (out.routes, out.problems)
@@ -228,6 +229,47 @@ pub fn hosts(ctx: &Context) -> Vec<Host> {
     }
     out.extend(traefik::hosts(ctx));
     out
+}
+
+/// ingress-nginx's `--default-backend-service=ns/name`: where requests no
+/// Ingress matches go.
+fn default_backend_services(ctx: &Context, out: &mut Routes) {
+    for w in &ctx.workloads {
+        let flags = controller::flags(w);
+        let Some((field, value)) = controller::flag(&flags, "default-backend-service") else {
+            continue;
+        };
+        let Some((ns, name)) = value.split_once('/') else {
+            continue;
+        };
+        // The chart writes `$(POD_NAMESPACE)/name`, expanded from the pod's env.
+        let ns = if ns == "$(POD_NAMESPACE)" {
+            w.namespace.as_str()
+        } else {
+            ns
+        };
+        let class = controller::flag(&flags, "ingress-class").map(|(_, c)| c);
+        let me = Controller {
+            workload: w.id.clone(),
+            confidence: crate::Confidence::Certain,
+            evidence: Evidence::at(
+                w.manifest,
+                field,
+                format!("--default-backend-service={value}"),
+            ),
+        };
+        let evidence = me.evidence.clone();
+        out.add(
+            ctx,
+            class,
+            &[me],
+            ns,
+            name,
+            ServicePortRef::All,
+            evidence,
+            false,
+        );
+    }
 }
 
 /// The workloads behind a Service, on any port.

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::controller::{Controller, flag, flags};
+use super::controller::{Controller, flags, provider};
 use super::{Routes, annotation, auth, str_at};
 use crate::{Confidence, Context, Evidence, ServicePortRef};
 use netpol_model::Manifest;
@@ -26,7 +26,7 @@ fn crd_controllers(ctx: &Context) -> Vec<Controller> {
                 last == "traefik" || last.ends_with("-traefik")
             })
         });
-        if let Some((field, v)) = flag(&flags, "providers.kubernetescrd") {
+        if let Some((field, v)) = provider(&flags, "kubernetescrd") {
             if v != "false" {
                 let text = flags
                     .iter()
