@@ -18,6 +18,8 @@ fn monitors_resolve_through_the_prometheus_selectors() {
             "metrics/plain-prometheus -> apps/legacy 9999/TCP (likely)",
             // ServiceMonitor port `metrics` (Service port 9100) -> targetPort 9090.
             "monitoring/prometheus-k8s -> apps/api 9090/TCP (certain)",
+            // spec.alerting.alertmanagers: the Service's port `web`.
+            "monitoring/prometheus-k8s -> monitoring/alertmanager-main 9093/TCP (certain)",
             // PodMonitor in the Prometheus's own namespace, port by name.
             "monitoring/prometheus-k8s -> monitoring/exporter 9101/TCP (certain)",
         ]
@@ -38,7 +40,7 @@ fn monitors_resolve_through_the_prometheus_selectors() {
             ),
             (
                 "ServiceMonitor apps/api",
-                60,
+                79,
                 "spec.endpoints[0]",
                 "port: metrics"
             ),
@@ -54,12 +56,12 @@ fn monitors_resolve_through_the_prometheus_selectors() {
         [
             (
                 "ConfigMap metrics/plain-prometheus",
-                124,
+                143,
                 "data.prometheus.yml"
             ),
             (
                 "Deployment apps/legacy",
-                154,
+                173,
                 "spec.template.metadata.annotations.prometheus.io/port"
             ),
         ]

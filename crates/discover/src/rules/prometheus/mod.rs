@@ -20,6 +20,7 @@ pub const NAME: &str = "prometheus";
 
 pub fn run(ctx: &Context, sink: &mut Sink) {
     let servers = servers(ctx);
+    alerting(ctx, sink, &servers);
     let covered = monitors::run(ctx, sink, &servers);
     annotations::run(ctx, sink, &servers, &covered);
 }
@@ -57,6 +58,63 @@ fn servers<'c>(ctx: &Context<'c>) -> Vec<Server<'c>> {
             }
         })
         .collect()
+}
+
+/// `spec.alerting.alertmanagers[]` of a Prometheus object: the Alertmanager
+/// Services it sends alerts to (`namespace`, `name`, `port` by name or number).
+fn alerting(ctx: &Context, sink: &mut Sink, servers: &[Server]) {
+    for s in servers {
+        let list = s
+            .manifest
+            .get("spec.alerting.alertmanagers")
+            .and_then(Value::as_array);
+        for (i, am) in list.into_iter().flatten().enumerate() {
+            let field = format!("spec.alerting.alertmanagers[{i}]");
+            let Some(name) = am.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let ns = am
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or(&s.namespace);
+            let port = match am.get("port") {
+                Some(Value::String(p)) => crate::ServicePortRef::Name(p),
+                Some(Value::Number(n)) => n
+                    .as_u64()
+                    .and_then(|n| u16::try_from(n).ok())
+                    .map_or(crate::ServicePortRef::All, crate::ServicePortRef::Number),
+                _ => crate::ServicePortRef::All,
+            };
+            let evidence = Evidence::at(s.manifest, &field, format!("{ns}/{name}"));
+            let backends = ctx
+                .service(ns, name)
+                .map(|svc| ctx.backends(svc, port))
+                .unwrap_or_default();
+            if backends.is_empty() {
+                sink.unresolved(
+                    s.manifest.display_name(),
+                    NAME,
+                    format!(
+                        "alertmanager Service {ns}/{name} has no pods on that port in the input"
+                    ),
+                    evidence.clone(),
+                );
+            }
+            for b in backends {
+                for p in &s.pods {
+                    sink.connect(
+                        crate::Peer::Workload(p.clone()),
+                        crate::Peer::Workload(b.workload.clone()),
+                        b.port,
+                        b.protocol,
+                        NAME,
+                        Confidence::Certain,
+                        evidence.clone(),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Workloads that look like an operator-run Prometheus, for monitors when
