@@ -210,7 +210,8 @@ pub enum Severity {
 pub struct Finding {
     pub severity: Severity,
     /// A stable identifier: `matches-nothing`, `no-listener`, `service-port`,
-    /// `host-network`, `not-pod-traffic`, `same-labels`, `no-addresses`.
+    /// `host-network`, `not-pod-traffic`, `same-labels`, `no-addresses`; for
+    /// `ingress-backends`: `ingress-outside`, `ingress-unresolved`, `no-manifests`.
     pub code: &'static str,
     /// `flows[2]` or `allowDns`.
     pub flow: String,
