@@ -73,11 +73,11 @@ impl Input {
         Ok(cluster)
     }
 
-    /// Keeping every object as written (`Cluster::manifests`), for discovery,
-    /// which reads the kinds the connectivity model skips.
-    pub fn load_with_manifests(&self) -> Result<Cluster, Failure> {
+    /// Keeping every object as written (`Cluster::manifests`), for what reads
+    /// more than the connectivity model (discovery, the flows' `ingress-backends`).
+    pub fn load_with_manifests(&self, expect_policies: bool) -> Result<Cluster, Failure> {
         let cluster = self.load_quietly(true)?;
-        completeness_notes(&cluster, false);
+        completeness_notes(&cluster, expect_policies);
         Ok(cluster)
     }
 

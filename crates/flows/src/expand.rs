@@ -214,7 +214,8 @@ pub enum Severity {
 pub struct Finding {
     pub severity: Severity,
     /// A stable identifier: `matches-nothing`, `no-listener`, `service-port`,
-    /// `host-network`, `not-pod-traffic`, `same-labels`, `no-addresses`.
+    /// `host-network`, `not-pod-traffic`, `same-labels`, `no-addresses`; for
+    /// `ingress-backends`: `ingress-outside`, `ingress-unresolved`, `no-manifests`.
     pub code: &'static str,
     /// `flows[2]` or `allowDns`.
     pub flow: String,
@@ -265,10 +266,19 @@ pub fn dns_flow(cluster: &Cluster) -> FlowDef {
 }
 
 pub fn expand<'c>(cluster: &'c Cluster, flows: &Flows) -> Expansion<'c> {
+    let wants_ingress = flows
+        .flows
+        .iter()
+        .any(|f| matches!(f.to, EndpointSpec::IngressBackends { .. }));
     let mut ctx = Ctx {
         cluster,
         flows,
         findings: Vec::new(),
+        ingress: if wants_ingress {
+            crate::ingress::IngressRoutes::of(cluster)
+        } else {
+            crate::ingress::IngressRoutes::default()
+        },
     };
     let mut defs = flows.flows.clone();
     if flows.allow_dns {
@@ -292,6 +302,8 @@ struct Ctx<'a> {
     cluster: &'a Cluster,
     flows: &'a Flows,
     findings: Vec<Finding>,
+    /// What `ingress-backends` means, read from the manifests once.
+    ingress: crate::ingress::IngressRoutes,
 }
 
 impl Ctx<'_> {
@@ -306,6 +318,11 @@ impl Ctx<'_> {
     }
 
     fn flow(&mut self, def: FlowDef) -> ExpandedFlow {
+        if let EndpointSpec::IngressBackends { class } = &def.to {
+            for (code, message) in self.ingress.findings(class.as_deref()) {
+                self.finding(&def, Severity::Note, code, message);
+            }
+        }
         let sources = self.sources(&def);
         let destinations = self.destinations(&def);
         if !self.flows.egress() {
@@ -346,6 +363,10 @@ impl Ctx<'_> {
                     namespace.as_ref().is_none_or(|ns| &e.namespace == ns)
                         && labels.iter().all(|(k, v)| e.labels.get(k) == Some(v))
                 }
+                EndpointSpec::IngressBackends { class } => !self
+                    .ingress
+                    .ports_of(class.as_deref(), &self.cluster.workload(i))
+                    .is_empty(),
                 _ => false,
             };
             if meant {
@@ -566,7 +587,23 @@ impl Ctx<'_> {
             let mut ports = Vec::new();
             let mut notes = Vec::new();
             for spec in &def.ports {
-                let r = resolve(endpoint, &services, spec);
+                let r = match (spec, &def.to) {
+                    (PortSpec::Backend, EndpointSpec::IngressBackends { class }) => {
+                        let backend = self
+                            .ingress
+                            .ports_of(class.as_deref(), &self.cluster.workload(e));
+                        Resolved {
+                            listened: !backend.is_empty(),
+                            ports: backend
+                                .into_iter()
+                                .map(|(p, proto)| PortSel::single(p, proto))
+                                .collect(),
+                            notes: Vec::new(),
+                            translated: false,
+                        }
+                    }
+                    _ => resolve(endpoint, &services, spec),
+                };
                 if r.listened {
                     listened.insert(spec);
                 }
@@ -613,6 +650,7 @@ impl Ctx<'_> {
                 if !listened.contains(spec) && *spec != PortSpec::Any {
                     let msg = match spec {
                         PortSpec::Service => format!("no pod of {} is behind a Service", def.to),
+                        PortSpec::Backend => format!("no route of {} reaches a pod", def.to),
                         PortSpec::Metrics => format!(
                             "no pod of {} declares a metrics port or a prometheus.io/port annotation",
                             def.to
@@ -680,15 +718,17 @@ impl Ctx<'_> {
                     );
                 }
                 PortSpec::Service if apiserver => out.push(PortSel::single(port, Protocol::Tcp)),
-                PortSpec::Service | PortSpec::Metrics | PortSpec::Name(..) => self.finding(
-                    def,
-                    Severity::Error,
-                    "not-pod-traffic",
-                    format!(
-                        "port {spec} only means something on a pod, and {} is not one: ignored",
-                        def.to
-                    ),
-                ),
+                PortSpec::Service | PortSpec::Metrics | PortSpec::Name(..) | PortSpec::Backend => {
+                    self.finding(
+                        def,
+                        Severity::Error,
+                        "not-pod-traffic",
+                        format!(
+                            "port {spec} only means something on a pod, and {} is not one: ignored",
+                            def.to
+                        ),
+                    )
+                }
                 other => out.extend(literal_port(other)),
             }
         }
@@ -866,6 +906,8 @@ fn resolve(e: &Endpoint, services: &[&Service], spec: &PortSpec) -> Resolved {
                 }
             }
         }
+        // Only with ingress-backends, which `destinations` answers itself.
+        PortSpec::Backend => {}
         PortSpec::Metrics => {
             for c in &e.ports {
                 if c.name.as_deref().is_some_and(|n| n.contains("metrics")) {

@@ -127,12 +127,16 @@ pub struct Flow {
     /// IP, `nodes`, `kube-apiserver`.
     #[schemars(extend("examples" = ["ingress-nginx", "monitoring/prometheus", "*:app=web", "*", "external"]))]
     pub from: String,
-    /// The server, in the same syntax as `from`.
+    /// The server, in the same syntax as `from`, or `ingress-backends` /
+    /// `ingress-backends:CLASS`: the pods the Ingresses (of one class) route
+    /// to, found in the manifests each time.
+    #[schemars(extend("examples" = ["monitoring/prometheus", "ingress-backends", "ingress-backends:nginx"]))]
     pub to: String,
     /// What the client connects to: numbers, ranges (`8000-8100`), port
     /// names, each with an optional `/udp` or `/sctp` suffix; `service` (the
     /// ports of the Services in front of the destination), `metrics` (ports
-    /// named like metrics, or `prometheus.io/port`), `any`.
+    /// named like metrics, or `prometheus.io/port`), `backend` (with
+    /// `to: ingress-backends`: the pod ports the routes send traffic to), `any`.
     pub ports: Ports,
     /// Why this traffic exists; it annotates every generated policy.
     pub purpose: String,
@@ -158,7 +162,7 @@ impl Ports {
     }
 }
 
-/// A port number, or text: `8080/udp`, `8000-8100`, `http`, `service`, `metrics`, `any`.
+/// A port number, or text: `8080/udp`, `8000-8100`, `http`, `service`, `metrics`, `backend`, `any`.
 #[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum PortValue {
@@ -176,7 +180,7 @@ impl fmt::Display for PortValue {
 }
 
 const PORT_EXPECTED: &str =
-    "a port: a number, a range such as 8000-8100, a name, service, metrics or any";
+    "a port: a number, a range such as 8000-8100, a name, service, metrics, backend or any";
 
 struct PortValueVisitor;
 

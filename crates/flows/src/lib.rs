@@ -6,9 +6,11 @@
 //! writes default-deny and allow policies exactly as wide as the flows;
 //! [`verify`] asks the engine whether a set of policies implements them.
 
+mod evidence;
 mod expand;
 mod file;
 mod generate;
+mod ingress;
 mod parse;
 mod select;
 mod shape;
@@ -17,6 +19,7 @@ mod suggest;
 mod verify;
 mod yaml_out;
 
+pub use evidence::{WouldBreak, check_evidence, would_break};
 pub use expand::{
     Block, Coverage, Destinations, DstEndpoint, ExpandedFlow, Expansion, Finding, PodPeer, PodSet,
     PortSel, Severity, Sources, dns_flow, expand,
@@ -32,5 +35,5 @@ pub use parse::{
     ClusterAddresses, FlowDef, Flows, FlowsError, FlowsErrors, parse_flows, read_flows, slug,
 };
 pub use select::{Selection, workload_selector};
-pub use spec::{EndpointSpec, PortSpec, parse_endpoint, parse_port_text};
+pub use spec::{EndpointSpec, INGRESS_BACKENDS, PortSpec, parse_endpoint, parse_port_text};
 pub use verify::{Extra, Missing, OpenNamespace, Report, verify};

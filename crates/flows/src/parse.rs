@@ -235,6 +235,22 @@ fn validate(
             None => slug(&f.purpose),
         };
         if let (Some(from), Some(to)) = (from, to) {
+            if let EndpointSpec::IngressBackends { .. } = from {
+                error(
+                    format!("{field}.from"),
+                    "ingress-backends is a destination: the pods the Ingresses route to".into(),
+                );
+            }
+            if ports.contains(&PortSpec::Backend)
+                && !matches!(to, EndpointSpec::IngressBackends { .. })
+            {
+                error(
+                    format!("{field}.ports"),
+                    format!(
+                        "ports: backend only means something with to: ingress-backends, not {to}"
+                    ),
+                );
+            }
             if !from.is_pods() && !to.is_pods() {
                 error(
                     field.clone(),
@@ -383,5 +399,12 @@ mod tests {
             "flows:\n  - from: external\n    to: 10.0.0.0/8\n    ports: 80\n    purpose: x\n",
         );
         assert_eq!(e.field.as_deref(), Some("flows[0]"));
+
+        let e = one_error("flows:\n  - from: a\n    to: b\n    ports: backend\n    purpose: x\n");
+        assert_eq!((e.line, e.field.as_deref()), (4, Some("flows[0].ports")));
+        let e = one_error(
+            "flows:\n  - from: ingress-backends\n    to: b\n    ports: 80\n    purpose: x\n",
+        );
+        assert_eq!(e.field.as_deref(), Some("flows[0].from"));
     }
 }

@@ -28,7 +28,16 @@ pub enum EndpointSpec {
     Cidr(IpNet),
     KubeApiserver,
     Nodes,
+    /// `ingress-backends` or `ingress-backends:CLASS`: the pods the
+    /// Ingresses (and Gateway API routes, Traefik IngressRoutes) route to,
+    /// of every class or of one, as the manifests say today.
+    IngressBackends {
+        class: Option<String>,
+    },
 }
+
+/// The endpoint keyword for the backends of the Ingresses.
+pub const INGRESS_BACKENDS: &str = "ingress-backends";
 
 impl EndpointSpec {
     pub fn is_pods(&self) -> bool {
@@ -38,6 +47,7 @@ impl EndpointSpec {
                 | EndpointSpec::Namespace(_)
                 | EndpointSpec::Workload { .. }
                 | EndpointSpec::Labels { .. }
+                | EndpointSpec::IngressBackends { .. }
         )
     }
 }
@@ -56,6 +66,10 @@ impl fmt::Display for EndpointSpec {
             EndpointSpec::Cidr(c) => write!(f, "{c}"),
             EndpointSpec::KubeApiserver => f.write_str("kube-apiserver"),
             EndpointSpec::Nodes => f.write_str("nodes"),
+            EndpointSpec::IngressBackends { class: None } => f.write_str(INGRESS_BACKENDS),
+            EndpointSpec::IngressBackends { class: Some(c) } => {
+                write!(f, "{INGRESS_BACKENDS}:{c}")
+            }
         }
     }
 }
@@ -68,7 +82,15 @@ pub fn parse_endpoint(text: &str) -> Result<EndpointSpec, String> {
         "external" => return Ok(EndpointSpec::External),
         "kube-apiserver" => return Ok(EndpointSpec::KubeApiserver),
         "nodes" => return Ok(EndpointSpec::Nodes),
+        INGRESS_BACKENDS => return Ok(EndpointSpec::IngressBackends { class: None }),
         _ => {}
+    }
+    if let Some(class) = t.strip_prefix("ingress-backends:") {
+        // A class name is an object name (IngressClass, GatewayClass), never a
+        // label selector: `ingress-backends` is no namespace of its own here.
+        return dns_subdomain(class)
+            .map(|c| EndpointSpec::IngressBackends { class: Some(c) })
+            .map_err(|_| format!("{class:?} is not a valid ingress class name"));
     }
     if let Ok(net) = t.parse::<IpNet>() {
         if net.trunc() != net {
@@ -152,6 +174,9 @@ pub enum PortSpec {
     Metrics,
     /// Every port of every protocol.
     Any,
+    /// With `to: ingress-backends`: the ports the routes send each backend
+    /// pod traffic on (the Service port translated to the pod's port).
+    Backend,
 }
 
 impl fmt::Display for PortSpec {
@@ -167,6 +192,7 @@ impl fmt::Display for PortSpec {
             PortSpec::Service => f.write_str("service"),
             PortSpec::Metrics => f.write_str("metrics"),
             PortSpec::Any => f.write_str("any"),
+            PortSpec::Backend => f.write_str("backend"),
         }
     }
 }
@@ -184,6 +210,7 @@ pub fn parse_port_text(text: &str) -> Result<PortSpec, String> {
         "service" => return Ok(PortSpec::Service),
         "metrics" => return Ok(PortSpec::Metrics),
         "any" => return Ok(PortSpec::Any),
+        "backend" => return Ok(PortSpec::Backend),
         "" => return Err("empty port".into()),
         _ => {}
     }
@@ -219,7 +246,7 @@ pub fn parse_port_text(text: &str) -> Result<PortSpec, String> {
     }
     if let Some(e) = port_name_error(body) {
         return Err(format!(
-            "{body:?} is neither a port number, a range, a keyword (service, metrics, any) nor a valid port name: {e}"
+            "{body:?} is neither a port number, a range, a keyword (service, metrics, backend, any) nor a valid port name: {e}"
         ));
     }
     Ok(PortSpec::Name(body.to_string(), protocol))
@@ -270,6 +297,17 @@ mod tests {
                 .unwrap_err()
                 .contains("host bits")
         );
+        assert_eq!(
+            parse_endpoint("ingress-backends").unwrap(),
+            EndpointSpec::IngressBackends { class: None }
+        );
+        assert_eq!(
+            parse_endpoint("ingress-backends:nginx").unwrap(),
+            EndpointSpec::IngressBackends {
+                class: Some("nginx".into())
+            }
+        );
+        assert!(parse_endpoint("ingress-backends:Bad_Class").is_err());
         assert!(parse_endpoint("Bad_NS").is_err());
         assert!(parse_endpoint("ns:app").is_err());
         assert!(parse_endpoint("ns:app=x,app=y").is_err());
@@ -294,6 +332,7 @@ mod tests {
             PortSpec::Name("sig".into(), Protocol::Sctp)
         );
         assert_eq!(parse_port_text("service").unwrap(), PortSpec::Service);
+        assert_eq!(parse_port_text("backend").unwrap(), PortSpec::Backend);
         assert!(parse_port_text("70000").is_err());
         assert!(parse_port_text("0").is_err());
         assert!(parse_port_text("90-80").is_err());

@@ -53,6 +53,10 @@ pub struct Report {
     pub extra: Vec<Extra>,
     pub without_default_deny: Vec<OpenNamespace>,
     pub findings: Vec<Finding>,
+    /// Needed connections (discovery's certain and likely evidence) that the
+    /// flows or the policies would block; filled by [`crate::would_break`].
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_break: Vec<crate::evidence::WouldBreak>,
 }
 
 impl Report {
@@ -82,7 +86,7 @@ impl Report {
 
     /// Also nothing extra and no warning about the flows.
     pub fn strict_ok(&self) -> bool {
-        self.ok() && self.extra.is_empty() && self.warnings() == 0
+        self.ok() && self.extra.is_empty() && self.warnings() == 0 && self.would_break.is_empty()
     }
 }
 
@@ -233,6 +237,7 @@ pub fn verify(x: &Expansion) -> Report {
         extra,
         without_default_deny: open_namespaces(x),
         findings: x.findings.clone(),
+        would_break: Vec::new(),
     }
 }
 

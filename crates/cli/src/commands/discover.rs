@@ -47,18 +47,17 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     if let Some(n) = args.node_cidrs.iter().find(|n| n.trunc() != **n) {
-        eprintln!(
-            "error: --node-cidr {n} has host bits set; did you mean {}?",
+        return Err(Failure::Usage(format!(
+            "--node-cidr {n} has host bits set; did you mean {}?",
             n.trunc()
-        );
-        return Err(Failure::Status(2));
+        )));
     }
-    let cluster = args.input.load_with_manifests().map_err(bad_input)?;
+    let cluster = args.input.load_with_manifests(false)?;
     let options = Options {
         cluster_domain: args.cluster_domain.trim_matches('.').to_ascii_lowercase(),
     };
     let found = discover(&cluster, options)
-        .map_err(|errors| bad_input(Failure::Load(netpol_model::LoadErrors(errors))))?;
+        .map_err(|errors| Failure::Load(netpol_model::LoadErrors(errors)))?;
     let out = match args.output {
         Format::Json => render::discover::json(&found),
         Format::Text => render::discover::text(&found),
@@ -110,22 +109,3 @@ fn look_alikes(cluster: &netpol_model::Cluster) -> BTreeMap<String, Vec<String>>
     out
 }
 
-/// Bad input exits 2, whatever the shared loader's status.
-fn bad_input(f: Failure) -> Failure {
-    match f {
-        Failure::Load(errors) => {
-            eprintln!("{errors}");
-            let n = errors.0.len();
-            eprintln!(
-                "netpol: {n} error{} in the input; nothing was analysed",
-                if n == 1 { "" } else { "s" }
-            );
-            Failure::Status(2)
-        }
-        Failure::Other(msg) => {
-            eprintln!("error: {msg}");
-            Failure::Status(2)
-        }
-        other => other,
-    }
-}

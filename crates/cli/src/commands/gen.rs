@@ -39,7 +39,16 @@ pub enum Change {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let flows = read_flows(&args.flows).map_err(flows_failure)?;
-    let cluster = args.input.load_without_policies()?;
+    // Only `ingress-backends` reads more than the connectivity model.
+    let cluster = if flows
+        .flows
+        .iter()
+        .any(|f| matches!(f.to, netpol_flows::EndpointSpec::IngressBackends { .. }))
+    {
+        args.input.load_with_manifests(false)?
+    } else {
+        args.input.load_without_policies()?
+    };
     let expansion = expand(&cluster, &flows);
     let generated = generate(&expansion);
     report_findings(&expansion);

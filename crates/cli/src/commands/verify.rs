@@ -36,9 +36,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let flows = read_flows(&args.flows).map_err(flows_failure)?;
-    let cluster = args.input.load()?;
+    let cluster = args.input.load_with_manifests(true)?;
     let expansion = expand(&cluster, &flows);
-    let report = verify(&expansion);
+    let mut report = verify(&expansion);
+    report.would_break = netpol_flows::check_evidence(&expansion);
     match args.output {
         Format::Text => print!(
             "{}",

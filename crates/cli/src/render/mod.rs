@@ -1,5 +1,6 @@
 pub mod diff;
 pub mod discover;
+pub mod evidence;
 pub mod explain;
 pub mod r#gen;
 pub mod lint;

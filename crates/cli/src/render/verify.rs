@@ -84,7 +84,12 @@ pub fn text(flows_file: &str, r: &Report, policies: usize, strict: bool) -> Stri
         let _ = writeln!(s, "  {}", crate::render::r#gen::finding(flows_file, f));
     }
 
+    crate::render::evidence::would_break(&mut s, &r.would_break);
+
     let mut problems = Vec::new();
+    if strict && !r.would_break.is_empty() {
+        problems.push(format!("{} would break", r.would_break.len()));
+    }
     if !r.missing.is_empty() {
         problems.push(format!("{} missing", r.missing.len()));
     }

@@ -2,9 +2,12 @@
 //! own tests; `ALL` is the order they run in (the output is sorted anyway).
 
 pub mod apiserver;
+pub mod coredns;
 pub mod dns;
 pub mod env_url;
 pub mod images;
+pub mod ingress;
+pub mod prometheus;
 
 use crate::{Context, Sink};
 
@@ -30,5 +33,17 @@ pub const ALL: &[Rule] = &[
     Rule {
         name: images::NAME,
         run: images::run,
+    },
+    Rule {
+        name: ingress::NAME,
+        run: ingress::run,
+    },
+    Rule {
+        name: prometheus::NAME,
+        run: prometheus::run,
+    },
+    Rule {
+        name: coredns::NAME,
+        run: coredns::run,
     },
 ];

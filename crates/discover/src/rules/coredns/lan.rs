@@ -1,0 +1,166 @@
+//! Split horizon outside CoreDNS: a DNS server run in the cluster (blocky,
+//! dnsmasq, Pi-hole, ...) whose configuration, in a ConfigMap its pods
+//! mount, answers an Ingress host (or a parent domain) with the ingress
+//! controller Service's load-balancer address. Pods that call the host then
+//! reach the controller through that address, provided the cluster's DNS
+//! forwards to that server, which the manifests do not show: likely.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use netpol_model::{Manifest, Service};
+use serde_json::Value;
+
+use super::{NAME, destinations, refs, service_ips, value_line};
+use crate::rules::ingress::Host;
+use crate::{Confidence, Context, Evidence, Peer, Sink};
+
+/// `(Service, controller)` pairs: the Services in front of Ingress
+/// controllers, with the load-balancer addresses they answer on.
+fn controller_services<'c>(
+    ctx: &'c Context<'c>,
+    hosts: &[Host],
+) -> Vec<(&'c Service, Vec<IpAddr>)> {
+    let controllers: BTreeSet<&str> = hosts
+        .iter()
+        .flat_map(|h| h.controllers.iter().map(|c| c.workload.as_str()))
+        .collect();
+    ctx.cluster
+        .services
+        .iter()
+        .filter(|s| {
+            ctx.backends(s, crate::ServicePortRef::All)
+                .iter()
+                .any(|b| controllers.contains(b.workload.as_str()))
+        })
+        .map(|s| (s, service_ips(ctx, s, false)))
+        .filter(|(_, ips)| !ips.is_empty())
+        .collect()
+}
+
+fn mounted_by_a_workload(ctx: &Context, cm: &Manifest) -> bool {
+    ctx.workloads.iter().any(|w| {
+        Some(w.namespace.as_str()) == cm.namespace.as_deref()
+            && w.pod_spec.volumes.iter().flatten().any(|v| {
+                v.config_map.as_ref().is_some_and(|c| c.name == cm.name)
+                    || v.projected.as_ref().is_some_and(|p| {
+                        p.sources
+                            .iter()
+                            .flatten()
+                            .any(|s| s.config_map.as_ref().is_some_and(|c| c.name == cm.name))
+                    })
+            })
+    })
+}
+
+/// Tokens of a configuration line: words split at what DNS server configs
+/// put around names and addresses (`elmstreet79.de: 1.2.3.4`,
+/// `address=/example.com/1.2.3.4`, `1.2.3.4 host`).
+fn tokens(line: &str) -> Vec<&str> {
+    line.split(|c: char| {
+        c.is_whitespace() || matches!(c, '/' | '=' | ',' | '"' | '\'' | '[' | ']' | '{' | '}')
+    })
+    .map(|t| t.trim_matches(|c: char| c == ':' || c == '.' || c == '*'))
+    .filter(|t| !t.is_empty())
+    .collect()
+}
+
+pub(super) fn run(ctx: &Context, sink: &mut Sink, hosts: &[Host], done: &BTreeSet<String>) {
+    let services = controller_services(ctx, hosts);
+    if services.is_empty() {
+        return;
+    }
+    for cm in ctx.objects("ConfigMap") {
+        if cm.namespace.as_deref() == Some("kube-system") && cm.name.contains("coredns") {
+            continue;
+        }
+        if !mounted_by_a_workload(ctx, cm) {
+            continue;
+        }
+        for (key, v) in cm
+            .get("data")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let Some(text) = v.as_str() else { continue };
+            for (n, line) in text.lines().enumerate() {
+                let toks = tokens(line.split('#').next().unwrap_or(""));
+                for (svc, ips) in &services {
+                    if !toks
+                        .iter()
+                        .any(|t| t.parse::<IpAddr>().is_ok_and(|ip| ips.contains(&ip)))
+                    {
+                        continue;
+                    }
+                    let domains: Vec<&str> = toks
+                        .iter()
+                        .copied()
+                        .filter(|t| t.contains('.') && t.parse::<IpAddr>().is_err())
+                        .map(|t| t.trim_end_matches('.'))
+                        .collect();
+                    let mut evidence = Evidence::at(cm, &format!("data.{key}"), line.trim());
+                    evidence.line = value_line(cm, key, n + 1);
+                    let mut seen = BTreeSet::new();
+                    for h in hosts {
+                        let host = h.host.trim_start_matches("*.");
+                        let mapped = domains.iter().any(|d| {
+                            let d = d.to_ascii_lowercase();
+                            host == d || host.ends_with(&format!(".{d}"))
+                        });
+                        if !mapped || done.contains(host) || !seen.insert(host.to_string()) {
+                            continue;
+                        }
+                        connect(ctx, sink, svc, h, host, &evidence, cm);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Pods that call `host`, other than the DNS server that holds the mapping
+/// and the host's own backends (an app's own public URL is configuration,
+/// not a call).
+fn connect(
+    ctx: &Context,
+    sink: &mut Sink,
+    svc: &Service,
+    h: &Host,
+    host: &str,
+    mapping: &Evidence,
+    dns_config: &Manifest,
+) {
+    let declared = &h.evidence;
+    for r in refs::references(ctx, host) {
+        let server = ctx.workload_by_id(&r.workload).is_some_and(|w| {
+            Some(w.namespace.as_str()) == dns_config.namespace.as_deref()
+                && refs::mounted_config_maps(w).contains(&dns_config.name)
+        });
+        if server || h.backends.contains(&r.workload) {
+            continue;
+        }
+        let (ports, confidence) = match r.port {
+            Some(p) => (vec![p], Confidence::Likely),
+            None => (vec![80, 443], Confidence::Guess),
+        };
+        for port in ports {
+            for (dst, dport, proto) in destinations(ctx, svc, port) {
+                if dst == r.workload {
+                    continue;
+                }
+                for ev in [&r.evidence, mapping, declared] {
+                    sink.connect(
+                        Peer::Workload(r.workload.clone()),
+                        Peer::Workload(dst.clone()),
+                        dport,
+                        proto,
+                        NAME,
+                        confidence,
+                        ev.clone(),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! Which workloads name a host, and on which port: a small scan of the
+//! places a client writes where it connects (env values, args, command,
+//! and the ConfigMaps its pods take env from or mount). Part of the
+//! split-horizon rule; the env-url rule reads the same places for Services.
+
+use netpol_model::Manifest;
+use serde_json::Value;
+
+use crate::{Context, Evidence, Workload};
+
+pub struct Reference {
+    pub workload: String,
+    /// From the URL: explicit, or the scheme's default; `None` when neither.
+    pub port: Option<u16>,
+    pub evidence: Evidence,
+}
+
+fn is_host_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '.'
+}
+
+/// The ports `host` is used with in `text` (one entry per occurrence).
+pub fn occurrences(text: &str, host: &str) -> Vec<Option<u16>> {
+    let lower = text.to_ascii_lowercase();
+    let mut out = Vec::new();
+    for (i, _) in lower.match_indices(host) {
+        let before = lower[..i].chars().next_back();
+        let after = lower[i + host.len()..].chars().next();
+        if before.is_some_and(is_host_char) || after.is_some_and(|c| is_host_char(c) && c != '.') {
+            continue;
+        }
+        if after == Some('.')
+            && lower[i + host.len() + 1..].starts_with(|c: char| c.is_ascii_alphanumeric())
+        {
+            continue;
+        }
+        let rest = &lower[i + host.len()..];
+        let port = rest
+            .strip_prefix(':')
+            .map(|r| {
+                r.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .and_then(|p| p.parse::<u16>().ok());
+        if is_link(&lower[..i]) {
+            continue;
+        }
+        let scheme = lower[..i].strip_suffix("://").map(|s| {
+            s.rsplit(|c: char| !c.is_ascii_alphanumeric() && c != '+')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        });
+        let default = match scheme.as_deref() {
+            Some("https" | "wss") => Some(443),
+            Some("http" | "ws") => Some(80),
+            _ => None,
+        };
+        out.push(port.or(default));
+    }
+    out
+}
+
+/// Whether the text before a host makes it a link for people, not a place
+/// the program connects to: a markdown link target `](https://host`, an
+/// `href`.
+fn is_link(before: &str) -> bool {
+    let start = before
+        .strip_suffix("://")
+        .map(|s| s.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '+'))
+        .unwrap_or(before);
+    start.ends_with("](")
+        || start
+            .trim_end_matches([' ', '"', '\'', ':', '='])
+            .ends_with("href")
+}
+
+/// Every place a workload names `host`.
+pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
+    let mut out = Vec::new();
+    for w in &ctx.workloads {
+        let mut pending: Vec<(&Manifest, String, &str)> = Vec::new();
+        let mut push = |manifest: &Manifest, field: String, text: &str| {
+            for port in occurrences(text, host) {
+                out.push(Reference {
+                    workload: w.id.clone(),
+                    port,
+                    evidence: Evidence::at(manifest, &field, text),
+                });
+            }
+        };
+        for (key, containers) in [
+            ("containers", &w.pod_spec.containers),
+            (
+                "initContainers",
+                w.pod_spec.init_containers.as_ref().unwrap_or(&Vec::new()),
+            ),
+        ] {
+            for (ci, c) in containers.iter().enumerate() {
+                for (list, items) in [("command", &c.command), ("args", &c.args)] {
+                    for (ai, a) in items.iter().flatten().enumerate() {
+                        push(w.manifest, w.field(&format!("{key}[{ci}].{list}[{ai}]")), a);
+                    }
+                }
+                for (ei, e) in c.env.iter().flatten().enumerate() {
+                    if let Some(v) = &e.value {
+                        push(
+                            w.manifest,
+                            w.field(&format!("{key}[{ci}].env[{ei}].value")),
+                            v,
+                        );
+                    }
+                    if let Some(r) = e
+                        .value_from
+                        .as_ref()
+                        .and_then(|f| f.config_map_key_ref.as_ref())
+                    {
+                        if let Some(cm) = config_map(ctx, w, &r.name) {
+                            if let Some(v) = cm
+                                .get("data")
+                                .and_then(|d| d.get(&r.key))
+                                .and_then(Value::as_str)
+                            {
+                                pending.push((cm, r.key.clone(), v));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for name in mounted_config_maps(w) {
+            if let Some(cm) = config_map(ctx, w, &name) {
+                for (k, v) in cm
+                    .get("data")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(v) = v.as_str() {
+                        pending.push((cm, k.clone(), v));
+                    }
+                }
+            }
+        }
+        // A ConfigMap value line by line: each line that names the host is
+        // its own evidence, at its own line.
+        let mut push_data = |cm: &Manifest, key: &str, value: &str| {
+            for (n, line) in value.lines().enumerate() {
+                for port in occurrences(line, host) {
+                    let mut evidence = Evidence::at(cm, &format!("data.{key}"), line.trim());
+                    evidence.line = super::value_line(cm, key, n + 1);
+                    out.push(Reference {
+                        workload: w.id.clone(),
+                        port,
+                        evidence,
+                    });
+                }
+            }
+        };
+        for (cm, key, value) in pending {
+            push_data(cm, &key, value);
+        }
+    }
+    out
+}
+
+fn config_map<'c>(ctx: &Context<'c>, w: &Workload, name: &str) -> Option<&'c Manifest> {
+    ctx.objects("ConfigMap")
+        .iter()
+        .copied()
+        .find(|m| m.name == name && m.namespace.as_deref() == Some(w.namespace.as_str()))
+}
+
+/// ConfigMaps whose every key the pods see: `envFrom` and volumes.
+pub(super) fn mounted_config_maps(w: &Workload) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in w
+        .pod_spec
+        .containers
+        .iter()
+        .chain(w.pod_spec.init_containers.iter().flatten())
+    {
+        for e in c.env_from.iter().flatten() {
+            if let Some(r) = &e.config_map_ref {
+                out.push(r.name.clone());
+            }
+        }
+    }
+    for v in w.pod_spec.volumes.iter().flatten() {
+        if let Some(c) = &v.config_map {
+            out.push(c.name.clone());
+        }
+        for s in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
+            if let Some(c) = &s.config_map {
+                out.push(c.name.clone());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_occurrences_with_ports() {
+        let h = "auth.example.com";
+        assert_eq!(
+            occurrences("https://auth.example.com/realms/x", h),
+            [Some(443)]
+        );
+        assert_eq!(
+            occurrences("--issuer=http://auth.example.com:8080/", h),
+            [Some(8080)]
+        );
+        assert_eq!(occurrences("auth.example.com", h), [None]);
+        // Other hosts that merely contain it, and sentences ending with it.
+        assert!(occurrences("https://myauth.example.com", h).is_empty());
+        assert!(occurrences("https://auth.example.com.evil.org", h).is_empty());
+        assert_eq!(occurrences("see auth.example.com.", h), [None]);
+        // Links for people: a markdown link, an href.
+        assert!(occurrences("[Auth](https://auth.example.com)", h).is_empty());
+        assert!(occurrences("href: https://auth.example.com", h).is_empty());
+        assert_eq!(occurrences("url: https://auth.example.com", h), [Some(443)]);
+    }
+}

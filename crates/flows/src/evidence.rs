@@ -1,0 +1,197 @@
+//! The flows held against the evidence: every connection discovery finds
+//! with confidence certain or likely (an env URL, an Ingress backend, a
+//! ServiceMonitor, ...) that the flows do not mean, where netpol's policies
+//! would then block it, or that the policies given already deny. This is the
+//! guard for "a service changed and the flows did not": a new env URL or
+//! Ingress in a pull request makes `verify` name the missing flow.
+
+use std::collections::BTreeMap;
+
+use netpol_discover::{Confidence, Connection, Discovery, Evidence, Peer};
+use netpol_engine::{Decision, Engine, Party};
+use netpol_model::Protocol;
+use serde::Serialize;
+
+use crate::expand::{Destinations, Expansion, Sources};
+use crate::spec::EndpointSpec;
+
+/// A needed connection the flows or the policies would block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WouldBreak {
+    pub src: String,
+    pub dst: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    /// The discovery rule that found the need (`env-url`, `ingress`, ...).
+    pub rule: &'static str,
+    pub confidence: Confidence,
+    /// `no flow means it` (and the generated policies would deny it), `the
+    /// policies deny it` (with the engine's reason).
+    pub reasons: Vec<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// Runs discovery on the expansion's cluster (loaded with its manifests
+/// kept) and returns what would break. Without manifests there is no
+/// evidence, and nothing to report.
+pub fn check_evidence(x: &Expansion) -> Vec<WouldBreak> {
+    let Ok(discovery) = netpol_discover::discover(x.cluster, netpol_discover::Options::default())
+    else {
+        return Vec::new();
+    };
+    would_break(x, &Engine::new(x.cluster), &discovery)
+}
+
+/// The connections of `discovery` (certain and likely ones) that would break.
+pub fn would_break(x: &Expansion, engine: &Engine, discovery: &Discovery) -> Vec<WouldBreak> {
+    let mut by_workload: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for i in 0..x.cluster.endpoints.len() {
+        by_workload
+            .entry(x.cluster.workload(i))
+            .or_default()
+            .push(i);
+    }
+    let mut out = Vec::new();
+    for c in &discovery.connections {
+        if c.confidence < Confidence::Likely || c.src == c.dst {
+            continue;
+        }
+        let ends = |p: &Peer| -> Vec<End> {
+            match p {
+                Peer::Workload(id) => by_workload
+                    .get(id)
+                    .map(|v| v.iter().map(|&i| End::Pod(i)).collect())
+                    .unwrap_or_default(),
+                other => vec![End::Other(other.clone())],
+            }
+        };
+        let (srcs, dsts) = (ends(&c.src), ends(&c.dst));
+        let mut reasons = Vec::new();
+        'pairs: for s in &srcs {
+            for d in &dsts {
+                if let Some(r) = check(x, engine, c, s, d) {
+                    reasons = r;
+                    break 'pairs;
+                }
+            }
+        }
+        if !reasons.is_empty() {
+            out.push(WouldBreak {
+                src: c.src.to_string(),
+                dst: c.dst.to_string(),
+                port: c.port,
+                protocol: c.protocol,
+                rule: c.rule,
+                confidence: c.confidence,
+                reasons,
+                evidence: c.evidence.clone(),
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        (&a.dst, a.port, a.protocol, &a.src, a.rule)
+            .cmp(&(&b.dst, b.port, b.protocol, &b.src, b.rule))
+    });
+    out
+}
+
+#[derive(Clone, Debug)]
+enum End {
+    Pod(usize),
+    Other(Peer),
+}
+
+/// Why `s -> d` breaks, if it does.
+fn check(x: &Expansion, engine: &Engine, c: &Connection, s: &End, d: &End) -> Option<Vec<String>> {
+    let e = &x.cluster.endpoints;
+    let restrictable = |end: &End| match end {
+        End::Pod(i) => x.flows.managed(&e[*i].namespace) && !e[*i].host_network,
+        End::Other(_) => false,
+    };
+    if let (End::Pod(a), End::Pod(b)) = (s, d) {
+        if engine.is_node_traffic(Party::Endpoint(*a), Party::Endpoint(*b)) {
+            return None;
+        }
+    }
+    let mut reasons = Vec::new();
+    let in_scope = restrictable(d) || (x.flows.egress() && restrictable(s));
+    if in_scope && !covered(x, s, d, c.port, c.protocol) {
+        reasons.push("no flow means it: the generated policies would deny it".to_string());
+    }
+    let party = |end: &End| match end {
+        End::Pod(i) => Some(Party::Endpoint(*i)),
+        End::Other(Peer::Cidr(net)) => Some(Party::External(net.addr())),
+        End::Other(_) => None,
+    };
+    if let (Some(ps), Some(pd)) = (party(s), party(d)) {
+        let v = engine.verdict(ps, pd, c.port, c.protocol);
+        if !v.allowed && v.decided_by == Decision::Policies {
+            let side = if v.ingress.allowed {
+                &v.egress
+            } else {
+                &v.ingress
+            };
+            reasons.push(format!("the policies deny it: {}", side.reason));
+        }
+    }
+    (!reasons.is_empty()).then_some(reasons)
+}
+
+/// Whether a flow (the file's or the implicit DNS one) means `s -> d:port`.
+fn covered(x: &Expansion, s: &End, d: &End, port: u16, protocol: Protocol) -> bool {
+    x.expanded.iter().any(|f| {
+        let src_ok = match (&f.sources, s) {
+            (Sources::Pods(set), End::Pod(i)) => {
+                set.endpoints.contains(i) || set.host_network.contains(i)
+            }
+            (Sources::Addresses { blocks }, End::Pod(i)) => x.cluster.endpoints[*i]
+                .ips
+                .iter()
+                .any(|ip| blocks.iter().any(|b| b.contains(*ip))),
+            (Sources::Addresses { blocks }, End::Other(p)) => same_place(&f.def.from, blocks, p),
+            (Sources::Pods(_), End::Other(_)) => false,
+        };
+        if !src_ok {
+            return false;
+        }
+        match (&f.destinations, d) {
+            (
+                Destinations::Pods {
+                    members,
+                    host_members,
+                    ..
+                },
+                End::Pod(i),
+            ) => members
+                .iter()
+                .chain(host_members)
+                .any(|m| m.endpoint == *i && m.ports.iter().any(|p| p.admits(port, protocol))),
+            (Destinations::Addresses { blocks, ports }, End::Other(p)) => {
+                same_place(&f.def.to, blocks, p)
+                    && ports.iter().any(|sel| sel.admits(port, protocol))
+            }
+            (Destinations::Addresses { blocks, ports }, End::Pod(i)) => {
+                x.cluster.endpoints[*i]
+                    .ips
+                    .iter()
+                    .any(|ip| blocks.iter().any(|b| b.contains(*ip)))
+                    && ports.iter().any(|sel| sel.admits(port, protocol))
+            }
+            (Destinations::Pods { .. }, End::Other(_)) => false,
+        }
+    })
+}
+
+/// Whether a flow end written as `spec` (expanded to `blocks`) is `peer`.
+fn same_place(spec: &EndpointSpec, blocks: &[crate::expand::Block], peer: &Peer) -> bool {
+    match (spec, peer) {
+        (EndpointSpec::KubeApiserver, Peer::KubeApiserver)
+        | (EndpointSpec::Nodes, Peer::Nodes)
+        | (EndpointSpec::External, Peer::External) => true,
+        (_, Peer::Cidr(net)) => blocks
+            .iter()
+            .any(|b| b.cidr.contains(net) && !b.except.iter().any(|x| x.contains(&net.addr()))),
+        _ => false,
+    }
+}
