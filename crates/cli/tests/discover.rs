@@ -123,8 +123,8 @@ fn bad_input_exits_2_with_the_problem_located() {
     assert_eq!(not_a_cidr.code, 2, "{}", not_a_cidr.transcript());
 }
 
-/// discover's flows go through gen and verify --strict unchanged.
-fn workflow(dir: &Path, manifests: &str, extra: &[&str]) {
+/// Runs discover -> gen -> verify --strict and returns verify's run.
+fn discover_gen_verify(dir: &Path, manifests: &str, extra: &[&str]) -> support::Run {
     let tmp = tempfile::tempdir().unwrap();
     let mut args = vec!["discover", manifests];
     args.extend_from_slice(extra);
@@ -136,14 +136,13 @@ fn workflow(dir: &Path, manifests: &str, extra: &[&str]) {
     let (flows, out) = (flows.to_str().unwrap(), out.to_str().unwrap());
     let generated = netpol_in(dir, &["gen", flows, manifests, "-o", out]);
     assert_eq!(generated.code, 0, "{}", generated.transcript());
-    let verified = netpol_in(dir, &["verify", flows, manifests, out, "--strict"]);
-    assert_eq!(
-        verified.code,
-        0,
-        "{}\n{}",
-        verified.transcript(),
-        found.stdout
-    );
+    netpol_in(dir, &["verify", flows, manifests, out, "--strict"])
+}
+
+/// discover's flows go through gen and verify --strict unchanged.
+fn workflow(dir: &Path, manifests: &str, extra: &[&str]) {
+    let verified = discover_gen_verify(dir, manifests, extra);
+    assert_eq!(verified.code, 0, "{}", verified.transcript());
     assert!(
         verified
             .stdout
@@ -151,10 +150,22 @@ fn workflow(dir: &Path, manifests: &str, extra: &[&str]) {
     );
 }
 
+/// Without the nodes' addresses the API server's needs cannot be written as
+/// flows, and the default-deny would break them: verify says so.
+fn breaks_without_node_addresses(dir: &Path, manifests: &str) {
+    let verified = discover_gen_verify(dir, manifests, &[]);
+    assert_eq!(verified.code, 1, "{}", verified.transcript());
+    assert!(
+        verified.stdout.contains("Would break:") && verified.stdout.contains("kube-apiserver"),
+        "{}",
+        verified.stdout
+    );
+}
+
 #[test]
 fn fixture_flows_pass_gen_and_verify_strict() {
-    workflow(&fixtures(), CLUSTER, &[]);
     workflow(&fixtures(), CLUSTER, &["--node-cidr", "192.168.1.0/24"]);
+    breaks_without_node_addresses(&fixtures(), CLUSTER);
 }
 
 #[test]
@@ -191,8 +202,29 @@ fn real_homelab_discover_gen_verify_strict() {
         return;
     }
     let manifests = "../shared/realcases/homelab/manifests";
-    workflow(&repo, manifests, &[]);
-    workflow(&repo, manifests, &["--node-cidr", "192.168.1.0/24"]);
+    // Everything discover writes is implemented; what stays is what no
+    // policy can grant without a hole: two of the ten backup CronJobs need
+    // the database, and all ten share their pod labels. verify says so.
+    let verified = discover_gen_verify(&repo, manifests, &["--node-cidr", "192.168.1.0/24"]);
+    assert_eq!(verified.code, 1, "{}", verified.transcript());
+    let broken: Vec<&str> = verified
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.contains(" on "))
+        .collect();
+    assert_eq!(
+        broken,
+        [
+            "  backups/supabase-db-daily -> supabase/supabase-supabase-db on 5432/TCP (env-url, certain)",
+            "  backups/supabase-db-weekly -> supabase/supabase-supabase-db on 5432/TCP (env-url, certain)",
+        ],
+        "{}",
+        verified.stdout
+    );
+    for section in ["Missing: 0", "Extra: 0", "Findings about the flows: 0", "Would break: 2"] {
+        assert!(verified.stdout.contains(section), "{}", verified.stdout);
+    }
+    breaks_without_node_addresses(&repo, manifests);
     // What the review starts from: the LLM API behind its Service's
     // targetPort; the database that the backups reach by PGHOST/PGPORT is
     // written but off, since all ten backup CronJobs share their pod labels.
@@ -212,9 +244,14 @@ fn real_homelab_discover_gen_verify_strict() {
 
 #[test]
 fn needs_no_policy_can_express_are_written_off_with_the_reason() {
+    let flows = netpol(&["discover", CLUSTER]).stdout;
+    assert!(flows.contains(
+        "the source shop/node-agent uses the host network, which NetworkPolicies cannot select: its traffic has its node's address; set cluster.nodeCIDRs (netpol discover --node-cidr) to write it as `nodes`\n  # - from: shop/node-agent\n  #   to: shop/api\n  #   ports: [8080]\n"
+    ), "{flows}");
+    // With the nodes' addresses, a host-network source is written as `nodes`.
     let flows = netpol(&["discover", CLUSTER, "--node-cidr", "192.168.1.0/24"]).stdout;
     assert!(flows.contains(
-        "  # OFF: the source shop/node-agent uses the host network, which NetworkPolicies cannot select: allow its node's address instead\n  # - from: shop/node-agent\n  #   to: shop/api\n  #   ports: [8080]\n"
+        "  #   nodes: shop/node-agent uses the host network, so the traffic has the node's address\n  - from: nodes\n    to: shop/api\n    ports: [8080]\n"
     ), "{flows}");
     // With the nodes' addresses, the API server's calls to the webhook are written.
     assert!(flows.contains("  - from: kube-apiserver\n    to: hooks/webhook\n    ports: [9443]\n"));

@@ -120,6 +120,9 @@ fn check(x: &Expansion, engine: &Engine, c: &Connection, s: &End, d: &End) -> Op
         reasons.push("no flow means it: the generated policies would deny it".to_string());
     }
     let party = |end: &End| match end {
+        // A host-network pod of a template has its node's address, which the
+        // manifests do not give: only the flows can be checked for it.
+        End::Pod(i) if at_unknown_node(&e[*i]) => None,
         End::Pod(i) => Some(Party::Endpoint(*i)),
         End::Other(Peer::Cidr(net)) => Some(Party::External(net.addr())),
         End::Other(_) => None,
@@ -145,10 +148,13 @@ fn covered(x: &Expansion, s: &End, d: &End, port: u16, protocol: Protocol) -> bo
             (Sources::Pods(set), End::Pod(i)) => {
                 set.endpoints.contains(i) || set.host_network.contains(i)
             }
-            (Sources::Addresses { blocks }, End::Pod(i)) => x.cluster.endpoints[*i]
-                .ips
-                .iter()
-                .any(|ip| blocks.iter().any(|b| b.contains(*ip))),
+            (Sources::Addresses { blocks }, End::Pod(i)) => {
+                on_the_nodes(&f.def.from, &x.cluster.endpoints[*i])
+                    || x.cluster.endpoints[*i]
+                        .ips
+                        .iter()
+                        .any(|ip| blocks.iter().any(|b| b.contains(*ip)))
+            }
             (Sources::Addresses { blocks }, End::Other(p)) => same_place(&f.def.from, blocks, p),
             (Sources::Pods(_), End::Other(_)) => false,
         };
@@ -172,15 +178,26 @@ fn covered(x: &Expansion, s: &End, d: &End, port: u16, protocol: Protocol) -> bo
                     && ports.iter().any(|sel| sel.admits(port, protocol))
             }
             (Destinations::Addresses { blocks, ports }, End::Pod(i)) => {
-                x.cluster.endpoints[*i]
-                    .ips
-                    .iter()
-                    .any(|ip| blocks.iter().any(|b| b.contains(*ip)))
+                (on_the_nodes(&f.def.to, &x.cluster.endpoints[*i])
+                    || x.cluster.endpoints[*i]
+                        .ips
+                        .iter()
+                        .any(|ip| blocks.iter().any(|b| b.contains(*ip))))
                     && ports.iter().any(|sel| sel.admits(port, protocol))
             }
             (Destinations::Pods { .. }, End::Other(_)) => false,
         }
     })
+}
+
+/// A host-network pod whose address is not in the input (a DaemonSet's template).
+fn at_unknown_node(e: &netpol_model::Endpoint) -> bool {
+    e.host_network && e.ips.is_empty()
+}
+
+/// A flow end `nodes` is where a host-network pod without a known address is.
+fn on_the_nodes(spec: &EndpointSpec, e: &netpol_model::Endpoint) -> bool {
+    matches!(spec, EndpointSpec::Nodes) && at_unknown_node(e)
 }
 
 /// Whether a flow end written as `spec` (expanded to `blocks`) is `peer`.

@@ -75,13 +75,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect();
+            let alikes = look_alikes(&cluster);
             render::discover::flows(
                 &found,
                 &render::discover::FlowsSettings {
                     inputs,
                     node_cidrs: args.node_cidrs.clone(),
                     host_network,
-                    look_alikes: look_alikes(&cluster),
+                    whole_namespace: whole_namespace(&cluster, &alikes),
+                    look_alikes: alikes,
                 },
             )
         }
@@ -109,3 +111,28 @@ fn look_alikes(cluster: &netpol_model::Cluster) -> BTreeMap<String, Vec<String>>
     out
 }
 
+
+/// Look-alikes that, with theirs, are every workload of their namespace.
+fn whole_namespace(
+    cluster: &netpol_model::Cluster,
+    alikes: &BTreeMap<String, Vec<String>>,
+) -> BTreeSet<String> {
+    let mut workloads: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    for (i, e) in cluster.endpoints.iter().enumerate() {
+        workloads
+            .entry(e.namespace.as_str())
+            .or_default()
+            .insert(cluster.workload(i));
+    }
+    alikes
+        .iter()
+        .filter(|(id, others)| {
+            let ns = id.split('/').next().unwrap_or_default();
+            workloads.get(ns).is_some_and(|all| {
+                all.len() == others.len() + 1
+                    && others.iter().chain([*id]).all(|w| all.contains(w))
+            })
+        })
+        .map(|(id, _)| id.clone())
+        .collect()
+}

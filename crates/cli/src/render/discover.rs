@@ -110,13 +110,21 @@ pub struct FlowsSettings {
     /// Workloads whose pods carry the same labels as other workloads of
     /// their namespace, with those others: no policy can tell them apart.
     pub look_alikes: BTreeMap<String, Vec<String>>,
+    /// Look-alike workloads that, with their look-alikes, are every workload
+    /// of their namespace: a need they all share is written for the namespace.
+    pub whole_namespace: BTreeSet<String>,
 }
 
 /// One flow: what every rule proposes between the same two ends, on all the
 /// ports that share one fate (written, guessed, or not expressible).
 struct Flow<'a> {
-    src: &'a Peer,
-    dst: &'a Peer,
+    /// The ends as the flows file writes them.
+    src: String,
+    dst: String,
+    dst_is_apiserver: bool,
+    /// Host-network workloads written as `nodes`: their traffic has their
+    /// node's address, which is what a policy can name.
+    on_host: BTreeSet<&'a str>,
     ports: BTreeSet<(u16, Protocol)>,
     /// `(rule, confidence)` pairs, strongest first when printed.
     rules: BTreeSet<(&'static str, Confidence)>,
@@ -126,8 +134,12 @@ struct Flow<'a> {
     off: Option<String>,
 }
 
+type Need<'a> = (&'a Peer, &'a Peer, u16, Protocol);
+
 /// Why a connection cannot be an active flow of this file, if it cannot.
-fn blocker(c: &Connection, s: &FlowsSettings) -> Option<String> {
+/// `needs` holds every certain or likely connection, so that a need that all
+/// look-alike workloads share can still be written.
+fn blocker(c: &Connection, s: &FlowsSettings, needs: &BTreeSet<Need>) -> Option<String> {
     if c.confidence == Confidence::Guess {
         return Some("a guess: uncomment it if the workload needs it".to_string());
     }
@@ -140,12 +152,23 @@ fn blocker(c: &Connection, s: &FlowsSettings) -> Option<String> {
     }
     for (side, p) in [("source", &c.src), ("destination", &c.dst)] {
         if let Peer::Workload(id) = p {
-            if s.host_network.contains(id) {
+            if s.host_network.contains(id) && s.node_cidrs.is_empty() {
                 return Some(format!(
-                    "the {side} {id} uses the host network, which NetworkPolicies cannot select: allow its node's address instead"
+                    "the {side} {id} uses the host network, which NetworkPolicies cannot select: its traffic has its node's address; set cluster.nodeCIDRs (netpol discover --node-cidr) to write it as `nodes`"
                 ));
             }
-            if let Some(others) = s.look_alikes.get(id) {
+            let shared_by_all = |others: &Vec<String>| {
+                others.iter().all(|o| {
+                    let o = Peer::Workload(o.clone());
+                    let need = if side == "source" {
+                        (&o, &c.dst, c.port, c.protocol)
+                    } else {
+                        (&c.src, &o, c.port, c.protocol)
+                    };
+                    needs.contains(&need)
+                })
+            };
+            if let Some(others) = s.look_alikes.get(id).filter(|o| !shared_by_all(o)) {
                 return Some(format!(
                     "the {side} {id} has the same pod labels as {}: a policy for it would cover them too; give its pods a label of their own",
                     others.join(", ")
@@ -156,18 +179,48 @@ fn blocker(c: &Connection, s: &FlowsSettings) -> Option<String> {
     None
 }
 
+/// How the flows file names a peer: a host-network workload by `nodes`
+/// once the nodes' addresses are known; in an active flow, look-alikes that
+/// fill their namespace by the namespace (they all share the need, or the
+/// flow would be off).
+fn written<'a>(p: &'a Peer, s: &FlowsSettings, active: bool) -> (String, Option<&'a str>) {
+    match p {
+        Peer::Workload(id) if s.host_network.contains(id) && !s.node_cidrs.is_empty() => {
+            (Peer::Nodes.to_string(), Some(id.as_str()))
+        }
+        Peer::Workload(id) if active && s.whole_namespace.contains(id) => {
+            (id.split('/').next().unwrap_or(id).to_string(), None)
+        }
+        other => (other.to_string(), None),
+    }
+}
+
 fn flows_of<'a>(d: &'a Discovery, s: &FlowsSettings) -> Vec<Flow<'a>> {
-    let mut map: BTreeMap<(&Peer, &Peer, Option<String>), Flow> = BTreeMap::new();
+    let needs: BTreeSet<Need> = d
+        .connections
+        .iter()
+        .filter(|c| c.confidence >= Confidence::Likely)
+        .map(|c| (&c.src, &c.dst, c.port, c.protocol))
+        .collect();
+    let mut map: BTreeMap<(String, String, Option<String>), Flow> = BTreeMap::new();
     for c in &d.connections {
         let Some(first) = c.evidence.first() else {
             continue;
         };
-        let off = blocker(c, s);
+        let off = blocker(c, s, &needs);
+        let (src, src_host) = written(&c.src, s, off.is_none());
+        let (dst, dst_host) = written(&c.dst, s, off.is_none());
+        if src == dst {
+            // A host-network workload's need of another on the nodes: no policy decides it.
+            continue;
+        }
         let f = map
-            .entry((&c.src, &c.dst, off.clone()))
+            .entry((src.clone(), dst.clone(), off.clone()))
             .or_insert_with(|| Flow {
-                src: &c.src,
-                dst: &c.dst,
+                src,
+                dst,
+                dst_is_apiserver: c.dst == Peer::KubeApiserver,
+                on_host: BTreeSet::new(),
                 ports: BTreeSet::new(),
                 rules: BTreeSet::new(),
                 evidence: Vec::new(),
@@ -177,6 +230,7 @@ fn flows_of<'a>(d: &'a Discovery, s: &FlowsSettings) -> Vec<Flow<'a>> {
         if c.confidence > f.lead.1 {
             f.lead = (c.rule, c.confidence, first);
         }
+        f.on_host.extend(src_host.into_iter().chain(dst_host));
         f.ports.insert((c.port, c.protocol));
         f.rules.insert((c.rule, c.confidence));
         for e in &c.evidence {
@@ -188,13 +242,13 @@ fn flows_of<'a>(d: &'a Discovery, s: &FlowsSettings) -> Vec<Flow<'a>> {
     // Written flows first, then the ones to review, each in peer order.
     let mut out: Vec<Flow> = map.into_values().collect();
     out.sort_by(|a, b| {
-        (a.off.is_some(), a.src, a.dst, &a.off).cmp(&(b.off.is_some(), b.src, b.dst, &b.off))
+        (a.off.is_some(), &a.src, &a.dst, &a.off).cmp(&(b.off.is_some(), &b.src, &b.dst, &b.off))
     });
     out
 }
 
 fn ports_text(f: &Flow) -> String {
-    if *f.dst == Peer::KubeApiserver {
+    if f.dst_is_apiserver {
         // The API server's port is the file's `cluster.apiserver.port`.
         return "service".to_string();
     }
@@ -211,10 +265,7 @@ fn ports_text(f: &Flow) -> String {
 
 /// Policy names come from the flow's name: the destination and first port.
 fn flow_name(f: &Flow) -> String {
-    let dst = match f.dst {
-        Peer::Workload(id) => id.rsplit('/').next().unwrap_or(id).to_string(),
-        other => other.to_string(),
-    };
+    let dst = f.dst.rsplit('/').next().unwrap_or(&f.dst);
     let port = f.ports.iter().next().map_or(0, |p| p.0);
     let mut s = String::new();
     for c in dst.chars() {
@@ -304,6 +355,15 @@ pub fn flows(d: &Discovery, s: &FlowsSettings) -> String {
         }
         if f.evidence.len() > CITED {
             let _ = writeln!(out, "  #   and {} more", f.evidence.len() - CITED);
+        }
+        if !f.on_host.is_empty() {
+            let names: Vec<&str> = f.on_host.iter().copied().collect();
+            let _ = writeln!(
+                out,
+                "  #   nodes: {} {} the host network, so the traffic has the node's address",
+                names.join(", "),
+                if names.len() == 1 { "uses" } else { "use" }
+            );
         }
         let prefix = match &f.off {
             Some(why) => {
