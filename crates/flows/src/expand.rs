@@ -12,7 +12,7 @@ use netpol_model::{
 use serde::Serialize;
 
 use crate::parse::{FlowDef, Flows};
-use crate::select::{Selection, group_selector, workload_members};
+use crate::select::{Selection, group_selector, workload_groups, workload_members};
 use crate::spec::{EndpointSpec, PortSpec};
 
 /// Ports as a policy's `ports` entry can say them.
@@ -265,6 +265,7 @@ pub fn expand<'c>(cluster: &'c Cluster, flows: &Flows) -> Expansion<'c> {
         cluster,
         flows,
         findings: Vec::new(),
+        groups: workload_groups(cluster),
     };
     let mut defs = flows.flows.clone();
     if flows.allow_dns {
@@ -288,6 +289,8 @@ struct Ctx<'a> {
     cluster: &'a Cluster,
     flows: &'a Flows,
     findings: Vec<Finding>,
+    /// Workload -> its Pods, in a live dump.
+    groups: BTreeMap<String, Vec<usize>>,
 }
 
 impl Ctx<'_> {
@@ -336,7 +339,10 @@ impl Ctx<'_> {
                 EndpointSpec::Workload { namespace, name } => {
                     &e.namespace == namespace
                         && (&e.name == name
-                            || self.cluster.workload(i) == format!("{namespace}/{name}"))
+                            || self
+                                .groups
+                                .get(&format!("{namespace}/{name}"))
+                                .is_some_and(|g| g.contains(&i)))
                 }
                 EndpointSpec::Labels { namespace, labels } => {
                     namespace.as_ref().is_none_or(|ns| &e.namespace == ns)
@@ -412,7 +418,7 @@ impl Ctx<'_> {
 
     /// The podSelector of `e`'s workload: all its replicas, nothing else.
     fn unique(&mut self, def: &FlowDef, e: usize) -> LabelSelector {
-        let group = workload_members(self.cluster, e);
+        let group = workload_members(self.cluster, &self.groups, e);
         self.unique_group(def, &group)
     }
 
