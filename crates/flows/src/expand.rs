@@ -12,7 +12,7 @@ use netpol_model::{
 use serde::Serialize;
 
 use crate::parse::{FlowDef, Flows};
-use crate::select::{Selection, group_selector, workload_members};
+use crate::select::{Selection, group_selector, workload_groups, workload_members};
 use crate::spec::{EndpointSpec, PortSpec};
 
 /// Ports as a policy's `ports` entry can say them.
@@ -279,6 +279,7 @@ pub fn expand<'c>(cluster: &'c Cluster, flows: &Flows) -> Expansion<'c> {
         } else {
             crate::ingress::IngressRoutes::default()
         },
+        groups: workload_groups(cluster),
     };
     let mut defs = flows.flows.clone();
     if flows.allow_dns {
@@ -304,6 +305,8 @@ struct Ctx<'a> {
     findings: Vec<Finding>,
     /// What `ingress-backends` means, read from the manifests once.
     ingress: crate::ingress::IngressRoutes,
+    /// Workload -> its Pods, in a live dump.
+    groups: BTreeMap<String, Vec<usize>>,
 }
 
 impl Ctx<'_> {
@@ -357,7 +360,10 @@ impl Ctx<'_> {
                 EndpointSpec::Workload { namespace, name } => {
                     &e.namespace == namespace
                         && (&e.name == name
-                            || self.cluster.workload(i) == format!("{namespace}/{name}"))
+                            || self
+                                .groups
+                                .get(&format!("{namespace}/{name}"))
+                                .is_some_and(|g| g.contains(&i)))
                 }
                 EndpointSpec::Labels { namespace, labels } => {
                     namespace.as_ref().is_none_or(|ns| &e.namespace == ns)
@@ -437,7 +443,7 @@ impl Ctx<'_> {
 
     /// The podSelector of `e`'s workload: all its replicas, nothing else.
     fn unique(&mut self, def: &FlowDef, e: usize) -> LabelSelector {
-        let group = workload_members(self.cluster, e);
+        let group = workload_members(self.cluster, &self.groups, e);
         self.unique_group(def, &group)
     }
 

@@ -4,6 +4,8 @@
 //! workload's labels being a subset of another's). Selecting by the labels
 //! alone would then silently allow traffic to or from the other one too.
 
+use std::collections::BTreeMap;
+
 use netpol_model::{Cluster, LabelSelector, Labels, Operator, Requirement};
 
 pub struct Selection {
@@ -40,16 +42,30 @@ pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
     group_selector(cluster, &[e])
 }
 
-/// The pods of the workload `e` belongs to: with Pods and their owners both
-/// given (a live dump), every Pod the same workload owns; else `e` alone.
-pub fn workload_members(cluster: &Cluster, e: usize) -> Vec<usize> {
-    if !cluster.workload_of.contains_key(&cluster.endpoints[e].id()) {
-        return vec![e];
+/// The Pods of each workload that owns some (a live dump), by workload.
+pub fn workload_groups(cluster: &Cluster) -> BTreeMap<String, Vec<usize>> {
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, e) in cluster.endpoints.iter().enumerate() {
+        if let Some(w) = cluster.workload_of.get(&e.id()) {
+            groups.entry(w.clone()).or_default().push(i);
+        }
     }
-    let workload = cluster.workload(e);
-    (0..cluster.endpoints.len())
-        .filter(|&i| cluster.workload(i) == workload)
-        .collect()
+    groups
+}
+
+/// The pods of the workload `e` belongs to: with Pods and their owners both
+/// given, every Pod the same workload owns; else `e` alone.
+pub fn workload_members(
+    cluster: &Cluster,
+    groups: &BTreeMap<String, Vec<usize>>,
+    e: usize,
+) -> Vec<usize> {
+    cluster
+        .workload_of
+        .get(&cluster.endpoints[e].id())
+        .and_then(|w| groups.get(w))
+        .cloned()
+        .unwrap_or_else(|| vec![e])
 }
 
 /// Like [`workload_selector`], for a set of pods in one namespace (the
@@ -295,7 +311,7 @@ mod tests {
         )
         .unwrap();
         let web = c.endpoint("ns/web-abc-1").unwrap();
-        let members = workload_members(&c, web);
+        let members = workload_members(&c, &workload_groups(&c), web);
         assert_eq!(
             members,
             [
