@@ -221,7 +221,12 @@ fn real_homelab_discover_gen_verify_strict() {
         "{}",
         verified.stdout
     );
-    for section in ["Missing: 0", "Extra: 0", "Findings about the flows: 0", "Would break: 2"] {
+    for section in [
+        "Missing: 0",
+        "Extra: 0",
+        "Findings about the flows: 0",
+        "Would break: 2",
+    ] {
         assert!(verified.stdout.contains(section), "{}", verified.stdout);
     }
     breaks_without_node_addresses(&repo, manifests);

@@ -144,7 +144,7 @@ fn a_missing_policy_is_reported_with_the_engine_trace() {
     let m = &v["missing"][0];
     assert_eq!(
         (m["flow"].as_str(), m["line"].as_u64()),
-        (Some("flows[2]"), Some(35))
+        (Some("flows[2]"), Some(37))
     );
     assert_eq!(m["verdict"]["ingress"]["status"], "denied");
 }

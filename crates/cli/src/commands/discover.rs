@@ -111,7 +111,6 @@ fn look_alikes(cluster: &netpol_model::Cluster) -> BTreeMap<String, Vec<String>>
     out
 }
 
-
 /// Look-alikes that, with theirs, are every workload of their namespace.
 fn whole_namespace(
     cluster: &netpol_model::Cluster,
@@ -129,8 +128,7 @@ fn whole_namespace(
         .filter(|(id, others)| {
             let ns = id.split('/').next().unwrap_or_default();
             workloads.get(ns).is_some_and(|all| {
-                all.len() == others.len() + 1
-                    && others.iter().chain([*id]).all(|w| all.contains(w))
+                all.len() == others.len() + 1 && others.iter().chain([*id]).all(|w| all.contains(w))
             })
         })
         .map(|(id, _)| id.clone())
