@@ -47,7 +47,11 @@ fn schema_describes_the_fields() {
 fn homelab_example_parses() {
     let path = repo().join("examples/homelab/flows.yaml");
     let flows = netpol_flows::read_flows(&path).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(flows.flows.len(), 8);
+    assert_eq!(flows.flows.len(), 9);
+    assert_eq!(
+        flows.flows[8].from,
+        netpol_flows::EndpointSpec::KubeApiserver
+    );
     assert_eq!(
         flows.flows[0].from,
         netpol_flows::EndpointSpec::Namespace("ingress-nginx".into())
