@@ -95,17 +95,9 @@ fn without_kept_manifests_the_flow_says_why_it_matches_nothing() {
 
 #[test]
 fn real_homelab_ingress_nginx_row_exactly() {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/realcases/homelab/manifests"
-    );
-    if !std::path::Path::new(dir).exists() {
-        assert!(
-            std::env::var("NETPOL_REQUIRE_SHARED").as_deref() != Ok("1"),
-            "{dir} missing"
-        );
+    let Some(dir) = netpol_testdata::shared("realcases/homelab/manifests") else {
         return;
-    }
+    };
     let c = load_paths(&[dir], &keep()).unwrap();
     let x = expand(&c, &flows("ingress-backends:nginx", "backend"));
     let got = members(&x);

@@ -208,16 +208,11 @@ fn a_live_kubectl_dump_loads_cleanly_in_strict_mode() {
 /// are all known to Kubernetes 1.33.
 #[test]
 fn the_real_homelabs_have_no_unknown_fields() {
-    let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/realcases");
-    if !std::path::Path::new(shared).exists() {
-        assert!(
-            std::env::var("NETPOL_REQUIRE_SHARED").as_deref() != Ok("1"),
-            "NETPOL_REQUIRE_SHARED=1 but {shared} does not exist"
-        );
+    let Some(shared) = netpol_testdata::shared("realcases") else {
         return;
-    }
+    };
     for case in ["homelab", "talos-gitops"] {
-        let dir = format!("{shared}/{case}/manifests");
+        let dir = shared.join(case).join("manifests");
         let c =
             load_paths(&[&dir], &LoadOptions::default()).unwrap_or_else(|e| panic!("{case}: {e}"));
         assert!(c.warnings.is_empty(), "{case}: {:?}", c.warnings);
