@@ -219,3 +219,51 @@ fn the_real_homelabs_have_no_unknown_fields() {
         assert!(!c.endpoints.is_empty());
     }
 }
+
+/// When the objects are kept for discovery, the built-in kinds it reads are
+/// validated too: a misspelt Ingress backend would otherwise be a need that
+/// discovery silently misses. Custom resources stay unvalidated.
+#[test]
+fn kinds_discovery_reads_are_validated_when_kept() {
+    let text = "apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  rules:
+  - http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend:
+          servce: {name: web, port: {number: 80}}
+---
+apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: web, namespace: shop}
+spec: {anything: goes}
+";
+    let source = [Source {
+        name: "ing.yaml".into(),
+        text: text.into(),
+    }];
+    let kept = |validation| LoadOptions {
+        validation,
+        keep_manifests: true,
+        ..LoadOptions::default()
+    };
+    let e = load_sources(&source, &kept(Validation::Strict))
+        .unwrap_err()
+        .0;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(
+        e[0].field.as_deref(),
+        Some("spec.rules[0].http.paths[0].backend.servce")
+    );
+    assert_eq!(e[0].line, 11);
+    assert!(e[0].message.contains("did you mean service?"), "{}", e[0]);
+    let warned = load_sources(&source, &kept(Validation::Warn)).unwrap();
+    assert_eq!(warned.warnings.len(), 1);
+    assert_eq!(warned.manifests.len(), 2);
+    // Not kept: not read, so not validated (the connectivity model skips them).
+    assert!(load(text, Validation::Strict).is_ok());
+}

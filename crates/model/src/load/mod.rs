@@ -1,6 +1,7 @@
 //! Reading manifests: files, directories, stdin, multi-document YAML, JSON and `List`s.
 
 mod ctx;
+mod evidence_kinds;
 pub mod names;
 mod policy;
 mod service;
@@ -282,6 +283,9 @@ impl Accumulator {
             let expected = expected_group(kind);
             match expected {
                 None => {
+                    if opts.keep_manifests {
+                        evidence_kinds::validate(&mut ctx, api_version, kind, value);
+                    }
                     *self.cluster.skipped.entry(kind.to_string()).or_default() += 1;
                     continue;
                 }
