@@ -202,3 +202,44 @@ fn bad_input_on_either_side_fails_with_its_location() {
     assert!(run.stderr.contains("does-not-exist.yaml"), "{}", run.stderr);
     assert!(run.stdout.is_empty());
 }
+
+#[test]
+fn a_change_over_one_address_family_is_shown_with_it() {
+    // Allowed over both families before, over IPv4 only after.
+    let args = [
+        "diff",
+        "--old",
+        "diff-families/pods.yaml",
+        "--old",
+        "diff-families/both",
+        "--new",
+        "diff-families/pods.yaml",
+        "--new",
+        "diff-families/v4",
+        "--exit-code",
+    ];
+    let run = netpol(&args);
+    assert_eq!(run.code, 1, "a change: {}", run.transcript());
+    assert!(
+        run.stdout
+            .contains("- net/client -> net/server  80/TCP, 443/TCP over IPv6 only"),
+        "{}",
+        run.stdout
+    );
+    insta::assert_snapshot!(run.transcript());
+    let json = netpol(&[&args[..], &["-o", "json"]].concat());
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let c = &v["connections"].as_array().unwrap()[..];
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(
+        (&c[0]["change"], &c[0]["family"]),
+        (&serde_json::json!("denied"), &serde_json::json!("IPv6"))
+    );
+    assert_eq!(v["summary"]["newlyDenied"], 2, "two ports, over IPv6");
+    let md = netpol(&[&args[..], &["-o", "markdown"]].concat());
+    assert!(
+        md.stdout.contains("| 80/TCP, 443/TCP over IPv6 only |"),
+        "{}",
+        md.stdout
+    );
+}
