@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::netpol;
+use support::{assert_contains, netpol};
 
 const CHANGE: &[&str] = &[
     "diff",
@@ -174,11 +174,7 @@ fn homelab_example_policies_against_none() {
 fn usage_errors() {
     let run = netpol(&["diff", "review/old"]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("missing the NEW side"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "missing the NEW side");
     let run = netpol(&[
         "diff",
         "--old",
@@ -188,18 +184,14 @@ fn usage_errors() {
         "review/cluster.yaml",
     ]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("unexpected path review/cluster.yaml"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "unexpected path review/cluster.yaml");
 }
 
 #[test]
 fn bad_input_on_either_side_fails_with_its_location() {
     let run = netpol(&["diff", "review/old", "bad/does-not-exist.yaml"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("does-not-exist.yaml"), "{}", run.stderr);
+    assert_contains(&run.stderr, "does-not-exist.yaml");
     assert!(run.stdout.is_empty());
 }
 
@@ -220,11 +212,9 @@ fn a_change_over_one_address_family_is_shown_with_it() {
     ];
     let run = netpol(&args);
     assert_eq!(run.code, 1, "a change: {}", run.transcript());
-    assert!(
-        run.stdout
-            .contains("- net/client -> net/server  80/TCP, 443/TCP over IPv6 only"),
-        "{}",
-        run.stdout
+    assert_contains(
+        &run.stdout,
+        "- net/client -> net/server  80/TCP, 443/TCP over IPv6 only",
     );
     insta::assert_snapshot!(run.transcript());
     let json = netpol(&[&args[..], &["-o", "json"]].concat());
@@ -237,9 +227,5 @@ fn a_change_over_one_address_family_is_shown_with_it() {
     );
     assert_eq!(v["summary"]["newlyDenied"], 2, "two ports, over IPv6");
     let md = netpol(&[&args[..], &["-o", "markdown"]].concat());
-    assert!(
-        md.stdout.contains("| 80/TCP, 443/TCP over IPv6 only |"),
-        "{}",
-        md.stdout
-    );
+    assert_contains(&md.stdout, "| 80/TCP, 443/TCP over IPv6 only |");
 }

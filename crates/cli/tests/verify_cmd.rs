@@ -6,7 +6,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::{Run, netpol_in};
+use support::{Run, assert_contains, explain, json, netpol_in};
 
 fn repo() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
@@ -79,7 +79,7 @@ fn manifests_without_policies_fail_on_open_namespaces_and_strict_counts_extras()
     // The page's own two policies: only monitoring is isolated, and only grafana's port 3000 from ingress-nginx is open.
     let page = homelab(&["verify", "flows.yaml", "manifests", "policies"]);
     assert_eq!(page.code, 1);
-    assert!(page.stdout.contains("Missing: "), "{}", page.stdout);
+    assert_contains(&page.stdout, "Missing: ");
     assert!(
         page.stdout
             .contains("monitoring/prometheus -> monitoring/grafana")
@@ -204,7 +204,7 @@ fn flows_findings_are_reported_and_errors_fail() {
     };
     let run = verify(&[]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(run.stdout.contains("warning: "), "{}", run.stdout);
+    assert_contains(&run.stdout, "warning: ");
     assert_eq!(verify(&["--strict"]).code, 1);
 }
 
@@ -318,10 +318,6 @@ fn fixtures(args: &[&str]) -> Run {
     support::netpol(args)
 }
 
-fn json(run: &Run) -> serde_json::Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.transcript()))
-}
-
 #[test]
 fn a_flow_allowed_over_one_family_only_is_missing_over_the_other() {
     // Both ends are dual-stack and net's policy admits an IPv4 block: the
@@ -347,11 +343,9 @@ fn a_flow_allowed_over_one_family_only_is_missing_over_the_other() {
     assert_eq!(got, [("net/client", "net/server", "IPv6")]);
     let text = fixtures(&args);
     assert_eq!(text.code, 1);
-    assert!(
-        text.stdout
-            .contains("net/client -> net/server on 80/TCP over IPv6 (allowed over IPv4 only)"),
-        "{}",
-        text.stdout
+    assert_contains(
+        &text.stdout,
+        "net/client -> net/server on 80/TCP over IPv6 (allowed over IPv4 only)",
     );
     insta::assert_snapshot!(text.transcript());
 }
@@ -445,29 +439,23 @@ fn gen_lets_replicas_talk_to_each_other_under_default_deny() {
     let shop = std::fs::read_to_string(out.path().join("shop.yaml")).unwrap();
     let run = fixtures(&["verify", flows, input, dir, "--strict"]);
     assert_eq!(run.code, 0, "{}\n{shop}", run.transcript());
-    let explain = fixtures(&[
-        "explain",
-        input,
-        dir,
-        "--from",
+    let explain_run = explain(
+        &[input, dir],
         "shop/web",
-        "--to",
         "shop/web",
-        "--port",
         "8080",
-        "--exit-code",
-    ]);
-    assert_eq!(explain.code, 0, "{}", explain.transcript());
-    assert!(explain.stdout.contains("between two replicas of shop/web"));
+        &["--exit-code"],
+    );
+    assert_eq!(explain_run.code, 0, "{}", explain_run.transcript());
+    assert_contains(&explain_run.stdout, "between two replicas of shop/web");
     // Both directions are opened, by the web policies only.
-    let explain_json: serde_json::Value = serde_json::from_str(
-        &fixtures(&[
-            "explain", input, dir, "--from", "shop/web", "--to", "shop/web", "--port", "8080",
-            "-o", "json",
-        ])
-        .stdout,
-    )
-    .unwrap();
+    let explain_json = json(&explain(
+        &[input, dir],
+        "shop/web",
+        "shop/web",
+        "8080",
+        &["-o", "json"],
+    ));
     for side in ["egress", "ingress"] {
         assert_eq!(explain_json[side]["status"], "allowed", "{side}");
     }
