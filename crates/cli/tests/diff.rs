@@ -3,47 +3,25 @@
 
 mod support;
 
-use support::{assert_contains, netpol};
-
-const CHANGE: &[&str] = &[
-    "diff",
-    "--old",
-    "review/cluster.yaml",
-    "--old",
-    "review/old",
-    "--new",
-    "review/cluster.yaml",
-    "--new",
-    "review/new",
-];
-
-fn with(extra: &[&str]) -> Vec<&'static str> {
-    let mut args: Vec<&'static str> = CHANGE.to_vec();
-    args.extend(
-        extra
-            .iter()
-            .map(|s| -> &'static str { Box::leak(s.to_string().into_boxed_str()) }),
-    );
-    args
-}
+use support::{assert_contains, netpol, review_diff};
 
 #[test]
 fn text_snapshot() {
-    let run = netpol(CHANGE);
+    let run = review_diff("review/new", &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!(run.transcript());
 }
 
 #[test]
 fn markdown_snapshot() {
-    let run = netpol(&with(&["-o", "markdown"]));
+    let run = review_diff("review/new", &["-o", "markdown"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!(run.stdout);
 }
 
 #[test]
 fn json_snapshot_and_its_counts_agree() {
-    let run = netpol(&with(&["-o", "json"]));
+    let run = review_diff("review/new", &["-o", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!(run.stdout);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -98,7 +76,7 @@ fn changes_agree_with_the_two_matrices() {
         })
         .collect();
     flipped.sort();
-    let run = netpol(&with(&["-o", "json"]));
+    let run = review_diff("review/new", &["-o", "json"]);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let mut reported: Vec<(String, String, u64, bool)> = Vec::new();
     for c in v["connections"].as_array().unwrap() {
@@ -118,19 +96,8 @@ fn changes_agree_with_the_two_matrices() {
 
 #[test]
 fn exit_code_reports_a_change() {
-    assert_eq!(netpol(&with(&["--exit-code"])).code, 1);
-    let same = netpol(&[
-        "diff",
-        "--exit-code",
-        "--old",
-        "review/cluster.yaml",
-        "--old",
-        "review/old",
-        "--new",
-        "review/cluster.yaml",
-        "--new",
-        "review/old",
-    ]);
+    assert_eq!(review_diff("review/new", &["--exit-code"]).code, 1);
+    let same = review_diff("review/old", &["--exit-code"]);
     assert_eq!(same.code, 0, "{}", same.stderr);
     assert_eq!(same.stdout, "No connectivity change.\n");
 }

@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use support::{Run, assert_contains, explain, netpol, netpol_in, netpol_with_stdin};
+use support::{Run, assert_contains, explain, netpol, netpol_in, netpol_with_stdin, review_diff};
 
 const CLEAN: i32 = 0;
 const FINDINGS: i32 = 1;
@@ -172,37 +172,20 @@ fn probe_2_bad_input() {
     ]));
 }
 
-const DIFF: &[&str] = &[
-    "diff",
-    "--old",
-    "review/cluster.yaml",
-    "--old",
-    "review/old",
-    "--new",
-    "review/cluster.yaml",
-];
-
-fn diff(new: &str, extra: &[&str]) -> Run {
-    let mut args = DIFF.to_vec();
-    args.extend_from_slice(&["--new", new]);
-    args.extend_from_slice(extra);
-    netpol(&args)
-}
-
 #[test]
 fn diff_0_unchanged_or_without_exit_code() {
-    expect(CLEAN, diff("review/old", &["--exit-code"]));
-    expect(CLEAN, diff("review/new", &[]));
+    expect(CLEAN, review_diff("review/old", &["--exit-code"]));
+    expect(CLEAN, review_diff("review/new", &[]));
 }
 
 #[test]
 fn diff_1_changed() {
-    expect(FINDINGS, diff("review/new", &["--exit-code"]));
+    expect(FINDINGS, review_diff("review/new", &["--exit-code"]));
 }
 
 #[test]
 fn diff_2_bad_input() {
-    expect_bad(diff(BAD_MANIFESTS, &["--exit-code"]));
+    expect_bad(review_diff(BAD_MANIFESTS, &["--exit-code"]));
     expect_bad(netpol(&["diff", "review/old"]));
 }
 

@@ -88,3 +88,21 @@ pub fn assert_contains(text: &str, needle: &str) {
 pub fn json(run: &Run) -> serde_json::Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.transcript()))
 }
+
+/// `netpol diff` of the review fixtures: the workloads and `review/old`
+/// before, the workloads and `new_policies` after.
+pub fn review_diff(new_policies: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "diff",
+        "--old",
+        "review/cluster.yaml",
+        "--old",
+        "review/old",
+        "--new",
+        "review/cluster.yaml",
+        "--new",
+        new_policies,
+    ];
+    args.extend_from_slice(extra);
+    netpol(&args)
+}
