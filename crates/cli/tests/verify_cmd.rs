@@ -448,7 +448,8 @@ fn gen_lets_replicas_talk_to_each_other_under_default_deny() {
     );
     assert_eq!(explain_run.code, 0, "{}", explain_run.transcript());
     assert_contains(&explain_run.stdout, "between two replicas of shop/web");
-    // Both directions are opened, by the web policies only.
+    // Both directions are opened, and for web alone: api, in the same
+    // namespace, still cannot reach web.
     let explain_json = json(&explain(
         &[input, dir],
         "shop/web",
@@ -459,4 +460,29 @@ fn gen_lets_replicas_talk_to_each_other_under_default_deny() {
     for side in ["egress", "ingress"] {
         assert_eq!(explain_json[side]["status"], "allowed", "{side}");
     }
+    let api = explain(
+        &[input, dir],
+        "shop/api",
+        "shop/web",
+        "8080",
+        &["--exit-code"],
+    );
+    assert_eq!(api.code, 3, "{}", api.transcript());
+}
+
+#[test]
+fn gen_lets_the_pods_of_a_live_dumps_workload_talk_to_each_other() {
+    // replicas/cluster.yaml: two Pods of shop/web (a live dump), listening on 80.
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let flows = "verify-families/web-to-web-live.yaml";
+    let generated = fixtures(&["gen", flows, "replicas", "-o", dir]);
+    assert_eq!(generated.code, 0, "{}", generated.transcript());
+    let run = fixtures(&["verify", flows, "replicas", dir, "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let v = json(&run);
+    assert_eq!(v["checked"], 4, "each pod to itself and to the other");
+    assert_eq!(v["missing"].as_array().unwrap().len(), 0);
+    let between = explain(&["replicas", dir], "shop/web", "shop/web", "80", &[]);
+    assert_contains(&between.stdout, "4 of 4 connections allowed");
 }
