@@ -3,47 +3,25 @@
 
 mod support;
 
-use support::netpol;
-
-const CHANGE: &[&str] = &[
-    "diff",
-    "--old",
-    "review/cluster.yaml",
-    "--old",
-    "review/old",
-    "--new",
-    "review/cluster.yaml",
-    "--new",
-    "review/new",
-];
-
-fn with(extra: &[&str]) -> Vec<&'static str> {
-    let mut args: Vec<&'static str> = CHANGE.to_vec();
-    args.extend(
-        extra
-            .iter()
-            .map(|s| -> &'static str { Box::leak(s.to_string().into_boxed_str()) }),
-    );
-    args
-}
+use support::{assert_contains, netpol, review_diff};
 
 #[test]
 fn text_snapshot() {
-    let run = netpol(CHANGE);
+    let run = review_diff("review/new", &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!(run.transcript());
 }
 
 #[test]
 fn markdown_snapshot() {
-    let run = netpol(&with(&["-o", "markdown"]));
+    let run = review_diff("review/new", &["-o", "markdown"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!(run.stdout);
 }
 
 #[test]
 fn json_snapshot_and_its_counts_agree() {
-    let run = netpol(&with(&["-o", "json"]));
+    let run = review_diff("review/new", &["-o", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     insta::assert_snapshot!(run.stdout);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -98,7 +76,7 @@ fn changes_agree_with_the_two_matrices() {
         })
         .collect();
     flipped.sort();
-    let run = netpol(&with(&["-o", "json"]));
+    let run = review_diff("review/new", &["-o", "json"]);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let mut reported: Vec<(String, String, u64, bool)> = Vec::new();
     for c in v["connections"].as_array().unwrap() {
@@ -118,19 +96,8 @@ fn changes_agree_with_the_two_matrices() {
 
 #[test]
 fn exit_code_reports_a_change() {
-    assert_eq!(netpol(&with(&["--exit-code"])).code, 1);
-    let same = netpol(&[
-        "diff",
-        "--exit-code",
-        "--old",
-        "review/cluster.yaml",
-        "--old",
-        "review/old",
-        "--new",
-        "review/cluster.yaml",
-        "--new",
-        "review/old",
-    ]);
+    assert_eq!(review_diff("review/new", &["--exit-code"]).code, 1);
+    let same = review_diff("review/old", &["--exit-code"]);
     assert_eq!(same.code, 0, "{}", same.stderr);
     assert_eq!(same.stdout, "No connectivity change.\n");
 }
@@ -174,11 +141,7 @@ fn homelab_example_policies_against_none() {
 fn usage_errors() {
     let run = netpol(&["diff", "review/old"]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("missing the NEW side"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "missing the NEW side");
     let run = netpol(&[
         "diff",
         "--old",
@@ -188,17 +151,48 @@ fn usage_errors() {
         "review/cluster.yaml",
     ]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("unexpected path review/cluster.yaml"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "unexpected path review/cluster.yaml");
 }
 
 #[test]
 fn bad_input_on_either_side_fails_with_its_location() {
     let run = netpol(&["diff", "review/old", "bad/does-not-exist.yaml"]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("does-not-exist.yaml"), "{}", run.stderr);
+    assert_contains(&run.stderr, "does-not-exist.yaml");
     assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn a_change_over_one_address_family_is_shown_with_it() {
+    // Allowed over both families before, over IPv4 only after.
+    let args = [
+        "diff",
+        "--old",
+        "diff-families/pods.yaml",
+        "--old",
+        "diff-families/both",
+        "--new",
+        "diff-families/pods.yaml",
+        "--new",
+        "diff-families/v4",
+        "--exit-code",
+    ];
+    let run = netpol(&args);
+    assert_eq!(run.code, 1, "a change: {}", run.transcript());
+    assert_contains(
+        &run.stdout,
+        "- net/client -> net/server  80/TCP, 443/TCP over IPv6 only",
+    );
+    insta::assert_snapshot!(run.transcript());
+    let json = netpol(&[&args[..], &["-o", "json"]].concat());
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let c = &v["connections"].as_array().unwrap()[..];
+    assert_eq!(c.len(), 1, "{c:?}");
+    assert_eq!(
+        (&c[0]["change"], &c[0]["family"]),
+        (&serde_json::json!("denied"), &serde_json::json!("IPv6"))
+    );
+    assert_eq!(v["summary"]["newlyDenied"], 2, "two ports, over IPv6");
+    let md = netpol(&[&args[..], &["-o", "markdown"]].concat());
+    assert_contains(&md.stdout, "| 80/TCP, 443/TCP over IPv6 only |");
 }

@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use support::{Run, netpol, netpol_in, netpol_with_stdin};
+use support::{Run, assert_contains, explain, netpol, netpol_in, netpol_with_stdin, review_diff};
 
 const CLEAN: i32 = 0;
 const FINDINGS: i32 = 1;
@@ -57,52 +57,37 @@ fn matrix_2_bad_input() {
     expect_bad(netpol(&["matrix", "no-such-dir"]));
 }
 
-const EXPLAIN: &[&str] = &["explain", "engine", "--from", "web/frontend", "--to"];
-
-fn explain(extra: &[&str]) -> Run {
-    let mut args = EXPLAIN.to_vec();
-    args.extend_from_slice(extra);
-    netpol(&args)
+/// `explain engine --from web/frontend --to TO --port PORT EXTRA...`
+fn from_frontend(to: &str, port: &str, extra: &[&str]) -> Run {
+    explain(&["engine"], "web/frontend", to, port, extra)
 }
 
 #[test]
 fn explain_0_allowed_or_without_exit_code() {
-    expect(
-        CLEAN,
-        explain(&["api/server", "--port", "9000", "--exit-code"]),
-    );
+    expect(CLEAN, from_frontend("api/server", "9000", &["--exit-code"]));
     // Denied, but nobody asked for the verdict as a status.
-    expect(CLEAN, explain(&["api/server", "--port", "9100"]));
+    expect(CLEAN, from_frontend("api/server", "9100", &[]));
 }
 
 #[test]
 fn explain_3_denied() {
     expect(
         DENIED,
-        explain(&["api/server", "--port", "9100", "--exit-code"]),
+        from_frontend("api/server", "9100", &["--exit-code"]),
     );
 }
 
 #[test]
 fn explain_2_bad_input() {
-    expect_bad(netpol(&[
-        "explain",
-        BAD_MANIFESTS,
-        "--from",
-        "a/b",
-        "--to",
-        "c/d",
-        "--port",
-        "80",
-    ]));
-    expect_bad(explain(&["api/nobody", "--port", "80", "--exit-code"]));
-    expect_bad(explain(&["api/server", "--port", "0", "--exit-code"]));
+    expect_bad(explain(&[BAD_MANIFESTS], "a/b", "c/d", "80", &[]));
+    expect_bad(from_frontend("api/nobody", "80", &["--exit-code"]));
+    expect_bad(from_frontend("api/server", "0", &["--exit-code"]));
 }
 
 #[test]
 fn nft_0_clean() {
     let run = expect(CLEAN, netpol(&["nft", "engine"]));
-    assert!(run.stdout.contains("table inet netpol"), "{}", run.stdout);
+    assert_contains(&run.stdout, "table inet netpol");
 }
 
 #[test]
@@ -142,12 +127,9 @@ fn probe_0_kernel_and_engine_agree() {
         CLEAN,
         netpol(&["probe", &cluster, &deny, "--compare", "--timeout", "300"]),
     );
-    assert!(
-        run.stdout.contains(
-            r#"{"src":"x/client","dst":"x/server","port":80,"protocol":"TCP","allowed":false,"measured":true,"engine":false}"#
-        ),
-        "{}",
-        run.stdout
+    assert_contains(
+        &run.stdout,
+        r#"{"src":"x/client","dst":"x/server","port":80,"protocol":"TCP","allowed":false,"measured":true,"engine":false}"#,
     );
 }
 
@@ -172,11 +154,7 @@ fn probe_1_kernel_and_engine_disagree() {
             "300",
         ]),
     );
-    assert!(
-        run.stderr.contains("DISAGREE x/client -> x/server"),
-        "{}",
-        run.stderr
-    );
+    assert_contains(&run.stderr, "DISAGREE x/client -> x/server");
 }
 
 #[test]
@@ -194,37 +172,20 @@ fn probe_2_bad_input() {
     ]));
 }
 
-const DIFF: &[&str] = &[
-    "diff",
-    "--old",
-    "review/cluster.yaml",
-    "--old",
-    "review/old",
-    "--new",
-    "review/cluster.yaml",
-];
-
-fn diff(new: &str, extra: &[&str]) -> Run {
-    let mut args = DIFF.to_vec();
-    args.extend_from_slice(&["--new", new]);
-    args.extend_from_slice(extra);
-    netpol(&args)
-}
-
 #[test]
 fn diff_0_unchanged_or_without_exit_code() {
-    expect(CLEAN, diff("review/old", &["--exit-code"]));
-    expect(CLEAN, diff("review/new", &[]));
+    expect(CLEAN, review_diff("review/old", &["--exit-code"]));
+    expect(CLEAN, review_diff("review/new", &[]));
 }
 
 #[test]
 fn diff_1_changed() {
-    expect(FINDINGS, diff("review/new", &["--exit-code"]));
+    expect(FINDINGS, review_diff("review/new", &["--exit-code"]));
 }
 
 #[test]
 fn diff_2_bad_input() {
-    expect_bad(diff(BAD_MANIFESTS, &["--exit-code"]));
+    expect_bad(review_diff(BAD_MANIFESTS, &["--exit-code"]));
     expect_bad(netpol(&["diff", "review/old"]));
 }
 
@@ -251,7 +212,7 @@ fn diff_2_neither_side_has_a_workload() {
     }
     // One side with workloads is a real answer: they were added.
     let run = expect(CLEAN, netpol(&["diff", old, "review/cluster.yaml"]));
-    assert!(run.stdout.contains("(added;"), "{}", run.stdout);
+    assert_contains(&run.stdout, "(added;");
 }
 
 #[test]
@@ -321,7 +282,7 @@ fn gen_1_check_finds_it_stale() {
             &gen_args("flows.yaml", "manifests", tmp.path(), true),
         ),
     );
-    assert!(run.stderr.contains("is stale"), "{}", run.stderr);
+    assert_contains(&run.stderr, "is stale");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::netpol;
+use support::{explain, netpol};
 
 #[test]
 fn matrix_json_splits_a_connection_allowed_over_one_family_only() {
@@ -68,16 +68,7 @@ fn matrix_table_marks_one_family_as_partly_allowed() {
 
 #[test]
 fn explain_shows_each_family() {
-    let run = netpol(&[
-        "explain",
-        "families",
-        "--from",
-        "net/client",
-        "--to",
-        "net/server",
-        "--port",
-        "80",
-    ]);
+    let run = explain(&["families"], "net/client", "net/server", "80", &[]);
     assert_eq!(run.code, 0);
     assert!(
         run.stdout
@@ -88,34 +79,26 @@ fn explain_shows_each_family() {
 
 #[test]
 fn explain_an_ipv4_block_against_an_ipv6_connection() {
-    let run = netpol(&[
-        "explain",
-        "families",
-        "--from",
+    let run = explain(
+        &["families"],
         "net/client",
-        "--to",
         "net/v6only",
-        "--port",
         "80",
-        "--exit-code",
-    ]);
+        &["--exit-code"],
+    );
     assert_eq!(run.code, 3);
     insta::assert_snapshot!(run.transcript());
 }
 
 #[test]
 fn explain_between_two_replicas() {
-    let run = netpol(&[
-        "explain",
-        "families",
-        "--from",
+    let run = explain(
+        &["families"],
         "shop/web",
-        "--to",
         "shop/web",
-        "--port",
         "8080",
-        "--exit-code",
-    ]);
+        &["--exit-code"],
+    );
     assert_eq!(
         run.code, 3,
         "a default-deny blocks one replica from another"

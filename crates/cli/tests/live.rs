@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::netpol;
+use support::{assert_contains, explain, netpol};
 
 const WEB_PODS: [&str; 2] = ["shop/web-7d4b9c6f8d-2xkqp", "shop/web-7d4b9c6f8d-9mzrt"];
 const API_POD: &str = "shop/api-5c8f7b9d4-x7k2w";
@@ -15,19 +15,15 @@ fn a_flow_between_workloads_means_their_pods() {
     // The dump's policies allow web -> api but not api -> db.
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(!run.stdout.contains("matches no pod"), "{}", run.stdout);
-    assert!(
-        run.stdout
-            .contains("flows[2] (Database): shop/api-5c8f7b9d4-x7k2w -> shop/db-0 on 5432/TCP"),
-        "{}",
-        run.stdout
+    assert_contains(
+        &run.stdout,
+        "flows[2] (Database): shop/api-5c8f7b9d4-x7k2w -> shop/db-0 on 5432/TCP",
     );
-    assert!(run.stdout.contains("FAIL: 1 missing"), "{}", run.stdout);
+    assert_contains(&run.stdout, "FAIL: 1 missing");
     // Both web replicas are the source of the API flow, and reach it.
-    assert!(
-        run.stdout
-            .contains("Checked 11 connections the flows mean against 3 policies."),
-        "{}",
-        run.stdout
+    assert_contains(
+        &run.stdout,
+        "Checked 11 connections the flows mean against 3 policies.",
     );
 }
 
@@ -57,24 +53,18 @@ fn gen_selects_a_workloads_replicas_with_one_policy() {
 
 #[test]
 fn explain_names_a_workload_and_explains_each_of_its_pods() {
-    let run = netpol(&[
-        "explain",
-        "live/cluster.yaml",
-        "--from",
+    let run = explain(
+        &["live/cluster.yaml"],
         "shop/web",
-        "--to",
         "shop/api",
-        "--port",
         "9090",
-        "--exit-code",
-    ]);
+        &["--exit-code"],
+    );
     assert_eq!(run.code, 0, "{}", run.transcript());
     for web in WEB_PODS {
-        assert!(
-            run.stdout
-                .contains(&format!("ALLOWED: {web} -> {API_POD} on 9090/TCP")),
-            "{}",
-            run.stdout
+        assert_contains(
+            &run.stdout,
+            &format!("ALLOWED: {web} -> {API_POD} on 9090/TCP"),
         );
     }
     assert!(
@@ -84,45 +74,33 @@ fn explain_names_a_workload_and_explains_each_of_its_pods() {
     );
     insta::assert_snapshot!(run.stdout);
     // One denied pair is a denied answer.
-    let db = netpol(&[
-        "explain",
-        "live/cluster.yaml",
-        "--from",
+    let db = explain(
+        &["live/cluster.yaml"],
         "shop/web",
-        "--to",
         "shop/db",
-        "--port",
         "5432",
-        "--exit-code",
-    ]);
-    assert_eq!(db.code, 3, "{}", db.transcript());
-    assert!(
-        db.stdout.contains("0 of 2 connections allowed"),
-        "{}",
-        db.stdout
+        &["--exit-code"],
     );
+    assert_eq!(db.code, 3, "{}", db.transcript());
+    assert_contains(&db.stdout, "0 of 2 connections allowed");
 }
 
 #[test]
 fn explain_follows_a_service_to_its_pods_and_target_port() {
-    let by_name = netpol(&[
-        "explain",
-        "live/cluster.yaml",
-        "--from",
+    let by_name = explain(
+        &["live/cluster.yaml"],
         "shop/api",
-        "--to",
         "svc/shop/web",
-        "--port",
         "80",
-    ]);
+        &[],
+    );
     assert_eq!(by_name.code, 0, "{}", by_name.transcript());
     for web in WEB_PODS {
-        assert!(
-            by_name.stdout.contains(&format!(
+        assert_contains(
+            &by_name.stdout,
+            &format!(
                 "Service shop/web port 80/TCP -> targetPort http (8080) on {web}\nALLOWED: {API_POD} -> {web} on 8080/TCP"
-            )),
-            "{}",
-            by_name.stdout
+            ),
         );
     }
     // Every way of naming the Service is the same answer; only the line
@@ -135,18 +113,13 @@ fn explain_follows_a_service_to_its_pods_and_target_port() {
         "web.shop",
         "svc/web",
     ] {
-        let run = netpol(&[
-            "explain",
-            "live/cluster.yaml",
-            "--from",
+        let run = explain(
+            &["live/cluster.yaml"],
             "shop/api",
-            "--to",
             to,
-            "--port",
             "80",
-            "-n",
-            "shop",
-        ]);
+            &["-n", "shop"],
+        );
         assert_eq!(run.code, 0, "{to}: {}", run.transcript());
         assert!(
             run.stdout.contains(&format!("{to} is Service shop/web")),
@@ -156,51 +129,33 @@ fn explain_follows_a_service_to_its_pods_and_target_port() {
         assert_eq!(body(&run.stdout), body(&by_name.stdout), "{to}");
     }
     // A Service port by its name.
-    let named = netpol(&[
-        "explain",
-        "live/cluster.yaml",
-        "--from",
+    let named = explain(
+        &["live/cluster.yaml"],
         "shop/api",
-        "--to",
         "svc/shop/web",
-        "--port",
         "http",
-    ]);
+        &[],
+    );
     assert_eq!(named.stdout, by_name.stdout);
 }
 
 #[test]
 fn a_port_the_destination_lacks_lists_the_ports_it_has() {
-    let run = netpol(&[
-        "explain",
-        "live/cluster.yaml",
-        "--from",
+    let run = explain(
+        &["live/cluster.yaml"],
         "shop/api",
-        "--to",
         "svc/shop/web",
-        "--port",
         "8080",
-    ]);
+        &[],
+    );
     assert_eq!(run.code, 2, "{}", run.transcript());
-    assert!(
-        run.stderr.contains(
-            "Service shop/web has no port 8080/TCP; its ports: 80/TCP (http) -> targetPort http"
-        ),
-        "{}",
-        run.stderr
+    assert_contains(
+        &run.stderr,
+        "Service shop/web has no port 8080/TCP; its ports: 80/TCP (http) -> targetPort http",
     );
     // Policies decide on any port, so a pod is still explained, with the
     // ports it declares and the Service that has the port asked for.
-    let pod = netpol(&[
-        "explain",
-        "live/cluster.yaml",
-        "--from",
-        API_POD,
-        "--to",
-        WEB_PODS[0],
-        "--port",
-        "80",
-    ]);
+    let pod = explain(&["live/cluster.yaml"], API_POD, WEB_PODS[0], "80", &[]);
     assert_eq!(pod.code, 0, "{}", pod.transcript());
     assert!(
         pod.stdout.starts_with(&format!(
@@ -222,29 +177,21 @@ fn a_service_target_port_the_pod_lacks_is_said() {
         Some(input),
     );
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(
-        run.stdout.contains(
-            "Service a/s port 80/TCP -> targetPort 9999 on a/p\nnote: a/p declares no port 9999/TCP; it declares 8080/TCP (http)\nALLOWED: a/p -> a/p on 9999/TCP"
-        ),
-        "{}",
-        run.stdout
+    assert_contains(
+        &run.stdout,
+        "Service a/s port 80/TCP -> targetPort 9999 on a/p\nnote: a/p declares no port 9999/TCP; it declares 8080/TCP (http)\nALLOWED: a/p -> a/p on 9999/TCP",
     );
 }
 
 #[test]
 fn json_lists_every_connection_when_a_name_means_several() {
-    let run = netpol(&[
-        "explain",
-        "live/cluster.yaml",
-        "--from",
+    let run = explain(
+        &["live/cluster.yaml"],
         "shop/api",
-        "--to",
         "svc/shop/web",
-        "--port",
         "80",
-        "-o",
-        "json",
-    ]);
+        &["-o", "json"],
+    );
     assert_eq!(run.code, 0, "{}", run.transcript());
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let connections = v["connections"].as_array().unwrap();
@@ -259,18 +206,13 @@ fn json_lists_every_connection_when_a_name_means_several() {
         );
     }
     // One pod to one pod stays a single verdict object.
-    let one = netpol(&[
-        "explain",
-        "live/cluster.yaml",
-        "--from",
+    let one = explain(
+        &["live/cluster.yaml"],
         API_POD,
-        "--to",
         WEB_PODS[0],
-        "--port",
         "8080",
-        "-o",
-        "json",
-    ]);
+        &["-o", "json"],
+    );
     let v: serde_json::Value = serde_json::from_str(&one.stdout).unwrap();
     assert_eq!(v["dst"], WEB_PODS[0]);
 }

@@ -6,7 +6,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::{Run, netpol_in};
+use support::{Run, assert_contains, explain, json, netpol_in};
 
 fn repo() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
@@ -79,7 +79,7 @@ fn manifests_without_policies_fail_on_open_namespaces_and_strict_counts_extras()
     // The page's own two policies: only monitoring is isolated, and only grafana's port 3000 from ingress-nginx is open.
     let page = homelab(&["verify", "flows.yaml", "manifests", "policies"]);
     assert_eq!(page.code, 1);
-    assert!(page.stdout.contains("Missing: "), "{}", page.stdout);
+    assert_contains(&page.stdout, "Missing: ");
     assert!(
         page.stdout
             .contains("monitoring/prometheus -> monitoring/grafana")
@@ -204,7 +204,7 @@ fn flows_findings_are_reported_and_errors_fail() {
     };
     let run = verify(&[]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(run.stdout.contains("warning: "), "{}", run.stdout);
+    assert_contains(&run.stdout, "warning: ");
     assert_eq!(verify(&["--strict"]).code, 1);
 }
 
@@ -312,4 +312,177 @@ fn real_homelab_with_the_example_flows() {
     assert!(v["checked"].as_u64().unwrap() > 1000);
     let again = homelab(&["gen", "flows.yaml", real, "-o", out_s, "--check"]);
     assert_eq!(again.code, 0, "{}", again.transcript());
+}
+
+fn fixtures(args: &[&str]) -> Run {
+    support::netpol(args)
+}
+
+#[test]
+fn a_flow_allowed_over_one_family_only_is_missing_over_the_other() {
+    // Both ends are dual-stack and net's policy admits an IPv4 block: the
+    // flow works over IPv4 and is denied over IPv6.
+    let args = [
+        "verify",
+        "verify-families/client-to-server.yaml",
+        "families",
+    ];
+    let run = fixtures(&[&args[..], &["-o", "json"]].concat());
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    let missing = json(&run)["missing"].as_array().unwrap().clone();
+    let got: Vec<(&str, &str, &str)> = missing
+        .iter()
+        .map(|m| {
+            (
+                m["src"].as_str().unwrap(),
+                m["dst"].as_str().unwrap(),
+                m["family"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("net/client", "net/server", "IPv6")]);
+    let text = fixtures(&args);
+    assert_eq!(text.code, 1);
+    assert_contains(
+        &text.stdout,
+        "net/client -> net/server on 80/TCP over IPv6 (allowed over IPv4 only)",
+    );
+    insta::assert_snapshot!(text.transcript());
+}
+
+#[test]
+fn a_flow_between_replicas_is_checked_like_any_other() {
+    // Two replicas of shop/web are two pods: shop's default-deny blocks them.
+    let run = fixtures(&[
+        "verify",
+        "verify-families/web-to-web.yaml",
+        "families",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    let v = json(&run);
+    let missing = v["missing"].as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert_eq!(missing[0]["src"], "shop/web");
+    assert_eq!(missing[0]["dst"], "shop/web");
+    assert_eq!(missing[0]["verdict"]["betweenReplicas"], "shop/web");
+    // With a policy letting the replicas in, the flow is implemented.
+    let run = fixtures(&[
+        "verify",
+        "verify-families/web-to-web.yaml",
+        "families",
+        "verify-families/policies",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(json(&run)["missing"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn replicas_and_one_family_allowed_without_a_flow_are_extra() {
+    let run = fixtures(&[
+        "verify",
+        "verify-families/no-flows.yaml",
+        "families",
+        "verify-families/policies",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        run.code,
+        0,
+        "extras fail only --strict: {}",
+        run.transcript()
+    );
+    let v = json(&run);
+    let got: Vec<(&str, &str, u64, Option<&str>)> = v["extra"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["src"].as_str().unwrap(),
+                e["dst"].as_str().unwrap(),
+                e["port"].as_u64().unwrap(),
+                e["only"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("net/client", "net/server", 80, Some("IPv4")),
+            ("shop/web", "shop/web", 8080, None),
+        ]
+    );
+    let strict = fixtures(&[
+        "verify",
+        "verify-families/no-flows.yaml",
+        "families",
+        "verify-families/policies",
+        "--strict",
+    ]);
+    assert_eq!(strict.code, 1);
+    insta::assert_snapshot!(strict.transcript());
+}
+
+#[test]
+fn gen_lets_replicas_talk_to_each_other_under_default_deny() {
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let flows = "verify-families/web-to-web-egress.yaml";
+    let input = "verify-families/workloads";
+    let generated = fixtures(&["gen", flows, input, "-o", dir]);
+    assert_eq!(generated.code, 0, "{}", generated.transcript());
+    let shop = std::fs::read_to_string(out.path().join("shop.yaml")).unwrap();
+    let run = fixtures(&["verify", flows, input, dir, "--strict"]);
+    assert_eq!(run.code, 0, "{}\n{shop}", run.transcript());
+    let explain_run = explain(
+        &[input, dir],
+        "shop/web",
+        "shop/web",
+        "8080",
+        &["--exit-code"],
+    );
+    assert_eq!(explain_run.code, 0, "{}", explain_run.transcript());
+    assert_contains(&explain_run.stdout, "between two replicas of shop/web");
+    // Both directions are opened, and for web alone: api, in the same
+    // namespace, still cannot reach web.
+    let explain_json = json(&explain(
+        &[input, dir],
+        "shop/web",
+        "shop/web",
+        "8080",
+        &["-o", "json"],
+    ));
+    for side in ["egress", "ingress"] {
+        assert_eq!(explain_json[side]["status"], "allowed", "{side}");
+    }
+    let api = explain(
+        &[input, dir],
+        "shop/api",
+        "shop/web",
+        "8080",
+        &["--exit-code"],
+    );
+    assert_eq!(api.code, 3, "{}", api.transcript());
+}
+
+#[test]
+fn gen_lets_the_pods_of_a_live_dumps_workload_talk_to_each_other() {
+    // replicas/cluster.yaml: two Pods of shop/web (a live dump), listening on 80.
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().to_str().unwrap();
+    let flows = "verify-families/web-to-web-live.yaml";
+    let generated = fixtures(&["gen", flows, "replicas", "-o", dir]);
+    assert_eq!(generated.code, 0, "{}", generated.transcript());
+    let run = fixtures(&["verify", flows, "replicas", dir, "-o", "json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let v = json(&run);
+    assert_eq!(v["checked"], 4, "each pod to itself and to the other");
+    assert_eq!(v["missing"].as_array().unwrap().len(), 0);
+    let between = explain(&["replicas", dir], "shop/web", "shop/web", "80", &[]);
+    assert_contains(&between.stdout, "4 of 4 connections allowed");
 }

@@ -12,6 +12,7 @@
 //! open or close them.
 
 mod cause;
+mod family;
 mod model;
 mod policies;
 
@@ -23,7 +24,7 @@ pub use model::{
 use std::collections::HashMap;
 
 use netpol_engine::{Engine, Party};
-use netpol_model::{Cluster, Protocol};
+use netpol_model::{Cluster, Family, Protocol};
 
 /// The connectivity difference from `old` to `new`.
 pub fn diff(old: &Cluster, new: &Cluster) -> Diff {
@@ -49,43 +50,52 @@ pub fn diff(old: &Cluster, new: &Cluster) -> Diff {
             cell.port,
             cell.protocol,
         );
-        let change = if after.allowed {
-            Verdict::Allowed
-        } else {
-            Verdict::Denied
-        };
-        match change {
-            Verdict::Allowed => summary.newly_allowed += 1,
-            Verdict::Denied => summary.newly_denied += 1,
-        }
-        let egress = SideChange::new(&before.egress, &after.egress);
-        let ingress = SideChange::new(&before.ingress, &after.ingress);
-        let causes = explainer.causes(&cell, &before, &after);
-        let key = ConnectionKey {
-            src: before.src.clone(),
-            dst: before.dst.clone(),
-            change,
-            egress: egress.clone(),
-            ingress: ingress.clone(),
-            causes: causes.clone(),
-        };
-        let port = PortProto {
-            port: cell.port,
-            protocol: cell.protocol,
-        };
-        match group_of.get(&key) {
-            Some(&i) => connections[i].ports.push(port),
-            None => {
-                group_of.insert(key, connections.len());
-                connections.push(ConnectionChange {
-                    src: before.src,
-                    dst: before.dst,
-                    change,
-                    ports: vec![port],
-                    egress,
-                    ingress,
-                    causes,
-                });
+        for family::Flip {
+            family,
+            before,
+            after,
+        } in family::flips(before, after)
+        {
+            let change = if after.allowed {
+                Verdict::Allowed
+            } else {
+                Verdict::Denied
+            };
+            match change {
+                Verdict::Allowed => summary.newly_allowed += 1,
+                Verdict::Denied => summary.newly_denied += 1,
+            }
+            let egress = SideChange::new(&before.egress, &after.egress);
+            let ingress = SideChange::new(&before.ingress, &after.ingress);
+            let causes = explainer.causes(&cell, &before, &after);
+            let key = ConnectionKey {
+                src: before.src.clone(),
+                dst: before.dst.clone(),
+                change,
+                family,
+                egress: egress.clone(),
+                ingress: ingress.clone(),
+                causes: causes.clone(),
+            };
+            let port = PortProto {
+                port: cell.port,
+                protocol: cell.protocol,
+            };
+            match group_of.get(&key) {
+                Some(&i) => connections[i].ports.push(port),
+                None => {
+                    group_of.insert(key, connections.len());
+                    connections.push(ConnectionChange {
+                        src: before.src,
+                        dst: before.dst,
+                        change,
+                        family,
+                        ports: vec![port],
+                        egress,
+                        ingress,
+                        causes,
+                    });
+                }
             }
         }
     }
@@ -105,12 +115,14 @@ struct ConnectionKey {
     src: String,
     dst: String,
     change: Verdict,
+    family: Option<Family>,
     egress: SideChange,
     ingress: SideChange,
     causes: Vec<Cause>,
 }
 
-/// A connection present on both sides whose verdict differs, by endpoint index on each side.
+/// A connection present on both sides whose verdict differs (over some
+/// address family), by endpoint index on each side.
 pub(crate) struct ChangedCell {
     pub old_src: usize,
     pub old_dst: usize,
@@ -144,10 +156,13 @@ fn changed_cells(old: &Engine, new: &Engine) -> Vec<ChangedCell> {
         let Some(&oc) = old_columns.get(&(old_dst, column.port, column.protocol)) else {
             continue;
         };
-        let old_allowed = &old_matrix.columns[oc].allowed;
+        let old_column = &old_matrix.columns[oc];
         for (new_src, old_src) in old_of_new.iter().enumerate() {
             let Some(old_src) = *old_src else { continue };
-            if old_allowed.contains(old_src) != column.allowed.contains(new_src) {
+            // Also a change: allowed over both families before, one after (or back).
+            if old_column.allowed.contains(old_src) != column.allowed.contains(new_src)
+                || old_column.only_over(old_src) != column.only_over(new_src)
+            {
                 cells.push(ChangedCell {
                     old_src,
                     old_dst,

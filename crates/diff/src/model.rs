@@ -2,7 +2,7 @@
 
 use netpol_engine::{SideStatus, SideTrace};
 
-use netpol_model::{Direction, Protocol};
+use netpol_model::{Direction, Family, Protocol};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -31,7 +31,8 @@ impl Diff {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
-    /// Connections (src, dst, port, protocol) denied before and allowed after.
+    /// Connections (src, dst, port, protocol) denied before and allowed after;
+    /// one that changes over one address family only counts once for it.
     pub newly_allowed: usize,
     pub newly_denied: usize,
     pub endpoints_added: usize,
@@ -112,6 +113,12 @@ pub struct ConnectionChange {
     pub dst: String,
     /// `allowed`: newly allowed; `denied`: newly denied.
     pub change: Verdict,
+    /// Set when the change is over this address family only: the policies
+    /// decide the connection differently per family on one side or both
+    /// (dual-stack pods, an ipBlock), and the other family's verdict is
+    /// unchanged or changed the other way (a change of its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
     /// Sorted; every port shares the same explanation.
     pub ports: Vec<PortProto>,
     pub egress: SideChange,

@@ -93,10 +93,13 @@ status: {podIP: 192.168.0.2}
 "#;
 
 fn load(policies: &str) -> Cluster {
-    let text = format!("{BASE}---\n{policies}");
+    load_file("test.yaml", format!("{BASE}---\n{policies}"))
+}
+
+fn load_file(name: &str, text: String) -> Cluster {
     load_sources(
         &[Source {
-            name: "test.yaml".into(),
+            name: name.into(),
             text,
         }],
         &LoadOptions::default(),
@@ -825,14 +828,7 @@ spec:
 
 /// A cluster from these manifests alone (not on top of `BASE`).
 fn load_alone(text: &str) -> Cluster {
-    load_sources(
-        &[Source {
-            name: "alone.yaml".into(),
-            text: text.into(),
-        }],
-        &LoadOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    load_file("alone.yaml", text.into())
 }
 
 /// In namespace f: v4 (IPv4 only), v6 (IPv6 only), ds and ds2 (dual-stack,
@@ -1011,6 +1007,13 @@ fn pods_without_an_address_family_in_common_cannot_connect_even_without_policies
     assert!(allowed(&c, "f/v4", "f/sd", 80, Tcp));
 }
 
+/// The ingress default-deny of namespace r, where the replica tests run.
+const DENY_IN_R: &str = "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: r}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+";
+
 /// A Deployment of `replicas` (absent: the field is left out) in namespace r.
 fn replicas_cluster(kind_and_count: &str, policies: &str) -> Cluster {
     load_alone(&format!(
@@ -1022,11 +1025,7 @@ apiVersion: apps/v1
     metadata: {{labels: {{app: web}}}}
     spec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}
 ---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {{name: deny, namespace: r}}
-spec: {{podSelector: {{}}, policyTypes: [Ingress]}}
----
+{DENY_IN_R}---
 {policies}"#
     ))
 }
@@ -1087,7 +1086,7 @@ fn every_workload_kind_counts_its_pods() {
             "apps/v1"
         };
         let text = format!(
-            "apiVersion: {api}\nkind: {kind}\nmetadata: {{name: web, namespace: r}}\nspec:\n{spec}  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny, namespace: r}}\nspec: {{podSelector: {{}}}}\n"
+            "apiVersion: {api}\nkind: {kind}\nmetadata: {{name: web, namespace: r}}\nspec:\n{spec}  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n---\n{DENY_IN_R}"
         )
         .replace(
             "selector: {matchLabels: {app: web}}",
@@ -1103,7 +1102,7 @@ fn every_workload_kind_counts_its_pods() {
     }
     let job = |parallelism: &str| {
         load_alone(&format!(
-            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: web, namespace: r}}\nspec:\n{parallelism}  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{restartPolicy: Never, containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny, namespace: r}}\nspec: {{podSelector: {{}}}}\n"
+            "apiVersion: batch/v1\nkind: Job\nmetadata: {{name: web, namespace: r}}\nspec:\n{parallelism}  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {{restartPolicy: Never, containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n---\n{DENY_IN_R}"
         ))
     };
     let c = job("  parallelism: 3\n");
@@ -1114,7 +1113,7 @@ fn every_workload_kind_counts_its_pods() {
     assert!(allowed(&c, "r/web", "r/web", 80, Tcp));
     let cron = |parallelism: &str| {
         load_alone(&format!(
-            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: web, namespace: r}}\nspec:\n  schedule: \"* * * * *\"\n  jobTemplate:\n    spec:\n{parallelism}      template:\n        metadata: {{labels: {{app: web}}}}\n        spec: {{restartPolicy: Never, containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny, namespace: r}}\nspec: {{podSelector: {{}}}}\n"
+            "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: web, namespace: r}}\nspec:\n  schedule: \"* * * * *\"\n  jobTemplate:\n    spec:\n{parallelism}      template:\n        metadata: {{labels: {{app: web}}}}\n        spec: {{restartPolicy: Never, containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n---\n{DENY_IN_R}"
         ))
     };
     assert!(allowed(&cron(""), "r/web", "r/web", 80, Tcp));

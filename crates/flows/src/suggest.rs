@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use netpol_model::text::short_list;
 use netpol_model::{Cluster, Endpoint, Protocol, Service};
 
 use crate::spec::EndpointSpec;
@@ -47,18 +48,6 @@ fn did_you_mean(options: &[String]) -> Option<String> {
     }
 }
 
-/// `a, b, c` or `a, b, c and 4 more`.
-fn listed(items: &[String]) -> String {
-    if items.len() <= SHOWN + 1 {
-        return items.join(", ");
-    }
-    format!(
-        "{} and {} more",
-        items[..SHOWN].join(", "),
-        items.len() - SHOWN
-    )
-}
-
 fn namespace_known(cluster: &Cluster, ns: &str) -> bool {
     cluster.namespaces.contains_key(ns)
 }
@@ -77,7 +66,7 @@ fn unknown_namespace(cluster: &Cluster, ns: &str, rest: &str) -> Option<String> 
         if all.is_empty() {
             "the input has no namespaces".to_string()
         } else {
-            format!("namespaces: {}", listed(&all))
+            format!("namespaces: {}", short_list(&all))
         }
     });
     Some(format!("namespace {ns} is not in the input; {hint}"))
@@ -138,7 +127,7 @@ fn reason(cluster: &Cluster, spec: &EndpointSpec) -> Option<String> {
             options.truncate(SHOWN);
             let hint = did_you_mean(&options).unwrap_or_else(|| {
                 let all: Vec<String> = names.into_iter().collect();
-                format!("workloads there: {}", listed(&all))
+                format!("workloads there: {}", short_list(&all))
             });
             Some(format!(
                 "no workload {name} in namespace {namespace}; {hint}"
@@ -190,7 +179,7 @@ fn reason(cluster: &Cluster, spec: &EndpointSpec) -> Option<String> {
                         .collect();
                     let hint = did_you_mean(&options).unwrap_or_else(|| {
                         let all: Vec<String> = values.iter().map(|x| format!("{k}={x}")).collect();
-                        format!("pods have {}", listed(&all))
+                        format!("pods have {}", short_list(&all))
                     });
                     return Some(format!("no pod {place} has {k}={v}; {hint}"));
                 }
@@ -247,7 +236,7 @@ pub(crate) fn port_name(
         .collect();
     let hint = did_you_mean(&options).unwrap_or_else(|| {
         let all: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        format!("their {protocol} port names: {}", listed(&all))
+        format!("their {protocol} port names: {}", short_list(&all))
     });
     format!("; {hint}")
 }

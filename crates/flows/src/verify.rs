@@ -3,7 +3,7 @@
 //! default, and what is odd about the flows themselves.
 
 use netpol_engine::{Decision, Engine, Party, Verdict};
-use netpol_model::{Direction, Protocol};
+use netpol_model::{Direction, Family, Protocol};
 use serde::Serialize;
 
 use crate::expand::{Destinations, Expansion, Finding, PortSel, Severity, Sources};
@@ -19,6 +19,11 @@ pub struct Missing {
     pub dst: String,
     pub port: u16,
     pub protocol: Protocol,
+    /// Set when the connection is denied over this address family only: the
+    /// policies allow it over the other one both ends have, so the flow is
+    /// partly implemented (a client resolving the other family's address fails).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<Family>,
     /// The engine's explanation of the denial.
     pub verdict: Verdict,
 }
@@ -30,6 +35,9 @@ pub struct Extra {
     pub dst: String,
     pub port: u16,
     pub protocol: Protocol,
+    /// Set when allowed over this address family only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only: Option<Family>,
     /// Why the destination's ingress lets it in.
     pub ingress: String,
     /// Why the source's egress lets it out.
@@ -182,7 +190,10 @@ pub fn verify(x: &Expansion) -> Report {
                 for &(port, protocol) in &probes {
                     checked += 1;
                     let verdict = engine.verdict(*src, *dst, port, protocol);
-                    if !verdict.allowed {
+                    // A flow means the connection over every family both ends
+                    // can use: one allowed over IPv4 only is still missing over IPv6.
+                    let family = verdict.only_over().map(Family::other);
+                    if !verdict.allowed || family.is_some() {
                         missing.push(Missing {
                             flow: f.def.field.clone(),
                             line: f.def.line,
@@ -191,6 +202,7 @@ pub fn verify(x: &Expansion) -> Report {
                             dst: verdict.dst.clone(),
                             port,
                             protocol,
+                            family,
                             verdict,
                         });
                     }
@@ -204,7 +216,10 @@ pub fn verify(x: &Expansion) -> Report {
     for column in &matrix.columns {
         for src in column.allowed.ones() {
             let dst = column.dst;
-            if src == dst
+            // A pod reaching itself is no connection a policy could deny; two
+            // replicas of one workload are two pods, which policies decide.
+            let same_pod = src == dst && !x.cluster.endpoints[dst].may_be_several_pods();
+            if same_pod
                 || engine.is_node_traffic(Party::Endpoint(src), Party::Endpoint(dst))
                 || !x.in_scope(src, dst)
                 || coverage.covers(src, dst, column.port, column.protocol)
@@ -218,13 +233,20 @@ pub fn verify(x: &Expansion) -> Report {
                 column.protocol,
             );
             debug_assert!(v.allowed && v.decided_by == Decision::Policies);
+            let only = column.only_over(src);
+            // The reasons of the family that lets it through.
+            let (ingress, egress) = match v.by_family.iter().find(|f| Some(f.family) == only) {
+                Some(f) => (f.ingress.reason.clone(), f.egress.reason.clone()),
+                None => (v.ingress.reason, v.egress.reason),
+            };
             extra.push(Extra {
                 src: v.src,
                 dst: v.dst,
                 port: column.port,
                 protocol: column.protocol,
-                ingress: v.ingress.reason,
-                egress: v.egress.reason,
+                only,
+                ingress,
+                egress,
             });
         }
     }

@@ -8,6 +8,7 @@
 mod diag;
 mod load;
 mod manifest;
+pub mod text;
 mod types;
 pub mod yaml;
 

@@ -614,6 +614,14 @@ status: {podIP: 192.168.1.11}
             .collect()
     }
 
+    /// A NetworkPolicy `p` in the default namespace; `spec` is its indented
+    /// fields, starting on a new line.
+    fn policy_p(spec: &str) -> String {
+        format!(
+            "\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p}}\nspec:{spec}"
+        )
+    }
+
     #[test]
     fn host_network_pods_on_the_same_node_are_always_allowed() {
         let text = compile_yaml(
@@ -639,12 +647,8 @@ status: {podIP: 192.168.1.11}
 
     #[test]
     fn ports_merge_and_unusable_entries_admit_nothing() {
-        let policy = "
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p}
-spec:
+        let policy = policy_p(
+            "
   podSelector: {matchLabels: {app: web}}
   ingress:
     - ports:
@@ -657,7 +661,8 @@ spec:
     - ports:
         - {port: metrics}
         - {port: http, protocol: UDP}
-";
+",
+        );
         let text = compile_yaml(&format!("{PODS}{policy}"), None);
         let lines = body(&text, "in_default_web");
         assert_eq!(
@@ -700,19 +705,16 @@ spec:
 
     #[test]
     fn an_ip_block_and_pod_peers_share_one_set() {
-        let policy = "
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p}
-spec:
+        let policy = policy_p(
+            "
   podSelector: {matchLabels: {app: web}}
   policyTypes: [Egress]
   egress:
     - to:
         - podSelector: {}
         - ipBlock: {cidr: 192.168.0.0/16, except: [192.168.1.0/24]}
-";
+",
+        );
         let text = compile_yaml(&format!("{PODS}{policy}"), None);
         // The agents' addresses are in the except range; the pod selector never matches host-network pods.
         assert!(
@@ -742,17 +744,14 @@ status: {podIP: \"fd00::6\"}
 
     #[test]
     fn an_ip_block_admits_a_dual_stack_pod_over_its_own_family_only() {
-        let policy = "
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p}
-spec:
+        let policy = policy_p(
+            "
   podSelector: {matchLabels: {app: v6}}
   policyTypes: [Ingress, Egress]
   ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/24}}]}]
   egress: [{to: [{ipBlock: {cidr: 10.0.0.0/24}}], ports: [{port: http}]}]
-";
+",
+        );
         let text = compile_yaml(&format!("{DUAL_STACK}{policy}"), None);
         // ds is inside the IPv4 block by its IPv4 address: its IPv6 address must not be admitted.
         assert!(!text.contains("fd00::5"), "{text}");
@@ -776,15 +775,12 @@ spec:
 
     #[test]
     fn a_pod_selector_admits_a_dual_stack_pod_over_both_families() {
-        let policy = "
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: p}
-spec:
+        let policy = policy_p(
+            "
   podSelector: {matchLabels: {app: v6}}
   ingress: [{from: [{podSelector: {matchLabels: {app: ds}}}]}]
-";
+",
+        );
         let text = compile_yaml(&format!("{DUAL_STACK}{policy}"), None);
         assert!(text.contains("elements = { 10.0.0.5 }"), "{text}");
         assert!(text.contains("elements = { fd00::5 }"), "{text}");

@@ -21,6 +21,14 @@ fn ports(ports: &[PortProto]) -> String {
         .join(", ")
 }
 
+/// The ports of a change, with the address family when it is over one only.
+fn ports_over(c: &ConnectionChange) -> String {
+    match c.family {
+        Some(f) => format!("{} over {f} only", ports(&c.ports)),
+        None => ports(&c.ports),
+    }
+}
+
 fn cause(c: &Cause) -> String {
     format!("{}: {}", c.subject, c.effect)
 }
@@ -82,10 +90,9 @@ fn endpoint_lines(diff: &Diff) -> Vec<String> {
 fn merged(diff: &Diff, verdict: Verdict) -> Vec<(Vec<&str>, &ConnectionChange)> {
     let mut groups: Vec<(Vec<&str>, &ConnectionChange)> = Vec::new();
     for c in diff.connections.iter().filter(|c| c.change == verdict) {
-        match groups
-            .iter_mut()
-            .find(|(_, g)| g.dst == c.dst && g.ports == c.ports && g.causes == c.causes)
-        {
+        match groups.iter_mut().find(|(_, g)| {
+            g.dst == c.dst && g.ports == c.ports && g.family == c.family && g.causes == c.causes
+        }) {
             Some((sources, _)) => sources.push(&c.src),
             None => groups.push((vec![&c.src], c)),
         }
@@ -125,7 +132,7 @@ pub fn text(diff: &Diff) -> String {
         for (sources, c) in groups {
             match sources.as_slice() {
                 [one] => {
-                    let _ = writeln!(s, "  {mark} {one} -> {}  {}", c.dst, ports(&c.ports));
+                    let _ = writeln!(s, "  {mark} {one} -> {}  {}", c.dst, ports_over(c));
                 }
                 many => {
                     let _ = writeln!(
@@ -133,7 +140,7 @@ pub fn text(diff: &Diff) -> String {
                         "  {mark} {} sources -> {}  {}",
                         many.len(),
                         c.dst,
-                        ports(&c.ports)
+                        ports_over(c)
                     );
                     for src in many {
                         let _ = writeln!(s, "        {src}");
@@ -195,7 +202,7 @@ pub fn markdown(diff: &Diff) -> String {
                     "| {mark} | {} | `{}` | {} | {} |",
                     source_cell(&sources),
                     cell(&c.dst),
-                    ports(&c.ports),
+                    ports_over(c),
                     why.join("<br>")
                 );
             }

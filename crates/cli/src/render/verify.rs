@@ -25,9 +25,13 @@ pub fn text(flows_file: &str, r: &Report, policies: usize, strict: bool) -> Stri
         plural(r.missing.len())
     );
     for m in &r.missing {
+        let partly = match m.family {
+            Some(f) => format!(" over {f} (allowed over {} only)", f.other()),
+            None => String::new(),
+        };
         let _ = writeln!(
             s,
-            "\n  {}:{}: {} ({}): {} -> {} on {}/{}",
+            "\n  {}:{}: {} ({}): {} -> {} on {}/{}{partly}",
             flows_file, m.line, m.flow, m.purpose, m.src, m.dst, m.port, m.protocol
         );
         for line in crate::render::explain::text(&m.verdict).lines() {
@@ -44,16 +48,24 @@ pub fn text(flows_file: &str, r: &Report, policies: usize, strict: bool) -> Stri
         r.extra.len(),
         plural(r.extra.len())
     );
-    let mut grouped: BTreeMap<(&str, u16, String), Vec<&str>> = BTreeMap::new();
+    let mut grouped: BTreeMap<(&str, u16, String), Vec<String>> = BTreeMap::new();
     let mut reasons: BTreeMap<(&str, u16, String), &str> = BTreeMap::new();
     for e in &r.extra {
         let key = (e.dst.as_str(), e.port, e.protocol.to_string());
-        grouped.entry(key.clone()).or_default().push(&e.src);
+        let src = match e.only {
+            Some(f) => format!("{} ({f} only)", e.src),
+            None => e.src.clone(),
+        };
+        grouped.entry(key.clone()).or_default().push(src);
         reasons.entry(key).or_insert(&e.ingress);
     }
     for (key, sources) in &grouped {
         let (dst, port, proto) = key;
-        let shown: Vec<&str> = sources.iter().take(SOURCES_SHOWN).copied().collect();
+        let shown: Vec<&str> = sources
+            .iter()
+            .take(SOURCES_SHOWN)
+            .map(String::as_str)
+            .collect();
         let more = sources.len().saturating_sub(SOURCES_SHOWN);
         let more = if more > 0 {
             format!(" and {more} more")

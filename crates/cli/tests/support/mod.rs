@@ -67,3 +67,42 @@ fn run(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
         stderr: String::from_utf8(out.stderr).unwrap(),
     }
 }
+
+/// `netpol explain INPUT... --from FROM --to TO --port PORT EXTRA...`
+pub fn explain(inputs: &[&str], from: &str, to: &str, port: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["explain"];
+    args.extend_from_slice(inputs);
+    args.extend_from_slice(&["--from", from, "--to", to, "--port", port]);
+    args.extend_from_slice(extra);
+    netpol(&args)
+}
+
+/// Fails showing the whole text when `needle` is not in it.
+#[track_caller]
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "no {needle:?} in:\n{text}");
+}
+
+/// A run's stdout as JSON.
+#[track_caller]
+pub fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.transcript()))
+}
+
+/// `netpol diff` of the review fixtures: the workloads and `review/old`
+/// before, the workloads and `new_policies` after.
+pub fn review_diff(new_policies: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "diff",
+        "--old",
+        "review/cluster.yaml",
+        "--old",
+        "review/old",
+        "--new",
+        "review/cluster.yaml",
+        "--new",
+        new_policies,
+    ];
+    args.extend_from_slice(extra);
+    netpol(&args)
+}

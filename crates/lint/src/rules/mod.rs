@@ -9,6 +9,7 @@ mod redundancy;
 mod selection;
 
 use netpol_engine::Engine;
+use netpol_model::text::short_list;
 use netpol_model::{Direction, Policy};
 
 use crate::finding::Finding;
@@ -31,19 +32,6 @@ fn effective_directions(policy: &Policy) -> impl Iterator<Item = Direction> + '_
     [Direction::Ingress, Direction::Egress]
         .into_iter()
         .filter(|d| policy.affects(*d))
-}
-
-/// `a, b, c and 4 more`: enough to recognise, short enough to read.
-fn short_list(items: &[String]) -> String {
-    const SHOWN: usize = 3;
-    if items.len() <= SHOWN + 1 {
-        return items.join(", ");
-    }
-    format!(
-        "{} and {} more",
-        items[..SHOWN].join(", "),
-        items.len() - SHOWN
-    )
 }
 
 /// `ns/a (app=web), ns/b (no labels)`: what a selector had to choose from.
