@@ -267,3 +267,35 @@ spec: {anything: goes}
     // Not kept: not read, so not validated (the connectivity model skips them).
     assert!(load(text, Validation::Strict).is_ok());
 }
+
+/// A SOPS-encrypted Secret's `sops:` metadata is removed before the API
+/// server sees it: not an unknown field. Its other fields still are checked.
+#[test]
+fn sops_metadata_is_not_an_unknown_field() {
+    let secret = |extra: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: shop}}\nstringData: {{host: \"ENC[AES256_GCM,data:abc,type:str]\"}}\nsops: {{version: 3.9.0, mac: x}}\n{extra}"
+        )
+    };
+    let kept = LoadOptions {
+        keep_manifests: true,
+        ..LoadOptions::default()
+    };
+    let load_kept = |text: String| {
+        load_sources(
+            &[Source {
+                name: "s.yaml".into(),
+                text,
+            }],
+            &kept,
+        )
+    };
+    assert!(load_kept(secret("")).is_ok());
+    let e = load_kept(secret("strigData: {}\n")).unwrap_err().0;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].message.contains("did you mean stringData?"),
+        "{}",
+        e[0]
+    );
+}

@@ -17,6 +17,19 @@ use super::ctx::Ctx;
 /// Validates `value` when `api_version`/`kind` is one of the built-in kinds
 /// discovery reads; returns whether it was one.
 pub(crate) fn validate(ctx: &mut Ctx, api_version: &str, kind: &str, value: &Value) -> bool {
+    // A SOPS-encrypted file carries its key metadata in a top-level `sops:`
+    // that the decrypting tool removes before the API server sees the object;
+    // the encrypted values keep their types.
+    let decrypted;
+    let value = match value.as_object() {
+        Some(object) if object.contains_key("sops") => {
+            let mut object = object.clone();
+            object.remove("sops");
+            decrypted = Value::Object(object);
+            &decrypted
+        }
+        _ => value,
+    };
     macro_rules! check {
         ($t:ty) => {{
             let _: Option<$t> = ctx.typed(value);
