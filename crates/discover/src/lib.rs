@@ -8,6 +8,7 @@
 
 mod connection;
 mod context;
+mod endpoints;
 mod resolve;
 pub mod rules;
 

@@ -333,3 +333,22 @@ fn real_talos_gitops_env_references() {
         )
     );
 }
+
+#[test]
+fn services_without_a_selector_lead_to_their_endpoints_addresses() {
+    let d = env_url(&fixture("env_url/selectorless.yaml"));
+    assert_eq!(
+        lines(&d),
+        [
+            // NAS_URL: port 80 by the scheme, 5000 on the Endpoints' port of that name.
+            "shop/app -> 192.168.1.20/32 5000/TCP (likely)",
+            // RSYNC_HOST + RSYNC_PORT: the EndpointSlice's only port.
+            "shop/app -> 192.168.1.30/32 873/TCP (certain)",
+        ]
+    );
+    let reasons: Vec<&str> = d.unresolved.iter().map(|u| u.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        ["Service shop/legacy has no selector: its endpoints are not in the input"]
+    );
+}

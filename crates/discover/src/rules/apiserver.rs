@@ -77,7 +77,7 @@ fn served(ctx: &Context, m: &Manifest, field: &str, sink: &mut Sink) {
     for b in backends {
         sink.connect(
             Peer::KubeApiserver,
-            Peer::Workload(b.workload),
+            b.peer,
             b.port,
             b.protocol,
             NAME,

@@ -386,8 +386,8 @@ fn destinations_from(ctx: &Context, w: &Workload, n: &Need) -> Vec<(Peer, u16)> 
             Some(s) => ctx
                 .backends(s, ServicePortRef::Number(n.port))
                 .into_iter()
-                .filter(|b| b.protocol == n.protocol && b.workload != w.id)
-                .map(|b| (Peer::Workload(b.workload), b.port))
+                .filter(|b| b.protocol == n.protocol && b.workload() != Some(&w.id))
+                .map(|b| (b.peer, b.port))
                 .collect(),
             None => Vec::new(),
         },

@@ -31,7 +31,7 @@ fn controller_services<'c>(
         .filter(|s| {
             ctx.backends(s, crate::ServicePortRef::All)
                 .iter()
-                .any(|b| controllers.contains(b.workload.as_str()))
+                .any(|b| b.workload().is_some_and(|w| controllers.contains(w)))
         })
         .map(|s| (s, service_ips(ctx, s, false)))
         .filter(|(_, ips)| !ips.is_empty())
@@ -145,14 +145,15 @@ fn connect(
             None => (vec![80, 443], Confidence::Guess),
         };
         for port in ports {
+            let client = Peer::Workload(r.workload.clone());
             for (dst, dport, proto) in destinations(ctx, svc, port) {
-                if dst == r.workload {
+                if dst == client {
                     continue;
                 }
                 for ev in [&r.evidence, mapping, declared] {
                     sink.connect(
-                        Peer::Workload(r.workload.clone()),
-                        Peer::Workload(dst.clone()),
+                        client.clone(),
+                        dst.clone(),
                         dport,
                         proto,
                         NAME,

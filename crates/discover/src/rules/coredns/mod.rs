@@ -227,17 +227,17 @@ fn overrides<'c>(ctx: &'c Context<'c>, sink: &mut Sink) -> Vec<Override<'c>> {
     out
 }
 
-/// The pods behind `service` on the port a client uses (its Service port),
-/// with the port they receive on.
+/// Where `service` sends a client's TCP port (its Service port), with the
+/// port the traffic arrives on.
 pub(super) fn destinations(
     ctx: &Context,
     service: &Service,
     port: u16,
-) -> Vec<(String, u16, Protocol)> {
+) -> Vec<(Peer, u16, Protocol)> {
     ctx.backends(service, ServicePortRef::Number(port))
         .into_iter()
         .filter(|b| b.protocol == Protocol::Tcp)
-        .map(|b| (b.workload, b.port, b.protocol))
+        .map(|b| (b.peer, b.port, b.protocol))
         .collect()
 }
 
@@ -247,13 +247,14 @@ fn controller_destinations(
     ctx: &Context,
     controller: &str,
     port: u16,
-) -> Vec<(String, u16, Protocol)> {
+) -> Vec<(Peer, u16, Protocol)> {
+    let controller = Peer::Workload(controller.to_string());
     let mut out: Vec<_> = ctx
         .cluster
         .services
         .iter()
         .flat_map(|s| destinations(ctx, s, port))
-        .filter(|(w, ..)| w == controller)
+        .filter(|(w, ..)| *w == controller)
         .collect();
     out.sort();
     out.dedup();
@@ -346,16 +347,17 @@ pub fn run(ctx: &Context, sink: &mut Sink) {
                     if !port_known {
                         confidence = Confidence::Guess;
                     }
+                    let client = Peer::Workload(r.workload.clone());
                     for (dst, dport, proto) in dsts {
-                        if dst == r.workload {
+                        if dst == client {
                             continue;
                         }
                         let mut evidence = vec![r.evidence.clone(), o.evidence.clone()];
                         evidence.extend(extra.clone());
                         for ev in evidence {
                             sink.connect(
-                                Peer::Workload(r.workload.clone()),
-                                Peer::Workload(dst.clone()),
+                                client.clone(),
+                                dst.clone(),
                                 dport,
                                 proto,
                                 NAME,

@@ -332,13 +332,13 @@ fn to_service(ctx: &Context, w: &Workload, service: &Service, f: &Found, sink: &
     for b in backends {
         // A workload naming its own Service (`--web.external-url`, its
         // serving certificate's names) is no connection to allow.
-        if b.workload == w.id {
+        if b.workload() == Some(&w.id) {
             continue;
         }
         connect_all(
             sink,
             w,
-            Peer::Workload(b.workload.clone()),
+            b.peer.clone(),
             b.port,
             b.protocol,
             confidence,

@@ -113,7 +113,7 @@ pub(super) fn run(
     servers: &[Server],
     covered: &super::monitors::Covered,
 ) {
-    let mut targets: Vec<(String, u16, Evidence)> = Vec::new();
+    let mut targets: Vec<(Peer, u16, Evidence)> = Vec::new();
     for w in &ctx.workloads {
         let path = match w.pod_spec_path {
             "spec" => "metadata.annotations".to_string(),
@@ -148,7 +148,7 @@ pub(super) fn run(
                 .collect(),
         };
         for p in ports {
-            targets.push((w.id.clone(), p, evidence.clone()));
+            targets.push((Peer::Workload(w.id.clone()), p, evidence.clone()));
         }
     }
     for m in ctx.objects("Service") {
@@ -177,8 +177,8 @@ pub(super) fn run(
         for b in backends.into_iter().filter(|b| b.protocol == Protocol::Tcp) {
             // The endpoints job rewrites every endpoint's port to the annotation's.
             let p = port.unwrap_or(b.port);
-            if seen.insert((b.workload.clone(), p)) {
-                targets.push((b.workload, p, evidence.clone()));
+            if seen.insert((b.peer.clone(), p)) {
+                targets.push((b.peer, p, evidence.clone()));
             }
         }
     }
@@ -188,15 +188,15 @@ pub(super) fn run(
     let scrapers = scrapers(ctx, servers);
     for (dst, port, evidence) in targets {
         for s in &scrapers {
-            if s.workload == dst
-                || covered.contains(&(s.workload.clone(), Peer::Workload(dst.clone()), port))
+            if dst.eq(&Peer::Workload(s.workload.clone()))
+                || covered.contains(&(s.workload.clone(), dst.clone(), port))
             {
                 continue;
             }
             for ev in [evidence.clone(), s.evidence.clone()] {
                 sink.connect(
                     Peer::Workload(s.workload.clone()),
-                    Peer::Workload(dst.clone()),
+                    dst.clone(),
                     port,
                     Protocol::Tcp,
                     NAME,

@@ -104,7 +104,7 @@ fn alerting(ctx: &Context, sink: &mut Sink, servers: &[Server]) {
                 for p in &s.pods {
                     sink.connect(
                         crate::Peer::Workload(p.clone()),
-                        crate::Peer::Workload(b.workload.clone()),
+                        b.peer.clone(),
                         b.port,
                         b.protocol,
                         NAME,

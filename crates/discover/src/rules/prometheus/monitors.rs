@@ -157,7 +157,7 @@ fn service_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Mani
             let t = services
                 .iter()
                 .flat_map(|s| ctx.backends(s, ServicePortRef::Name(port)))
-                .map(|b| (b.workload, b.port))
+                .map(|b| (b.peer, b.port))
                 .collect::<Vec<_>>();
             (format!("port: {port}"), t)
         } else if let Some(tp) = e.get("targetPort") {
@@ -171,7 +171,7 @@ fn service_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Mani
                 .iter()
                 .flat_map(|s| ctx.backends(s, ServicePortRef::All))
                 .filter(|b| b.protocol == Protocol::Tcp)
-                .map(|b| (b.workload, b.port))
+                .map(|b| (b.peer, b.port))
                 .collect::<Vec<_>>();
             ("every port of the selected Services".to_string(), t)
         };
@@ -188,8 +188,8 @@ fn service_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Mani
             );
             continue;
         }
-        for (workload, port) in targets {
-            emit(sink, scrapers, Peer::Workload(workload), port, &evidence);
+        for (peer, port) in targets {
+            emit(sink, scrapers, peer, port, &evidence);
         }
     }
 }
@@ -198,11 +198,7 @@ fn service_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Mani
 /// the kubelet Service prometheus-operator keeps filled with the nodes'
 /// addresses, or hand-written Endpoints.
 fn selectorless(ctx: &Context, service: &Service, port: ServicePortRef) -> Vec<(Peer, u16)> {
-    let ports = service.ports.iter().filter(|p| match port {
-        ServicePortRef::Number(n) => p.port == n,
-        ServicePortRef::Name(n) => p.name.as_deref() == Some(n),
-        ServicePortRef::All => true,
-    });
+    let ports = service.ports.iter().filter(|p| port.picks(p));
     if service.namespace == "default" && service.name == "kubernetes" {
         return ports
             .filter_map(|p| match p.target_port {
@@ -225,9 +221,9 @@ fn selectorless(ctx: &Context, service: &Service, port: ServicePortRef) -> Vec<(
     {
         return ports.map(|p| (Peer::Nodes, p.port)).collect();
     }
-    crate::rules::ingress::backend::manual_endpoints(ctx, service, port)
+    ctx.backends(service, port)
         .into_iter()
-        .map(|d| (d.peer, d.port))
+        .map(|b| (b.peer, b.port))
         .collect()
 }
 
@@ -240,7 +236,7 @@ fn scalar(v: &Value) -> String {
 
 /// A ServiceMonitor `targetPort`: the pods' own port, by number or by
 /// container port name, on the pods the Service selects.
-fn target_port(ctx: &Context, service: &Service, tp: &Value) -> Vec<(String, u16)> {
+fn target_port(ctx: &Context, service: &Service, tp: &Value) -> Vec<(Peer, u16)> {
     let mut out = Vec::new();
     for (i, e) in ctx.cluster.endpoints.iter().enumerate() {
         if !service.selects(e) {
@@ -255,7 +251,7 @@ fn target_port(ctx: &Context, service: &Service, tp: &Value) -> Vec<(String, u16
             _ => None,
         };
         if let Some(p) = port {
-            out.push((ctx.workload_of_endpoint(i), p));
+            out.push((Peer::Workload(ctx.workload_of_endpoint(i)), p));
         }
     }
     out.sort();
@@ -395,13 +391,7 @@ fn scrape_config(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Manife
                     );
                 }
                 for b in backends {
-                    emit(
-                        sink,
-                        scrapers,
-                        Peer::Workload(b.workload),
-                        b.port,
-                        &evidence,
-                    );
+                    emit(sink, scrapers, b.peer, b.port, &evidence);
                 }
             } else if target.host.contains('.')
                 && !target.host.ends_with(".svc")
