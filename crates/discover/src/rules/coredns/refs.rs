@@ -6,6 +6,7 @@
 use netpol_model::Manifest;
 use serde_json::Value;
 
+use crate::url::scheme_port;
 use crate::{Context, Evidence, Workload};
 
 pub struct Reference {
@@ -52,12 +53,7 @@ pub fn occurrences(text: &str, host: &str) -> Vec<Option<u16>> {
                 .unwrap_or("")
                 .to_string()
         });
-        let default = match scheme.as_deref() {
-            Some("https" | "wss") => Some(443),
-            Some("http" | "ws") => Some(80),
-            _ => None,
-        };
-        out.push(port.or(default));
+        out.push(port.or_else(|| scheme.as_deref().and_then(scheme_port)));
     }
     out
 }
@@ -218,6 +214,8 @@ mod tests {
             [Some(8080)]
         );
         assert_eq!(occurrences("auth.example.com", h), [None]);
+        // Default ports as every rule reads them (crate::url): LDAP over TLS.
+        assert_eq!(occurrences("ldaps://auth.example.com", h), [Some(636)]);
         // Other hosts that merely contain it, and sentences ending with it.
         assert!(occurrences("https://myauth.example.com", h).is_empty());
         assert!(occurrences("https://auth.example.com.evil.org", h).is_empty());

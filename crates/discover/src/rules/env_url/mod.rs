@@ -24,7 +24,7 @@ use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink, Workload}
 use scan::{Form, Reference};
 
 pub use env::expand;
-pub use scan::{host_like_name, references, scheme_port};
+pub use scan::{host_like_name, references};
 
 pub const NAME: &str = "env-url";
 

@@ -14,11 +14,10 @@ pub(crate) mod backend;
 pub mod controller;
 mod gateway;
 mod traefik;
-pub mod url;
 
 use serde_json::Value;
 
-use crate::{Context, Evidence, Peer, ServicePortRef, Sink};
+use crate::{Context, Evidence, Peer, ServicePortRef, Sink, url};
 pub use backend::Destination;
 use controller::{Class, Controller};
 

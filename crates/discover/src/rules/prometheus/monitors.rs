@@ -10,8 +10,7 @@ use serde_json::Value;
 
 use super::selector::{labels_at, matches};
 use super::{NAME, Scraper, Server, scrapers};
-use crate::rules::ingress::url;
-use crate::{Context, Evidence, Peer, ServicePortRef, Sink};
+use crate::{Context, Evidence, Peer, ServicePortRef, Sink, url};
 
 const GROUP: &str = "monitoring.coreos.com";
 
