@@ -11,6 +11,7 @@ mod context;
 mod endpoints;
 mod resolve;
 pub mod rules;
+mod sources;
 mod url;
 
 pub use connection::{Confidence, Connection, Discovery, Evidence, Peer, Sink, Unresolved};

@@ -396,21 +396,7 @@ fn destinations_from(ctx: &Context, w: &Workload, n: &Need) -> Vec<(Peer, u16)> 
 
 pub fn run(ctx: &Context, sink: &mut Sink) {
     for w in &ctx.workloads {
-        let containers = w
-            .pod_spec
-            .init_containers
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, c)| (format!("initContainers[{i}]"), c))
-            .chain(
-                w.pod_spec
-                    .containers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (format!("containers[{i}]"), c)),
-            );
-        for (path, c) in containers {
+        for (path, c) in w.containers() {
             let Some(image) = c.image.as_deref() else {
                 continue;
             };

@@ -1,11 +1,13 @@
-//! Which workloads name a host, and on which port: a small scan of the
-//! places a client writes where it connects (env values, args, command,
-//! and the ConfigMaps its pods take env from or mount). Part of the
-//! split-horizon rule; the env-url rule reads the same places for Services.
+//! Which workloads name a host, and on which port: a scan of the places a
+//! client writes where it connects (env values, args, command, and the
+//! ConfigMaps its pods take env from or mount), found through the same
+//! `Workload::containers` and `crate::sources` as rule env-url. It differs
+//! from env-url in what it looks for: one known host, wherever it stands
+//! in the text (links for people excepted), rather than host-like tokens.
 
 use netpol_model::Manifest;
-use serde_json::Value;
 
+use crate::sources::{Kind, Source, lookup, mounts};
 use crate::url::scheme_port;
 use crate::{Context, Evidence, Workload};
 
@@ -76,7 +78,7 @@ fn is_link(before: &str) -> bool {
 pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
     let mut out = Vec::new();
     for w in &ctx.workloads {
-        let mut pending: Vec<(&Manifest, String, &str)> = Vec::new();
+        let mut pending: Vec<(&Manifest, String, String)> = Vec::new();
         let mut push = |manifest: &Manifest, field: String, text: &str| {
             for port in occurrences(text, host) {
                 out.push(Reference {
@@ -86,66 +88,47 @@ pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
                 });
             }
         };
-        for (key, containers) in [
-            ("containers", &w.pod_spec.containers),
-            (
-                "initContainers",
-                w.pod_spec.init_containers.as_ref().unwrap_or(&Vec::new()),
-            ),
-        ] {
-            for (ci, c) in containers.iter().enumerate() {
-                for (list, items) in [("command", &c.command), ("args", &c.args)] {
-                    for (ai, a) in items.iter().flatten().enumerate() {
-                        push(w.manifest, w.field(&format!("{key}[{ci}].{list}[{ai}]")), a);
-                    }
+        for (path, c) in w.containers() {
+            for (list, items) in [("command", &c.command), ("args", &c.args)] {
+                for (ai, a) in items.iter().flatten().enumerate() {
+                    push(w.manifest, w.field(&format!("{path}.{list}[{ai}]")), a);
                 }
-                for (ei, e) in c.env.iter().flatten().enumerate() {
-                    if let Some(v) = &e.value {
-                        push(
-                            w.manifest,
-                            w.field(&format!("{key}[{ci}].env[{ei}].value")),
-                            v,
-                        );
-                    }
-                    if let Some(r) = e
-                        .value_from
-                        .as_ref()
-                        .and_then(|f| f.config_map_key_ref.as_ref())
+            }
+            for (ei, e) in c.env.iter().flatten().enumerate() {
+                if let Some(v) = &e.value {
+                    push(w.manifest, w.field(&format!("{path}.env[{ei}].value")), v);
+                }
+                if let Some(r) = e
+                    .value_from
+                    .as_ref()
+                    .and_then(|f| f.config_map_key_ref.as_ref())
+                {
+                    if let Source::Found { manifest, entries } =
+                        lookup(ctx, Kind::ConfigMap, &w.namespace, &r.name)
                     {
-                        if let Some(cm) = config_map(ctx, w, &r.name) {
-                            if let Some(v) = cm
-                                .get("data")
-                                .and_then(|d| d.get(&r.key))
-                                .and_then(Value::as_str)
-                            {
-                                pending.push((cm, r.key.clone(), v));
-                            }
+                        if let Some(entry) = entries.get(&r.key) {
+                            pending.push((manifest, r.key.clone(), entry.value.clone()));
                         }
                     }
                 }
             }
         }
         for name in mounted_config_maps(w) {
-            if let Some(cm) = config_map(ctx, w, &name) {
-                for (k, v) in cm
-                    .get("data")
-                    .and_then(Value::as_object)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(v) = v.as_str() {
-                        pending.push((cm, k.clone(), v));
-                    }
+            if let Source::Found { manifest, entries } =
+                lookup(ctx, Kind::ConfigMap, &w.namespace, &name)
+            {
+                for (key, entry) in entries {
+                    pending.push((manifest, key, entry.value));
                 }
             }
         }
         // A ConfigMap value line by line: each line that names the host is
         // its own evidence, at its own line.
-        let mut push_data = |cm: &Manifest, key: &str, value: &str| {
+        for (cm, key, value) in pending {
             for (n, line) in value.lines().enumerate() {
                 for port in occurrences(line, host) {
                     let mut evidence = Evidence::at(cm, &format!("data.{key}"), line.trim());
-                    evidence.line = super::value_line(cm, key, n + 1);
+                    evidence.line = super::value_line(cm, &key, n + 1);
                     out.push(Reference {
                         workload: w.id.clone(),
                         port,
@@ -153,46 +136,24 @@ pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
                     });
                 }
             }
-        };
-        for (cm, key, value) in pending {
-            push_data(cm, &key, value);
         }
     }
     out
 }
 
-fn config_map<'c>(ctx: &Context<'c>, w: &Workload, name: &str) -> Option<&'c Manifest> {
-    ctx.objects("ConfigMap")
-        .iter()
-        .copied()
-        .find(|m| m.name == name && m.namespace.as_deref() == Some(w.namespace.as_str()))
-}
-
 /// ConfigMaps whose every key the pods see: `envFrom` and volumes.
 pub(super) fn mounted_config_maps(w: &Workload) -> Vec<String> {
-    let mut out = Vec::new();
-    for c in w
-        .pod_spec
-        .containers
-        .iter()
-        .chain(w.pod_spec.init_containers.iter().flatten())
-    {
-        for e in c.env_from.iter().flatten() {
-            if let Some(r) = &e.config_map_ref {
-                out.push(r.name.clone());
-            }
-        }
-    }
-    for v in w.pod_spec.volumes.iter().flatten() {
-        if let Some(c) = &v.config_map {
-            out.push(c.name.clone());
-        }
-        for s in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
-            if let Some(c) = &s.config_map {
-                out.push(c.name.clone());
-            }
-        }
-    }
+    let mut out: Vec<String> = w
+        .containers()
+        .flat_map(|(_, c)| c.env_from.iter().flatten())
+        .filter_map(|e| Some(e.config_map_ref.as_ref()?.name.clone()))
+        .collect();
+    out.extend(
+        mounts(w)
+            .into_iter()
+            .filter(|m| m.kind == Kind::ConfigMap)
+            .map(|m| m.name),
+    );
     out.sort();
     out.dedup();
     out

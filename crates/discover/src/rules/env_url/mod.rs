@@ -11,7 +11,6 @@
 mod env;
 mod files;
 mod scan;
-mod sources;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -43,20 +42,7 @@ pub fn run(ctx: &Context, out: &mut Sink) {
         let mut local = Sink::default();
         let sink = &mut local;
         let mut found = Vec::new();
-        let spec = &w.pod_spec;
-        let containers = spec
-            .init_containers
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, c)| (format!("initContainers[{i}]"), c))
-            .chain(
-                spec.containers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (format!("containers[{i}]"), c)),
-            );
-        for (path, c) in containers {
+        for (path, c) in w.containers() {
             container(ctx, w, c, &path, sink, &mut found);
         }
         files::volumes(ctx, w, sink, &mut found);

@@ -24,10 +24,7 @@ fn gateway_pods(
     let mut out = Vec::new();
     for w in &ctx.workloads {
         let label = |k: &str| w.labels.get(k).map(String::as_str);
-        let labels_field = match w.pod_spec_path {
-            "spec" => "metadata.labels".to_string(),
-            p => format!("{}.metadata.labels", p.trim_end_matches(".spec")),
-        };
+        let labels_field = w.pod_metadata_field("labels");
         let by_label = (label("gateway.networking.k8s.io/gateway-name") == Some(&gateway.name)
             && w.namespace == ns)
             || (label("gateway.envoyproxy.io/owning-gateway-name") == Some(&gateway.name)

@@ -115,10 +115,7 @@ pub(super) fn run(
 ) {
     let mut targets: Vec<(Peer, u16, Evidence)> = Vec::new();
     for w in &ctx.workloads {
-        let path = match w.pod_spec_path {
-            "spec" => "metadata.annotations".to_string(),
-            p => format!("{}.metadata.annotations", p.trim_end_matches(".spec")),
-        };
+        let path = w.pod_metadata_field("annotations");
         let annotations = w.manifest.get(&path);
         if annotation_of(annotations, "prometheus.io/scrape") != Some("true") {
             continue;

@@ -127,10 +127,7 @@ fn conventional_servers(ctx: &Context) -> Vec<(String, Evidence)> {
                 && w.labels.contains_key("operator.prometheus.io/name")
         })
         .map(|w| {
-            let field = match w.pod_spec_path {
-                "spec" => "metadata.labels".to_string(),
-                p => format!("{}.metadata.labels", p.trim_end_matches(".spec")),
-            };
+            let field = w.pod_metadata_field("labels");
             (
                 w.id.clone(),
                 Evidence::at(w.manifest, &field, "app.kubernetes.io/name: prometheus"),

@@ -1,6 +1,8 @@
-//! ConfigMaps and Secrets as a pod sees them: their keys and values, with
-//! the field each value sits in; encrypted Secrets (SealedSecret, SOPS,
-//! ExternalSecret) are recognized so that they are reported, never guessed.
+//! ConfigMaps and Secrets as a pod sees them: the ones its volumes mount,
+//! their keys and values, with the field each value sits in; encrypted
+//! Secrets (SealedSecret, SOPS, ExternalSecret) are recognized so that they
+//! are reported, never guessed. Shared by the rules that read what a pod is
+//! given (env-url, coredns-hosts), so that they read the same places.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +10,7 @@ use k8s_openapi::api::core::v1 as core;
 use netpol_model::Manifest;
 use serde_json::Value;
 
-use crate::Context;
+use crate::{Context, Workload};
 
 /// One key's value and the field it sits in (`data.DATABASE_URL`).
 pub struct Entry {
@@ -135,4 +137,76 @@ fn secret<'c>(ctx: &Context<'c>, namespace: &str, name: &str) -> Source<'c> {
         };
     }
     Source::Missing
+}
+
+/// A ConfigMap or Secret a volume mounts.
+pub struct Mount {
+    pub kind: Kind,
+    pub name: String,
+    /// The keys `items` picks; `None`: every key.
+    pub items: Option<Vec<String>>,
+    /// Below the pod spec: `volumes[0].configMap`.
+    pub path: String,
+    /// The volume's name.
+    pub volume: String,
+}
+
+/// The ConfigMaps and Secrets the pod's volumes mount, plain or projected.
+pub fn mounts(w: &Workload) -> Vec<Mount> {
+    let keys = |items: &Option<Vec<core::KeyToPath>>| {
+        items
+            .as_ref()
+            .map(|l| l.iter().map(|k| k.key.clone()).collect())
+    };
+    let mut out = Vec::new();
+    for (i, v) in w.pod_spec.volumes.iter().flatten().enumerate() {
+        let mut mount = |kind, name: &str, items, path: String| {
+            out.push(Mount {
+                kind,
+                name: name.to_string(),
+                items,
+                path,
+                volume: v.name.clone(),
+            });
+        };
+        if let Some(cm) = &v.config_map {
+            let path = format!("volumes[{i}].configMap");
+            mount(Kind::ConfigMap, &cm.name, keys(&cm.items), path);
+        }
+        if let Some(s) = &v.secret {
+            if let Some(name) = &s.secret_name {
+                mount(
+                    Kind::Secret,
+                    name,
+                    keys(&s.items),
+                    format!("volumes[{i}].secret"),
+                );
+            }
+        }
+        for (j, src) in v
+            .projected
+            .iter()
+            .flat_map(|p| p.sources.iter().flatten())
+            .enumerate()
+        {
+            let path = format!("volumes[{i}].projected.sources[{j}]");
+            if let Some(cm) = &src.config_map {
+                mount(
+                    Kind::ConfigMap,
+                    &cm.name,
+                    keys(&cm.items),
+                    format!("{path}.configMap"),
+                );
+            }
+            if let Some(s) = &src.secret {
+                mount(
+                    Kind::Secret,
+                    &s.name,
+                    keys(&s.items),
+                    format!("{path}.secret"),
+                );
+            }
+        }
+    }
+    out
 }
