@@ -1,11 +1,10 @@
 mod support;
 
-use netpol_discover::{Discovery, rules};
-use support::{fixture, lines, load, run_rule, shared};
+use netpol_discover::Discovery;
+use support::{fixture, lines, real_case, run};
 
 fn apiserver(path: &str) -> Discovery {
-    let rule = rules::ALL.iter().find(|r| r.name == "apiserver").unwrap();
-    run_rule(&load(path), rule)
+    run("apiserver", path)
 }
 
 fn cited(d: &Discovery, i: usize) -> Vec<(usize, String, String)> {
@@ -91,7 +90,7 @@ fn webhooks_aggregated_apis_and_bound_accounts() {
 
 #[test]
 fn real_talos_gitops_webhooks_and_bindings() {
-    let Some(dir) = shared("realcases/talos-gitops/manifests") else {
+    let Some(dir) = real_case("talos-gitops") else {
         return;
     };
     let l = lines(&apiserver(&dir));

@@ -1,11 +1,10 @@
 mod support;
 
-use netpol_discover::{Confidence, Discovery, Peer, rules};
-use support::{fixture, lines, load, run_rule, shared};
+use netpol_discover::{Confidence, Discovery, Peer};
+use support::{fixture, lines, real_case, run};
 
 fn env_url(path: &str) -> Discovery {
-    let rule = rules::ALL.iter().find(|r| r.name == "env-url").unwrap();
-    run_rule(&load(path), rule)
+    run("env-url", path)
 }
 
 fn fixture_result() -> Discovery {
@@ -221,7 +220,7 @@ fn has(d: &Discovery, src: &str, dst: &str, port: u16, confidence: Confidence) -
 
 #[test]
 fn real_homelab_env_references() {
-    let Some(dir) = shared("realcases/homelab/manifests") else {
+    let Some(dir) = real_case("homelab") else {
         return;
     };
     let d = env_url(&dir);
@@ -282,7 +281,7 @@ fn real_homelab_env_references() {
 
 #[test]
 fn real_talos_gitops_env_references() {
-    let Some(dir) = shared("realcases/talos-gitops/manifests") else {
+    let Some(dir) = real_case("talos-gitops") else {
         return;
     };
     let d = env_url(&dir);

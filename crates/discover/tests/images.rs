@@ -1,12 +1,11 @@
 mod support;
 
+use netpol_discover::Discovery;
 use netpol_discover::rules::images::TABLE;
-use netpol_discover::{Discovery, rules};
-use support::{fixture, lines, load, run_rule, shared};
+use support::{fixture, lines, real_case, run};
 
 fn images(path: &str) -> Discovery {
-    let rule = rules::ALL.iter().find(|r| r.name == "image").unwrap();
-    run_rule(&load(path), rule)
+    run("image", path)
 }
 
 #[test]
@@ -58,7 +57,7 @@ fn every_entry_of_the_table_cites_its_source() {
 
 #[test]
 fn real_homelab_images() {
-    let Some(dir) = shared("realcases/homelab/manifests") else {
+    let Some(dir) = real_case("homelab") else {
         return;
     };
     let l = lines(&images(&dir));

@@ -1,16 +1,10 @@
 mod support;
 
-use netpol_discover::rules;
-use support::{fixture, lines, load, run_rule};
-
-fn ingress_rule() -> &'static rules::Rule {
-    rules::ALL.iter().find(|r| r.name == "ingress").unwrap()
-}
+use support::{fixture, lines, real_case, run};
 
 #[test]
 fn controllers_reach_every_backend_on_the_pod_port() {
-    let c = load(&fixture("ingress/cluster.yaml"));
-    let d = run_rule(&c, ingress_rule());
+    let d = run("ingress", &fixture("ingress/cluster.yaml"));
     assert_eq!(
         lines(&d),
         [
@@ -86,8 +80,7 @@ fn controllers_reach_every_backend_on_the_pod_port() {
 
 #[test]
 fn missing_backends_and_controllers_are_unresolved() {
-    let c = load(&fixture("ingress/cluster.yaml"));
-    let d = run_rule(&c, ingress_rule());
+    let d = run("ingress", &fixture("ingress/cluster.yaml"));
     let got: Vec<_> = d
         .unresolved
         .iter()
@@ -110,26 +103,12 @@ fn missing_backends_and_controllers_are_unresolved() {
     );
 }
 
-fn shared(case: &str) -> Option<String> {
-    let dir = format!(
-        "{}/../../../shared/realcases/{case}/manifests",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    if std::path::Path::new(&dir).exists() {
-        Some(dir)
-    } else {
-        assert!(
-            std::env::var("NETPOL_REQUIRE_SHARED").as_deref() != Ok("1"),
-            "{dir} is missing and NETPOL_REQUIRE_SHARED=1"
-        );
-        None
-    }
-}
-
 #[test]
 fn real_homelab_ingress_nginx_backends() {
-    let Some(dir) = shared("homelab") else { return };
-    let d = run_rule(&load(&dir), ingress_rule());
+    let Some(dir) = real_case("homelab") else {
+        return;
+    };
+    let d = run("ingress", &dir);
     let got = lines(&d);
     // Read from the manifests: Service port 80 -> the pods' targetPort.
     for want in [
@@ -148,10 +127,10 @@ fn real_homelab_ingress_nginx_backends() {
 
 #[test]
 fn real_talos_traefik_ingresses_and_ingressroutes() {
-    let Some(dir) = shared("talos-gitops") else {
+    let Some(dir) = real_case("talos-gitops") else {
         return;
     };
-    let d = run_rule(&load(&dir), ingress_rule());
+    let d = run("ingress", &dir);
     let got = lines(&d);
     for want in [
         "traefik/traefik -> home-assistant/home-assistant 8123/TCP (certain)",

@@ -1,16 +1,10 @@
 mod support;
 
-use netpol_discover::rules;
-use support::{fixture, lines, load, run_rule};
-
-fn prometheus_rule() -> &'static rules::Rule {
-    rules::ALL.iter().find(|r| r.name == "prometheus").unwrap()
-}
+use support::{fixture, lines, real_case, run};
 
 #[test]
 fn monitors_resolve_through_the_prometheus_selectors() {
-    let c = load(&fixture("prometheus/cluster.yaml"));
-    let d = run_rule(&c, prometheus_rule());
+    let d = run("prometheus", &fixture("prometheus/cluster.yaml"));
     assert_eq!(
         lines(&d),
         [
@@ -70,8 +64,7 @@ fn monitors_resolve_through_the_prometheus_selectors() {
 
 #[test]
 fn unselected_monitors_and_missing_statefulsets_are_unresolved() {
-    let c = load(&fixture("prometheus/cluster.yaml"));
-    let d = run_rule(&c, prometheus_rule());
+    let d = run("prometheus", &fixture("prometheus/cluster.yaml"));
     let got: Vec<_> = d
         .unresolved
         .iter()
@@ -100,28 +93,12 @@ fn unselected_monitors_and_missing_statefulsets_are_unresolved() {
     );
 }
 
-fn shared(case: &str) -> Option<String> {
-    let dir = format!(
-        "{}/../../../shared/realcases/{case}/manifests",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    if std::path::Path::new(&dir).exists() {
-        Some(dir)
-    } else {
-        assert!(
-            std::env::var("NETPOL_REQUIRE_SHARED").as_deref() != Ok("1"),
-            "{dir} is missing and NETPOL_REQUIRE_SHARED=1"
-        );
-        None
-    }
-}
-
 #[test]
 fn real_talos_servicemonitors_scrapeconfigs_and_kubelet() {
-    let Some(dir) = shared("talos-gitops") else {
+    let Some(dir) = real_case("talos-gitops") else {
         return;
     };
-    let d = run_rule(&load(&dir), prometheus_rule());
+    let d = run("prometheus", &dir);
     let got = lines(&d);
     let p = "monitoring/prometheus-kube-prometheus-stack-prometheus";
     for want in [
@@ -156,8 +133,10 @@ fn real_talos_servicemonitors_scrapeconfigs_and_kubelet() {
 
 #[test]
 fn real_homelab_annotations_are_guesses() {
-    let Some(dir) = shared("homelab") else { return };
-    let d = run_rule(&load(&dir), prometheus_rule());
+    let Some(dir) = real_case("homelab") else {
+        return;
+    };
+    let d = run("prometheus", &dir);
     // kube-prometheus-stack does not read prometheus.io annotations: only guesses.
     assert!(!d.connections.is_empty());
     assert!(
