@@ -7,14 +7,8 @@
 use netpol_model::{Manifest, Protocol};
 use serde_json::Value;
 
-use super::{NAME, Server, conventional_servers};
+use super::{Scraper, Server};
 use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink, Workload};
-
-struct Scraper {
-    workload: String,
-    confidence: Confidence,
-    evidence: Evidence,
-}
 
 /// ConfigMaps whose data carries an annotation-driven kubernetes_sd job.
 fn annotation_configs<'c>(ctx: &Context<'c>) -> Vec<(&'c Manifest, String)> {
@@ -90,14 +84,7 @@ fn scrapers(ctx: &Context, servers: &[Server]) -> Vec<Scraper> {
         }
     }
     if out.is_empty() {
-        out = conventional_servers(ctx)
-            .into_iter()
-            .map(|(workload, evidence)| Scraper {
-                workload,
-                confidence: Confidence::Guess,
-                evidence,
-            })
-            .collect();
+        out = Scraper::conventional(ctx);
     }
     out
 }
@@ -185,21 +172,8 @@ pub(super) fn run(
     let scrapers = scrapers(ctx, servers);
     for (dst, port, evidence) in targets {
         for s in &scrapers {
-            if dst.eq(&Peer::Workload(s.workload.clone()))
-                || covered.contains(&(s.workload.clone(), dst.clone(), port))
-            {
-                continue;
-            }
-            for ev in [evidence.clone(), s.evidence.clone()] {
-                sink.connect(
-                    Peer::Workload(s.workload.clone()),
-                    dst.clone(),
-                    port,
-                    Protocol::Tcp,
-                    NAME,
-                    s.confidence,
-                    ev,
-                );
+            if !covered.contains(&(s.workload.clone(), dst.clone(), port)) {
+                s.scrape(sink, &dst, port, &evidence);
             }
         }
     }

@@ -10,10 +10,10 @@ mod annotations;
 mod monitors;
 pub mod selector;
 
-use netpol_model::Manifest;
+use netpol_model::{Manifest, Protocol};
 use serde_json::Value;
 
-use crate::{Confidence, Context, Evidence, Sink};
+use crate::{Confidence, Context, Evidence, Peer, Sink};
 use selector::{labels_at, matches};
 
 pub const NAME: &str = "prometheus";
@@ -160,11 +160,46 @@ fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// A scraper of a monitor: a workload, how sure, and why.
+/// A scraper of a monitor or of annotated pods: a workload, how sure, and why.
 struct Scraper {
     workload: String,
     confidence: Confidence,
     evidence: Evidence,
+}
+
+impl Scraper {
+    /// Operator-run Prometheus pods, when nothing says who scrapes: guesses.
+    fn conventional(ctx: &Context) -> Vec<Scraper> {
+        conventional_servers(ctx)
+            .into_iter()
+            .map(|(workload, evidence)| Scraper {
+                workload,
+                confidence: Confidence::Guess,
+                evidence,
+            })
+            .collect()
+    }
+
+    /// The scrape of `dst` on `port`, citing the target's evidence and the
+    /// scraper's; none from a workload to itself.
+    fn scrape(&self, sink: &mut Sink, dst: &Peer, port: u16, evidence: &Evidence) -> bool {
+        let src = Peer::Workload(self.workload.clone());
+        if src == *dst {
+            return false;
+        }
+        for ev in [evidence, &self.evidence] {
+            sink.connect(
+                src.clone(),
+                dst.clone(),
+                port,
+                Protocol::Tcp,
+                NAME,
+                self.confidence,
+                ev.clone(),
+            );
+        }
+        true
+    }
 }
 
 /// Who scrapes `monitor`: the Prometheus objects that select it (certain),
@@ -179,14 +214,7 @@ fn scrapers(
 ) -> Vec<Scraper> {
     let at = Evidence::at(monitor, "metadata", monitor.display_name());
     if servers.is_empty() {
-        let found: Vec<Scraper> = conventional_servers(ctx)
-            .into_iter()
-            .map(|(workload, evidence)| Scraper {
-                workload,
-                confidence: Confidence::Guess,
-                evidence,
-            })
-            .collect();
+        let found = Scraper::conventional(ctx);
         if found.is_empty() {
             sink.unresolved(
                 monitor.display_name(),

@@ -70,20 +70,8 @@ impl Out<'_> {
 
 fn emit(out: &mut Out, scrapers: &[Scraper], dst: Peer, port: u16, evidence: &Evidence) {
     for s in scrapers {
-        if Peer::Workload(s.workload.clone()) == dst {
-            continue;
-        }
-        out.covered.insert((s.workload.clone(), dst.clone(), port));
-        for ev in [evidence.clone(), s.evidence.clone()] {
-            out.sink.connect(
-                Peer::Workload(s.workload.clone()),
-                dst.clone(),
-                port,
-                Protocol::Tcp,
-                NAME,
-                s.confidence,
-                ev,
-            );
+        if s.scrape(out.sink, &dst, port, evidence) {
+            out.covered.insert((s.workload.clone(), dst.clone(), port));
         }
     }
 }
