@@ -66,6 +66,11 @@ pub fn lookup<'c>(ctx: &Context<'c>, kind: Kind, namespace: &str, name: &str) ->
     }
 }
 
+/// A ConfigMap's `data`, the text values by key.
+pub fn data(m: &Manifest) -> BTreeMap<String, Entry> {
+    string_map(m, "data")
+}
+
 fn string_map(m: &Manifest, key: &str) -> BTreeMap<String, Entry> {
     let mut out = BTreeMap::new();
     if let Some(Value::Object(map)) = m.value.get(key) {
@@ -208,5 +213,23 @@ pub fn mounts(w: &Workload) -> Vec<Mount> {
             }
         }
     }
+    out
+}
+
+/// ConfigMaps whose every key the pods see: `envFrom` and volumes.
+pub fn config_maps_seen(w: &Workload) -> Vec<String> {
+    let mut out: Vec<String> = w
+        .containers()
+        .flat_map(|(_, c)| c.env_from.iter().flatten())
+        .filter_map(|e| Some(e.config_map_ref.as_ref()?.name.clone()))
+        .collect();
+    out.extend(
+        mounts(w)
+            .into_iter()
+            .filter(|m| m.kind == Kind::ConfigMap)
+            .map(|m| m.name),
+    );
+    out.sort();
+    out.dedup();
     out
 }

@@ -24,6 +24,7 @@ use netpol_model::{Manifest, Protocol, Service};
 use serde_json::Value;
 
 use crate::rules::ingress;
+use crate::sources;
 use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink};
 use corefile::Entry;
 
@@ -53,17 +54,10 @@ fn corefiles<'c>(ctx: &Context<'c>) -> Vec<(&'c Manifest, String, String)> {
         if cm.namespace.as_deref() != Some("kube-system") || !cm.name.contains("coredns") {
             continue;
         }
-        for (key, v) in cm
-            .get("data")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
+        for (key, entry) in sources::data(cm) {
             let custom = key.ends_with(".server") || key.ends_with(".override");
             if key == "Corefile" || custom {
-                if let Some(text) = v.as_str() {
-                    out.push((*cm, key.clone(), text.to_string()));
-                }
+                out.push((*cm, key, entry.value));
             }
         }
     }

@@ -7,9 +7,9 @@
 
 use netpol_model::Manifest;
 
-use crate::sources::{Kind, Source, lookup, mounts};
+use crate::sources::{Kind, Source, config_maps_seen, lookup};
 use crate::url::scheme_port;
-use crate::{Context, Evidence, Workload};
+use crate::{Context, Evidence};
 
 pub struct Reference {
     pub workload: String,
@@ -113,7 +113,7 @@ pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
                 }
             }
         }
-        for name in mounted_config_maps(w) {
+        for name in config_maps_seen(w) {
             if let Source::Found { manifest, entries } =
                 lookup(ctx, Kind::ConfigMap, &w.namespace, &name)
             {
@@ -138,24 +138,6 @@ pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
             }
         }
     }
-    out
-}
-
-/// ConfigMaps whose every key the pods see: `envFrom` and volumes.
-pub(super) fn mounted_config_maps(w: &Workload) -> Vec<String> {
-    let mut out: Vec<String> = w
-        .containers()
-        .flat_map(|(_, c)| c.env_from.iter().flatten())
-        .filter_map(|e| Some(e.config_map_ref.as_ref()?.name.clone()))
-        .collect();
-    out.extend(
-        mounts(w)
-            .into_iter()
-            .filter(|m| m.kind == Kind::ConfigMap)
-            .map(|m| m.name),
-    );
-    out.sort();
-    out.dedup();
     out
 }
 

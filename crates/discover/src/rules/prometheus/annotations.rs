@@ -8,46 +8,23 @@ use netpol_model::{Manifest, Protocol};
 use serde_json::Value;
 
 use super::{Scraper, Server};
-use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink, Workload};
+use crate::sources::{self, config_maps_seen};
+use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink};
 
 /// ConfigMaps whose data carries an annotation-driven kubernetes_sd job.
 fn annotation_configs<'c>(ctx: &Context<'c>) -> Vec<(&'c Manifest, String)> {
     let mut out = Vec::new();
     for cm in ctx.objects("ConfigMap") {
-        let Some(data) = cm.get("data").and_then(Value::as_object) else {
-            continue;
-        };
-        for (key, v) in data {
-            let text = v.as_str().unwrap_or_default();
+        for (key, entry) in sources::data(cm) {
+            let text = &entry.value;
             if text.contains("kubernetes_sd_configs")
                 && (text.contains("prometheus_io_scrape") || text.contains("prometheus.io/scrape"))
             {
-                out.push((*cm, key.clone()));
+                out.push((*cm, key));
             }
         }
     }
     out
-}
-
-/// Whether `w` mounts (or takes env from) ConfigMap `name` of its namespace.
-fn references_config_map(w: &Workload, name: &str) -> bool {
-    let spec = &w.pod_spec;
-    let in_volumes = spec.volumes.iter().flatten().any(|v| {
-        v.config_map.as_ref().is_some_and(|c| c.name == name)
-            || v.projected.as_ref().is_some_and(|p| {
-                p.sources
-                    .iter()
-                    .flatten()
-                    .any(|s| s.config_map.as_ref().is_some_and(|c| c.name == name))
-            })
-    });
-    let in_env = spec.containers.iter().any(|c| {
-        c.env_from
-            .iter()
-            .flatten()
-            .any(|e| e.config_map_ref.as_ref().is_some_and(|r| r.name == name))
-    });
-    in_volumes || in_env
 }
 
 fn scrapers(ctx: &Context, servers: &[Server]) -> Vec<Scraper> {
@@ -55,7 +32,7 @@ fn scrapers(ctx: &Context, servers: &[Server]) -> Vec<Scraper> {
     for (cm, key) in annotation_configs(ctx) {
         for w in &ctx.workloads {
             if Some(w.namespace.as_str()) == cm.namespace.as_deref()
-                && references_config_map(w, &cm.name)
+                && config_maps_seen(w).contains(&cm.name)
             {
                 out.push(Scraper {
                     workload: w.id.clone(),
