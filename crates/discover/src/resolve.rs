@@ -17,7 +17,24 @@ pub enum ServicePortRef<'a> {
     All,
 }
 
-impl ServicePortRef<'_> {
+impl<'a> ServicePortRef<'a> {
+    /// An IntOrString port as routes write it (`servicePort`, Traefik's
+    /// `port`): a number, or a name (a string of digits read as the number).
+    /// `None` for anything else.
+    pub fn from_json(value: &'a serde_json::Value) -> Option<Self> {
+        match value {
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .and_then(|n| u16::try_from(n).ok())
+                .map(ServicePortRef::Number),
+            serde_json::Value::String(p) => Some(
+                p.parse()
+                    .map_or(ServicePortRef::Name(p), ServicePortRef::Number),
+            ),
+            _ => None,
+        }
+    }
+
     pub fn picks(self, port: &ServicePort) -> bool {
         match self {
             ServicePortRef::Number(n) => port.port == n,

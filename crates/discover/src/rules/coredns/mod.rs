@@ -31,6 +31,7 @@ use corefile::Entry;
 pub const NAME: &str = "coredns-hosts";
 
 /// Where an overridden name leads.
+#[derive(Clone, Copy)]
 enum Target<'c> {
     /// A Service, for certain.
     Service(&'c Service),
@@ -162,14 +163,10 @@ fn overrides<'c>(ctx: &'c Context<'c>, sink: &mut Sink) -> Vec<Override<'c>> {
                         Err(_) => Target::Unknown,
                     };
                     for name in names {
-                        let t = match &target {
-                            Target::Service(s) => Target::Service(s),
-                            Target::Unknown => Target::Unknown,
-                        };
                         out.push(Override {
                             name,
                             suffix: false,
-                            target: t,
+                            target,
                             evidence: evidence(line, &text),
                         });
                     }
@@ -287,13 +284,7 @@ pub fn run(ctx: &Context, sink: &mut Sink) {
                 })
                 .collect()
         } else {
-            vec![(
-                o.name.clone(),
-                match o.target {
-                    Target::Service(s) => Target::Service(s),
-                    Target::Unknown => Target::Unknown,
-                },
-            )]
+            vec![(o.name.clone(), o.target)]
         };
         for (name, target) in names {
             let ingress_host = ingress_hosts.iter().find(|h| host_matches(&h.host, &name));

@@ -349,17 +349,7 @@ fn ingresses(ctx: &Context, out: &mut Routes) {
                 )
             } else {
                 // extensions/v1beta1 style: serviceName / servicePort.
-                let port = match b.get("servicePort") {
-                    Some(Value::Number(n)) => n
-                        .as_u64()
-                        .and_then(|n| u16::try_from(n).ok())
-                        .map(ServicePortRef::Number),
-                    Some(Value::String(s)) => Some(
-                        s.parse()
-                            .map_or(ServicePortRef::Name(s), ServicePortRef::Number),
-                    ),
-                    _ => None,
-                };
+                let port = b.get("servicePort").and_then(ServicePortRef::from_json);
                 (
                     b.get("serviceName").and_then(Value::as_str),
                     port,

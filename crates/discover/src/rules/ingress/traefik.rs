@@ -267,16 +267,8 @@ fn service(
         return;
     }
     let port = match s.get("port") {
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .and_then(|n| u16::try_from(n).ok())
-            .map(ServicePortRef::Number),
-        Some(Value::String(p)) => Some(
-            p.parse()
-                .map_or(ServicePortRef::Name(p), ServicePortRef::Number),
-        ),
         None => Some(ServicePortRef::All),
-        _ => None,
+        Some(p) => ServicePortRef::from_json(p),
     };
     let Some(port) = port else { return };
     let text = match port {
