@@ -10,10 +10,10 @@ use std::net::IpAddr;
 
 use netpol_model::{Manifest, Service};
 
-use super::{NAME, destinations, refs, service_ips, value_line};
+use super::{connect, destinations, refs, service_ips, value_line};
 use crate::rules::ingress::Host;
 use crate::sources::{self, Kind, config_maps_seen, mounts};
-use crate::{Confidence, Context, Evidence, Peer, Sink};
+use crate::{Confidence, Context, Evidence, Sink};
 
 /// `(Service, controller)` pairs: the Services in front of Ingress
 /// controllers, with the load-balancer addresses they answer on.
@@ -99,7 +99,7 @@ pub(super) fn run(ctx: &Context, sink: &mut Sink, hosts: &[Host], done: &BTreeSe
                         if !mapped || done.contains(host) || !seen.insert(host.to_string()) {
                             continue;
                         }
-                        connect(ctx, sink, svc, h, host, &evidence, cm);
+                        callers(ctx, sink, svc, h, host, &evidence, cm);
                     }
                 }
             }
@@ -110,7 +110,7 @@ pub(super) fn run(ctx: &Context, sink: &mut Sink, hosts: &[Host], done: &BTreeSe
 /// Pods that call `host`, other than the DNS server that holds the mapping
 /// and the host's own backends (an app's own public URL is configuration,
 /// not a call).
-fn connect(
+fn callers(
     ctx: &Context,
     sink: &mut Sink,
     svc: &Service,
@@ -133,23 +133,14 @@ fn connect(
             None => (vec![80, 443], Confidence::Guess),
         };
         for port in ports {
-            let client = Peer::Workload(r.workload.clone());
-            for (dst, dport, proto) in destinations(ctx, svc, port) {
-                if dst == client {
-                    continue;
-                }
-                for ev in [&r.evidence, mapping, declared] {
-                    sink.connect(
-                        client.clone(),
-                        dst.clone(),
-                        dport,
-                        proto,
-                        NAME,
-                        confidence,
-                        ev.clone(),
-                    );
-                }
-            }
+            let dsts = destinations(ctx, svc, port);
+            connect(
+                sink,
+                &r.workload,
+                dsts,
+                confidence,
+                &[&r.evidence, mapping, declared],
+            );
         }
     }
 }

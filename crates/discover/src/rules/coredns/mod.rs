@@ -232,6 +232,34 @@ pub(super) fn destinations(
         .collect()
 }
 
+/// A client's connections to `dsts`, each citing every piece of
+/// `evidence`; none to the client itself.
+pub(super) fn connect(
+    sink: &mut Sink,
+    client: &str,
+    dsts: Vec<(Peer, u16, Protocol)>,
+    confidence: Confidence,
+    evidence: &[&Evidence],
+) {
+    let client = Peer::Workload(client.to_string());
+    for (dst, port, protocol) in dsts {
+        if dst == client {
+            continue;
+        }
+        for ev in evidence {
+            sink.connect(
+                client.clone(),
+                dst.clone(),
+                port,
+                protocol,
+                NAME,
+                confidence,
+                (*ev).clone(),
+            );
+        }
+    }
+}
+
 /// For a controller workload reached through an unknown address: the
 /// Services in front of it that have the client's port.
 fn controller_destinations(
@@ -332,25 +360,9 @@ pub fn run(ctx: &Context, sink: &mut Sink) {
                     if !port_known {
                         confidence = Confidence::Guess;
                     }
-                    let client = Peer::Workload(r.workload.clone());
-                    for (dst, dport, proto) in dsts {
-                        if dst == client {
-                            continue;
-                        }
-                        let mut evidence = vec![r.evidence.clone(), o.evidence.clone()];
-                        evidence.extend(extra.clone());
-                        for ev in evidence {
-                            sink.connect(
-                                client.clone(),
-                                dst.clone(),
-                                dport,
-                                proto,
-                                NAME,
-                                confidence,
-                                ev,
-                            );
-                        }
-                    }
+                    let mut evidence = vec![&r.evidence, &o.evidence];
+                    evidence.extend(extra.as_ref());
+                    connect(sink, &r.workload, dsts, confidence, &evidence);
                 }
             }
         }
