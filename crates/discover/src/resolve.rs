@@ -67,6 +67,12 @@ impl Backend {
     }
 }
 
+/// A Service whose endpoints are written by hand: no selector, or an empty
+/// one (which the model's `Service::selects` also reads as selecting nothing).
+pub fn selectorless(service: &Service) -> bool {
+    service.selector.as_ref().is_none_or(|s| s.is_empty())
+}
+
 impl Context<'_> {
     /// The Service a DNS name means, seen from a pod in `client_namespace`:
     /// `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.<domain>`, and a StatefulSet
@@ -107,7 +113,7 @@ impl Context<'_> {
     pub fn backends(&self, service: &Service, port: ServicePortRef) -> Vec<Backend> {
         let ports: Vec<_> = service.ports.iter().filter(|p| port.picks(p)).collect();
         let mut out = Vec::new();
-        if service.selector.as_ref().is_none_or(|s| s.is_empty()) {
+        if selectorless(service) {
             for sp in &ports {
                 for m in endpoints::manual(self, service, sp) {
                     out.extend(m.ips.iter().map(|ip| Backend {

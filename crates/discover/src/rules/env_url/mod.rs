@@ -301,7 +301,7 @@ fn to_service(ctx: &Context, w: &Workload, service: &Service, f: &Found, sink: &
         .collect();
     let id = format!("{}/{}", service.namespace, service.name);
     if backends.is_empty() {
-        let reason = if service.selector.is_none() {
+        let reason = if crate::resolve::selectorless(service) {
             format!("Service {id} has no selector: its endpoints are not in the input")
         } else if let ServicePortRef::Number(p) = port {
             if service.ports.iter().any(|sp| sp.port == p) {

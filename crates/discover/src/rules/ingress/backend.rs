@@ -32,7 +32,7 @@ pub fn resolve(
             "backend Service {namespace}/{name} is an ExternalName Service: the traffic leaves the cluster"
         ));
     }
-    let selectorless = service.selector.as_ref().is_none_or(|s| s.is_empty());
+    let selectorless = crate::resolve::selectorless(service);
     let mut out: Vec<Destination> = ctx
         .backends(service, port)
         .into_iter()

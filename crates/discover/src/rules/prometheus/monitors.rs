@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::selector::{labels_at, matches};
 use super::{NAME, Scraper, Server, scrapers};
+use crate::resolve;
 use crate::{Context, Evidence, Peer, ServicePortRef, Sink, url};
 
 const GROUP: &str = "monitoring.coreos.com";
@@ -129,16 +130,13 @@ fn service_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Mani
             _ => ServicePortRef::All,
         };
         let mut outside: Vec<(Peer, u16)> = Vec::new();
-        for s in services
-            .iter()
-            .filter(|s| s.selector.as_ref().is_none_or(|l| l.is_empty()))
-        {
+        for s in services.iter().filter(|s| resolve::selectorless(s)) {
             outside.extend(selectorless(ctx, s, port_ref));
         }
         let services: Vec<&Service> = services
             .iter()
             .copied()
-            .filter(|s| s.selector.as_ref().is_some_and(|l| !l.is_empty()))
+            .filter(|s| !resolve::selectorless(s))
             .collect();
         let (text, targets) = if let Some(port) = e.get("port").and_then(Value::as_str) {
             let t = services
