@@ -31,7 +31,7 @@ pub enum Source<'c> {
     Missing,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     ConfigMap,
     Secret,
@@ -216,20 +216,36 @@ pub fn mounts(w: &Workload) -> Vec<Mount> {
     out
 }
 
-/// ConfigMaps whose every key the pods see: `envFrom` and volumes.
-pub fn config_maps_seen(w: &Workload) -> Vec<String> {
-    let mut out: Vec<String> = w
+/// ConfigMaps and Secrets whose every key the pods see: `envFrom` and
+/// volumes.
+pub fn seen(w: &Workload) -> Vec<(Kind, String)> {
+    let mut out: Vec<(Kind, String)> = Vec::new();
+    for e in w
         .containers()
         .flat_map(|(_, c)| c.env_from.iter().flatten())
-        .filter_map(|e| Some(e.config_map_ref.as_ref()?.name.clone()))
-        .collect();
-    out.extend(
-        mounts(w)
-            .into_iter()
-            .filter(|m| m.kind == Kind::ConfigMap)
-            .map(|m| m.name),
-    );
+    {
+        out.extend(
+            e.config_map_ref
+                .as_ref()
+                .map(|r| (Kind::ConfigMap, r.name.clone())),
+        );
+        out.extend(
+            e.secret_ref
+                .as_ref()
+                .map(|r| (Kind::Secret, r.name.clone())),
+        );
+    }
+    out.extend(mounts(w).into_iter().map(|m| (m.kind, m.name)));
     out.sort();
     out.dedup();
     out
+}
+
+/// The ConfigMaps of [`seen`].
+pub fn config_maps_seen(w: &Workload) -> Vec<String> {
+    seen(w)
+        .into_iter()
+        .filter(|(kind, _)| *kind == Kind::ConfigMap)
+        .map(|(_, name)| name)
+        .collect()
 }

@@ -18,7 +18,17 @@ fn pods_calling_overridden_ingress_hosts_reach_the_controller() {
             "apps/notes -> ingress-nginx/controller 8443/TCP (guess)",
             // rewrite to the controller Service's DNS name, explicit port 80.
             "apps/runner -> ingress-nginx/controller 80/TCP (certain)",
+            // A Secret's key the pod takes as env.
+            "apps/sso -> ingress-nginx/controller 8443/TCP (certain)",
         ]
+    );
+    let sso = &d.connections[5].evidence;
+    assert!(
+        sso.iter().any(|e| e.object == "Secret apps/sso"
+            && e.field == "stringData.issuer"
+            && e.line == 131
+            && e.text == "https://auth.example.com/realms/home"),
+        "{sso:?}"
     );
     let grafana: Vec<_> = d.connections[1]
         .evidence

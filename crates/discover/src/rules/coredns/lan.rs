@@ -71,7 +71,7 @@ pub(super) fn run(ctx: &Context, sink: &mut Sink, hosts: &[Host], done: &BTreeSe
         if !mounted_by_a_workload(ctx, cm) {
             continue;
         }
-        for (key, entry) in sources::data(cm) {
+        for entry in sources::data(cm).into_values() {
             for (n, line) in entry.value.lines().enumerate() {
                 let toks = tokens(line.split('#').next().unwrap_or(""));
                 for (svc, ips) in &services {
@@ -87,8 +87,8 @@ pub(super) fn run(ctx: &Context, sink: &mut Sink, hosts: &[Host], done: &BTreeSe
                         .filter(|t| t.contains('.') && t.parse::<IpAddr>().is_err())
                         .map(|t| t.trim_end_matches('.'))
                         .collect();
-                    let mut evidence = Evidence::at(cm, &format!("data.{key}"), line.trim());
-                    evidence.line = value_line(cm, &key, n + 1);
+                    let mut evidence = Evidence::at(cm, &entry.field, line.trim());
+                    evidence.line = value_line(cm, &entry.field, n + 1);
                     let mut seen = BTreeSet::new();
                     for h in hosts {
                         let host = h.host.trim_start_matches("*.");

@@ -65,10 +65,11 @@ fn corefiles<'c>(ctx: &Context<'c>) -> Vec<(&'c Manifest, String, String)> {
     out
 }
 
-/// Line of the `n`th line of a data value: a block scalar (`key: |`)
-/// starts on the line after its key; a quoted one is all on the key's line.
-pub(super) fn value_line(cm: &Manifest, key: &str, n: usize) -> usize {
-    let key_line = cm.line(&format!("data.{key}"));
+/// Line of the `n`th line of a value at `field` (`data.<key>`): a block
+/// scalar (`key: |`) starts on the line after its key; a quoted one is all
+/// on the key's line.
+pub(super) fn value_line(cm: &Manifest, field: &str, n: usize) -> usize {
+    let key_line = cm.line(field);
     let block = std::fs::read_to_string(&*cm.origin.file)
         .ok()
         .and_then(|t| {
@@ -145,7 +146,7 @@ fn overrides<'c>(ctx: &'c Context<'c>, sink: &mut Sink) -> Vec<Override<'c>> {
         for entry in corefile::parse(&text) {
             let evidence = |line: usize, text: &str| {
                 let mut e = Evidence::at(cm, &field, text);
-                e.line = value_line(cm, &key, line);
+                e.line = value_line(cm, &field, line);
                 e
             };
             match entry {

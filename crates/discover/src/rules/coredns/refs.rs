@@ -1,13 +1,13 @@
 //! Which workloads name a host, and on which port: a scan of the places a
 //! client writes where it connects (env values, args, command, and the
-//! ConfigMaps its pods take env from or mount), found through the same
+//! ConfigMaps and Secrets its pods take env from or mount), found through the same
 //! `Workload::containers` and `crate::sources` as rule env-url. It differs
 //! from env-url in what it looks for: one known host, wherever it stands
 //! in the text (links for people excepted), rather than host-like tokens.
 
 use netpol_model::Manifest;
 
-use crate::sources::{Kind, Source, config_maps_seen, lookup};
+use crate::sources::{Kind, Source, lookup, seen};
 use crate::url::scheme_port;
 use crate::{Context, Evidence};
 
@@ -78,7 +78,31 @@ fn is_link(before: &str) -> bool {
 pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
     let mut out = Vec::new();
     for w in &ctx.workloads {
+        // The ConfigMap and Secret values the pods read: (object, field, text).
         let mut pending: Vec<(&Manifest, String, String)> = Vec::new();
+        let mut read = |kind, name: &str, key: Option<&str>| {
+            if let Source::Found { manifest, entries } = lookup(ctx, kind, &w.namespace, name) {
+                for (k, entry) in entries {
+                    if key.is_none_or(|key| key == k) {
+                        pending.push((manifest, entry.field, entry.value));
+                    }
+                }
+            }
+        };
+        for (_, c) in w.containers() {
+            for e in c.env.iter().flatten() {
+                let Some(from) = &e.value_from else { continue };
+                if let Some(r) = &from.config_map_key_ref {
+                    read(Kind::ConfigMap, &r.name, Some(&r.key));
+                }
+                if let Some(r) = &from.secret_key_ref {
+                    read(Kind::Secret, &r.name, Some(&r.key));
+                }
+            }
+        }
+        for (kind, name) in seen(w) {
+            read(kind, &name, None);
+        }
         let mut push = |manifest: &Manifest, field: String, text: &str| {
             for port in occurrences(text, host) {
                 out.push(Reference {
@@ -98,37 +122,15 @@ pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
                 if let Some(v) = &e.value {
                     push(w.manifest, w.field(&format!("{path}.env[{ei}].value")), v);
                 }
-                if let Some(r) = e
-                    .value_from
-                    .as_ref()
-                    .and_then(|f| f.config_map_key_ref.as_ref())
-                {
-                    if let Source::Found { manifest, entries } =
-                        lookup(ctx, Kind::ConfigMap, &w.namespace, &r.name)
-                    {
-                        if let Some(entry) = entries.get(&r.key) {
-                            pending.push((manifest, r.key.clone(), entry.value.clone()));
-                        }
-                    }
-                }
             }
         }
-        for name in config_maps_seen(w) {
-            if let Source::Found { manifest, entries } =
-                lookup(ctx, Kind::ConfigMap, &w.namespace, &name)
-            {
-                for (key, entry) in entries {
-                    pending.push((manifest, key, entry.value));
-                }
-            }
-        }
-        // A ConfigMap value line by line: each line that names the host is
-        // its own evidence, at its own line.
-        for (cm, key, value) in pending {
+        // A ConfigMap or Secret value line by line: each line that names the
+        // host is its own evidence, at its own line.
+        for (m, field, value) in pending {
             for (n, line) in value.lines().enumerate() {
                 for port in occurrences(line, host) {
-                    let mut evidence = Evidence::at(cm, &format!("data.{key}"), line.trim());
-                    evidence.line = super::value_line(cm, &key, n + 1);
+                    let mut evidence = Evidence::at(m, &field, line.trim());
+                    evidence.line = super::value_line(m, &field, n + 1);
                     out.push(Reference {
                         workload: w.id.clone(),
                         port,
