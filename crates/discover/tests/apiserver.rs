@@ -1,7 +1,7 @@
 mod support;
 
 use netpol_discover::Discovery;
-use support::{fixture, lines, real_case, run};
+use support::{assert_has, fixture, lines, real_case, run};
 
 fn apiserver(path: &str) -> Discovery {
     run("apiserver", path)
@@ -94,18 +94,19 @@ fn real_talos_gitops_webhooks_and_bindings() {
         return;
     };
     let l = lines(&apiserver(&dir));
-    for want in [
-        // cert-manager's webhook Service 443 -> the pods' https port 10250.
-        "kube-apiserver -> cert-manager/cert-manager-webhook 10250/TCP (certain)",
-        // Longhorn's admission webhook on its own port 9502.
-        "kube-apiserver -> longhorn-system/longhorn-manager 9502/TCP (certain)",
-        // MetalLB's webhook Service 443 -> 9443.
-        "kube-apiserver -> metallb-system/metallb-controller 9443/TCP (certain)",
-        // metrics-server's APIService.
-        "kube-apiserver -> kube-system/metrics-server 10250/TCP (certain)",
-        // ClusterRoleBinding homepage -> ServiceAccount homepage/homepage.
-        "homepage/homepage -> kube-apiserver 6443/TCP (likely)",
-    ] {
-        assert!(l.iter().any(|x| x == want), "{want} not in {l:#?}");
-    }
+    assert_has(
+        &l,
+        [
+            // cert-manager's webhook Service 443 -> the pods' https port 10250.
+            "kube-apiserver -> cert-manager/cert-manager-webhook 10250/TCP (certain)",
+            // Longhorn's admission webhook on its own port 9502.
+            "kube-apiserver -> longhorn-system/longhorn-manager 9502/TCP (certain)",
+            // MetalLB's webhook Service 443 -> 9443.
+            "kube-apiserver -> metallb-system/metallb-controller 9443/TCP (certain)",
+            // metrics-server's APIService.
+            "kube-apiserver -> kube-system/metrics-server 10250/TCP (certain)",
+            // ClusterRoleBinding homepage -> ServiceAccount homepage/homepage.
+            "homepage/homepage -> kube-apiserver 6443/TCP (likely)",
+        ],
+    );
 }

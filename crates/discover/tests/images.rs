@@ -2,7 +2,7 @@ mod support;
 
 use netpol_discover::Discovery;
 use netpol_discover::rules::images::TABLE;
-use support::{fixture, lines, real_case, run};
+use support::{assert_has, fixture, lines, real_case, run};
 
 fn images(path: &str) -> Discovery {
     run("image", path)
@@ -61,18 +61,19 @@ fn real_homelab_images() {
         return;
     };
     let l = lines(&images(&dir));
-    for want in [
-        "cloudflared/cloudflared -> external 7844/UDP (likely)",
-        "cert-manager/cert-manager -> external 443/TCP (likely)",
-        "kube-system/metrics-server -> nodes 10250/TCP (likely)",
-        "kube-system/coredns -> external 53/UDP (likely)",
-        "kube-apiserver -> cert-manager/cert-manager-webhook 10250/TCP (likely)",
-        // argo-cd.yaml runs argocd-server with only --port: its defaults apply.
-        "argo-cd/argocd-server -> argo-cd/argocd-repo-server 8081/TCP (likely)",
-        "argo-cd/argocd-server -> argo-cd/argocd-dex-server 5556/TCP (likely)",
-    ] {
-        assert!(l.iter().any(|x| x == want), "{want} not in {l:#?}");
-    }
+    assert_has(
+        &l,
+        [
+            "cloudflared/cloudflared -> external 7844/UDP (likely)",
+            "cert-manager/cert-manager -> external 443/TCP (likely)",
+            "kube-system/metrics-server -> nodes 10250/TCP (likely)",
+            "kube-system/coredns -> external 53/UDP (likely)",
+            "kube-apiserver -> cert-manager/cert-manager-webhook 10250/TCP (likely)",
+            // argo-cd.yaml runs argocd-server with only --port: its defaults apply.
+            "argo-cd/argocd-server -> argo-cd/argocd-repo-server 8081/TCP (likely)",
+            "argo-cd/argocd-server -> argo-cd/argocd-dex-server 5556/TCP (likely)",
+        ],
+    );
     // Images outside the table propose nothing (open-webui, supabase, ...).
     assert!(
         !l.iter()

@@ -1,6 +1,6 @@
 mod support;
 
-use support::{fixture, lines, real_case, run};
+use support::{assert_has, fixture, lines, real_case, run};
 
 #[test]
 fn controllers_reach_every_backend_on_the_pod_port() {
@@ -111,16 +111,17 @@ fn real_homelab_ingress_nginx_backends() {
     let d = run("ingress", &dir);
     let got = lines(&d);
     // Read from the manifests: Service port 80 -> the pods' targetPort.
-    for want in [
-        "ingress-nginx/ingress-ingress-nginx-controller -> open-webui/open-webui 8080/TCP (certain)",
-        "ingress-nginx/ingress-ingress-nginx-controller -> rkllama/rkllama 8082/TCP (certain)",
-        "ingress-nginx/ingress-ingress-nginx-controller -> headlamp/headlamp 4466/TCP (certain)",
-        "ingress-nginx/ingress-ingress-nginx-controller -> argo-cd/argocd-server 8080/TCP (certain)",
-        // auth-url on three Ingresses, and oauth2-proxy's own Ingress.
-        "ingress-nginx/ingress-ingress-nginx-controller -> oauth2-proxy/oauth2-proxy 4180/TCP (certain)",
-    ] {
-        assert!(got.iter().any(|l| l == want), "missing {want}: {got:#?}");
-    }
+    assert_has(
+        &got,
+        [
+            "ingress-nginx/ingress-ingress-nginx-controller -> open-webui/open-webui 8080/TCP (certain)",
+            "ingress-nginx/ingress-ingress-nginx-controller -> rkllama/rkllama 8082/TCP (certain)",
+            "ingress-nginx/ingress-ingress-nginx-controller -> headlamp/headlamp 4466/TCP (certain)",
+            "ingress-nginx/ingress-ingress-nginx-controller -> argo-cd/argocd-server 8080/TCP (certain)",
+            // auth-url on three Ingresses, and oauth2-proxy's own Ingress.
+            "ingress-nginx/ingress-ingress-nginx-controller -> oauth2-proxy/oauth2-proxy 4180/TCP (certain)",
+        ],
+    );
     assert_eq!(got.len(), 13, "{got:#?}");
     assert!(d.unresolved.is_empty(), "{:?}", d.unresolved);
 }
@@ -132,14 +133,15 @@ fn real_talos_traefik_ingresses_and_ingressroutes() {
     };
     let d = run("ingress", &dir);
     let got = lines(&d);
-    for want in [
-        "traefik/traefik -> home-assistant/home-assistant 8123/TCP (certain)",
-        "traefik/traefik -> longhorn-system/longhorn-ui 8000/TCP (certain)",
-        // IngressRoute to a selector-less Service: Endpoints port 8006.
-        "traefik/traefik -> 192.168.2.8/32 8006/TCP (certain)",
-    ] {
-        assert!(got.iter().any(|l| l == want), "missing {want}: {got:#?}");
-    }
+    assert_has(
+        &got,
+        [
+            "traefik/traefik -> home-assistant/home-assistant 8123/TCP (certain)",
+            "traefik/traefik -> longhorn-system/longhorn-ui 8000/TCP (certain)",
+            // IngressRoute to a selector-less Service: Endpoints port 8006.
+            "traefik/traefik -> 192.168.2.8/32 8006/TCP (certain)",
+        ],
+    );
     // api@internal and noop@internal are Traefik itself: no connection.
     assert_eq!(got.len(), 20, "{got:#?}");
 }

@@ -1,6 +1,6 @@
 mod support;
 
-use support::{fixture, lines, real_case, run};
+use support::{assert_has, fixture, lines, real_case, run};
 
 #[test]
 fn monitors_resolve_through_the_prometheus_selectors() {
@@ -101,22 +101,23 @@ fn real_talos_servicemonitors_scrapeconfigs_and_kubelet() {
     let d = run("prometheus", &dir);
     let got = lines(&d);
     let p = "monitoring/prometheus-kube-prometheus-stack-prometheus";
-    for want in [
-        // ServiceMonitor targetPort: metrics -> Traefik's container port 9100.
-        format!("{p} -> traefik/traefik 9100/TCP (certain)"),
-        // Service port http-metrics 8082 on argocd-metrics.
-        format!("{p} -> argocd/argocd-application-controller 8082/TCP (certain)"),
-        // ScrapeConfig static target through a Service name.
-        format!("{p} -> home-assistant/home-assistant 8123/TCP (certain)"),
-        // The operator-managed kubelet Service and default/kubernetes.
-        format!("{p} -> nodes 10250/TCP (certain)"),
-        format!("{p} -> kube-apiserver 6443/TCP (certain)"),
-        format!("{p} -> 192.168.2.20/32 2381/TCP (certain)"),
-        // Annotations nobody is seen honouring: a guess.
-        format!("{p} -> metallb-system/metallb-controller 7472/TCP (guess)"),
-    ] {
-        assert!(got.contains(&want), "missing {want}: {got:#?}");
-    }
+    assert_has(
+        &got,
+        [
+            // ServiceMonitor targetPort: metrics -> Traefik's container port 9100.
+            format!("{p} -> traefik/traefik 9100/TCP (certain)"),
+            // Service port http-metrics 8082 on argocd-metrics.
+            format!("{p} -> argocd/argocd-application-controller 8082/TCP (certain)"),
+            // ScrapeConfig static target through a Service name.
+            format!("{p} -> home-assistant/home-assistant 8123/TCP (certain)"),
+            // The operator-managed kubelet Service and default/kubernetes.
+            format!("{p} -> nodes 10250/TCP (certain)"),
+            format!("{p} -> kube-apiserver 6443/TCP (certain)"),
+            format!("{p} -> 192.168.2.20/32 2381/TCP (certain)"),
+            // Annotations nobody is seen honouring: a guess.
+            format!("{p} -> metallb-system/metallb-controller 7472/TCP (guess)"),
+        ],
+    );
     // cert-manager is both annotated and ServiceMonitor'd: once, certain.
     let cm: Vec<_> = got
         .iter()

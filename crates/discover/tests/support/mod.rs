@@ -58,6 +58,16 @@ pub fn lines(d: &Discovery) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that every line of `want` is among `got` (a real case's result
+/// is too large to assert whole).
+#[allow(dead_code)]
+pub fn assert_has<S: AsRef<str>>(got: &[String], want: impl IntoIterator<Item = S>) {
+    for w in want {
+        let w = w.as_ref();
+        assert!(got.iter().any(|g| g == w), "missing {w}: {got:#?}");
+    }
+}
+
 /// The manifests of a real case, `../shared/realcases/<case>/manifests`,
 /// or `None` when the shared data is absent (a failure instead when
 /// NETPOL_REQUIRE_SHARED=1: see netpol-testdata).
