@@ -8,6 +8,7 @@ use netpol_model::{Manifest, Protocol, Service, ServicePort};
 use serde_json::Value;
 
 use crate::Context;
+use crate::json::Items;
 
 /// Addresses and the port they receive on, for one Service port.
 pub struct Manual {
@@ -25,7 +26,7 @@ pub fn manual(ctx: &Context, service: &Service, sp: &ServicePort) -> Vec<Manual>
         if m.name != service.name {
             continue;
         }
-        for subset in array(&m.value, "subsets") {
+        for subset in m.value.get("subsets").items() {
             let ips = addresses(subset.get("addresses"), |a| a.get("ip"));
             out.extend(matching(subset.get("ports"), sp, ips));
         }
@@ -40,7 +41,7 @@ pub fn manual(ctx: &Context, service: &Service, sp: &ServicePort) -> Vec<Manual>
             continue;
         }
         let mut ips = Vec::new();
-        for e in array(&m.value, "endpoints") {
+        for e in m.value.get("endpoints").items() {
             ips.extend(addresses(e.get("addresses"), |a| Some(a)));
         }
         out.extend(matching(m.value.get("ports"), sp, ips));
@@ -48,16 +49,8 @@ pub fn manual(ctx: &Context, service: &Service, sp: &ServicePort) -> Vec<Manual>
     out
 }
 
-fn array<'v>(v: &'v Value, key: &str) -> &'v [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
-
 fn addresses(list: Option<&Value>, ip: impl Fn(&Value) -> Option<&Value>) -> Vec<IpAddr> {
-    list.and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
+    list.items()
         .filter_map(|a| ip(a)?.as_str()?.parse().ok())
         .collect()
 }

@@ -9,6 +9,7 @@
 mod connection;
 mod context;
 mod endpoints;
+mod json;
 mod resolve;
 pub mod rules;
 mod sources;

@@ -23,6 +23,7 @@ use std::net::IpAddr;
 use netpol_model::{Manifest, Protocol, Service};
 use serde_json::Value;
 
+use crate::json::Items;
 use crate::rules::ingress;
 use crate::sources;
 use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink};
@@ -101,20 +102,10 @@ pub(super) fn service_ips(ctx: &Context, s: &Service, cluster_ip: bool) -> Vec<I
     let Some(m) = m else { return out };
     let mut texts: Vec<&str> = Vec::new();
     texts.extend(m.get("spec.loadBalancerIP").and_then(Value::as_str));
-    for i in m
-        .get("status.loadBalancer.ingress")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for i in m.get("status.loadBalancer.ingress").items() {
         texts.extend(i.get("ip").and_then(Value::as_str));
     }
-    for i in m
-        .get("spec.externalIPs")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for i in m.get("spec.externalIPs").items() {
         texts.extend(i.as_str());
     }
     for (k, v) in m

@@ -18,6 +18,7 @@ use std::net::IpAddr;
 use k8s_openapi::api::core::v1 as core;
 use netpol_model::{Protocol, Service};
 
+use crate::json::Items;
 use crate::rules::apiserver::APISERVER_PORT;
 use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink, Workload};
 use scan::{Form, Reference};
@@ -349,16 +350,11 @@ fn ingress_hosts(ctx: &Context) -> Vec<String> {
     let mut out = Vec::new();
     for m in ctx.objects("Ingress") {
         for list in ["spec.rules", "spec.tls"] {
-            for item in m.get(list).and_then(|v| v.as_array()).into_iter().flatten() {
+            for item in m.get(list).items() {
                 if let Some(h) = item.get("host").and_then(|h| h.as_str()) {
                     out.push(h.to_ascii_lowercase());
                 }
-                for h in item
-                    .get("hosts")
-                    .and_then(|h| h.as_array())
-                    .into_iter()
-                    .flatten()
-                {
+                for h in item.get("hosts").items() {
                     if let Some(h) = h.as_str() {
                         out.push(h.to_ascii_lowercase());
                     }

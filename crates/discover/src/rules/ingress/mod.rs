@@ -17,6 +17,7 @@ mod traefik;
 
 use serde_json::Value;
 
+use crate::json::Items;
 use crate::{Context, Evidence, Peer, ServicePortRef, Sink, url};
 pub use backend::Destination;
 use controller::{Class, Controller};
@@ -318,15 +319,9 @@ fn ingresses(ctx: &Context, out: &mut Routes) {
             };
             backends.push((path.to_string(), b));
         }
-        for (ri, rule) in ing
-            .get("spec.rules")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let paths = netpol_model::get_path(rule, "http.paths").and_then(Value::as_array);
-            for (pi, p) in paths.into_iter().flatten().enumerate() {
+        for (ri, rule) in ing.get("spec.rules").items().enumerate() {
+            let paths = netpol_model::get_path(rule, "http.paths").items();
+            for (pi, p) in paths.enumerate() {
                 if let Some(b) = p.get("backend") {
                     backends.push((format!("spec.rules[{ri}].http.paths[{pi}].backend"), b));
                 }

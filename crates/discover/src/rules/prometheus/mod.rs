@@ -13,6 +13,7 @@ pub mod selector;
 use netpol_model::{Manifest, Protocol};
 use serde_json::Value;
 
+use crate::json::Items;
 use crate::{Confidence, Context, Evidence, Peer, Sink};
 use selector::{labels_at, matches};
 
@@ -64,11 +65,8 @@ fn servers<'c>(ctx: &Context<'c>) -> Vec<Server<'c>> {
 /// Services it sends alerts to (`namespace`, `name`, `port` by name or number).
 fn alerting(ctx: &Context, sink: &mut Sink, servers: &[Server]) {
     for s in servers {
-        let list = s
-            .manifest
-            .get("spec.alerting.alertmanagers")
-            .and_then(Value::as_array);
-        for (i, am) in list.into_iter().flatten().enumerate() {
+        let list = s.manifest.get("spec.alerting.alertmanagers").items();
+        for (i, am) in list.enumerate() {
             let field = format!("spec.alerting.alertmanagers[{i}]");
             let Some(name) = am.get("name").and_then(Value::as_str) else {
                 continue;

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::selector::{labels_at, matches};
 use super::{NAME, Scraper, Server, scrapers};
+use crate::json::Items;
 use crate::resolve;
 use crate::{Context, Evidence, Peer, ServicePortRef, Sink, url};
 
@@ -118,8 +119,8 @@ fn service_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Mani
         );
         return;
     }
-    let endpoints = m.get("spec.endpoints").and_then(Value::as_array);
-    for (i, e) in endpoints.into_iter().flatten().enumerate() {
+    let endpoints = m.get("spec.endpoints").items();
+    for (i, e) in endpoints.enumerate() {
         let field = format!("spec.endpoints[{i}]");
         let port_ref = match (e.get("port").and_then(Value::as_str), e.get("targetPort")) {
             (Some(p), _) => ServicePortRef::Name(p),
@@ -264,8 +265,8 @@ fn pod_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Manifest
         );
         return;
     }
-    let endpoints = m.get("spec.podMetricsEndpoints").and_then(Value::as_array);
-    for (i, e) in endpoints.into_iter().flatten().enumerate() {
+    let endpoints = m.get("spec.podMetricsEndpoints").items();
+    for (i, e) in endpoints.enumerate() {
         let field = format!("spec.podMetricsEndpoints[{i}]");
         let name = e.get("port").and_then(Value::as_str);
         let number = e
@@ -343,10 +344,10 @@ fn scrape_config(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Manife
         .and_then(Value::as_str)
         .unwrap_or("http")
         .to_ascii_lowercase();
-    let statics = m.get("spec.staticConfigs").and_then(Value::as_array);
-    for (i, sc) in statics.into_iter().flatten().enumerate() {
-        let targets = sc.get("targets").and_then(Value::as_array);
-        for (j, t) in targets.into_iter().flatten().enumerate() {
+    let statics = m.get("spec.staticConfigs").items();
+    for (i, sc) in statics.enumerate() {
+        let targets = sc.get("targets").items();
+        for (j, t) in targets.enumerate() {
             let Some(text) = t.as_str() else { continue };
             let field = format!("spec.staticConfigs[{i}].targets[{j}]");
             let evidence = Evidence::at(m, &field, text);
