@@ -21,6 +21,26 @@ pub struct Workload<'c> {
 }
 
 impl Workload<'_> {
+    /// Init containers, then the others, each with its path below the pod
+    /// spec (`initContainers[0]`), in the order the kubelet starts them.
+    pub fn containers(&self) -> impl Iterator<Item = (String, &core::Container)> {
+        let spec = &self.pod_spec;
+        let init = spec.init_containers.iter().flatten().enumerate();
+        init.map(|(i, c)| (format!("initContainers[{i}]"), c))
+            .chain(
+                spec.containers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (format!("containers[{i}]"), c)),
+            )
+    }
+
+    /// Where the pods' metadata `key` (`labels`, `annotations`) sits in the
+    /// manifest: a Pod's own, the template's otherwise.
+    pub fn pod_metadata_field(&self, key: &str) -> String {
+        pod_metadata_field(self.pod_spec_path, key)
+    }
+
     /// Field path below the pod spec, `containers[0].env[3].value`.
     pub fn field(&self, below_pod_spec: &str) -> String {
         if below_pod_spec.is_empty() {
@@ -95,12 +115,8 @@ impl<'c> Context<'c> {
                 "CronJob" => "spec.jobTemplate.spec.template.spec",
                 _ => "spec.template.spec",
             };
-            let labels_path = match m.kind.as_str() {
-                "Pod" => "metadata.labels".to_string(),
-                _ => pod_spec_path.trim_end_matches(".spec").to_string() + ".metadata.labels",
-            };
             let labels = m
-                .get(&labels_path)
+                .get(&pod_metadata_field(pod_spec_path, "labels"))
                 .and_then(|v| serde_json::from_value(v.clone()).ok())
                 .unwrap_or_default();
             let Some(spec_value) = m.get(pod_spec_path) else {
@@ -147,6 +163,13 @@ impl<'c> Context<'c> {
     /// The workload whose pods carry `labels` in `namespace`, if one does.
     pub fn workload_by_id(&self, id: &str) -> Option<&Workload<'c>> {
         self.workloads.iter().find(|w| w.id == id)
+    }
+}
+
+fn pod_metadata_field(pod_spec_path: &str, key: &str) -> String {
+    match pod_spec_path {
+        "spec" => format!("metadata.{key}"),
+        p => format!("{}.metadata.{key}", p.trim_end_matches(".spec")),
     }
 }
 

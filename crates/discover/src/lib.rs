@@ -8,8 +8,12 @@
 
 mod connection;
 mod context;
+mod endpoints;
+mod json;
 mod resolve;
 pub mod rules;
+mod sources;
+mod url;
 
 pub use connection::{Confidence, Connection, Discovery, Evidence, Peer, Sink, Unresolved};
 pub use context::{Context, Options, Workload};

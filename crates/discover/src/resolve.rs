@@ -1,9 +1,11 @@
 //! From a name a client uses (a Service's DNS name and port) to the pods
 //! that receive the traffic and the port they receive it on.
 
-use netpol_model::{PortRef, Protocol, Service};
+use ipnet::IpNet;
+use netpol_model::{PortRef, Protocol, Service, ServicePort};
 
 use crate::context::Context;
+use crate::{Peer, endpoints};
 
 /// Which of a Service's ports a client uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,14 +17,60 @@ pub enum ServicePortRef<'a> {
     All,
 }
 
-/// A destination pod's workload and the port its pods receive on.
+impl<'a> ServicePortRef<'a> {
+    /// An IntOrString port as routes write it (`servicePort`, Traefik's
+    /// `port`): a number, or a name (a string of digits read as the number).
+    /// `None` for anything else.
+    pub fn from_json(value: &'a serde_json::Value) -> Option<Self> {
+        match value {
+            serde_json::Value::Number(n) => n
+                .as_u64()
+                .and_then(|n| u16::try_from(n).ok())
+                .map(ServicePortRef::Number),
+            serde_json::Value::String(p) => Some(
+                p.parse()
+                    .map_or(ServicePortRef::Name(p), ServicePortRef::Number),
+            ),
+            _ => None,
+        }
+    }
+
+    pub fn picks(self, port: &ServicePort) -> bool {
+        match self {
+            ServicePortRef::Number(n) => port.port == n,
+            ServicePortRef::Name(name) => port.name.as_deref() == Some(name),
+            ServicePortRef::All => true,
+        }
+    }
+}
+
+/// Where a Service sends a client's traffic, and the port it arrives on:
+/// a selected pod's workload, or an address of the Endpoints written by
+/// hand for a Service without a selector.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Backend {
-    pub workload: String,
+    pub peer: Peer,
     pub port: u16,
     pub protocol: Protocol,
     /// The Service port the client used, for explanations.
     pub service_port: u16,
+}
+
+impl Backend {
+    /// The workload behind it, when it is one (so a rule can skip a
+    /// workload that names its own Service).
+    pub fn workload(&self) -> Option<&str> {
+        match &self.peer {
+            Peer::Workload(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+/// A Service whose endpoints are written by hand: no selector, or an empty
+/// one (which the model's `Service::selects` also reads as selecting nothing).
+pub fn selectorless(service: &Service) -> bool {
+    service.selector.as_ref().is_none_or(|s| s.is_empty())
 }
 
 impl Context<'_> {
@@ -57,20 +105,26 @@ impl Context<'_> {
             .map(|i| &self.cluster.services[i])
     }
 
-    /// The pods behind `service` on `port`, by workload, with the port each
-    /// receives on: a numeric targetPort as is, a named one resolved on each
-    /// pod. Empty for a Service without a selector or a port it lacks.
+    /// Where `service` sends traffic on `port`: the pods it selects, by
+    /// workload, on their targetPort (a named one resolved on each pod);
+    /// for a Service without a selector, the addresses of its hand-written
+    /// Endpoints/EndpointSlices. Empty for a port the Service lacks.
+    /// Every rule resolves Services here, so that they all agree.
     pub fn backends(&self, service: &Service, port: ServicePortRef) -> Vec<Backend> {
-        let ports: Vec<_> = service
-            .ports
-            .iter()
-            .filter(|p| match port {
-                ServicePortRef::Number(n) => p.port == n,
-                ServicePortRef::Name(name) => p.name.as_deref() == Some(name),
-                ServicePortRef::All => true,
-            })
-            .collect();
+        let ports: Vec<_> = service.ports.iter().filter(|p| port.picks(p)).collect();
         let mut out = Vec::new();
+        if selectorless(service) {
+            for sp in &ports {
+                for m in endpoints::manual(self, service, sp) {
+                    out.extend(m.ips.iter().map(|ip| Backend {
+                        peer: Peer::Cidr(IpNet::from(*ip)),
+                        port: m.port,
+                        protocol: m.protocol,
+                        service_port: sp.port,
+                    }));
+                }
+            }
+        }
         for (i, endpoint) in self.cluster.endpoints.iter().enumerate() {
             if !service.selects(endpoint) {
                 continue;
@@ -82,7 +136,7 @@ impl Context<'_> {
                 };
                 if let Some(target) = target {
                     out.push(Backend {
-                        workload: self.workload_of_endpoint(i),
+                        peer: Peer::Workload(self.workload_of_endpoint(i)),
                         port: target,
                         protocol: sp.protocol,
                         service_port: sp.port,

@@ -1,11 +1,10 @@
 mod support;
 
-use netpol_discover::{Discovery, rules};
-use support::{fixture, lines, load, run_rule, shared};
+use netpol_discover::Discovery;
+use support::{assert_has, fixture, lines, real_case, run};
 
 fn apiserver(path: &str) -> Discovery {
-    let rule = rules::ALL.iter().find(|r| r.name == "apiserver").unwrap();
-    run_rule(&load(path), rule)
+    run("apiserver", path)
 }
 
 fn cited(d: &Discovery, i: usize) -> Vec<(usize, String, String)> {
@@ -91,22 +90,23 @@ fn webhooks_aggregated_apis_and_bound_accounts() {
 
 #[test]
 fn real_talos_gitops_webhooks_and_bindings() {
-    let Some(dir) = shared("realcases/talos-gitops/manifests") else {
+    let Some(dir) = real_case("talos-gitops") else {
         return;
     };
     let l = lines(&apiserver(&dir));
-    for want in [
-        // cert-manager's webhook Service 443 -> the pods' https port 10250.
-        "kube-apiserver -> cert-manager/cert-manager-webhook 10250/TCP (certain)",
-        // Longhorn's admission webhook on its own port 9502.
-        "kube-apiserver -> longhorn-system/longhorn-manager 9502/TCP (certain)",
-        // MetalLB's webhook Service 443 -> 9443.
-        "kube-apiserver -> metallb-system/metallb-controller 9443/TCP (certain)",
-        // metrics-server's APIService.
-        "kube-apiserver -> kube-system/metrics-server 10250/TCP (certain)",
-        // ClusterRoleBinding homepage -> ServiceAccount homepage/homepage.
-        "homepage/homepage -> kube-apiserver 6443/TCP (likely)",
-    ] {
-        assert!(l.iter().any(|x| x == want), "{want} not in {l:#?}");
-    }
+    assert_has(
+        &l,
+        [
+            // cert-manager's webhook Service 443 -> the pods' https port 10250.
+            "kube-apiserver -> cert-manager/cert-manager-webhook 10250/TCP (certain)",
+            // Longhorn's admission webhook on its own port 9502.
+            "kube-apiserver -> longhorn-system/longhorn-manager 9502/TCP (certain)",
+            // MetalLB's webhook Service 443 -> 9443.
+            "kube-apiserver -> metallb-system/metallb-controller 9443/TCP (certain)",
+            // metrics-server's APIService.
+            "kube-apiserver -> kube-system/metrics-server 10250/TCP (certain)",
+            // ClusterRoleBinding homepage -> ServiceAccount homepage/homepage.
+            "homepage/homepage -> kube-apiserver 6443/TCP (likely)",
+        ],
+    );
 }

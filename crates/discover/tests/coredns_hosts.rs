@@ -1,19 +1,10 @@
 mod support;
 
-use netpol_discover::rules;
-use support::{fixture, lines, load, run_rule};
-
-fn rule() -> &'static rules::Rule {
-    rules::ALL
-        .iter()
-        .find(|r| r.name == "coredns-hosts")
-        .unwrap()
-}
+use support::{fixture, lines, real_case, run};
 
 #[test]
 fn pods_calling_overridden_ingress_hosts_reach_the_controller() {
-    let c = load(&fixture("coredns-hosts/cluster.yaml"));
-    let d = run_rule(&c, rule());
+    let d = run("coredns-hosts", &fixture("coredns-hosts/cluster.yaml"));
     assert_eq!(
         lines(&d),
         [
@@ -27,7 +18,17 @@ fn pods_calling_overridden_ingress_hosts_reach_the_controller() {
             "apps/notes -> ingress-nginx/controller 8443/TCP (guess)",
             // rewrite to the controller Service's DNS name, explicit port 80.
             "apps/runner -> ingress-nginx/controller 80/TCP (certain)",
+            // A Secret's key the pod takes as env.
+            "apps/sso -> ingress-nginx/controller 8443/TCP (certain)",
         ]
+    );
+    let sso = &d.connections[5].evidence;
+    assert!(
+        sso.iter().any(|e| e.object == "Secret apps/sso"
+            && e.field == "stringData.issuer"
+            && e.line == 131
+            && e.text == "https://auth.example.com/realms/home"),
+        "{sso:?}"
     );
     let grafana: Vec<_> = d.connections[1]
         .evidence
@@ -73,8 +74,7 @@ fn pods_calling_overridden_ingress_hosts_reach_the_controller() {
 
 #[test]
 fn an_override_to_nothing_known_is_unresolved() {
-    let c = load(&fixture("coredns-hosts/cluster.yaml"));
-    let d = run_rule(&c, rule());
+    let d = run("coredns-hosts", &fixture("coredns-hosts/cluster.yaml"));
     let got: Vec<_> = d
         .unresolved
         .iter()
@@ -94,18 +94,10 @@ fn an_override_to_nothing_known_is_unresolved() {
 
 #[test]
 fn real_homelab_oidc_through_the_ingress_controller() {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/realcases/homelab/manifests"
-    );
-    if !std::path::Path::new(dir).exists() {
-        assert!(
-            std::env::var("NETPOL_REQUIRE_SHARED").as_deref() != Ok("1"),
-            "{dir} missing"
-        );
+    let Some(dir) = real_case("homelab") else {
         return;
-    }
-    let d = run_rule(&load(dir), rule());
+    };
+    let d = run("coredns-hosts", &dir);
     // kube-system coredns-custom: `INGRESS_CONTROLLER_CLUSTER_IP argocd.gkcluster.org`
     // (a deploy-time placeholder); argocd.gkcluster.org is the argocd-server
     // Ingress host; open-webui's OPENID_PROVIDER_URL and argocd-monitor's
@@ -122,8 +114,7 @@ fn real_homelab_oidc_through_the_ingress_controller() {
 
 #[test]
 fn a_dns_server_in_the_cluster_mapping_the_domain_to_the_controller() {
-    let c = load(&fixture("coredns-hosts/lan.yaml"));
-    let d = run_rule(&c, rule());
+    let d = run("coredns-hosts", &fixture("coredns-hosts/lan.yaml"));
     // web's own BASE_URL and the markdown link are no calls; dnsmasq itself neither.
     assert_eq!(
         lines(&d),
@@ -154,18 +145,10 @@ fn a_dns_server_in_the_cluster_mapping_the_domain_to_the_controller() {
 
 #[test]
 fn real_talos_blocky_maps_the_domain_to_traefik() {
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/realcases/talos-gitops/manifests"
-    );
-    if !std::path::Path::new(dir).exists() {
-        assert!(
-            std::env::var("NETPOL_REQUIRE_SHARED").as_deref() != Ok("1"),
-            "{dir} missing"
-        );
+    let Some(dir) = real_case("talos-gitops") else {
         return;
-    }
-    let d = run_rule(&load(dir), rule());
+    };
+    let d = run("coredns-hosts", &dir);
     // blocky's customDNS maps elmstreet79.de to 192.168.2.250, Traefik's
     // MetalLB address; Gatus checks the Ingress hosts over https (its config
     // says the checks run through Traefik), Homepage's widgets call pve/unifi/plex.

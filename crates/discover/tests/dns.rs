@@ -1,16 +1,10 @@
 mod support;
 
-use netpol_discover::rules;
-use support::{fixture, lines, load, run_rule};
-
-fn dns_rule() -> &'static rules::Rule {
-    rules::ALL.iter().find(|r| r.name == "dns").unwrap()
-}
+use support::{fixture, lines, run};
 
 #[test]
 fn pods_on_cluster_dns_need_kube_dns_on_udp_and_tcp() {
-    let c = load(&fixture("dns/cluster.yaml"));
-    let d = run_rule(&c, dns_rule());
+    let d = run("dns", &fixture("dns/cluster.yaml"));
     assert_eq!(
         lines(&d),
         [

@@ -1,11 +1,10 @@
 mod support;
 
-use netpol_discover::{Confidence, Discovery, Peer, rules};
-use support::{fixture, lines, load, run_rule, shared};
+use netpol_discover::{Confidence, Discovery, Peer};
+use support::{fixture, lines, real_case, run};
 
 fn env_url(path: &str) -> Discovery {
-    let rule = rules::ALL.iter().find(|r| r.name == "env-url").unwrap();
-    run_rule(&load(path), rule)
+    run("env-url", path)
 }
 
 fn fixture_result() -> Discovery {
@@ -221,7 +220,7 @@ fn has(d: &Discovery, src: &str, dst: &str, port: u16, confidence: Confidence) -
 
 #[test]
 fn real_homelab_env_references() {
-    let Some(dir) = shared("realcases/homelab/manifests") else {
+    let Some(dir) = real_case("homelab") else {
         return;
     };
     let d = env_url(&dir);
@@ -282,7 +281,7 @@ fn real_homelab_env_references() {
 
 #[test]
 fn real_talos_gitops_env_references() {
-    let Some(dir) = shared("realcases/talos-gitops/manifests") else {
+    let Some(dir) = real_case("talos-gitops") else {
         return;
     };
     let d = env_url(&dir);
@@ -331,5 +330,27 @@ fn real_talos_gitops_env_references() {
         d.unresolved.iter().any(
             |u| u.subject == "monitoring/proxmox-exporter" && u.reason.contains("SealedSecret")
         )
+    );
+}
+
+#[test]
+fn services_without_a_selector_lead_to_their_endpoints_addresses() {
+    let d = env_url(&fixture("env_url/selectorless.yaml"));
+    assert_eq!(
+        lines(&d),
+        [
+            // NAS_URL: port 80 by the scheme, 5000 on the Endpoints' port of that name.
+            "shop/app -> 192.168.1.20/32 5000/TCP (likely)",
+            // RSYNC_HOST + RSYNC_PORT: the EndpointSlice's only port.
+            "shop/app -> 192.168.1.30/32 873/TCP (certain)",
+        ]
+    );
+    let reasons: Vec<&str> = d.unresolved.iter().map(|u| u.reason.as_str()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "Service shop/empty has no selector: its endpoints are not in the input",
+            "Service shop/legacy has no selector: its endpoints are not in the input",
+        ]
     );
 }

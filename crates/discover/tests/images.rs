@@ -1,12 +1,11 @@
 mod support;
 
+use netpol_discover::Discovery;
 use netpol_discover::rules::images::TABLE;
-use netpol_discover::{Discovery, rules};
-use support::{fixture, lines, load, run_rule, shared};
+use support::{assert_has, fixture, lines, real_case, run};
 
 fn images(path: &str) -> Discovery {
-    let rule = rules::ALL.iter().find(|r| r.name == "image").unwrap();
-    run_rule(&load(path), rule)
+    run("image", path)
 }
 
 #[test]
@@ -58,22 +57,23 @@ fn every_entry_of_the_table_cites_its_source() {
 
 #[test]
 fn real_homelab_images() {
-    let Some(dir) = shared("realcases/homelab/manifests") else {
+    let Some(dir) = real_case("homelab") else {
         return;
     };
     let l = lines(&images(&dir));
-    for want in [
-        "cloudflared/cloudflared -> external 7844/UDP (likely)",
-        "cert-manager/cert-manager -> external 443/TCP (likely)",
-        "kube-system/metrics-server -> nodes 10250/TCP (likely)",
-        "kube-system/coredns -> external 53/UDP (likely)",
-        "kube-apiserver -> cert-manager/cert-manager-webhook 10250/TCP (likely)",
-        // argo-cd.yaml runs argocd-server with only --port: its defaults apply.
-        "argo-cd/argocd-server -> argo-cd/argocd-repo-server 8081/TCP (likely)",
-        "argo-cd/argocd-server -> argo-cd/argocd-dex-server 5556/TCP (likely)",
-    ] {
-        assert!(l.iter().any(|x| x == want), "{want} not in {l:#?}");
-    }
+    assert_has(
+        &l,
+        [
+            "cloudflared/cloudflared -> external 7844/UDP (likely)",
+            "cert-manager/cert-manager -> external 443/TCP (likely)",
+            "kube-system/metrics-server -> nodes 10250/TCP (likely)",
+            "kube-system/coredns -> external 53/UDP (likely)",
+            "kube-apiserver -> cert-manager/cert-manager-webhook 10250/TCP (likely)",
+            // argo-cd.yaml runs argocd-server with only --port: its defaults apply.
+            "argo-cd/argocd-server -> argo-cd/argocd-repo-server 8081/TCP (likely)",
+            "argo-cd/argocd-server -> argo-cd/argocd-dex-server 5556/TCP (likely)",
+        ],
+    );
     // Images outside the table propose nothing (open-webui, supabase, ...).
     assert!(
         !l.iter()

@@ -1,16 +1,10 @@
 mod support;
 
-use netpol_discover::rules;
-use support::{fixture, lines, load, run_rule};
-
-fn ingress_rule() -> &'static rules::Rule {
-    rules::ALL.iter().find(|r| r.name == "ingress").unwrap()
-}
+use support::{assert_has, fixture, lines, real_case, run};
 
 #[test]
 fn controllers_reach_every_backend_on_the_pod_port() {
-    let c = load(&fixture("ingress/cluster.yaml"));
-    let d = run_rule(&c, ingress_rule());
+    let d = run("ingress", &fixture("ingress/cluster.yaml"));
     assert_eq!(
         lines(&d),
         [
@@ -86,8 +80,7 @@ fn controllers_reach_every_backend_on_the_pod_port() {
 
 #[test]
 fn missing_backends_and_controllers_are_unresolved() {
-    let c = load(&fixture("ingress/cluster.yaml"));
-    let d = run_rule(&c, ingress_rule());
+    let d = run("ingress", &fixture("ingress/cluster.yaml"));
     let got: Vec<_> = d
         .unresolved
         .iter()
@@ -110,57 +103,45 @@ fn missing_backends_and_controllers_are_unresolved() {
     );
 }
 
-fn shared(case: &str) -> Option<String> {
-    let dir = format!(
-        "{}/../../../shared/realcases/{case}/manifests",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    if std::path::Path::new(&dir).exists() {
-        Some(dir)
-    } else {
-        assert!(
-            std::env::var("NETPOL_REQUIRE_SHARED").as_deref() != Ok("1"),
-            "{dir} is missing and NETPOL_REQUIRE_SHARED=1"
-        );
-        None
-    }
-}
-
 #[test]
 fn real_homelab_ingress_nginx_backends() {
-    let Some(dir) = shared("homelab") else { return };
-    let d = run_rule(&load(&dir), ingress_rule());
+    let Some(dir) = real_case("homelab") else {
+        return;
+    };
+    let d = run("ingress", &dir);
     let got = lines(&d);
     // Read from the manifests: Service port 80 -> the pods' targetPort.
-    for want in [
-        "ingress-nginx/ingress-ingress-nginx-controller -> open-webui/open-webui 8080/TCP (certain)",
-        "ingress-nginx/ingress-ingress-nginx-controller -> rkllama/rkllama 8082/TCP (certain)",
-        "ingress-nginx/ingress-ingress-nginx-controller -> headlamp/headlamp 4466/TCP (certain)",
-        "ingress-nginx/ingress-ingress-nginx-controller -> argo-cd/argocd-server 8080/TCP (certain)",
-        // auth-url on three Ingresses, and oauth2-proxy's own Ingress.
-        "ingress-nginx/ingress-ingress-nginx-controller -> oauth2-proxy/oauth2-proxy 4180/TCP (certain)",
-    ] {
-        assert!(got.iter().any(|l| l == want), "missing {want}: {got:#?}");
-    }
+    assert_has(
+        &got,
+        [
+            "ingress-nginx/ingress-ingress-nginx-controller -> open-webui/open-webui 8080/TCP (certain)",
+            "ingress-nginx/ingress-ingress-nginx-controller -> rkllama/rkllama 8082/TCP (certain)",
+            "ingress-nginx/ingress-ingress-nginx-controller -> headlamp/headlamp 4466/TCP (certain)",
+            "ingress-nginx/ingress-ingress-nginx-controller -> argo-cd/argocd-server 8080/TCP (certain)",
+            // auth-url on three Ingresses, and oauth2-proxy's own Ingress.
+            "ingress-nginx/ingress-ingress-nginx-controller -> oauth2-proxy/oauth2-proxy 4180/TCP (certain)",
+        ],
+    );
     assert_eq!(got.len(), 13, "{got:#?}");
     assert!(d.unresolved.is_empty(), "{:?}", d.unresolved);
 }
 
 #[test]
 fn real_talos_traefik_ingresses_and_ingressroutes() {
-    let Some(dir) = shared("talos-gitops") else {
+    let Some(dir) = real_case("talos-gitops") else {
         return;
     };
-    let d = run_rule(&load(&dir), ingress_rule());
+    let d = run("ingress", &dir);
     let got = lines(&d);
-    for want in [
-        "traefik/traefik -> home-assistant/home-assistant 8123/TCP (certain)",
-        "traefik/traefik -> longhorn-system/longhorn-ui 8000/TCP (certain)",
-        // IngressRoute to a selector-less Service: Endpoints port 8006.
-        "traefik/traefik -> 192.168.2.8/32 8006/TCP (certain)",
-    ] {
-        assert!(got.iter().any(|l| l == want), "missing {want}: {got:#?}");
-    }
+    assert_has(
+        &got,
+        [
+            "traefik/traefik -> home-assistant/home-assistant 8123/TCP (certain)",
+            "traefik/traefik -> longhorn-system/longhorn-ui 8000/TCP (certain)",
+            // IngressRoute to a selector-less Service: Endpoints port 8006.
+            "traefik/traefik -> 192.168.2.8/32 8006/TCP (certain)",
+        ],
+    );
     // api@internal and noop@internal are Traefik itself: no connection.
     assert_eq!(got.len(), 20, "{got:#?}");
 }

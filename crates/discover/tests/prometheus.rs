@@ -1,16 +1,10 @@
 mod support;
 
-use netpol_discover::rules;
-use support::{fixture, lines, load, run_rule};
-
-fn prometheus_rule() -> &'static rules::Rule {
-    rules::ALL.iter().find(|r| r.name == "prometheus").unwrap()
-}
+use support::{assert_has, fixture, lines, real_case, run};
 
 #[test]
 fn monitors_resolve_through_the_prometheus_selectors() {
-    let c = load(&fixture("prometheus/cluster.yaml"));
-    let d = run_rule(&c, prometheus_rule());
+    let d = run("prometheus", &fixture("prometheus/cluster.yaml"));
     assert_eq!(
         lines(&d),
         [
@@ -70,8 +64,7 @@ fn monitors_resolve_through_the_prometheus_selectors() {
 
 #[test]
 fn unselected_monitors_and_missing_statefulsets_are_unresolved() {
-    let c = load(&fixture("prometheus/cluster.yaml"));
-    let d = run_rule(&c, prometheus_rule());
+    let d = run("prometheus", &fixture("prometheus/cluster.yaml"));
     let got: Vec<_> = d
         .unresolved
         .iter()
@@ -100,46 +93,31 @@ fn unselected_monitors_and_missing_statefulsets_are_unresolved() {
     );
 }
 
-fn shared(case: &str) -> Option<String> {
-    let dir = format!(
-        "{}/../../../shared/realcases/{case}/manifests",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    if std::path::Path::new(&dir).exists() {
-        Some(dir)
-    } else {
-        assert!(
-            std::env::var("NETPOL_REQUIRE_SHARED").as_deref() != Ok("1"),
-            "{dir} is missing and NETPOL_REQUIRE_SHARED=1"
-        );
-        None
-    }
-}
-
 #[test]
 fn real_talos_servicemonitors_scrapeconfigs_and_kubelet() {
-    let Some(dir) = shared("talos-gitops") else {
+    let Some(dir) = real_case("talos-gitops") else {
         return;
     };
-    let d = run_rule(&load(&dir), prometheus_rule());
+    let d = run("prometheus", &dir);
     let got = lines(&d);
     let p = "monitoring/prometheus-kube-prometheus-stack-prometheus";
-    for want in [
-        // ServiceMonitor targetPort: metrics -> Traefik's container port 9100.
-        format!("{p} -> traefik/traefik 9100/TCP (certain)"),
-        // Service port http-metrics 8082 on argocd-metrics.
-        format!("{p} -> argocd/argocd-application-controller 8082/TCP (certain)"),
-        // ScrapeConfig static target through a Service name.
-        format!("{p} -> home-assistant/home-assistant 8123/TCP (certain)"),
-        // The operator-managed kubelet Service and default/kubernetes.
-        format!("{p} -> nodes 10250/TCP (certain)"),
-        format!("{p} -> kube-apiserver 6443/TCP (certain)"),
-        format!("{p} -> 192.168.2.20/32 2381/TCP (certain)"),
-        // Annotations nobody is seen honouring: a guess.
-        format!("{p} -> metallb-system/metallb-controller 7472/TCP (guess)"),
-    ] {
-        assert!(got.contains(&want), "missing {want}: {got:#?}");
-    }
+    assert_has(
+        &got,
+        [
+            // ServiceMonitor targetPort: metrics -> Traefik's container port 9100.
+            format!("{p} -> traefik/traefik 9100/TCP (certain)"),
+            // Service port http-metrics 8082 on argocd-metrics.
+            format!("{p} -> argocd/argocd-application-controller 8082/TCP (certain)"),
+            // ScrapeConfig static target through a Service name.
+            format!("{p} -> home-assistant/home-assistant 8123/TCP (certain)"),
+            // The operator-managed kubelet Service and default/kubernetes.
+            format!("{p} -> nodes 10250/TCP (certain)"),
+            format!("{p} -> kube-apiserver 6443/TCP (certain)"),
+            format!("{p} -> 192.168.2.20/32 2381/TCP (certain)"),
+            // Annotations nobody is seen honouring: a guess.
+            format!("{p} -> metallb-system/metallb-controller 7472/TCP (guess)"),
+        ],
+    );
     // cert-manager is both annotated and ServiceMonitor'd: once, certain.
     let cm: Vec<_> = got
         .iter()
@@ -156,8 +134,10 @@ fn real_talos_servicemonitors_scrapeconfigs_and_kubelet() {
 
 #[test]
 fn real_homelab_annotations_are_guesses() {
-    let Some(dir) = shared("homelab") else { return };
-    let d = run_rule(&load(&dir), prometheus_rule());
+    let Some(dir) = real_case("homelab") else {
+        return;
+    };
+    let d = run("prometheus", &dir);
     // kube-prometheus-stack does not read prometheus.io annotations: only guesses.
     assert!(!d.connections.is_empty());
     assert!(

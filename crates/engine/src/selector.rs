@@ -2,25 +2,9 @@
 
 use netpol_model::{LabelSelector, Labels, Operator, Requirement};
 
+/// The model's matcher; kept here so that the engine's callers read one name.
 pub fn matches(sel: &LabelSelector, labels: &Labels) -> bool {
-    sel.match_labels
-        .iter()
-        .all(|(k, v)| labels.get(k) == Some(v))
-        && sel
-            .match_expressions
-            .iter()
-            .all(|r| requirement_matches(r, labels))
-}
-
-fn requirement_matches(r: &Requirement, labels: &Labels) -> bool {
-    let value = labels.get(&r.key);
-    match r.operator {
-        Operator::In => value.is_some_and(|v| r.values.contains(v)),
-        // NotIn also matches objects without the key, as in Kubernetes.
-        Operator::NotIn => value.is_none_or(|v| !r.values.contains(v)),
-        Operator::Exists => value.is_some(),
-        Operator::DoesNotExist => value.is_none(),
-    }
+    sel.matches(labels)
 }
 
 /// `app=web,tier in (a,b),!legacy`; `{}` for the empty selector.
@@ -63,7 +47,7 @@ pub fn mismatch(sel: &LabelSelector, labels: &Labels, subject: &str) -> Option<S
     }
     sel.match_expressions
         .iter()
-        .find(|r| !requirement_matches(r, labels))
+        .find(|r| !r.matches(labels))
         .map(|r| {
             format!(
                 "wants {}; {}",

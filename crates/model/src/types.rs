@@ -309,6 +309,19 @@ pub struct Requirement {
     pub values: Vec<String>,
 }
 
+impl Requirement {
+    pub fn matches(&self, labels: &Labels) -> bool {
+        let value = labels.get(&self.key);
+        match self.operator {
+            Operator::In => value.is_some_and(|v| self.values.contains(v)),
+            // NotIn also matches objects without the key, as in Kubernetes.
+            Operator::NotIn => value.is_none_or(|v| !self.values.contains(v)),
+            Operator::Exists => value.is_some(),
+            Operator::DoesNotExist => value.is_none(),
+        }
+    }
+}
+
 /// A `metav1.LabelSelector`. The empty selector matches everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct LabelSelector {
@@ -319,6 +332,49 @@ pub struct LabelSelector {
 impl LabelSelector {
     pub fn is_empty(&self) -> bool {
         self.match_labels.is_empty() && self.match_expressions.is_empty()
+    }
+
+    /// The one selector matcher of the workspace: matchLabels and every
+    /// requirement, ANDed; the empty selector matches everything.
+    pub fn matches(&self, labels: &Labels) -> bool {
+        self.match_labels
+            .iter()
+            .all(|(k, v)| labels.get(k) == Some(v))
+            && self.match_expressions.iter().all(|r| r.matches(labels))
+    }
+
+    /// A selector as k8s-openapi reads it, without the loader's validation
+    /// (which reports bad keys and values): for selectors in objects the
+    /// loader does not check, such as monitors and Prometheus resources.
+    /// `None` when an operator is not one of the four, since Kubernetes
+    /// rejects such a selector and it selects nothing.
+    pub fn from_k8s(
+        sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    ) -> Option<Self> {
+        let match_expressions = sel
+            .match_expressions
+            .iter()
+            .flatten()
+            .map(|r| {
+                Some(Requirement {
+                    key: r.key.clone(),
+                    operator: Operator::parse(&r.operator)?,
+                    values: r.values.clone().unwrap_or_default(),
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(LabelSelector {
+            match_labels: sel.match_labels.clone().unwrap_or_default(),
+            match_expressions,
+        })
+    }
+
+    /// A selector as written in JSON (`{"matchLabels": ...}`); `None` when
+    /// it is not a `metav1.LabelSelector` at all.
+    pub fn from_json(value: &serde_json::Value) -> Option<Self> {
+        serde_json::from_value(value.clone())
+            .ok()
+            .and_then(|sel| Self::from_k8s(&sel))
     }
 }
 

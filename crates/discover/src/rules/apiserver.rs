@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use netpol_model::{Manifest, Protocol};
 
+use crate::json::Items;
 use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink, Workload};
 
 pub const NAME: &str = "apiserver";
@@ -77,7 +78,7 @@ fn served(ctx: &Context, m: &Manifest, field: &str, sink: &mut Sink) {
     for b in backends {
         sink.connect(
             Peer::KubeApiserver,
-            Peer::Workload(b.workload),
+            b.peer,
             b.port,
             b.protocol,
             NAME,
@@ -94,8 +95,8 @@ fn bound_accounts(ctx: &Context) -> Vec<(String, String, Evidence)> {
     let mut out = Vec::new();
     for kind in ["RoleBinding", "ClusterRoleBinding"] {
         for m in ctx.objects(kind) {
-            let subjects = m.get("subjects").and_then(Value::as_array);
-            for (i, s) in subjects.into_iter().flatten().enumerate() {
+            let subjects = m.get("subjects").items();
+            for (i, s) in subjects.enumerate() {
                 if s.get("kind").and_then(Value::as_str) != Some("ServiceAccount") {
                     continue;
                 }

@@ -34,11 +34,11 @@ pub fn run(ctx: &Context, sink: &mut Sink) {
         };
         for b in backends
             .iter()
-            .filter(|b| b.service_port == 53 && b.workload != w.id)
+            .filter(|b| b.service_port == 53 && b.workload() != Some(&w.id))
         {
             sink.connect(
                 Peer::Workload(w.id.clone()),
-                Peer::Workload(b.workload.clone()),
+                b.peer.clone(),
                 b.port,
                 b.protocol,
                 NAME,

@@ -386,8 +386,8 @@ fn destinations_from(ctx: &Context, w: &Workload, n: &Need) -> Vec<(Peer, u16)> 
             Some(s) => ctx
                 .backends(s, ServicePortRef::Number(n.port))
                 .into_iter()
-                .filter(|b| b.protocol == n.protocol && b.workload != w.id)
-                .map(|b| (Peer::Workload(b.workload), b.port))
+                .filter(|b| b.protocol == n.protocol && b.workload() != Some(&w.id))
+                .map(|b| (b.peer, b.port))
                 .collect(),
             None => Vec::new(),
         },
@@ -396,21 +396,7 @@ fn destinations_from(ctx: &Context, w: &Workload, n: &Need) -> Vec<(Peer, u16)> 
 
 pub fn run(ctx: &Context, sink: &mut Sink) {
     for w in &ctx.workloads {
-        let containers = w
-            .pod_spec
-            .init_containers
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, c)| (format!("initContainers[{i}]"), c))
-            .chain(
-                w.pod_spec
-                    .containers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (format!("containers[{i}]"), c)),
-            );
-        for (path, c) in containers {
+        for (path, c) in w.containers() {
             let Some(image) = c.image.as_deref() else {
                 continue;
             };

@@ -1,6 +1,8 @@
-//! Loads a fixture with the manifests kept, and runs one rule on it.
+//! Loads a fixture or a real case with the manifests kept, and runs one
+//! rule on it.
 
-use netpol_discover::{Context, Discovery, Options, Sink, rules::Rule};
+use netpol_discover::rules::{self, Rule};
+use netpol_discover::{Context, Discovery, Options, Sink};
 use netpol_model::{Cluster, LoadOptions, load_paths};
 
 pub fn fixture(name: &str) -> String {
@@ -13,6 +15,20 @@ pub fn load(path: &str) -> Cluster {
         ..LoadOptions::default()
     };
     load_paths(&[path], &opts).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The rule that names its connections `name`.
+pub fn rule(name: &str) -> &'static Rule {
+    rules::ALL
+        .iter()
+        .find(|r| r.name == name)
+        .unwrap_or_else(|| panic!("no rule {name}"))
+}
+
+/// The proposals of rule `name` alone on the manifests at `path`.
+#[allow(dead_code)]
+pub fn run(name: &str, path: &str) -> Discovery {
+    run_rule(&load(path), rule(name))
 }
 
 /// The proposals of one rule alone.
@@ -42,17 +58,20 @@ pub fn lines(d: &Discovery) -> Vec<String> {
         .collect()
 }
 
-/// A path below the shared real-world data (`/work/wt/shared`), or `None`
-/// when it is absent, which fails instead when NETPOL_REQUIRE_SHARED=1.
+/// Asserts that every line of `want` is among `got` (a real case's result
+/// is too large to assert whole).
 #[allow(dead_code)]
-pub fn shared(below: &str) -> Option<String> {
-    let path = format!("{}/../../../shared/{below}", env!("CARGO_MANIFEST_DIR"));
-    if std::path::Path::new(&path).exists() {
-        return Some(path);
+pub fn assert_has<S: AsRef<str>>(got: &[String], want: impl IntoIterator<Item = S>) {
+    for w in want {
+        let w = w.as_ref();
+        assert!(got.iter().any(|g| g == w), "missing {w}: {got:#?}");
     }
-    assert!(
-        std::env::var("NETPOL_REQUIRE_SHARED").as_deref() != Ok("1"),
-        "NETPOL_REQUIRE_SHARED=1 but {path} is missing"
-    );
-    None
+}
+
+/// The manifests of a real case, `../shared/realcases/<case>/manifests`,
+/// or `None` when the shared data is absent (a failure instead when
+/// NETPOL_REQUIRE_SHARED=1: see netpol-testdata).
+#[allow(dead_code)]
+pub fn real_case(case: &str) -> Option<String> {
+    netpol_testdata::shared(&format!("realcases/{case}/manifests")).map(|p| p.display().to_string())
 }

@@ -2,15 +2,13 @@
 //! server rejects a workload whose selector does not pick its own pods, which
 //! would otherwise stand for pods that can never exist.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::ctx::Ctx;
 use super::names;
-use crate::types::{LabelSelector, Labels, Operator, WorkloadKind};
+use crate::types::{Labels, WorkloadKind};
 
 const MISMATCH: &str = "`selector` does not match template `labels`";
 
@@ -34,7 +32,7 @@ pub(crate) fn check_selector(ctx: &mut Ctx, kind: WorkloadKind, value: &Value) {
             // Optional: the API server generates it when it is left out.
             if let Some(sel) = at::<meta::LabelSelector>(value, "/spec/selector") {
                 let sel = names::selector(ctx, "spec.selector", &sel);
-                if !sel.is_empty() && !matches(&sel, &labels) {
+                if !sel.is_empty() && !sel.matches(&labels) {
                     ctx.error("spec.template.metadata.labels", MISMATCH);
                 }
             }
@@ -62,22 +60,7 @@ pub(crate) fn check_selector(ctx: &mut Ctx, kind: WorkloadKind, value: &Value) {
             "spec.selector",
             format!("empty selector is invalid for {what}"),
         );
-    } else if !matches(&sel, &labels) {
+    } else if !sel.matches(&labels) {
         ctx.error("spec.template.metadata.labels", MISMATCH);
     }
-}
-
-fn matches(sel: &LabelSelector, labels: &BTreeMap<String, String>) -> bool {
-    sel.match_labels
-        .iter()
-        .all(|(k, v)| labels.get(k) == Some(v))
-        && sel.match_expressions.iter().all(|r| {
-            let value = labels.get(&r.key);
-            match r.operator {
-                Operator::In => value.is_some_and(|v| r.values.contains(v)),
-                Operator::NotIn => value.is_none_or(|v| !r.values.contains(v)),
-                Operator::Exists => value.is_some(),
-                Operator::DoesNotExist => value.is_none(),
-            }
-        })
 }

@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use netpol_model::{Manifest, Service};
-use serde_json::Value;
 
-use super::{NAME, destinations, refs, service_ips, value_line};
+use super::{connect, destinations, refs, service_ips, value_line};
 use crate::rules::ingress::Host;
-use crate::{Confidence, Context, Evidence, Peer, Sink};
+use crate::sources::{self, Kind, config_maps_seen, mounts};
+use crate::{Confidence, Context, Evidence, Sink};
 
 /// `(Service, controller)` pairs: the Services in front of Ingress
 /// controllers, with the load-balancer addresses they answer on.
@@ -31,7 +31,7 @@ fn controller_services<'c>(
         .filter(|s| {
             ctx.backends(s, crate::ServicePortRef::All)
                 .iter()
-                .any(|b| controllers.contains(b.workload.as_str()))
+                .any(|b| b.workload().is_some_and(|w| controllers.contains(w)))
         })
         .map(|s| (s, service_ips(ctx, s, false)))
         .filter(|(_, ips)| !ips.is_empty())
@@ -41,15 +41,9 @@ fn controller_services<'c>(
 fn mounted_by_a_workload(ctx: &Context, cm: &Manifest) -> bool {
     ctx.workloads.iter().any(|w| {
         Some(w.namespace.as_str()) == cm.namespace.as_deref()
-            && w.pod_spec.volumes.iter().flatten().any(|v| {
-                v.config_map.as_ref().is_some_and(|c| c.name == cm.name)
-                    || v.projected.as_ref().is_some_and(|p| {
-                        p.sources
-                            .iter()
-                            .flatten()
-                            .any(|s| s.config_map.as_ref().is_some_and(|c| c.name == cm.name))
-                    })
-            })
+            && mounts(w)
+                .iter()
+                .any(|m| m.kind == Kind::ConfigMap && m.name == cm.name)
     })
 }
 
@@ -77,14 +71,8 @@ pub(super) fn run(ctx: &Context, sink: &mut Sink, hosts: &[Host], done: &BTreeSe
         if !mounted_by_a_workload(ctx, cm) {
             continue;
         }
-        for (key, v) in cm
-            .get("data")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            let Some(text) = v.as_str() else { continue };
-            for (n, line) in text.lines().enumerate() {
+        for entry in sources::data(cm).into_values() {
+            for (n, line) in entry.value.lines().enumerate() {
                 let toks = tokens(line.split('#').next().unwrap_or(""));
                 for (svc, ips) in &services {
                     if !toks
@@ -99,8 +87,8 @@ pub(super) fn run(ctx: &Context, sink: &mut Sink, hosts: &[Host], done: &BTreeSe
                         .filter(|t| t.contains('.') && t.parse::<IpAddr>().is_err())
                         .map(|t| t.trim_end_matches('.'))
                         .collect();
-                    let mut evidence = Evidence::at(cm, &format!("data.{key}"), line.trim());
-                    evidence.line = value_line(cm, key, n + 1);
+                    let mut evidence = Evidence::at(cm, &entry.field, line.trim());
+                    evidence.line = value_line(cm, &entry.field, n + 1);
                     let mut seen = BTreeSet::new();
                     for h in hosts {
                         let host = h.host.trim_start_matches("*.");
@@ -111,7 +99,7 @@ pub(super) fn run(ctx: &Context, sink: &mut Sink, hosts: &[Host], done: &BTreeSe
                         if !mapped || done.contains(host) || !seen.insert(host.to_string()) {
                             continue;
                         }
-                        connect(ctx, sink, svc, h, host, &evidence, cm);
+                        callers(ctx, sink, svc, h, host, &evidence, cm);
                     }
                 }
             }
@@ -122,7 +110,7 @@ pub(super) fn run(ctx: &Context, sink: &mut Sink, hosts: &[Host], done: &BTreeSe
 /// Pods that call `host`, other than the DNS server that holds the mapping
 /// and the host's own backends (an app's own public URL is configuration,
 /// not a call).
-fn connect(
+fn callers(
     ctx: &Context,
     sink: &mut Sink,
     svc: &Service,
@@ -135,7 +123,7 @@ fn connect(
     for r in refs::references(ctx, host) {
         let server = ctx.workload_by_id(&r.workload).is_some_and(|w| {
             Some(w.namespace.as_str()) == dns_config.namespace.as_deref()
-                && refs::mounted_config_maps(w).contains(&dns_config.name)
+                && config_maps_seen(w).contains(&dns_config.name)
         });
         if server || h.backends.contains(&r.workload) {
             continue;
@@ -145,22 +133,14 @@ fn connect(
             None => (vec![80, 443], Confidence::Guess),
         };
         for port in ports {
-            for (dst, dport, proto) in destinations(ctx, svc, port) {
-                if dst == r.workload {
-                    continue;
-                }
-                for ev in [&r.evidence, mapping, declared] {
-                    sink.connect(
-                        Peer::Workload(r.workload.clone()),
-                        Peer::Workload(dst.clone()),
-                        dport,
-                        proto,
-                        NAME,
-                        confidence,
-                        ev.clone(),
-                    );
-                }
-            }
+            let dsts = destinations(ctx, svc, port);
+            connect(
+                sink,
+                &r.workload,
+                dsts,
+                confidence,
+                &[&r.evidence, mapping, declared],
+            );
         }
     }
 }

@@ -23,13 +23,16 @@ use std::net::IpAddr;
 use netpol_model::{Manifest, Protocol, Service};
 use serde_json::Value;
 
+use crate::json::Items;
 use crate::rules::ingress;
+use crate::sources;
 use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink};
 use corefile::Entry;
 
 pub const NAME: &str = "coredns-hosts";
 
 /// Where an overridden name leads.
+#[derive(Clone, Copy)]
 enum Target<'c> {
     /// A Service, for certain.
     Service(&'c Service),
@@ -53,27 +56,21 @@ fn corefiles<'c>(ctx: &Context<'c>) -> Vec<(&'c Manifest, String, String)> {
         if cm.namespace.as_deref() != Some("kube-system") || !cm.name.contains("coredns") {
             continue;
         }
-        for (key, v) in cm
-            .get("data")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
+        for (key, entry) in sources::data(cm) {
             let custom = key.ends_with(".server") || key.ends_with(".override");
             if key == "Corefile" || custom {
-                if let Some(text) = v.as_str() {
-                    out.push((*cm, key.clone(), text.to_string()));
-                }
+                out.push((*cm, key, entry.value));
             }
         }
     }
     out
 }
 
-/// Line of the `n`th line of a data value: a block scalar (`key: |`)
-/// starts on the line after its key; a quoted one is all on the key's line.
-pub(super) fn value_line(cm: &Manifest, key: &str, n: usize) -> usize {
-    let key_line = cm.line(&format!("data.{key}"));
+/// Line of the `n`th line of a value at `field` (`data.<key>`): a block
+/// scalar (`key: |`) starts on the line after its key; a quoted one is all
+/// on the key's line.
+pub(super) fn value_line(cm: &Manifest, field: &str, n: usize) -> usize {
+    let key_line = cm.line(field);
     let block = std::fs::read_to_string(&*cm.origin.file)
         .ok()
         .and_then(|t| {
@@ -105,20 +102,10 @@ pub(super) fn service_ips(ctx: &Context, s: &Service, cluster_ip: bool) -> Vec<I
     let Some(m) = m else { return out };
     let mut texts: Vec<&str> = Vec::new();
     texts.extend(m.get("spec.loadBalancerIP").and_then(Value::as_str));
-    for i in m
-        .get("status.loadBalancer.ingress")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for i in m.get("status.loadBalancer.ingress").items() {
         texts.extend(i.get("ip").and_then(Value::as_str));
     }
-    for i in m
-        .get("spec.externalIPs")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for i in m.get("spec.externalIPs").items() {
         texts.extend(i.as_str());
     }
     for (k, v) in m
@@ -150,7 +137,7 @@ fn overrides<'c>(ctx: &'c Context<'c>, sink: &mut Sink) -> Vec<Override<'c>> {
         for entry in corefile::parse(&text) {
             let evidence = |line: usize, text: &str| {
                 let mut e = Evidence::at(cm, &field, text);
-                e.line = value_line(cm, &key, line);
+                e.line = value_line(cm, &field, line);
                 e
             };
             match entry {
@@ -168,14 +155,10 @@ fn overrides<'c>(ctx: &'c Context<'c>, sink: &mut Sink) -> Vec<Override<'c>> {
                         Err(_) => Target::Unknown,
                     };
                     for name in names {
-                        let t = match &target {
-                            Target::Service(s) => Target::Service(s),
-                            Target::Unknown => Target::Unknown,
-                        };
                         out.push(Override {
                             name,
                             suffix: false,
-                            target: t,
+                            target,
                             evidence: evidence(line, &text),
                         });
                     }
@@ -227,18 +210,46 @@ fn overrides<'c>(ctx: &'c Context<'c>, sink: &mut Sink) -> Vec<Override<'c>> {
     out
 }
 
-/// The pods behind `service` on the port a client uses (its Service port),
-/// with the port they receive on.
+/// Where `service` sends a client's TCP port (its Service port), with the
+/// port the traffic arrives on.
 pub(super) fn destinations(
     ctx: &Context,
     service: &Service,
     port: u16,
-) -> Vec<(String, u16, Protocol)> {
+) -> Vec<(Peer, u16, Protocol)> {
     ctx.backends(service, ServicePortRef::Number(port))
         .into_iter()
         .filter(|b| b.protocol == Protocol::Tcp)
-        .map(|b| (b.workload, b.port, b.protocol))
+        .map(|b| (b.peer, b.port, b.protocol))
         .collect()
+}
+
+/// A client's connections to `dsts`, each citing every piece of
+/// `evidence`; none to the client itself.
+pub(super) fn connect(
+    sink: &mut Sink,
+    client: &str,
+    dsts: Vec<(Peer, u16, Protocol)>,
+    confidence: Confidence,
+    evidence: &[&Evidence],
+) {
+    let client = Peer::Workload(client.to_string());
+    for (dst, port, protocol) in dsts {
+        if dst == client {
+            continue;
+        }
+        for ev in evidence {
+            sink.connect(
+                client.clone(),
+                dst.clone(),
+                port,
+                protocol,
+                NAME,
+                confidence,
+                (*ev).clone(),
+            );
+        }
+    }
 }
 
 /// For a controller workload reached through an unknown address: the
@@ -247,13 +258,14 @@ fn controller_destinations(
     ctx: &Context,
     controller: &str,
     port: u16,
-) -> Vec<(String, u16, Protocol)> {
+) -> Vec<(Peer, u16, Protocol)> {
+    let controller = Peer::Workload(controller.to_string());
     let mut out: Vec<_> = ctx
         .cluster
         .services
         .iter()
         .flat_map(|s| destinations(ctx, s, port))
-        .filter(|(w, ..)| w == controller)
+        .filter(|(w, ..)| *w == controller)
         .collect();
     out.sort();
     out.dedup();
@@ -292,13 +304,7 @@ pub fn run(ctx: &Context, sink: &mut Sink) {
                 })
                 .collect()
         } else {
-            vec![(
-                o.name.clone(),
-                match o.target {
-                    Target::Service(s) => Target::Service(s),
-                    Target::Unknown => Target::Unknown,
-                },
-            )]
+            vec![(o.name.clone(), o.target)]
         };
         for (name, target) in names {
             let ingress_host = ingress_hosts.iter().find(|h| host_matches(&h.host, &name));
@@ -346,24 +352,9 @@ pub fn run(ctx: &Context, sink: &mut Sink) {
                     if !port_known {
                         confidence = Confidence::Guess;
                     }
-                    for (dst, dport, proto) in dsts {
-                        if dst == r.workload {
-                            continue;
-                        }
-                        let mut evidence = vec![r.evidence.clone(), o.evidence.clone()];
-                        evidence.extend(extra.clone());
-                        for ev in evidence {
-                            sink.connect(
-                                Peer::Workload(r.workload.clone()),
-                                Peer::Workload(dst.clone()),
-                                dport,
-                                proto,
-                                NAME,
-                                confidence,
-                                ev,
-                            );
-                        }
-                    }
+                    let mut evidence = vec![&r.evidence, &o.evidence];
+                    evidence.extend(extra.as_ref());
+                    connect(sink, &r.workload, dsts, confidence, &evidence);
                 }
             }
         }

@@ -1,12 +1,15 @@
-//! Which workloads name a host, and on which port: a small scan of the
-//! places a client writes where it connects (env values, args, command,
-//! and the ConfigMaps its pods take env from or mount). Part of the
-//! split-horizon rule; the env-url rule reads the same places for Services.
+//! Which workloads name a host, and on which port: a scan of the places a
+//! client writes where it connects (env values, args, command, and the
+//! ConfigMaps and Secrets its pods take env from or mount), found through the same
+//! `Workload::containers` and `crate::sources` as rule env-url. It differs
+//! from env-url in what it looks for: one known host, wherever it stands
+//! in the text (links for people excepted), rather than host-like tokens.
 
 use netpol_model::Manifest;
-use serde_json::Value;
 
-use crate::{Context, Evidence, Workload};
+use crate::sources::{Kind, Source, lookup, seen};
+use crate::url::scheme_port;
+use crate::{Context, Evidence};
 
 pub struct Reference {
     pub workload: String,
@@ -52,12 +55,7 @@ pub fn occurrences(text: &str, host: &str) -> Vec<Option<u16>> {
                 .unwrap_or("")
                 .to_string()
         });
-        let default = match scheme.as_deref() {
-            Some("https" | "wss") => Some(443),
-            Some("http" | "ws") => Some(80),
-            _ => None,
-        };
-        out.push(port.or(default));
+        out.push(port.or_else(|| scheme.as_deref().and_then(scheme_port)));
     }
     out
 }
@@ -80,7 +78,31 @@ fn is_link(before: &str) -> bool {
 pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
     let mut out = Vec::new();
     for w in &ctx.workloads {
-        let mut pending: Vec<(&Manifest, String, &str)> = Vec::new();
+        // The ConfigMap and Secret values the pods read: (object, field, text).
+        let mut pending: Vec<(&Manifest, String, String)> = Vec::new();
+        let mut read = |kind, name: &str, key: Option<&str>| {
+            if let Source::Found { manifest, entries } = lookup(ctx, kind, &w.namespace, name) {
+                for (k, entry) in entries {
+                    if key.is_none_or(|key| key == k) {
+                        pending.push((manifest, entry.field, entry.value));
+                    }
+                }
+            }
+        };
+        for (_, c) in w.containers() {
+            for e in c.env.iter().flatten() {
+                let Some(from) = &e.value_from else { continue };
+                if let Some(r) = &from.config_map_key_ref {
+                    read(Kind::ConfigMap, &r.name, Some(&r.key));
+                }
+                if let Some(r) = &from.secret_key_ref {
+                    read(Kind::Secret, &r.name, Some(&r.key));
+                }
+            }
+        }
+        for (kind, name) in seen(w) {
+            read(kind, &name, None);
+        }
         let mut push = |manifest: &Manifest, field: String, text: &str| {
             for port in occurrences(text, host) {
                 out.push(Reference {
@@ -90,66 +112,25 @@ pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
                 });
             }
         };
-        for (key, containers) in [
-            ("containers", &w.pod_spec.containers),
-            (
-                "initContainers",
-                w.pod_spec.init_containers.as_ref().unwrap_or(&Vec::new()),
-            ),
-        ] {
-            for (ci, c) in containers.iter().enumerate() {
-                for (list, items) in [("command", &c.command), ("args", &c.args)] {
-                    for (ai, a) in items.iter().flatten().enumerate() {
-                        push(w.manifest, w.field(&format!("{key}[{ci}].{list}[{ai}]")), a);
-                    }
+        for (path, c) in w.containers() {
+            for (list, items) in [("command", &c.command), ("args", &c.args)] {
+                for (ai, a) in items.iter().flatten().enumerate() {
+                    push(w.manifest, w.field(&format!("{path}.{list}[{ai}]")), a);
                 }
-                for (ei, e) in c.env.iter().flatten().enumerate() {
-                    if let Some(v) = &e.value {
-                        push(
-                            w.manifest,
-                            w.field(&format!("{key}[{ci}].env[{ei}].value")),
-                            v,
-                        );
-                    }
-                    if let Some(r) = e
-                        .value_from
-                        .as_ref()
-                        .and_then(|f| f.config_map_key_ref.as_ref())
-                    {
-                        if let Some(cm) = config_map(ctx, w, &r.name) {
-                            if let Some(v) = cm
-                                .get("data")
-                                .and_then(|d| d.get(&r.key))
-                                .and_then(Value::as_str)
-                            {
-                                pending.push((cm, r.key.clone(), v));
-                            }
-                        }
-                    }
+            }
+            for (ei, e) in c.env.iter().flatten().enumerate() {
+                if let Some(v) = &e.value {
+                    push(w.manifest, w.field(&format!("{path}.env[{ei}].value")), v);
                 }
             }
         }
-        for name in mounted_config_maps(w) {
-            if let Some(cm) = config_map(ctx, w, &name) {
-                for (k, v) in cm
-                    .get("data")
-                    .and_then(Value::as_object)
-                    .into_iter()
-                    .flatten()
-                {
-                    if let Some(v) = v.as_str() {
-                        pending.push((cm, k.clone(), v));
-                    }
-                }
-            }
-        }
-        // A ConfigMap value line by line: each line that names the host is
-        // its own evidence, at its own line.
-        let mut push_data = |cm: &Manifest, key: &str, value: &str| {
+        // A ConfigMap or Secret value line by line: each line that names the
+        // host is its own evidence, at its own line.
+        for (m, field, value) in pending {
             for (n, line) in value.lines().enumerate() {
                 for port in occurrences(line, host) {
-                    let mut evidence = Evidence::at(cm, &format!("data.{key}"), line.trim());
-                    evidence.line = super::value_line(cm, key, n + 1);
+                    let mut evidence = Evidence::at(m, &field, line.trim());
+                    evidence.line = super::value_line(m, &field, n + 1);
                     out.push(Reference {
                         workload: w.id.clone(),
                         port,
@@ -157,48 +138,8 @@ pub fn references(ctx: &Context, host: &str) -> Vec<Reference> {
                     });
                 }
             }
-        };
-        for (cm, key, value) in pending {
-            push_data(cm, &key, value);
         }
     }
-    out
-}
-
-fn config_map<'c>(ctx: &Context<'c>, w: &Workload, name: &str) -> Option<&'c Manifest> {
-    ctx.objects("ConfigMap")
-        .iter()
-        .copied()
-        .find(|m| m.name == name && m.namespace.as_deref() == Some(w.namespace.as_str()))
-}
-
-/// ConfigMaps whose every key the pods see: `envFrom` and volumes.
-pub(super) fn mounted_config_maps(w: &Workload) -> Vec<String> {
-    let mut out = Vec::new();
-    for c in w
-        .pod_spec
-        .containers
-        .iter()
-        .chain(w.pod_spec.init_containers.iter().flatten())
-    {
-        for e in c.env_from.iter().flatten() {
-            if let Some(r) = &e.config_map_ref {
-                out.push(r.name.clone());
-            }
-        }
-    }
-    for v in w.pod_spec.volumes.iter().flatten() {
-        if let Some(c) = &v.config_map {
-            out.push(c.name.clone());
-        }
-        for s in v.projected.iter().flat_map(|p| p.sources.iter().flatten()) {
-            if let Some(c) = &s.config_map {
-                out.push(c.name.clone());
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
     out
 }
 
@@ -218,6 +159,8 @@ mod tests {
             [Some(8080)]
         );
         assert_eq!(occurrences("auth.example.com", h), [None]);
+        // Default ports as every rule reads them (crate::url): LDAP over TLS.
+        assert_eq!(occurrences("ldaps://auth.example.com", h), [Some(636)]);
         // Other hosts that merely contain it, and sentences ending with it.
         assert!(occurrences("https://myauth.example.com", h).is_empty());
         assert!(occurrences("https://auth.example.com.evil.org", h).is_empty());

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1 as core;
 
-use super::sources::{Kind, Source, lookup};
 use super::{NAME, truncate};
+use crate::sources::{Kind, Source, lookup};
 use crate::{Context, Evidence, Sink, Workload};
 
 /// One variable: its value if the input shows it, and where it comes from

@@ -9,88 +9,49 @@ use netpol_model::Manifest;
 use serde_json::Value;
 
 use super::env::Var;
-use super::sources::{Entry, Kind, Source, lookup};
 use super::{Found, NAME, references, truncate};
 use crate::rules::images::repository;
+use crate::sources::{Entry, Kind, Mount, Source, lookup, mounts};
 use crate::{Context, Evidence, Sink, Workload};
 
 /// Files of the ConfigMaps and Secrets the pod mounts (only the listed keys
 /// when `items` picks some).
 pub(super) fn volumes(ctx: &Context, w: &Workload, sink: &mut Sink, found: &mut Vec<Found>) {
-    for (i, v) in w.pod_spec.volumes.iter().flatten().enumerate() {
-        let mut mounted: Vec<(Kind, String, Option<Vec<String>>, String)> = Vec::new();
-        let keys = |items: &Option<Vec<core::KeyToPath>>| {
-            items
-                .as_ref()
-                .map(|l| l.iter().map(|k| k.key.clone()).collect())
-        };
-        if let Some(cm) = &v.config_map {
-            mounted.push((
-                Kind::ConfigMap,
-                cm.name.clone(),
-                keys(&cm.items),
-                format!("volumes[{i}].configMap"),
-            ));
-        }
-        if let Some(s) = &v.secret {
-            if let Some(name) = &s.secret_name {
-                mounted.push((
-                    Kind::Secret,
-                    name.clone(),
-                    keys(&s.items),
-                    format!("volumes[{i}].secret"),
-                ));
+    for Mount {
+        kind,
+        name,
+        items,
+        path,
+        volume,
+    } in mounts(w)
+    {
+        let field = w.field(&path);
+        let reference = Evidence::at(
+            w.manifest,
+            &field,
+            format!("volume {volume} {} {name}", kind.as_str()),
+        );
+        match lookup(ctx, kind, &w.namespace, &name) {
+            Source::Found { manifest, entries } => {
+                let picked = entries
+                    .iter()
+                    .filter(|(key, _)| items.as_ref().is_none_or(|l| l.contains(key)));
+                found.extend(scan_entries(manifest, picked, &reference));
             }
-        }
-        if let Some(p) = &v.projected {
-            for (j, src) in p.sources.iter().flatten().enumerate() {
-                if let Some(cm) = &src.config_map {
-                    mounted.push((
-                        Kind::ConfigMap,
-                        cm.name.clone(),
-                        keys(&cm.items),
-                        format!("volumes[{i}].projected.sources[{j}].configMap"),
-                    ));
-                }
-                if let Some(s) = &src.secret {
-                    mounted.push((
-                        Kind::Secret,
-                        s.name.clone(),
-                        keys(&s.items),
-                        format!("volumes[{i}].projected.sources[{j}].secret"),
-                    ));
-                }
-            }
-        }
-        for (kind, name, items, path) in mounted {
-            let field = w.field(&path);
-            let reference = Evidence::at(
-                w.manifest,
-                &field,
-                format!("volume {} {} {name}", v.name, kind.as_str()),
-            );
-            match lookup(ctx, kind, &w.namespace, &name) {
-                Source::Found { manifest, entries } => {
-                    let picked = entries
-                        .iter()
-                        .filter(|(key, _)| items.as_ref().is_none_or(|l| l.contains(key)));
-                    found.extend(scan_entries(manifest, picked, &reference));
-                }
-                // Mounted Secrets are mostly certificates and passwords: an
-                // encrypted one is worth a note only when it is a ConfigMap's
-                // stand-in, which the manifests cannot tell; stay quiet.
-                Source::Encrypted { .. } => {}
-                Source::Missing if kind == Kind::ConfigMap => sink.unresolved(
-                    w.id.clone(),
-                    NAME,
-                    format!(
-                        "the files of ConfigMap {}/{name} are unknown: it is not in the input",
-                        w.namespace
-                    ),
-                    reference,
+            // Mounted Secrets are mostly certificates and passwords: an
+            // encrypted one is worth a note only when it is a ConfigMap's
+            // stand-in, which the manifests cannot tell; stay quiet.
+            Source::Encrypted { .. } => {}
+            Source::Missing if kind == Kind::ConfigMap => sink.unresolved(
+                w.id.clone(),
+                NAME,
+                format!(
+                    "the files of ConfigMap {}/{name} are unknown: it is not in the input",
+                    w.namespace
                 ),
-                Source::Missing => {}
-            }
+                reference,
+            ),
+            Source::Missing => {}
         }
     }
 }

@@ -11,7 +11,6 @@
 mod env;
 mod files;
 mod scan;
-mod sources;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -19,12 +18,13 @@ use std::net::IpAddr;
 use k8s_openapi::api::core::v1 as core;
 use netpol_model::{Protocol, Service};
 
+use crate::json::Items;
 use crate::rules::apiserver::APISERVER_PORT;
 use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink, Workload};
 use scan::{Form, Reference};
 
 pub use env::expand;
-pub use scan::{host_like_name, references, scheme_port};
+pub use scan::{host_like_name, references};
 
 pub const NAME: &str = "env-url";
 
@@ -43,20 +43,7 @@ pub fn run(ctx: &Context, out: &mut Sink) {
         let mut local = Sink::default();
         let sink = &mut local;
         let mut found = Vec::new();
-        let spec = &w.pod_spec;
-        let containers = spec
-            .init_containers
-            .iter()
-            .flatten()
-            .enumerate()
-            .map(|(i, c)| (format!("initContainers[{i}]"), c))
-            .chain(
-                spec.containers
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| (format!("containers[{i}]"), c)),
-            );
-        for (path, c) in containers {
+        for (path, c) in w.containers() {
             container(ctx, w, c, &path, sink, &mut found);
         }
         files::volumes(ctx, w, sink, &mut found);
@@ -315,7 +302,7 @@ fn to_service(ctx: &Context, w: &Workload, service: &Service, f: &Found, sink: &
         .collect();
     let id = format!("{}/{}", service.namespace, service.name);
     if backends.is_empty() {
-        let reason = if service.selector.is_none() {
+        let reason = if crate::resolve::selectorless(service) {
             format!("Service {id} has no selector: its endpoints are not in the input")
         } else if let ServicePortRef::Number(p) = port {
             if service.ports.iter().any(|sp| sp.port == p) {
@@ -332,13 +319,13 @@ fn to_service(ctx: &Context, w: &Workload, service: &Service, f: &Found, sink: &
     for b in backends {
         // A workload naming its own Service (`--web.external-url`, its
         // serving certificate's names) is no connection to allow.
-        if b.workload == w.id {
+        if b.workload() == Some(&w.id) {
             continue;
         }
         connect_all(
             sink,
             w,
-            Peer::Workload(b.workload.clone()),
+            b.peer.clone(),
             b.port,
             b.protocol,
             confidence,
@@ -363,16 +350,11 @@ fn ingress_hosts(ctx: &Context) -> Vec<String> {
     let mut out = Vec::new();
     for m in ctx.objects("Ingress") {
         for list in ["spec.rules", "spec.tls"] {
-            for item in m.get(list).and_then(|v| v.as_array()).into_iter().flatten() {
+            for item in m.get(list).items() {
                 if let Some(h) = item.get("host").and_then(|h| h.as_str()) {
                     out.push(h.to_ascii_lowercase());
                 }
-                for h in item
-                    .get("hosts")
-                    .and_then(|h| h.as_array())
-                    .into_iter()
-                    .flatten()
-                {
+                for h in item.get("hosts").items() {
                     if let Some(h) = h.as_str() {
                         out.push(h.to_ascii_lowercase());
                     }

@@ -3,6 +3,8 @@
 //! (a variable or flag named `..._HOST`, `..._URL`, ...). A word that merely
 //! equals a Service name (`MODE=web`) is not a reference.
 
+use crate::url::{is_host, scheme_port, split_host_port};
+
 /// How a reference was written, which decides how sure its port is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Form {
@@ -29,35 +31,6 @@ pub struct Reference {
     pub token: String,
     /// The line of the text it is on (0 for the first), and that line.
     pub line: (usize, String),
-}
-
-/// Well-known default ports of URL schemes (clients connect there when the
-/// URL names no port).
-pub fn scheme_port(scheme: &str) -> Option<u16> {
-    Some(match scheme.to_ascii_lowercase().as_str() {
-        "http" | "ws" => 80,
-        "https" | "wss" | "grpcs" => 443,
-        "postgres" | "postgresql" => 5432,
-        "mysql" | "mariadb" => 3306,
-        "redis" => 6379,
-        "rediss" => 6380,
-        "mongodb" => 27017,
-        "amqp" => 5672,
-        "amqps" => 5671,
-        "nats" => 4222,
-        "mqtt" | "tcp+mqtt" => 1883,
-        "mqtts" => 8883,
-        "ldap" => 389,
-        "ldaps" => 636,
-        "smtp" => 25,
-        "ftp" => 21,
-        "ssh" | "git+ssh" => 22,
-        "memcached" => 11211,
-        "kafka" => 9092,
-        "clickhouse" => 9000,
-        "influxdb" => 8086,
-        _ => return None,
-    })
 }
 
 /// Whether a variable, flag or key name says its value is a host or an
@@ -228,42 +201,6 @@ fn scan_token(token: &str, context: Option<&str>, out: &mut Vec<Reference>) {
         token: token.to_string(),
         line: (0, String::new()),
     });
-}
-
-/// `host[:port]`, with IPv6 literals in brackets.
-fn split_host_port(authority: &str) -> Option<(String, Option<u16>)> {
-    if let Some(rest) = authority.strip_prefix('[') {
-        let (host, after) = rest.split_once(']')?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p.parse().ok()?),
-            None => None,
-        };
-        return Some((host.to_ascii_lowercase(), port));
-    }
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p.parse::<u16>().ok()?)),
-        None => (authority, None),
-    };
-    is_host(host).then(|| (host.to_ascii_lowercase(), port))
-}
-
-/// A DNS name or an IPv4 address: labels of letters, digits and '-',
-/// with at least one letter somewhere unless it is an address.
-fn is_host(s: &str) -> bool {
-    if s.parse::<std::net::Ipv4Addr>().is_ok() {
-        return true;
-    }
-    let s = s.trim_end_matches('.');
-    !s.is_empty()
-        && s.len() <= 253
-        && s.bytes().any(|b| b.is_ascii_alphabetic())
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        })
 }
 
 #[cfg(test)]

@@ -261,10 +261,7 @@ fn flags_text(flags: &[(String, String)], field: &str) -> String {
 }
 
 fn labels_field(w: &Workload) -> String {
-    match w.pod_spec_path {
-        "spec" => "metadata.labels".to_string(),
-        p => format!("{}.metadata.labels", p.trim_end_matches(".spec")),
-    }
+    w.pod_metadata_field("labels")
 }
 
 /// Every workload that serves `class`. When some are identified for certain,

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::controller::{Controller, flags, provider};
 use super::{Routes, str_at};
+use crate::json::Items;
 use crate::{Confidence, Context, Evidence, ServicePortRef};
 use netpol_model::Manifest;
 
@@ -24,10 +25,7 @@ fn gateway_pods(
     let mut out = Vec::new();
     for w in &ctx.workloads {
         let label = |k: &str| w.labels.get(k).map(String::as_str);
-        let labels_field = match w.pod_spec_path {
-            "spec" => "metadata.labels".to_string(),
-            p => format!("{}.metadata.labels", p.trim_end_matches(".spec")),
-        };
+        let labels_field = w.pod_metadata_field("labels");
         let by_label = (label("gateway.networking.k8s.io/gateway-name") == Some(&gateway.name)
             && w.namespace == ns)
             || (label("gateway.envoyproxy.io/owning-gateway-name") == Some(&gateway.name)
@@ -72,8 +70,8 @@ fn one_route(ctx: &Context, out: &mut Routes, route: &Manifest) {
     let ns = route.namespace.as_deref().unwrap_or("default");
     let mut controllers: Vec<Controller> = Vec::new();
     let mut class = None;
-    let parents = route.get("spec.parentRefs").and_then(Value::as_array);
-    for (pi, p) in parents.into_iter().flatten().enumerate() {
+    let parents = route.get("spec.parentRefs").items();
+    for (pi, p) in parents.enumerate() {
         let kind = p.get("kind").and_then(Value::as_str).unwrap_or("Gateway");
         if kind != "Gateway" {
             continue;
@@ -118,10 +116,10 @@ fn one_route(ctx: &Context, out: &mut Routes, route: &Manifest) {
     if controllers.is_empty() {
         return;
     }
-    let rules = route.get("spec.rules").and_then(Value::as_array);
-    for (ri, r) in rules.into_iter().flatten().enumerate() {
-        let refs = r.get("backendRefs").and_then(Value::as_array);
-        for (bi, b) in refs.into_iter().flatten().enumerate() {
+    let rules = route.get("spec.rules").items();
+    for (ri, r) in rules.enumerate() {
+        let refs = r.get("backendRefs").items();
+        for (bi, b) in refs.enumerate() {
             let kind = b.get("kind").and_then(Value::as_str).unwrap_or("Service");
             let group = b.get("group").and_then(Value::as_str).unwrap_or("");
             let Some(name) = b.get("name").and_then(Value::as_str) else {

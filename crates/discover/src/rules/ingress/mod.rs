@@ -14,11 +14,11 @@ pub(crate) mod backend;
 pub mod controller;
 mod gateway;
 mod traefik;
-pub mod url;
 
 use serde_json::Value;
 
-use crate::{Context, Evidence, Peer, ServicePortRef, Sink};
+use crate::json::Items;
+use crate::{Context, Evidence, Peer, ServicePortRef, Sink, url};
 pub use backend::Destination;
 use controller::{Class, Controller};
 
@@ -319,15 +319,9 @@ fn ingresses(ctx: &Context, out: &mut Routes) {
             };
             backends.push((path.to_string(), b));
         }
-        for (ri, rule) in ing
-            .get("spec.rules")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            let paths = netpol_model::get_path(rule, "http.paths").and_then(Value::as_array);
-            for (pi, p) in paths.into_iter().flatten().enumerate() {
+        for (ri, rule) in ing.get("spec.rules").items().enumerate() {
+            let paths = netpol_model::get_path(rule, "http.paths").items();
+            for (pi, p) in paths.enumerate() {
                 if let Some(b) = p.get("backend") {
                     backends.push((format!("spec.rules[{ri}].http.paths[{pi}].backend"), b));
                 }
@@ -350,17 +344,7 @@ fn ingresses(ctx: &Context, out: &mut Routes) {
                 )
             } else {
                 // extensions/v1beta1 style: serviceName / servicePort.
-                let port = match b.get("servicePort") {
-                    Some(Value::Number(n)) => n
-                        .as_u64()
-                        .and_then(|n| u16::try_from(n).ok())
-                        .map(ServicePortRef::Number),
-                    Some(Value::String(s)) => Some(
-                        s.parse()
-                            .map_or(ServicePortRef::Name(s), ServicePortRef::Number),
-                    ),
-                    _ => None,
-                };
+                let port = b.get("servicePort").and_then(ServicePortRef::from_json);
                 (
                     b.get("serviceName").and_then(Value::as_str),
                     port,

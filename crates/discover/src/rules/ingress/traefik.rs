@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::controller::{Controller, flags, provider};
 use super::{Routes, annotation, auth, str_at};
+use crate::json::Items;
 use crate::{Confidence, Context, Evidence, ServicePortRef};
 use netpol_model::Manifest;
 
@@ -83,15 +84,15 @@ pub(super) fn ingress_routes(ctx: &Context, out: &mut Routes) {
             );
             continue;
         }
-        let rules = route.get("spec.routes").and_then(Value::as_array);
-        for (ri, r) in rules.into_iter().flatten().enumerate() {
-            let services = r.get("services").and_then(Value::as_array);
-            for (si, s) in services.into_iter().flatten().enumerate() {
+        let rules = route.get("spec.routes").items();
+        for (ri, r) in rules.enumerate() {
+            let services = r.get("services").items();
+            for (si, s) in services.enumerate() {
                 let field = format!("spec.routes[{ri}].services[{si}]");
                 service(ctx, out, &controllers, route, ns, s, &field, 0);
             }
-            let middlewares = r.get("middlewares").and_then(Value::as_array);
-            for m in middlewares.into_iter().flatten() {
+            let middlewares = r.get("middlewares").items();
+            for m in middlewares {
                 let Some(name) = m.get("name").and_then(Value::as_str) else {
                     continue;
                 };
@@ -132,8 +133,8 @@ pub(super) fn hosts(ctx: &Context) -> Vec<super::Host> {
     let controllers = crd_controllers(ctx);
     let mut out = Vec::new();
     for route in routes {
-        let rules = route.get("spec.routes").and_then(Value::as_array);
-        for (ri, r) in rules.into_iter().flatten().enumerate() {
+        let rules = route.get("spec.routes").items();
+        for (ri, r) in rules.enumerate() {
             let Some(m) = r.get("match").and_then(Value::as_str) else {
                 continue;
             };
@@ -141,9 +142,7 @@ pub(super) fn hosts(ctx: &Context) -> Vec<super::Host> {
             let ns = route.namespace.as_deref().unwrap_or("default");
             let backends: Vec<String> = r
                 .get("services")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+                .items()
                 .filter(|s| s.get("kind").and_then(Value::as_str).unwrap_or("Service") == "Service")
                 .filter_map(|s| {
                     let name = s.get("name")?.as_str()?;
@@ -240,24 +239,12 @@ fn service(
             return;
         }
         let mut inner: Vec<(String, &Value)> = Vec::new();
-        for (i, v) in ts
-            .get("spec.weighted.services")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
+        for (i, v) in ts.get("spec.weighted.services").items().enumerate() {
             inner.push((format!("spec.weighted.services[{i}]"), v));
         }
         if let Some(m) = ts.get("spec.mirroring") {
             inner.push(("spec.mirroring".to_string(), m));
-            for (i, v) in m
-                .get("mirrors")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
+            for (i, v) in m.get("mirrors").items().enumerate() {
                 inner.push((format!("spec.mirroring.mirrors[{i}]"), v));
             }
         }
@@ -267,16 +254,8 @@ fn service(
         return;
     }
     let port = match s.get("port") {
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .and_then(|n| u16::try_from(n).ok())
-            .map(ServicePortRef::Number),
-        Some(Value::String(p)) => Some(
-            p.parse()
-                .map_or(ServicePortRef::Name(p), ServicePortRef::Number),
-        ),
         None => Some(ServicePortRef::All),
-        _ => None,
+        Some(p) => ServicePortRef::from_json(p),
     };
     let Some(port) = port else { return };
     let text = match port {

@@ -7,53 +7,24 @@
 use netpol_model::{Manifest, Protocol};
 use serde_json::Value;
 
-use super::{NAME, Server, conventional_servers};
-use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink, Workload};
-
-struct Scraper {
-    workload: String,
-    confidence: Confidence,
-    evidence: Evidence,
-}
+use super::{Scraper, Server};
+use crate::sources::{self, config_maps_seen};
+use crate::{Confidence, Context, Evidence, Peer, ServicePortRef, Sink};
 
 /// ConfigMaps whose data carries an annotation-driven kubernetes_sd job.
 fn annotation_configs<'c>(ctx: &Context<'c>) -> Vec<(&'c Manifest, String)> {
     let mut out = Vec::new();
     for cm in ctx.objects("ConfigMap") {
-        let Some(data) = cm.get("data").and_then(Value::as_object) else {
-            continue;
-        };
-        for (key, v) in data {
-            let text = v.as_str().unwrap_or_default();
+        for (key, entry) in sources::data(cm) {
+            let text = &entry.value;
             if text.contains("kubernetes_sd_configs")
                 && (text.contains("prometheus_io_scrape") || text.contains("prometheus.io/scrape"))
             {
-                out.push((*cm, key.clone()));
+                out.push((*cm, key));
             }
         }
     }
     out
-}
-
-/// Whether `w` mounts (or takes env from) ConfigMap `name` of its namespace.
-fn references_config_map(w: &Workload, name: &str) -> bool {
-    let spec = &w.pod_spec;
-    let in_volumes = spec.volumes.iter().flatten().any(|v| {
-        v.config_map.as_ref().is_some_and(|c| c.name == name)
-            || v.projected.as_ref().is_some_and(|p| {
-                p.sources
-                    .iter()
-                    .flatten()
-                    .any(|s| s.config_map.as_ref().is_some_and(|c| c.name == name))
-            })
-    });
-    let in_env = spec.containers.iter().any(|c| {
-        c.env_from
-            .iter()
-            .flatten()
-            .any(|e| e.config_map_ref.as_ref().is_some_and(|r| r.name == name))
-    });
-    in_volumes || in_env
 }
 
 fn scrapers(ctx: &Context, servers: &[Server]) -> Vec<Scraper> {
@@ -61,7 +32,7 @@ fn scrapers(ctx: &Context, servers: &[Server]) -> Vec<Scraper> {
     for (cm, key) in annotation_configs(ctx) {
         for w in &ctx.workloads {
             if Some(w.namespace.as_str()) == cm.namespace.as_deref()
-                && references_config_map(w, &cm.name)
+                && config_maps_seen(w).contains(&cm.name)
             {
                 out.push(Scraper {
                     workload: w.id.clone(),
@@ -90,14 +61,7 @@ fn scrapers(ctx: &Context, servers: &[Server]) -> Vec<Scraper> {
         }
     }
     if out.is_empty() {
-        out = conventional_servers(ctx)
-            .into_iter()
-            .map(|(workload, evidence)| Scraper {
-                workload,
-                confidence: Confidence::Guess,
-                evidence,
-            })
-            .collect();
+        out = Scraper::conventional(ctx);
     }
     out
 }
@@ -113,12 +77,9 @@ pub(super) fn run(
     servers: &[Server],
     covered: &super::monitors::Covered,
 ) {
-    let mut targets: Vec<(String, u16, Evidence)> = Vec::new();
+    let mut targets: Vec<(Peer, u16, Evidence)> = Vec::new();
     for w in &ctx.workloads {
-        let path = match w.pod_spec_path {
-            "spec" => "metadata.annotations".to_string(),
-            p => format!("{}.metadata.annotations", p.trim_end_matches(".spec")),
-        };
+        let path = w.pod_metadata_field("annotations");
         let annotations = w.manifest.get(&path);
         if annotation_of(annotations, "prometheus.io/scrape") != Some("true") {
             continue;
@@ -148,7 +109,7 @@ pub(super) fn run(
                 .collect(),
         };
         for p in ports {
-            targets.push((w.id.clone(), p, evidence.clone()));
+            targets.push((Peer::Workload(w.id.clone()), p, evidence.clone()));
         }
     }
     for m in ctx.objects("Service") {
@@ -177,8 +138,8 @@ pub(super) fn run(
         for b in backends.into_iter().filter(|b| b.protocol == Protocol::Tcp) {
             // The endpoints job rewrites every endpoint's port to the annotation's.
             let p = port.unwrap_or(b.port);
-            if seen.insert((b.workload.clone(), p)) {
-                targets.push((b.workload, p, evidence.clone()));
+            if seen.insert((b.peer.clone(), p)) {
+                targets.push((b.peer, p, evidence.clone()));
             }
         }
     }
@@ -188,21 +149,8 @@ pub(super) fn run(
     let scrapers = scrapers(ctx, servers);
     for (dst, port, evidence) in targets {
         for s in &scrapers {
-            if s.workload == dst
-                || covered.contains(&(s.workload.clone(), Peer::Workload(dst.clone()), port))
-            {
-                continue;
-            }
-            for ev in [evidence.clone(), s.evidence.clone()] {
-                sink.connect(
-                    Peer::Workload(s.workload.clone()),
-                    Peer::Workload(dst.clone()),
-                    port,
-                    Protocol::Tcp,
-                    NAME,
-                    s.confidence,
-                    ev,
-                );
+            if !covered.contains(&(s.workload.clone(), dst.clone(), port)) {
+                s.scrape(sink, &dst, port, &evidence);
             }
         }
     }

@@ -10,10 +10,11 @@ mod annotations;
 mod monitors;
 pub mod selector;
 
-use netpol_model::Manifest;
+use netpol_model::{Manifest, Protocol};
 use serde_json::Value;
 
-use crate::{Confidence, Context, Evidence, Sink};
+use crate::json::Items;
+use crate::{Confidence, Context, Evidence, Peer, Sink};
 use selector::{labels_at, matches};
 
 pub const NAME: &str = "prometheus";
@@ -64,11 +65,8 @@ fn servers<'c>(ctx: &Context<'c>) -> Vec<Server<'c>> {
 /// Services it sends alerts to (`namespace`, `name`, `port` by name or number).
 fn alerting(ctx: &Context, sink: &mut Sink, servers: &[Server]) {
     for s in servers {
-        let list = s
-            .manifest
-            .get("spec.alerting.alertmanagers")
-            .and_then(Value::as_array);
-        for (i, am) in list.into_iter().flatten().enumerate() {
+        let list = s.manifest.get("spec.alerting.alertmanagers").items();
+        for (i, am) in list.enumerate() {
             let field = format!("spec.alerting.alertmanagers[{i}]");
             let Some(name) = am.get("name").and_then(Value::as_str) else {
                 continue;
@@ -104,7 +102,7 @@ fn alerting(ctx: &Context, sink: &mut Sink, servers: &[Server]) {
                 for p in &s.pods {
                     sink.connect(
                         crate::Peer::Workload(p.clone()),
-                        crate::Peer::Workload(b.workload.clone()),
+                        b.peer.clone(),
                         b.port,
                         b.protocol,
                         NAME,
@@ -127,10 +125,7 @@ fn conventional_servers(ctx: &Context) -> Vec<(String, Evidence)> {
                 && w.labels.contains_key("operator.prometheus.io/name")
         })
         .map(|w| {
-            let field = match w.pod_spec_path {
-                "spec" => "metadata.labels".to_string(),
-                p => format!("{}.metadata.labels", p.trim_end_matches(".spec")),
-            };
+            let field = w.pod_metadata_field("labels");
             (
                 w.id.clone(),
                 Evidence::at(w.manifest, &field, "app.kubernetes.io/name: prometheus"),
@@ -163,11 +158,46 @@ fn compact(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// A scraper of a monitor: a workload, how sure, and why.
+/// A scraper of a monitor or of annotated pods: a workload, how sure, and why.
 struct Scraper {
     workload: String,
     confidence: Confidence,
     evidence: Evidence,
+}
+
+impl Scraper {
+    /// Operator-run Prometheus pods, when nothing says who scrapes: guesses.
+    fn conventional(ctx: &Context) -> Vec<Scraper> {
+        conventional_servers(ctx)
+            .into_iter()
+            .map(|(workload, evidence)| Scraper {
+                workload,
+                confidence: Confidence::Guess,
+                evidence,
+            })
+            .collect()
+    }
+
+    /// The scrape of `dst` on `port`, citing the target's evidence and the
+    /// scraper's; none from a workload to itself.
+    fn scrape(&self, sink: &mut Sink, dst: &Peer, port: u16, evidence: &Evidence) -> bool {
+        let src = Peer::Workload(self.workload.clone());
+        if src == *dst {
+            return false;
+        }
+        for ev in [evidence, &self.evidence] {
+            sink.connect(
+                src.clone(),
+                dst.clone(),
+                port,
+                Protocol::Tcp,
+                NAME,
+                self.confidence,
+                ev.clone(),
+            );
+        }
+        true
+    }
 }
 
 /// Who scrapes `monitor`: the Prometheus objects that select it (certain),
@@ -182,14 +212,7 @@ fn scrapers(
 ) -> Vec<Scraper> {
     let at = Evidence::at(monitor, "metadata", monitor.display_name());
     if servers.is_empty() {
-        let found: Vec<Scraper> = conventional_servers(ctx)
-            .into_iter()
-            .map(|(workload, evidence)| Scraper {
-                workload,
-                confidence: Confidence::Guess,
-                evidence,
-            })
-            .collect();
+        let found = Scraper::conventional(ctx);
         if found.is_empty() {
             sink.unresolved(
                 monitor.display_name(),

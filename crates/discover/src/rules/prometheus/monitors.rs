@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use super::selector::{labels_at, matches};
 use super::{NAME, Scraper, Server, scrapers};
-use crate::rules::ingress::url;
-use crate::{Context, Evidence, Peer, ServicePortRef, Sink};
+use crate::json::Items;
+use crate::resolve;
+use crate::{Context, Evidence, Peer, ServicePortRef, Sink, url};
 
 const GROUP: &str = "monitoring.coreos.com";
 
@@ -71,20 +72,8 @@ impl Out<'_> {
 
 fn emit(out: &mut Out, scrapers: &[Scraper], dst: Peer, port: u16, evidence: &Evidence) {
     for s in scrapers {
-        if Peer::Workload(s.workload.clone()) == dst {
-            continue;
-        }
-        out.covered.insert((s.workload.clone(), dst.clone(), port));
-        for ev in [evidence.clone(), s.evidence.clone()] {
-            out.sink.connect(
-                Peer::Workload(s.workload.clone()),
-                dst.clone(),
-                port,
-                Protocol::Tcp,
-                NAME,
-                s.confidence,
-                ev,
-            );
+        if s.scrape(out.sink, &dst, port, evidence) {
+            out.covered.insert((s.workload.clone(), dst.clone(), port));
         }
     }
 }
@@ -130,8 +119,8 @@ fn service_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Mani
         );
         return;
     }
-    let endpoints = m.get("spec.endpoints").and_then(Value::as_array);
-    for (i, e) in endpoints.into_iter().flatten().enumerate() {
+    let endpoints = m.get("spec.endpoints").items();
+    for (i, e) in endpoints.enumerate() {
         let field = format!("spec.endpoints[{i}]");
         let port_ref = match (e.get("port").and_then(Value::as_str), e.get("targetPort")) {
             (Some(p), _) => ServicePortRef::Name(p),
@@ -142,22 +131,19 @@ fn service_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Mani
             _ => ServicePortRef::All,
         };
         let mut outside: Vec<(Peer, u16)> = Vec::new();
-        for s in services
-            .iter()
-            .filter(|s| s.selector.as_ref().is_none_or(|l| l.is_empty()))
-        {
+        for s in services.iter().filter(|s| resolve::selectorless(s)) {
             outside.extend(selectorless(ctx, s, port_ref));
         }
         let services: Vec<&Service> = services
             .iter()
             .copied()
-            .filter(|s| s.selector.as_ref().is_some_and(|l| !l.is_empty()))
+            .filter(|s| !resolve::selectorless(s))
             .collect();
         let (text, targets) = if let Some(port) = e.get("port").and_then(Value::as_str) {
             let t = services
                 .iter()
                 .flat_map(|s| ctx.backends(s, ServicePortRef::Name(port)))
-                .map(|b| (b.workload, b.port))
+                .map(|b| (b.peer, b.port))
                 .collect::<Vec<_>>();
             (format!("port: {port}"), t)
         } else if let Some(tp) = e.get("targetPort") {
@@ -171,7 +157,7 @@ fn service_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Mani
                 .iter()
                 .flat_map(|s| ctx.backends(s, ServicePortRef::All))
                 .filter(|b| b.protocol == Protocol::Tcp)
-                .map(|b| (b.workload, b.port))
+                .map(|b| (b.peer, b.port))
                 .collect::<Vec<_>>();
             ("every port of the selected Services".to_string(), t)
         };
@@ -188,8 +174,8 @@ fn service_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Mani
             );
             continue;
         }
-        for (workload, port) in targets {
-            emit(sink, scrapers, Peer::Workload(workload), port, &evidence);
+        for (peer, port) in targets {
+            emit(sink, scrapers, peer, port, &evidence);
         }
     }
 }
@@ -198,11 +184,7 @@ fn service_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Mani
 /// the kubelet Service prometheus-operator keeps filled with the nodes'
 /// addresses, or hand-written Endpoints.
 fn selectorless(ctx: &Context, service: &Service, port: ServicePortRef) -> Vec<(Peer, u16)> {
-    let ports = service.ports.iter().filter(|p| match port {
-        ServicePortRef::Number(n) => p.port == n,
-        ServicePortRef::Name(n) => p.name.as_deref() == Some(n),
-        ServicePortRef::All => true,
-    });
+    let ports = service.ports.iter().filter(|p| port.picks(p));
     if service.namespace == "default" && service.name == "kubernetes" {
         return ports
             .filter_map(|p| match p.target_port {
@@ -225,9 +207,9 @@ fn selectorless(ctx: &Context, service: &Service, port: ServicePortRef) -> Vec<(
     {
         return ports.map(|p| (Peer::Nodes, p.port)).collect();
     }
-    crate::rules::ingress::backend::manual_endpoints(ctx, service, port)
+    ctx.backends(service, port)
         .into_iter()
-        .map(|d| (d.peer, d.port))
+        .map(|b| (b.peer, b.port))
         .collect()
 }
 
@@ -240,7 +222,7 @@ fn scalar(v: &Value) -> String {
 
 /// A ServiceMonitor `targetPort`: the pods' own port, by number or by
 /// container port name, on the pods the Service selects.
-fn target_port(ctx: &Context, service: &Service, tp: &Value) -> Vec<(String, u16)> {
+fn target_port(ctx: &Context, service: &Service, tp: &Value) -> Vec<(Peer, u16)> {
     let mut out = Vec::new();
     for (i, e) in ctx.cluster.endpoints.iter().enumerate() {
         if !service.selects(e) {
@@ -255,7 +237,7 @@ fn target_port(ctx: &Context, service: &Service, tp: &Value) -> Vec<(String, u16
             _ => None,
         };
         if let Some(p) = port {
-            out.push((ctx.workload_of_endpoint(i), p));
+            out.push((Peer::Workload(ctx.workload_of_endpoint(i)), p));
         }
     }
     out.sort();
@@ -283,8 +265,8 @@ fn pod_monitor(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Manifest
         );
         return;
     }
-    let endpoints = m.get("spec.podMetricsEndpoints").and_then(Value::as_array);
-    for (i, e) in endpoints.into_iter().flatten().enumerate() {
+    let endpoints = m.get("spec.podMetricsEndpoints").items();
+    for (i, e) in endpoints.enumerate() {
         let field = format!("spec.podMetricsEndpoints[{i}]");
         let name = e.get("port").and_then(Value::as_str);
         let number = e
@@ -362,10 +344,10 @@ fn scrape_config(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Manife
         .and_then(Value::as_str)
         .unwrap_or("http")
         .to_ascii_lowercase();
-    let statics = m.get("spec.staticConfigs").and_then(Value::as_array);
-    for (i, sc) in statics.into_iter().flatten().enumerate() {
-        let targets = sc.get("targets").and_then(Value::as_array);
-        for (j, t) in targets.into_iter().flatten().enumerate() {
+    let statics = m.get("spec.staticConfigs").items();
+    for (i, sc) in statics.enumerate() {
+        let targets = sc.get("targets").items();
+        for (j, t) in targets.enumerate() {
             let Some(text) = t.as_str() else { continue };
             let field = format!("spec.staticConfigs[{i}].targets[{j}]");
             let evidence = Evidence::at(m, &field, text);
@@ -395,13 +377,7 @@ fn scrape_config(ctx: &Context, sink: &mut Out, scrapers: &[Scraper], m: &Manife
                     );
                 }
                 for b in backends {
-                    emit(
-                        sink,
-                        scrapers,
-                        Peer::Workload(b.workload),
-                        b.port,
-                        &evidence,
-                    );
+                    emit(sink, scrapers, b.peer, b.port, &evidence);
                 }
             } else if target.host.contains('.')
                 && !target.host.ends_with(".svc")

@@ -1,6 +1,8 @@
-//! ConfigMaps and Secrets as a pod sees them: their keys and values, with
-//! the field each value sits in; encrypted Secrets (SealedSecret, SOPS,
-//! ExternalSecret) are recognized so that they are reported, never guessed.
+//! ConfigMaps and Secrets as a pod sees them: the ones its volumes mount,
+//! their keys and values, with the field each value sits in; encrypted
+//! Secrets (SealedSecret, SOPS, ExternalSecret) are recognized so that they
+//! are reported, never guessed. Shared by the rules that read what a pod is
+//! given (env-url, coredns-hosts), so that they read the same places.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +10,7 @@ use k8s_openapi::api::core::v1 as core;
 use netpol_model::Manifest;
 use serde_json::Value;
 
-use crate::Context;
+use crate::{Context, Workload};
 
 /// One key's value and the field it sits in (`data.DATABASE_URL`).
 pub struct Entry {
@@ -29,7 +31,7 @@ pub enum Source<'c> {
     Missing,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
     ConfigMap,
     Secret,
@@ -62,6 +64,11 @@ pub fn lookup<'c>(ctx: &Context<'c>, kind: Kind, namespace: &str, name: &str) ->
         },
         Kind::Secret => secret(ctx, namespace, name),
     }
+}
+
+/// A ConfigMap's `data`, the text values by key.
+pub fn data(m: &Manifest) -> BTreeMap<String, Entry> {
+    string_map(m, "data")
 }
 
 fn string_map(m: &Manifest, key: &str) -> BTreeMap<String, Entry> {
@@ -135,4 +142,110 @@ fn secret<'c>(ctx: &Context<'c>, namespace: &str, name: &str) -> Source<'c> {
         };
     }
     Source::Missing
+}
+
+/// A ConfigMap or Secret a volume mounts.
+pub struct Mount {
+    pub kind: Kind,
+    pub name: String,
+    /// The keys `items` picks; `None`: every key.
+    pub items: Option<Vec<String>>,
+    /// Below the pod spec: `volumes[0].configMap`.
+    pub path: String,
+    /// The volume's name.
+    pub volume: String,
+}
+
+/// The ConfigMaps and Secrets the pod's volumes mount, plain or projected.
+pub fn mounts(w: &Workload) -> Vec<Mount> {
+    let keys = |items: &Option<Vec<core::KeyToPath>>| {
+        items
+            .as_ref()
+            .map(|l| l.iter().map(|k| k.key.clone()).collect())
+    };
+    let mut out = Vec::new();
+    for (i, v) in w.pod_spec.volumes.iter().flatten().enumerate() {
+        let mut mount = |kind, name: &str, items, path: String| {
+            out.push(Mount {
+                kind,
+                name: name.to_string(),
+                items,
+                path,
+                volume: v.name.clone(),
+            });
+        };
+        if let Some(cm) = &v.config_map {
+            let path = format!("volumes[{i}].configMap");
+            mount(Kind::ConfigMap, &cm.name, keys(&cm.items), path);
+        }
+        if let Some(s) = &v.secret {
+            if let Some(name) = &s.secret_name {
+                mount(
+                    Kind::Secret,
+                    name,
+                    keys(&s.items),
+                    format!("volumes[{i}].secret"),
+                );
+            }
+        }
+        for (j, src) in v
+            .projected
+            .iter()
+            .flat_map(|p| p.sources.iter().flatten())
+            .enumerate()
+        {
+            let path = format!("volumes[{i}].projected.sources[{j}]");
+            if let Some(cm) = &src.config_map {
+                mount(
+                    Kind::ConfigMap,
+                    &cm.name,
+                    keys(&cm.items),
+                    format!("{path}.configMap"),
+                );
+            }
+            if let Some(s) = &src.secret {
+                mount(
+                    Kind::Secret,
+                    &s.name,
+                    keys(&s.items),
+                    format!("{path}.secret"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// ConfigMaps and Secrets whose every key the pods see: `envFrom` and
+/// volumes.
+pub fn seen(w: &Workload) -> Vec<(Kind, String)> {
+    let mut out: Vec<(Kind, String)> = Vec::new();
+    for e in w
+        .containers()
+        .flat_map(|(_, c)| c.env_from.iter().flatten())
+    {
+        out.extend(
+            e.config_map_ref
+                .as_ref()
+                .map(|r| (Kind::ConfigMap, r.name.clone())),
+        );
+        out.extend(
+            e.secret_ref
+                .as_ref()
+                .map(|r| (Kind::Secret, r.name.clone())),
+        );
+    }
+    out.extend(mounts(w).into_iter().map(|m| (m.kind, m.name)));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The ConfigMaps of [`seen`].
+pub fn config_maps_seen(w: &Workload) -> Vec<String> {
+    seen(w)
+        .into_iter()
+        .filter(|(kind, _)| *kind == Kind::ConfigMap)
+        .map(|(_, name)| name)
+        .collect()
 }
