@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use netpol_discover::{Confidence, Connection, Discovery, Evidence, Peer};
-use netpol_engine::{Decision, Engine, Party};
+use netpol_engine::{Decision, Engine, Party, SideTrace};
 use netpol_model::Protocol;
 use serde::Serialize;
 
@@ -130,15 +130,31 @@ fn check(x: &Expansion, engine: &Engine, c: &Connection, s: &End, d: &End) -> Op
     if let (Some(ps), Some(pd)) = (party(s), party(d)) {
         let v = engine.verdict(ps, pd, c.port, c.protocol);
         if !v.allowed && v.decided_by == Decision::Policies {
-            let side = if v.ingress.allowed {
-                &v.egress
-            } else {
-                &v.ingress
-            };
-            reasons.push(format!("the policies deny it: {}", side.reason));
+            reasons.push(format!(
+                "the policies deny it: {}",
+                denying_side(&v.ingress, &v.egress)
+            ));
+        } else if let Some(allowed) = v.only_over() {
+            // Both ends can use either family, so the app may well use the other one.
+            if let Some(f) = v.by_family.iter().find(|f| f.family != allowed) {
+                reasons.push(format!(
+                    "the policies deny it over {} (allowed over {allowed} only): {}",
+                    f.family,
+                    denying_side(&f.ingress, &f.egress)
+                ));
+            }
         }
     }
     (!reasons.is_empty()).then_some(reasons)
+}
+
+/// The reason of the side that denies (ingress first, as the engine reports it).
+fn denying_side<'t>(ingress: &'t SideTrace, egress: &'t SideTrace) -> &'t str {
+    if ingress.allowed {
+        &egress.reason
+    } else {
+        &ingress.reason
+    }
 }
 
 /// Whether a flow (the file's or the implicit DNS one) means `s -> d:port`.

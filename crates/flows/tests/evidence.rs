@@ -123,3 +123,57 @@ fn with_egress_isolation_the_api_server_needs_its_flow() {
     );
     assert!(breaks("ingress+egress", &with_flow, need_api()).is_empty());
 }
+
+/// A need between dual-stack pods that the policies allow over IPv4 only is
+/// broken over IPv6: the app may resolve the Service's IPv6 address.
+#[test]
+fn a_need_the_policies_allow_over_one_family_only_would_break_over_the_other() {
+    let text = "apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: net, labels: {app: client}}
+spec: {containers: [{name: c, image: c}]}
+status: {podIPs: [{ip: 10.42.0.10}, {ip: 'fd00::10'}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: server, namespace: net, labels: {app: server}}
+spec: {containers: [{name: c, image: c, ports: [{containerPort: 80}]}]}
+status: {podIPs: [{ip: 10.42.0.20}, {ip: 'fd00::20'}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: server-from-v4, namespace: net}
+spec:
+  podSelector: {matchLabels: {app: server}}
+  ingress: [{from: [{ipBlock: {cidr: 10.42.0.0/16}}]}]
+";
+    let c = netpol_model::load_sources(
+        &[netpol_model::Source {
+            name: "net.yaml".into(),
+            text: text.into(),
+        }],
+        &LoadOptions::default(),
+    )
+    .unwrap();
+    // The flow is there: only the given policy breaks the need.
+    let f = parse_flows(
+        "flows.yaml",
+        "defaultDeny: ingress\nflows:\n  - {from: net/client, to: net/server, ports: [80], purpose: web}\n",
+    )
+    .unwrap();
+    let x = expand(&c, &f);
+    let client = Peer::Workload("net/client".into());
+    let server = Peer::Workload("net/server".into());
+    let d = Discovery {
+        connections: vec![need(client, server, 80, Confidence::Certain)],
+        unresolved: Vec::new(),
+    };
+    let broken = would_break(&x, &Engine::new(&c), &d);
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert!(
+        broken[0].reasons[0]
+            .starts_with("the policies deny it over IPv6 (allowed over IPv4 only): "),
+        "{:?}",
+        broken[0].reasons
+    );
+}
