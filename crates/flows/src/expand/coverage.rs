@@ -1,0 +1,107 @@
+//! Which connections the flows ask for: the reference `verify` holds the
+//! policies' verdicts against.
+
+use std::collections::BTreeMap;
+
+use netpol_model::Protocol;
+
+use super::{Destinations, Expansion, PortSel, Sources};
+
+impl Expansion<'_> {
+    /// Per flow: which endpoints it covers as a source (pods it means, or
+    /// pods whose address is in its blocks) and, per destination endpoint,
+    /// the ports. The reference for "is this connection asked for?".
+    pub fn coverage(&self) -> Coverage {
+        let n = self.cluster.endpoints.len();
+        let mut flows = Vec::new();
+        for f in &self.expanded {
+            let mut src = vec![false; n];
+            match &f.sources {
+                Sources::Pods(set) => set
+                    .endpoints
+                    .iter()
+                    .chain(&set.host_network)
+                    .for_each(|&i| src[i] = true),
+                Sources::Addresses { blocks } => {
+                    for (i, e) in self.cluster.endpoints.iter().enumerate() {
+                        src[i] = e
+                            .ips
+                            .iter()
+                            .any(|ip| blocks.iter().any(|b| b.contains(*ip)));
+                    }
+                }
+            }
+            let mut dst: BTreeMap<usize, Vec<PortSel>> = BTreeMap::new();
+            match &f.destinations {
+                Destinations::Pods {
+                    members,
+                    host_members,
+                    ..
+                } => {
+                    for m in members.iter().chain(host_members) {
+                        dst.insert(m.endpoint, m.ports.clone());
+                    }
+                }
+                Destinations::Addresses { blocks, ports } => {
+                    for (i, e) in self.cluster.endpoints.iter().enumerate() {
+                        if e.ips
+                            .iter()
+                            .any(|ip| blocks.iter().any(|b| b.contains(*ip)))
+                        {
+                            dst.insert(i, ports.clone());
+                        }
+                    }
+                }
+            }
+            flows.push((src, dst));
+        }
+        Coverage { flows }
+    }
+
+    /// Whether the policies netpol manages could restrict `src -> dst`: the
+    /// destination's ingress, or with egress isolation the source's egress.
+    /// Host-network pods are never isolated, so they cannot be the one side.
+    pub fn in_scope(&self, src: usize, dst: usize) -> bool {
+        let e = &self.cluster.endpoints;
+        let restrictable = |i: usize| self.flows.managed(&e[i].namespace) && !e[i].host_network;
+        restrictable(dst) || (self.flows.egress() && restrictable(src))
+    }
+}
+
+/// One flow's reach: which endpoints it covers as a source, and per
+/// destination endpoint the ports.
+type FlowReach = (Vec<bool>, BTreeMap<usize, Vec<PortSel>>);
+
+pub struct Coverage {
+    flows: Vec<FlowReach>,
+}
+
+impl Coverage {
+    /// Indexes of the flows that ask for `src -> dst:port/protocol`.
+    pub fn flows_covering(
+        &self,
+        src: usize,
+        dst: usize,
+        port: u16,
+        protocol: Protocol,
+    ) -> Vec<usize> {
+        self.flows
+            .iter()
+            .enumerate()
+            .filter(|(_, (s, d))| {
+                s[src]
+                    && d.get(&dst)
+                        .is_some_and(|ports| ports.iter().any(|p| p.admits(port, protocol)))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    pub fn covers(&self, src: usize, dst: usize, port: u16, protocol: Protocol) -> bool {
+        self.flows.iter().any(|(s, d)| {
+            s[src]
+                && d.get(&dst)
+                    .is_some_and(|ports| ports.iter().any(|p| p.admits(port, protocol)))
+        })
+    }
+}
