@@ -254,26 +254,37 @@ impl Ctx<'_> {
         selector
     }
 
-    fn sources(&mut self, def: &FlowDef) -> Sources {
-        if !def.from.is_pods() {
-            return Sources::Addresses {
-                blocks: self.blocks(def, &def.from.clone()),
-            };
-        }
-        let (visible, host) = self.members(&def.from);
-        self.host_network_note(def, &host, "source");
+    /// The policy-visible and the host-network pods one end of a flow means,
+    /// with the findings when it means none or some use the host network.
+    fn pods_of(
+        &mut self,
+        def: &FlowDef,
+        spec: &EndpointSpec,
+        side: &str,
+    ) -> (Vec<usize>, Vec<usize>) {
+        let (visible, host) = self.members(spec);
+        self.host_network_note(def, &host, side);
         if visible.is_empty() && host.is_empty() && def.field != "allowDns" {
             self.finding(
                 def,
                 Severity::Error,
                 "matches-nothing",
                 format!(
-                    "source {} matches no pod{}",
-                    def.from,
-                    crate::suggest::endpoint(self.cluster, &def.from)
+                    "{side} {spec} matches no pod{}",
+                    crate::suggest::endpoint(self.cluster, spec)
                 ),
             );
         }
+        (visible, host)
+    }
+
+    fn sources(&mut self, def: &FlowDef) -> Sources {
+        if !def.from.is_pods() {
+            return Sources::Addresses {
+                blocks: self.blocks(def, &def.from.clone()),
+            };
+        }
+        let (visible, host) = self.pods_of(def, &def.from, "source");
         let mut pod_set = self.pod_set(def, &def.from.clone(), &visible);
         pod_set.host_network = host;
         Sources::Pods(pod_set)
@@ -353,20 +364,7 @@ impl Ctx<'_> {
             let ports = self.address_ports(def);
             return Destinations::Addresses { blocks, ports };
         }
-        let (visible, host) = self.members(&def.to);
-        self.host_network_note(def, &host, "destination");
-        if visible.is_empty() && host.is_empty() && def.field != "allowDns" {
-            self.finding(
-                def,
-                Severity::Error,
-                "matches-nothing",
-                format!(
-                    "destination {} matches no pod{}",
-                    def.to,
-                    crate::suggest::endpoint(self.cluster, &def.to)
-                ),
-            );
-        }
+        let (visible, host) = self.pods_of(def, &def.to, "destination");
         let mut listened: BTreeSet<&PortSpec> = BTreeSet::new();
         let mut members = Vec::new();
         let mut host_members = Vec::new();
