@@ -257,3 +257,50 @@ fn needs_no_policy_can_express_are_written_off_with_the_reason() {
     assert!(flows.contains("  - from: kube-apiserver\n    to: hooks/webhook\n    ports: [9443]\n"));
     assert!(flows.contains("cluster:\n  nodeCIDRs: [192.168.1.0/24]\n"));
 }
+
+/// The second real cluster (Traefik, ServiceMonitors, webhooks): everything
+/// discover writes goes through gen; verify finds nothing missing, nothing
+/// that would break and nothing odd about the flows. What it does report is
+/// the input's own policy (longhorn-webhook admits everyone on 9502).
+#[test]
+fn real_talos_discover_gen_verify() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    if netpol_testdata::shared("realcases/talos-gitops/manifests").is_none() {
+        return;
+    }
+    let manifests = "../shared/realcases/talos-gitops/manifests";
+    let flows = netpol_in(
+        &repo,
+        &["discover", manifests, "--node-cidr", "192.168.2.0/24"],
+    )
+    .stdout;
+    // Three etcd snapshot CronJobs share their pod labels and every need:
+    // written once for the labels that select exactly them.
+    assert!(
+        flows.contains("  - from: kube-system:app.kubernetes.io/name=etcd-snapshot-offsite\n    to: kube-system/coredns\n"),
+        "{flows}"
+    );
+    // A host-network workload calling an address: no policy selects either end.
+    assert!(flows.contains(
+        "  # OFF: no NetworkPolicy selects either end (host network, or an address), so there is nothing to allow: listed for the record\n  # - from: nodes\n  #   to: kube-apiserver\n"
+    ));
+    let verified = discover_gen_verify(&repo, manifests, &["--node-cidr", "192.168.2.0/24"]);
+    for section in ["Missing: 0", "Findings about the flows: 0", "Extra: 8"] {
+        assert!(verified.stdout.contains(section), "{}", verified.stdout);
+    }
+    assert!(
+        !verified.stdout.contains("Would break"),
+        "{}",
+        verified.stdout
+    );
+    assert!(
+        verified
+            .stdout
+            .contains("  longhorn-system/longhorn-manager 9502/TCP from ")
+            && verified
+                .stdout
+                .contains("ingress: allowed by longhorn-system/longhorn-webhook"),
+        "{}",
+        verified.stdout
+    );
+}

@@ -82,7 +82,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                     inputs,
                     node_cidrs: args.node_cidrs.clone(),
                     host_network,
-                    whole_namespace: whole_namespace(&cluster, &alikes),
+                    group_endpoint: group_endpoints(&cluster, &alikes),
                     look_alikes: alikes,
                 },
             )
@@ -111,11 +111,13 @@ fn look_alikes(cluster: &netpol_model::Cluster) -> BTreeMap<String, Vec<String>>
     out
 }
 
-/// Look-alikes that, with theirs, are every workload of their namespace.
-fn whole_namespace(
+/// How a flows file names look-alike workloads all at once: their namespace
+/// when they are all of its workloads, else their shared labels when those
+/// select no other workload's pods. Groups that neither names stay apart.
+fn group_endpoints(
     cluster: &netpol_model::Cluster,
     alikes: &BTreeMap<String, Vec<String>>,
-) -> BTreeSet<String> {
+) -> BTreeMap<String, String> {
     let mut workloads: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     for (i, e) in cluster.endpoints.iter().enumerate() {
         workloads
@@ -123,14 +125,40 @@ fn whole_namespace(
             .or_default()
             .insert(cluster.workload(i));
     }
-    alikes
-        .iter()
-        .filter(|(id, others)| {
-            let ns = id.split('/').next().unwrap_or_default();
-            workloads.get(ns).is_some_and(|all| {
-                all.len() == others.len() + 1 && others.iter().chain([*id]).all(|w| all.contains(w))
+    let mut out = BTreeMap::new();
+    for (id, others) in alikes {
+        let group: BTreeSet<&str> = others
+            .iter()
+            .map(String::as_str)
+            .chain([id.as_str()])
+            .collect();
+        let Some(i) = (0..cluster.endpoints.len()).find(|&i| cluster.workload(i) == *id) else {
+            continue;
+        };
+        let e = &cluster.endpoints[i];
+        let all = &workloads[e.namespace.as_str()];
+        if all.len() == group.len() && all.iter().all(|w| group.contains(w.as_str())) {
+            out.insert(id.clone(), e.namespace.clone());
+            continue;
+        }
+        if e.labels.is_empty() {
+            continue;
+        }
+        // The labels select a pod when it carries all of them.
+        let selected: BTreeSet<String> = cluster
+            .endpoints
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| {
+                p.namespace == e.namespace
+                    && e.labels.iter().all(|(k, v)| p.labels.get(k) == Some(v))
             })
-        })
-        .map(|(id, _)| id.clone())
-        .collect()
+            .map(|(j, _)| cluster.workload(j))
+            .collect();
+        if selected.len() == group.len() && selected.iter().all(|w| group.contains(w.as_str())) {
+            let labels: Vec<String> = e.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.insert(id.clone(), format!("{}:{}", e.namespace, labels.join(",")));
+        }
+    }
+    out
 }

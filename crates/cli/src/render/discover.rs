@@ -110,9 +110,10 @@ pub struct FlowsSettings {
     /// Workloads whose pods carry the same labels as other workloads of
     /// their namespace, with those others: no policy can tell them apart.
     pub look_alikes: BTreeMap<String, Vec<String>>,
-    /// Look-alike workloads that, with their look-alikes, are every workload
-    /// of their namespace: a need they all share is written for the namespace.
-    pub whole_namespace: BTreeSet<String>,
+    /// How to write look-alike workloads when they all share a need: their
+    /// namespace when they fill it, else `ns:labels` when those labels select
+    /// exactly them.
+    pub group_endpoint: BTreeMap<String, String>,
 }
 
 /// One flow: what every rule proposes between the same two ends, on all the
@@ -142,6 +143,13 @@ type Need<'a> = (&'a Peer, &'a Peer, u16, Protocol);
 fn blocker(c: &Connection, s: &FlowsSettings, needs: &BTreeSet<Need>) -> Option<String> {
     if c.confidence == Confidence::Guess {
         return Some("a guess: uncomment it if the workload needs it".to_string());
+    }
+    let selectable = |p: &Peer| matches!(p, Peer::Workload(id) if !s.host_network.contains(id));
+    if !selectable(&c.src) && !selectable(&c.dst) {
+        return Some(
+            "no NetworkPolicy selects either end (host network, or an address), so there is nothing to allow: listed for the record"
+                .to_string(),
+        );
     }
     let addressless = |p: &Peer| matches!(p, Peer::Nodes | Peer::KubeApiserver);
     if s.node_cidrs.is_empty() && (addressless(&c.src) || addressless(&c.dst)) {
@@ -179,20 +187,27 @@ fn blocker(c: &Connection, s: &FlowsSettings, needs: &BTreeSet<Need>) -> Option<
     None
 }
 
-/// How the flows file names a peer: a host-network workload by `nodes`
-/// once the nodes' addresses are known; in an active flow, look-alikes that
-/// fill their namespace by the namespace (they all share the need, or the
-/// flow would be off).
-fn written<'a>(p: &'a Peer, s: &FlowsSettings, active: bool) -> (String, Option<&'a str>) {
-    match p {
+/// How the flows file names a peer.
+struct Written<'a> {
+    text: String,
+    /// The host-network workload written as `nodes`.
+    on_host: Option<&'a str>,
+}
+
+/// A host-network workload is written as `nodes` once the nodes' addresses
+/// are known; in an active flow, look-alikes by the endpoint that means all
+/// of them (they all share the need, or the flow would be off).
+fn written<'a>(p: &'a Peer, s: &FlowsSettings, active: bool) -> Written<'a> {
+    let (text, on_host) = match p {
         Peer::Workload(id) if s.host_network.contains(id) && !s.node_cidrs.is_empty() => {
             (Peer::Nodes.to_string(), Some(id.as_str()))
         }
-        Peer::Workload(id) if active && s.whole_namespace.contains(id) => {
-            (id.split('/').next().unwrap_or(id).to_string(), None)
+        Peer::Workload(id) if active && s.group_endpoint.contains_key(id) => {
+            (s.group_endpoint[id].clone(), None)
         }
         other => (other.to_string(), None),
-    }
+    };
+    Written { text, on_host }
 }
 
 fn flows_of<'a>(d: &'a Discovery, s: &FlowsSettings) -> Vec<Flow<'a>> {
@@ -208,12 +223,12 @@ fn flows_of<'a>(d: &'a Discovery, s: &FlowsSettings) -> Vec<Flow<'a>> {
             continue;
         };
         let off = blocker(c, s, &needs);
-        let (src, src_host) = written(&c.src, s, off.is_none());
-        let (dst, dst_host) = written(&c.dst, s, off.is_none());
-        if src == dst {
-            // A host-network workload's need of another on the nodes: no policy decides it.
-            continue;
-        }
+        let (src, dst) = (
+            written(&c.src, s, off.is_none()),
+            written(&c.dst, s, off.is_none()),
+        );
+        let (src_host, dst_host) = (src.on_host, dst.on_host);
+        let (src, dst) = (src.text, dst.text);
         let f = map
             .entry((src.clone(), dst.clone(), off.clone()))
             .or_insert_with(|| Flow {
