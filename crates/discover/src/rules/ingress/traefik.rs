@@ -64,13 +64,17 @@ fn is_traefik(m: &Manifest) -> bool {
     GROUPS.contains(&m.group())
 }
 
-pub(super) fn ingress_routes(ctx: &Context, out: &mut Routes) {
-    let routes: Vec<&Manifest> = ctx
-        .objects("IngressRoute")
+/// Traefik's IngressRoutes (another CRD may share the kind name).
+fn ingress_route_objects<'c>(ctx: &Context<'c>) -> Vec<&'c Manifest> {
+    ctx.objects("IngressRoute")
         .iter()
         .copied()
         .filter(|m| is_traefik(m))
-        .collect();
+        .collect()
+}
+
+pub(super) fn ingress_routes(ctx: &Context, out: &mut Routes) {
+    let routes = ingress_route_objects(ctx);
     if routes.is_empty() {
         return;
     }
@@ -121,12 +125,7 @@ pub(super) fn ingress_routes(ctx: &Context, out: &mut Routes) {
 
 /// The `Host(`...`)` names of IngressRoute matches.
 pub(super) fn hosts(ctx: &Context) -> Vec<super::Host> {
-    let routes: Vec<&Manifest> = ctx
-        .objects("IngressRoute")
-        .iter()
-        .copied()
-        .filter(|m| is_traefik(m))
-        .collect();
+    let routes = ingress_route_objects(ctx);
     if routes.is_empty() {
         return Vec::new();
     }
