@@ -35,22 +35,8 @@ fn matrix_csv_has_the_same_rows_as_the_json() {
     let json = netpol(&["matrix", "families", "-o", "json"]);
     let csv = netpol(&["matrix", "families", "-o", "csv"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    let from_json: Vec<String> = v["connections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            format!(
-                "{},{},{},{},{},{}",
-                c["src"].as_str().unwrap(),
-                c["dst"].as_str().unwrap(),
-                c["port"],
-                c["protocol"].as_str().unwrap(),
-                c["allowed"],
-                c["family"].as_str().unwrap_or("")
-            )
-        })
-        .collect();
+    let from_json =
+        support::json_as_csv(&v, &["src", "dst", "port", "protocol", "allowed", "family"]);
     let mut lines = csv.stdout.lines();
     assert_eq!(lines.next(), Some("src,dst,port,protocol,allowed,family"));
     assert_eq!(lines.map(String::from).collect::<Vec<_>>(), from_json);

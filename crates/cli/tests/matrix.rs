@@ -40,21 +40,7 @@ fn csv_matches_json() {
     let json = netpol(&["matrix", "engine", "-o", "json"]);
     let csv = netpol(&["matrix", "engine", "-o", "csv"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
-    let from_json: Vec<String> = v["connections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            format!(
-                "{},{},{},{},{}",
-                c["src"].as_str().unwrap(),
-                c["dst"].as_str().unwrap(),
-                c["port"],
-                c["protocol"].as_str().unwrap(),
-                c["allowed"]
-            )
-        })
-        .collect();
+    let from_json = support::json_as_csv(&v, &["src", "dst", "port", "protocol", "allowed"]);
     let lines: Vec<String> = csv.stdout.lines().skip(1).map(String::from).collect();
     assert_eq!(
         csv.stdout.lines().next(),

@@ -106,3 +106,25 @@ pub fn review_diff(new_policies: &str, extra: &[&str]) -> Run {
     args.extend_from_slice(extra);
     netpol(&args)
 }
+
+/// `matrix -o json`'s connections as the CSV rows `matrix -o csv` should
+/// print, one field per column name (an absent field is empty).
+#[allow(dead_code)]
+pub fn json_as_csv(v: &serde_json::Value, columns: &[&str]) -> Vec<String> {
+    v["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let fields: Vec<String> = columns
+                .iter()
+                .map(|k| match &c[*k] {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                })
+                .collect();
+            fields.join(",")
+        })
+        .collect()
+}
