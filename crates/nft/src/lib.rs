@@ -1,11 +1,14 @@
 //! NetworkPolicies enforced by the Linux kernel, and checked with real packets.
 //!
-//! [`ruleset`] compiles the engine's decisions (the same compiled bitsets
-//! `netpol matrix` reads) into one nftables table, `table inet netpol`.
+//! [`ruleset`] compiles the policies into one nftables table, `table inet
+//! netpol`: selectors as sets of the selected pods' addresses, ipBlocks as
+//! their own CIDRs and excepts, so the kernel, not the engine, decides which
+//! addresses a block admits.
 //! [`probe`] builds throwaway network namespaces, applies that ruleset and
 //! measures every connection with real TCP, UDP and SCTP packets.
 
 pub mod addr;
+mod chain;
 mod ports;
 pub mod probe;
 pub mod ruleset;

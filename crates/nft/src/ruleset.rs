@@ -1,10 +1,9 @@
-//! The engine's decisions as one nftables table.
+//! The policies as one nftables table.
 //!
-//! Everything is read from the engine's compiled policies: which pods a
-//! policy selects (`CompiledPolicy::selected`, via `policies_selecting`),
-//! which endpoints a rule admits (`CompiledRule::admitted`), and which ports
-//! a port entry admits (named ports resolved on the destination pod, as the
-//! engine does). ipBlocks add the addresses outside the cluster.
+//! Which pods a policy selects comes from the engine (`policies_selecting`),
+//! and so do the pods a pod or namespace selector admits; everything about
+//! addresses is left to the kernel: ipBlocks are the policies' own CIDRs and
+//! excepts, matched per packet and per family (see [`crate::chain`]).
 //!
 //! Shape of the table: the `forward` base chain accepts established and
 //! related packets and traffic from the node's own addresses, then sends a
@@ -17,15 +16,14 @@
 //! (`net.bridge.bridge-nf-call-iptables=1`), which bridge CNIs such as
 //! Flannel already require.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use netpol_engine::{CompiledRule, Engine, ip_in_block};
-use netpol_model::{Direction, Endpoint, Peer, PortRef, Protocol};
+use netpol_engine::Engine;
+use netpol_model::Direction;
 
-use crate::addr::AddrSet;
-use crate::ports::{nft_protocol, numeric_ports, ports_towards};
+use crate::chain::{Chains, comment, direction_prefix, ident};
 
 pub const TABLE: &str = "netpol";
 
@@ -77,316 +75,6 @@ pub enum CompileError {
     },
 }
 
-/// nft identifiers: Kubernetes names only use `[a-z0-9.-]`, which nft accepts
-/// after the first character; `_` separates the parts, so names cannot collide.
-/// nft allows 256 bytes: a longer name is cut and ends in `..UNIQUE` instead
-/// (`..` never occurs in a Kubernetes name).
-fn ident(prefix: &str, parts: &[&str], unique: &str) -> String {
-    let mut s = prefix.to_string();
-    for p in parts {
-        s.push('_');
-        s.extend(p.chars().map(|c| {
-            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        }));
-    }
-    if s.len() > 240 {
-        s.truncate(220);
-        s.push_str("..");
-        s.push_str(unique);
-    }
-    s
-}
-
-fn comment(text: &str) -> String {
-    // nft limits comments to 128 bytes.
-    let mut t: String = text.chars().filter(|c| *c != '"').collect();
-    while t.len() > 120 {
-        t.pop();
-    }
-    format!("comment \"{t}\"")
-}
-
-fn addresses_of(endpoints: &[&Endpoint]) -> (Vec<String>, Vec<String>) {
-    let mut set = AddrSet::default();
-    for e in endpoints {
-        for ip in &e.ips {
-            set.add_ip(*ip);
-        }
-    }
-    (set.v4_elements(), set.v6_elements())
-}
-
-fn inline_set(elements: &[String]) -> String {
-    if elements.len() == 1 {
-        elements[0].clone()
-    } else {
-        format!("{{ {} }}", elements.join(", "))
-    }
-}
-
-/// A named set of the addresses one rule admits.
-struct RuleSet {
-    name: String,
-    addrs: AddrSet,
-}
-
-struct Compiler<'a, 'c> {
-    engine: &'a Engine<'c>,
-    /// (policy, direction, rule) -> set; filled as chains need them.
-    sets: BTreeMap<(usize, Direction, usize), RuleSet>,
-}
-
-impl Compiler<'_, '_> {
-    fn rule_set(&mut self, pi: usize, direction: Direction, ri: usize) -> &RuleSet {
-        let engine = self.engine;
-        self.sets.entry((pi, direction, ri)).or_insert_with(|| {
-            let (policy, compiled) = engine.policy(pi);
-            let crule = compiled
-                .rules(direction)
-                .iter()
-                .find(|r| r.index == ri)
-                .expect("compiled rule");
-            let mut addrs = AddrSet::default();
-            for (ip, _) in peer_addresses(engine, &policy.rules(direction)[ri].peers, crule) {
-                addrs.add_ip(ip);
-            }
-            // Addresses outside the cluster too, each block in its own family.
-            for peer in &policy.rules(direction)[ri].peers {
-                if let Peer::IpBlock { cidr, except, .. } = peer {
-                    addrs.add_block(cidr, except);
-                }
-            }
-            let dir = match direction {
-                Direction::Ingress => "in",
-                Direction::Egress => "eg",
-            };
-            let idx = ri.to_string();
-            RuleSet {
-                name: ident(
-                    dir,
-                    &[&policy.namespace, &policy.name, &idx],
-                    &format!("p{pi}r{ri}"),
-                ),
-                addrs,
-            }
-        })
-    }
-
-    /// Address matches for a rule: `None` when it has no peers (every address);
-    /// otherwise one per family with elements (empty: the rule admits no address).
-    fn addr_matches(
-        &mut self,
-        pi: usize,
-        direction: Direction,
-        ri: usize,
-        field: &str,
-    ) -> Option<Vec<String>> {
-        let (policy, _) = self.engine.policy(pi);
-        if policy.rules(direction)[ri].peers.is_empty() {
-            return None;
-        }
-        let set = self.rule_set(pi, direction, ri);
-        let mut out = Vec::new();
-        if !set.addrs.v4.is_empty() {
-            out.push(format!("ip {field} @{}_v4", set.name));
-        }
-        if !set.addrs.v6.is_empty() {
-            out.push(format!("ip6 {field} @{}_v6", set.name));
-        }
-        Some(out)
-    }
-
-    /// Always-allowed addresses: the pod itself and host-network pods on its node.
-    fn always_allowed(&self, i: usize, field: &str, verdict: &str, out: &mut String) {
-        let cluster = self.engine.cluster;
-        let pod = &cluster.endpoints[i];
-        let mut lines = |eps: Vec<&Endpoint>, why: &str| {
-            let (v4, v6) = addresses_of(&eps);
-            if !v4.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "\t\tip {field} {} {verdict} {}",
-                    inline_set(&v4),
-                    comment(why)
-                );
-            }
-            if !v6.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "\t\tip6 {field} {} {verdict} {}",
-                    inline_set(&v6),
-                    comment(why)
-                );
-            }
-        };
-        lines(vec![pod], "the pod itself");
-        if let Some(node) = &pod.node {
-            let hosts: Vec<&Endpoint> = cluster
-                .endpoints
-                .iter()
-                .filter(|e| e.host_network && e.node.as_ref() == Some(node))
-                .collect();
-            lines(hosts, &format!("host-network pods on its node {node}"));
-        }
-    }
-
-    fn chain(&mut self, i: usize, direction: Direction) -> String {
-        let engine = self.engine;
-        let pod = &engine.cluster.endpoints[i];
-        let (field, verdict) = match direction {
-            Direction::Ingress => ("saddr", "accept"),
-            Direction::Egress => ("daddr", "return"),
-        };
-        let mut out = String::new();
-        self.always_allowed(i, field, verdict, &mut out);
-        for &pi in engine.policies_selecting(i, direction) {
-            let (policy, compiled) = engine.policy(pi);
-            for crule in compiled.rules(direction) {
-                let ri = crule.index;
-                let rule = &policy.rules(direction)[ri];
-                let what = format!("{} {}[{}]", policy.id(), direction.as_str(), ri);
-                let addrs = self.addr_matches(pi, direction, ri, field);
-                if addrs.as_ref().is_some_and(|a| a.is_empty()) {
-                    let _ = writeln!(out, "\t\t# {what}: its peers admit no address");
-                    continue;
-                }
-                let addrs = addrs.unwrap_or_else(|| vec![String::new()]);
-                let ports = match direction {
-                    Direction::Ingress => ports_towards(&rule.ports, pod),
-                    Direction::Egress => numeric_ports(&rule.ports),
-                };
-                let named = direction == Direction::Egress
-                    && rule
-                        .ports
-                        .iter()
-                        .any(|p| matches!(p.port, Some(PortRef::Name(_))));
-                if ports.admits_nothing() && !named {
-                    let _ = writeln!(out, "\t\t# {what}: no port of it applies to this pod");
-                    continue;
-                }
-                if !ports.admits_nothing() {
-                    for a in &addrs {
-                        for p in ports.render() {
-                            let m: Vec<&str> = [a.as_str(), p.as_str()]
-                                .into_iter()
-                                .filter(|s| !s.is_empty())
-                                .collect();
-                            let m = if m.is_empty() {
-                                String::new()
-                            } else {
-                                format!("{} ", m.join(" "))
-                            };
-                            let _ = writeln!(out, "\t\t{m}{verdict} {}", comment(&what));
-                        }
-                    }
-                }
-                if named {
-                    self.named_egress(&mut out, pi, ri, crule, &what);
-                }
-            }
-        }
-        let _ = writeln!(out, "\t\tdrop");
-        out
-    }
-
-    /// Egress to named ports: each admitted destination with the port the name resolves to on it.
-    fn named_egress(
-        &self,
-        out: &mut String,
-        pi: usize,
-        ri: usize,
-        crule: &CompiledRule,
-        what: &str,
-    ) {
-        let cluster = self.engine.cluster;
-        let (policy, _) = self.engine.policy(pi);
-        let rule = &policy.egress[ri];
-        let mut addresses: BTreeMap<usize, Vec<IpAddr>> = BTreeMap::new();
-        if rule.peers.is_empty() {
-            for (i, e) in cluster.endpoints.iter().enumerate() {
-                addresses.insert(i, e.ips.clone());
-            }
-        }
-        for (ip, e) in peer_addresses(self.engine, &rule.peers, crule) {
-            addresses.entry(e).or_default().push(ip);
-        }
-        let mut groups: BTreeMap<(Protocol, u16), AddrSet> = BTreeMap::new();
-        for (e, ips) in addresses {
-            let e = &cluster.endpoints[e];
-            if e.host_network || ips.is_empty() {
-                continue;
-            }
-            let resolved: BTreeSet<(Protocol, u16)> = rule
-                .ports
-                .iter()
-                .filter_map(|p| match &p.port {
-                    Some(PortRef::Name(name)) => e
-                        .resolve_named_port(name, p.protocol)
-                        .map(|port| (p.protocol, port)),
-                    _ => None,
-                })
-                .collect();
-            for key in resolved {
-                let set = groups.entry(key).or_default();
-                for ip in &ips {
-                    set.add_ip(*ip);
-                }
-            }
-        }
-        if groups.is_empty() {
-            let _ = writeln!(
-                out,
-                "\t\t# {what}: its named ports resolve on no admitted pod"
-            );
-        }
-        for ((proto, port), set) in groups {
-            let (v4, v6) = (set.v4_elements(), set.v6_elements());
-            let p = nft_protocol(proto);
-            let c = comment(&format!("{what} named port"));
-            if !v4.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "\t\tip daddr {} meta l4proto {p} th dport {port} return {c}",
-                    inline_set(&v4)
-                );
-            }
-            if !v6.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "\t\tip6 daddr {} meta l4proto {p} th dport {port} return {c}",
-                    inline_set(&v6)
-                );
-            }
-        }
-    }
-}
-
-/// The pod addresses through which a rule's peers admit pods, with the pod:
-/// every address of a pod a selector matches, but of a pod inside an ipBlock
-/// only its addresses in the block, so that the block's family is kept (an
-/// IPv4 block admits a dual-stack pod's IPv4 connections, never its IPv6 ones).
-fn peer_addresses(engine: &Engine, peers: &[Peer], crule: &CompiledRule) -> Vec<(IpAddr, usize)> {
-    let mut out = Vec::new();
-    for (peer, compiled) in peers.iter().zip(&crule.peers) {
-        for e in compiled.endpoints.ones() {
-            let ips = &engine.cluster.endpoints[e].ips;
-            match peer {
-                Peer::Pods { .. } => out.extend(ips.iter().map(|ip| (*ip, e))),
-                Peer::IpBlock { cidr, except, .. } => out.extend(
-                    ips.iter()
-                        .filter(|ip| ip_in_block(**ip, cidr, except))
-                        .map(|ip| (*ip, e)),
-                ),
-            }
-        }
-    }
-    out
-}
-
 /// The ruleset text: input for `nft -f`. Applying it replaces `table inet
 /// netpol` in one transaction (create if missing, delete, define) and touches
 /// no other table.
@@ -421,7 +109,7 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         .map(|(i, _)| i)
         .collect();
 
-    let mut compiler = Compiler {
+    let mut compiler = Chains {
         engine,
         sets: BTreeMap::new(),
     };
@@ -440,11 +128,7 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
             }
             isolated[n] += 1;
             let name = ident(
-                if direction == Direction::Egress {
-                    "eg"
-                } else {
-                    "in"
-                },
+                direction_prefix(direction),
                 &[&pod.namespace, &pod.name],
                 &format!("e{i}"),
             );
@@ -493,26 +177,21 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
     let _ = writeln!(text, "table inet {table} {{}}");
     let _ = writeln!(text, "delete table inet {table}");
     let _ = writeln!(text, "table inet {table} {{");
-    for set in compiler.sets.values() {
-        for (family, elements) in [
-            ("v4", set.addrs.v4_elements()),
-            ("v6", set.addrs.v6_elements()),
-        ] {
-            if elements.is_empty() {
-                continue;
-            }
-            let ty = if family == "v4" {
-                "ipv4_addr"
-            } else {
-                "ipv6_addr"
-            };
-            let _ = writeln!(
-                text,
-                "\tset {}_{family} {{\n\t\ttype {ty}\n\t\tflags interval",
-                set.name
-            );
-            let _ = writeln!(text, "\t\telements = {{ {} }}\n\t}}\n", elements.join(", "));
+    for (name, set) in &compiler.sets {
+        let ty = if set.v6 { "ipv6_addr" } else { "ipv4_addr" };
+        let _ = writeln!(
+            text,
+            "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval\n\t\t{}",
+            comment(&set.comment)
+        );
+        if set.auto_merge {
+            let _ = writeln!(text, "\t\tauto-merge");
         }
+        let _ = writeln!(
+            text,
+            "\t\telements = {{ {} }}\n\t}}\n",
+            set.elements.join(", ")
+        );
     }
     let _ = writeln!(text, "\tchain forward {{");
     let _ = writeln!(
@@ -685,7 +364,7 @@ status: {podIP: 192.168.1.11}
         let long = "a".repeat(250);
         assert_eq!(ident("in", &["ns", "pod"], "e1"), "in_ns_pod");
         let cut = ident("in", &["ns", &long], "e7");
-        assert_eq!(cut.len(), 224);
+        assert_eq!(cut.len(), 184);
         assert!(cut.ends_with("aaaa..e7"), "{cut}");
         assert_ne!(cut, ident("in", &["ns", &long], "e8"));
     }
@@ -704,7 +383,7 @@ status: {podIP: 192.168.1.11}
     }
 
     #[test]
-    fn an_ip_block_and_pod_peers_share_one_set() {
+    fn an_ip_block_is_its_own_cidr_minus_its_excepts_and_selectors_are_pod_sets() {
         let policy = policy_p(
             "
   podSelector: {matchLabels: {app: web}}
@@ -712,16 +391,25 @@ status: {podIP: 192.168.1.11}
   egress:
     - to:
         - podSelector: {}
-        - ipBlock: {cidr: 192.168.0.0/16, except: [192.168.1.0/24]}
+        - ipBlock: {cidr: 192.168.0.0/16, except: [192.168.1.0/24, 192.168.1.128/25]}
 ",
         );
         let text = compile_yaml(&format!("{PODS}{policy}"), None);
-        // The agents' addresses are in the except range; the pod selector never matches host-network pods.
+        assert_eq!(
+            body(&text, "eg_default_web")[3..],
+            [
+                "ip daddr @eg_default_p_0_pods_v4 return comment \"default/p egress[0]\"",
+                "ip daddr 192.168.0.0/16 ip daddr != @eg_default_p_0_except1_v4 return comment \"default/p egress[0]\"",
+                "drop",
+            ]
+        );
+        // The excepts as written (nft merges overlapping ones), never the addresses of pods.
         assert!(
-            text.contains("elements = { 10.0.0.1, 192.168.0.0/24, 192.168.2.0/23, 192.168.4.0/22"),
+            text.contains("\tset eg_default_p_0_except1_v4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tcomment \"default/p egress[0] ipBlock 192.168.0.0/16 except\"\n\t\tauto-merge\n\t\telements = { 192.168.1.0/24, 192.168.1.128/25 }\n"),
             "{text}"
         );
-        assert!(!text.contains("192.168.1.11 return"), "{text}");
+        // The pod selector never matches host-network pods.
+        assert!(text.contains("elements = { 10.0.0.1 }"), "{text}");
     }
 
     const DUAL_STACK: &str = "
@@ -743,7 +431,7 @@ status: {podIP: \"fd00::6\"}
 ";
 
     #[test]
-    fn an_ip_block_admits_a_dual_stack_pod_over_its_own_family_only() {
+    fn an_ip_block_is_matched_over_its_own_family_only() {
         let policy = policy_p(
             "
   podSelector: {matchLabels: {app: v6}}
@@ -753,22 +441,27 @@ status: {podIP: \"fd00::6\"}
 ",
         );
         let text = compile_yaml(&format!("{DUAL_STACK}{policy}"), None);
-        // ds is inside the IPv4 block by its IPv4 address: its IPv6 address must not be admitted.
-        assert!(!text.contains("fd00::5"), "{text}");
+        // No set of pods inside the block: the kernel compares each packet with it.
+        assert!(!text.contains("_pods_"), "{text}");
         assert_eq!(
             body(&text, "in_default_v6"),
             [
                 "comment \"default/v6 ingress\"",
                 "ip6 saddr fd00::6 accept comment \"the pod itself\"",
-                "ip saddr @in_default_p_0_v4 accept comment \"default/p ingress[0]\"",
+                "ip saddr 10.0.0.0/24 accept comment \"default/p ingress[0]\"",
                 "drop",
             ]
         );
-        // Named-port egress too: only ds's IPv4 address, with the port resolved on ds.
+        // Named-port egress: the block, and the pods on which http is 80, over IPv4 only.
+        assert_eq!(
+            body(&text, "eg_default_v6")[2..],
+            [
+                "ip daddr 10.0.0.0/24 ip daddr @port_http_tcp_80_v4 meta l4proto tcp th dport 80 return comment \"default/p egress[0]\"",
+                "drop",
+            ]
+        );
         assert!(
-            body(&text, "eg_default_v6").contains(
-                &"ip daddr 10.0.0.5 meta l4proto tcp th dport 80 return comment \"default/p egress[0] named port\"".to_string()
-            ),
+            text.contains("elements = { 10.0.0.5 }") && text.contains("elements = { fd00::5, fd00::6 }"),
             "{text}"
         );
     }

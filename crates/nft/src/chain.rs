@@ -1,0 +1,322 @@
+//! One isolated pod's chain for one direction: what each rule of each policy
+//! selecting it admits, as nft matches.
+//!
+//! Peers are matched the way CNIs match them, not through the engine's
+//! decisions about addresses: an ipBlock is its own CIDR (`ip saddr
+//! 10.0.0.0/8`, `ip6 saddr fd00::/64`) minus a named interval set of its
+//! excepts, so the kernel checks every packet's address and family against the
+//! policy's text. Pod and namespace selectors are named sets of the addresses
+//! of the pods they select (as kube-router's ipsets are); which pods that is
+//! comes from the engine's selector matching. Named ports are resolved on each
+//! destination pod: ingress on the chain's own pod, egress through a set of
+//! the destination pods on which the name means that port.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use netpol_engine::Engine;
+use netpol_model::{Direction, Endpoint, Peer, PortRef, Protocol};
+
+use crate::addr::AddrSet;
+use crate::ports::{nft_protocol, numeric_ports, ports_towards};
+
+/// A named set of the ruleset.
+pub(crate) struct NamedSet {
+    pub v6: bool,
+    pub elements: Vec<String>,
+    /// Elements as the policy wrote them (excepts), which may overlap: nft merges them.
+    pub auto_merge: bool,
+    pub comment: String,
+}
+
+/// One address match of a rule; `v6: None` matches every family.
+struct Match {
+    v6: Option<bool>,
+    expr: String,
+}
+
+/// nft identifiers: Kubernetes names only use `[a-z0-9.-]`, which nft accepts
+/// after the first character; `_` separates the parts, so names cannot collide.
+/// nft allows 256 bytes: a longer name is cut and ends in `..UNIQUE` instead
+/// (`..` never occurs in a Kubernetes name).
+pub(crate) fn ident(prefix: &str, parts: &[&str], unique: &str) -> String {
+    let mut s = prefix.to_string();
+    for p in parts {
+        s.push('_');
+        s.extend(p.chars().map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        }));
+    }
+    if s.len() > 200 {
+        s.truncate(180);
+        s.push_str("..");
+        s.push_str(unique);
+    }
+    s
+}
+
+pub(crate) fn comment(text: &str) -> String {
+    // nft limits comments to 128 bytes.
+    let mut t: String = text.chars().filter(|c| *c != '"').collect();
+    while t.len() > 120 {
+        t.pop();
+    }
+    format!("comment \"{t}\"")
+}
+
+fn inline_set(elements: &[String]) -> String {
+    if elements.len() == 1 {
+        elements[0].clone()
+    } else {
+        format!("{{ {} }}", elements.join(", "))
+    }
+}
+
+fn family_words(v6: bool) -> (&'static str, &'static str) {
+    if v6 { ("ip6", "v6") } else { ("ip", "v4") }
+}
+
+pub(crate) struct Chains<'a, 'c> {
+    pub engine: &'a Engine<'c>,
+    /// By name, so the ruleset lists them sorted.
+    pub sets: BTreeMap<String, NamedSet>,
+}
+
+impl Chains<'_, '_> {
+    /// Adds the non-empty families of `addrs` as sets `BASE_v4`/`BASE_v6`;
+    /// returns `(v6, name)` for each.
+    fn add_sets(&mut self, base: &str, addrs: &AddrSet, why: &str) -> Vec<(bool, String)> {
+        let mut out = Vec::new();
+        for (v6, elements) in [(false, addrs.v4_elements()), (true, addrs.v6_elements())] {
+            if elements.is_empty() {
+                continue;
+            }
+            let name = format!("{base}_{}", family_words(v6).1);
+            self.sets.entry(name.clone()).or_insert_with(|| NamedSet {
+                v6,
+                elements,
+                auto_merge: false,
+                comment: why.to_string(),
+            });
+            out.push((v6, name));
+        }
+        out
+    }
+
+    /// The address matches of a rule's peers: `[every address]` without peers,
+    /// empty when its peers can admit no address.
+    fn peer_matches(&mut self, pi: usize, direction: Direction, ri: usize) -> Vec<Match> {
+        let engine = self.engine;
+        let (policy, compiled) = engine.policy(pi);
+        let rule = &policy.rules(direction)[ri];
+        if rule.peers.is_empty() {
+            return vec![Match {
+                v6: None,
+                expr: String::new(),
+            }];
+        }
+        let field = match direction {
+            Direction::Ingress => "saddr",
+            Direction::Egress => "daddr",
+        };
+        let (dir, idx) = (direction_prefix(direction), ri.to_string());
+        let base = ident(
+            dir,
+            &[&policy.namespace, &policy.name, &idx],
+            &format!("p{pi}r{ri}"),
+        );
+        let crule = compiled
+            .rules(direction)
+            .iter()
+            .find(|r| r.index == ri)
+            .expect("every rule is compiled");
+        let mut out = Vec::new();
+        // The pods the selectors pick, every address of each.
+        let mut pods = AddrSet::default();
+        for (peer, cpeer) in rule.peers.iter().zip(&crule.peers) {
+            if matches!(peer, Peer::Pods { .. }) {
+                for e in cpeer.endpoints.ones() {
+                    for ip in &engine.cluster.endpoints[e].ips {
+                        pods.add_ip(*ip);
+                    }
+                }
+            }
+        }
+        let why = format!("{} {}[{ri}] selected pods", policy.id(), direction.as_str());
+        for (v6, name) in self.add_sets(&format!("{base}_pods"), &pods, &why) {
+            let fam = family_words(v6).0;
+            out.push(Match {
+                v6: Some(v6),
+                expr: format!("{fam} {field} @{name}"),
+            });
+        }
+        // Each ipBlock as written: its CIDR, minus its excepts of that family.
+        for (k, peer) in rule.peers.iter().enumerate() {
+            let Peer::IpBlock { cidr, except, .. } = peer else {
+                continue;
+            };
+            let v6 = matches!(cidr, ipnet::IpNet::V6(_));
+            let (fam, suffix) = family_words(v6);
+            let mut expr = format!("{fam} {field} {}", cidr.trunc());
+            let excepts: Vec<String> = except
+                .iter()
+                .filter(|x| matches!(x, ipnet::IpNet::V6(_)) == v6)
+                .map(|x| x.trunc().to_string())
+                .collect();
+            if !excepts.is_empty() {
+                let name = format!("{base}_except{k}_{suffix}");
+                self.sets.entry(name.clone()).or_insert_with(|| NamedSet {
+                    v6,
+                    elements: excepts,
+                    auto_merge: true,
+                    comment: format!(
+                        "{} {}[{ri}] ipBlock {cidr} except",
+                        policy.id(),
+                        direction.as_str()
+                    ),
+                });
+                let _ = write!(expr, " {fam} {field} != @{name}");
+            }
+            out.push(Match { v6: Some(v6), expr });
+        }
+        out
+    }
+
+    /// Destination pods on which the port name `name` means `port`, per family:
+    /// a set for each, shared by every rule naming that port.
+    fn named_port_sets(&mut self, name: &str, protocol: Protocol) -> Vec<Match> {
+        let mut by_port: BTreeMap<u16, AddrSet> = BTreeMap::new();
+        for e in &self.engine.cluster.endpoints {
+            if e.host_network {
+                continue;
+            }
+            if let Some(port) = e.resolve_named_port(name, protocol) {
+                let set = by_port.entry(port).or_default();
+                for ip in &e.ips {
+                    set.add_ip(*ip);
+                }
+            }
+        }
+        let proto = nft_protocol(protocol);
+        let mut out = Vec::new();
+        for (port, addrs) in by_port {
+            let base = ident("port", &[name, proto, &port.to_string()], &format!("{port}"));
+            let why = format!("pods whose {proto} port {name} is {port}");
+            for (v6, set) in self.add_sets(&base, &addrs, &why) {
+                let fam = family_words(v6).0;
+                out.push(Match {
+                    v6: Some(v6),
+                    expr: format!("{fam} daddr @{set} meta l4proto {proto} th dport {port}"),
+                });
+            }
+        }
+        out
+    }
+
+    /// Always-allowed addresses: the pod itself and host-network pods on its node.
+    fn always_allowed(&self, pod: &Endpoint, field: &str, verdict: &str, out: &mut String) {
+        let cluster = self.engine.cluster;
+        let mut lines = |eps: Vec<&Endpoint>, why: &str| {
+            let mut set = AddrSet::default();
+            for e in eps {
+                for ip in &e.ips {
+                    set.add_ip(*ip);
+                }
+            }
+            for (v6, elements) in [(false, set.v4_elements()), (true, set.v6_elements())] {
+                if !elements.is_empty() {
+                    let fam = family_words(v6).0;
+                    let _ = writeln!(
+                        out,
+                        "\t\t{fam} {field} {} {verdict} {}",
+                        inline_set(&elements),
+                        comment(why)
+                    );
+                }
+            }
+        };
+        lines(vec![pod], "the pod itself");
+        if let Some(node) = &pod.node {
+            let hosts: Vec<&Endpoint> = cluster
+                .endpoints
+                .iter()
+                .filter(|e| e.host_network && e.node.as_ref() == Some(node))
+                .collect();
+            lines(hosts, &format!("host-network pods on its node {node}"));
+        }
+    }
+
+    /// The body of pod `i`'s chain for `direction`.
+    pub(crate) fn chain(&mut self, i: usize, direction: Direction) -> String {
+        let engine = self.engine;
+        let pod = &engine.cluster.endpoints[i];
+        let (field, verdict) = match direction {
+            Direction::Ingress => ("saddr", "accept"),
+            Direction::Egress => ("daddr", "return"),
+        };
+        let mut out = String::new();
+        self.always_allowed(pod, field, verdict, &mut out);
+        for &pi in engine.policies_selecting(i, direction) {
+            let (policy, compiled) = engine.policy(pi);
+            for crule in compiled.rules(direction) {
+                let ri = crule.index;
+                let rule = &policy.rules(direction)[ri];
+                let what = format!("{} {}[{}]", policy.id(), direction.as_str(), ri);
+                let peers = self.peer_matches(pi, direction, ri);
+                if peers.is_empty() {
+                    let _ = writeln!(out, "\t\t# {what}: its peers admit no address");
+                    continue;
+                }
+                let mut ports: Vec<Match> = Vec::new();
+                let numeric = match direction {
+                    Direction::Ingress => ports_towards(&rule.ports, pod),
+                    Direction::Egress => numeric_ports(&rule.ports),
+                };
+                if !numeric.admits_nothing() {
+                    ports.extend(numeric.render().into_iter().map(|expr| Match { v6: None, expr }));
+                }
+                if direction == Direction::Egress {
+                    for p in &rule.ports {
+                        if let Some(PortRef::Name(name)) = &p.port {
+                            ports.extend(self.named_port_sets(name, p.protocol));
+                        }
+                    }
+                }
+                if ports.is_empty() {
+                    let _ = writeln!(out, "\t\t# {what}: no port of it applies to this pod");
+                    continue;
+                }
+                for peer in &peers {
+                    for port in &ports {
+                        if peer.v6.is_some() && port.v6.is_some() && peer.v6 != port.v6 {
+                            continue;
+                        }
+                        let m: Vec<&str> = [peer.expr.as_str(), port.expr.as_str()]
+                            .into_iter()
+                            .filter(|s| !s.is_empty())
+                            .collect();
+                        let m = if m.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{} ", m.join(" "))
+                        };
+                        let _ = writeln!(out, "\t\t{m}{verdict} {}", comment(&what));
+                    }
+                }
+            }
+        }
+        let _ = writeln!(out, "\t\tdrop");
+        out
+    }
+}
+
+pub(crate) fn direction_prefix(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "in",
+        Direction::Egress => "eg",
+    }
+}
