@@ -291,6 +291,40 @@ fn a_ruleset_that_differs_from_the_engine_is_caught() {
     assert!(namespaces_of(pid).is_empty());
 }
 
+/// The engine told to ignore ipBlock excepts: the kernel matches the policies'
+/// own CIDRs and excepts, so the probe must catch the engine's mistake (a
+/// ruleset filled with the addresses the engine says a block admits would
+/// enforce the mistake and agree with it).
+#[test]
+fn a_broken_engine_is_caught_by_the_kernel() {
+    let _lock = serial();
+    let (out, pid) = netpol(
+        &[
+            "probe",
+            &scenario("cluster.yaml"),
+            &scenario("ip-block.yaml"),
+            "--compare",
+        ],
+        &[("NETPOL_TEST_BREAK_ENGINE", "ip-block-except")],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // web/admin is in the except of data's ingress block; api/* reach redis only through their except.
+    for line in [
+        "DISAGREE web/admin -> data/redis 6379/TCP: engine allowed, kernel denied",
+        "DISAGREE api/worker -> data/redis 6379/TCP: engine allowed, kernel denied",
+    ] {
+        assert!(err.contains(line), "expected `{line}` in:\n{err}");
+    }
+    assert!(
+        err.lines()
+            .filter(|l| l.starts_with("DISAGREE"))
+            .all(|l| l.contains("engine allowed, kernel denied")),
+        "{err}"
+    );
+    assert!(namespaces_of(pid).is_empty());
+}
+
 #[test]
 fn a_failure_at_any_stage_leaves_nothing_behind() {
     let _lock = serial();

@@ -11,6 +11,8 @@ mod family;
 mod index;
 mod matrix;
 pub mod selector;
+#[doc(hidden)]
+pub mod test_hook;
 mod trace;
 mod verdict;
 

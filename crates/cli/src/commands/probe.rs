@@ -39,6 +39,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
     {
         eprintln!("note: {pod} has no status.podIP; probing it as {ip}");
     }
+    // Test hook: an engine that is wrong on purpose, which --compare must catch.
+    if std::env::var_os("NETPOL_TEST_BREAK_ENGINE").is_some_and(|v| v == "ip-block-except") {
+        netpol_engine::test_hook::break_ip_block_excepts();
+    }
     let engine = Engine::new(&cluster);
     let ruleset = match &args.ruleset {
         Some(path) => std::fs::read_to_string(path)
