@@ -204,7 +204,11 @@ impl Chains<'_, '_> {
         let proto = nft_protocol(protocol);
         let mut out = Vec::new();
         for (port, addrs) in by_port {
-            let base = ident("port", &[name, proto, &port.to_string()], &format!("{port}"));
+            let base = ident(
+                "port",
+                &[name, proto, &port.to_string()],
+                &format!("{port}"),
+            );
             let why = format!("pods whose {proto} port {name} is {port}");
             for (v6, set) in self.add_sets(&base, &addrs, &why) {
                 let fam = family_words(v6).0;
@@ -277,7 +281,12 @@ impl Chains<'_, '_> {
                     Direction::Egress => numeric_ports(&rule.ports),
                 };
                 if !numeric.admits_nothing() {
-                    ports.extend(numeric.render().into_iter().map(|expr| Match { v6: None, expr }));
+                    ports.extend(
+                        numeric
+                            .render()
+                            .into_iter()
+                            .map(|expr| Match { v6: None, expr }),
+                    );
                 }
                 if direction == Direction::Egress {
                     for p in &rule.ports {

@@ -461,7 +461,8 @@ status: {podIP: \"fd00::6\"}
             ]
         );
         assert!(
-            text.contains("elements = { 10.0.0.5 }") && text.contains("elements = { fd00::5, fd00::6 }"),
+            text.contains("elements = { 10.0.0.5 }")
+                && text.contains("elements = { fd00::5, fd00::6 }"),
             "{text}"
         );
     }
