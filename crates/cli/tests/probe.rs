@@ -386,7 +386,7 @@ fn a_bad_ruleset_fails_cleanly() {
     assert!(namespaces_of(pid).is_empty());
 }
 
-fn interrupted_by(signal: &str) {
+fn interrupted_by(signal: &str, expected: i32) {
     let _lock = serial();
     let mut child = Command::new(NETPOL)
         .args([
@@ -423,9 +423,10 @@ fn interrupted_by(signal: &str) {
     assert!(status.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let code = child.wait().unwrap().code();
-    assert_eq!(code, Some(130), "{seen}{}", rest.join("\n"));
+    assert_eq!(code, Some(expected), "{seen}{}", rest.join("\n"));
     assert!(
-        rest.iter().any(|l| l.contains("interrupted")),
+        rest.iter()
+            .any(|l| l.contains(&format!("interrupted by SIG{signal}"))),
         "{}",
         rest.join("\n")
     );
@@ -438,29 +439,66 @@ fn interrupted_by(signal: &str) {
 
 #[test]
 fn ctrl_c_tears_everything_down() {
-    interrupted_by("INT");
+    interrupted_by("INT", 130);
 }
 
 #[test]
 fn sigterm_tears_everything_down() {
-    interrupted_by("TERM");
+    interrupted_by("TERM", 143);
 }
 
-#[test]
-fn leftovers_of_a_killed_run_are_removed_at_start() {
-    let _lock = serial();
-    // A pid that no process has: the run that made this namespace is gone.
-    let dead = (100_000..4_000_000u32)
-        .find(|p| !PathBuf::from(format!("/proc/{p}")).exists())
-        .unwrap();
-    let name = format!("np-{dead}-node");
+fn netns_add(name: &str) {
     assert!(
         Command::new("ip")
-            .args(["netns", "add", &name])
+            .args(["netns", "add", name])
             .status()
             .unwrap()
             .success()
     );
+}
+
+fn netns_exists(name: &str) -> bool {
+    PathBuf::from("/run/netns").join(name).exists()
+}
+
+/// A killed run's namespaces are removed through its state file; a namespace
+/// that only looks like the probe's (no state file lists it) is left alone,
+/// and so is a state file whose process still runs.
+#[test]
+fn leftovers_of_a_killed_run_are_removed_at_start_and_nothing_else() {
+    let _lock = serial();
+    // A pid that no process has: the run that made these is gone.
+    let dead = (100_000..4_000_000u32)
+        .find(|p| !PathBuf::from(format!("/proc/{p}")).exists())
+        .unwrap();
+    let marked = format!("np-{dead}-0badc0de-n0");
+    let foreign = format!("np-{dead}-x");
+    let state = PathBuf::from(format!("/run/netpol/probe-{dead}-0badc0de"));
+    std::fs::create_dir_all("/run/netpol").unwrap();
+    std::fs::write(
+        &state,
+        format!("{dead} 12345 np-{dead}-0badc0de-\n{marked}\n"),
+    )
+    .unwrap();
+    netns_add(&marked);
+    netns_add(&foreign);
+    // A live process (this test) with its own marked namespace: not a leftover.
+    let me = std::process::id();
+    let live = format!("np-{me}-0badc0de-n0");
+    let live_state = PathBuf::from(format!("/run/netpol/probe-{me}-0badc0de"));
+    let started = std::fs::read_to_string(format!("/proc/{me}/stat")).unwrap();
+    let started = started[started.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &live_state,
+        format!("{me} {started} np-{me}-0badc0de-\n{live}\n"),
+    )
+    .unwrap();
+    netns_add(&live);
+
     let (out, _) = netpol(
         &[
             "probe",
@@ -470,16 +508,33 @@ fn leftovers_of_a_killed_run_are_removed_at_start() {
         &[],
     );
     let err = stderr(&out);
-    let gone = !PathBuf::from("/run/netns").join(&name).exists();
-    if !gone {
-        let _ = Command::new("ip").args(["netns", "delete", &name]).status();
+    let (marked_gone, foreign_kept, live_kept) = (
+        !netns_exists(&marked),
+        netns_exists(&foreign),
+        netns_exists(&live),
+    );
+    for name in [&marked, &foreign, &live] {
+        let _ = Command::new("ip").args(["netns", "delete", name]).status();
     }
+    let state_gone = !state.exists();
+    let _ = std::fs::remove_file(&state);
+    let _ = std::fs::remove_file(&live_state);
     assert!(out.status.success(), "{err}");
-    assert!(gone, "the leftover {name} is still there");
+    assert!(marked_gone, "the leftover {marked} is still there");
+    assert!(state_gone, "its state file is still there");
     assert!(
-        err.contains(&format!("removed network namespace {name}")),
+        foreign_kept,
+        "{foreign} was not the probe's, and was removed"
+    );
+    assert!(
+        live_kept,
+        "{live} belongs to a live process, and was removed"
+    );
+    assert!(
+        err.contains(&format!("removed network namespace {marked}")),
         "{err}"
     );
+    assert!(!err.contains(&foreign) && !err.contains(&live), "{err}");
 }
 
 #[test]

@@ -3,35 +3,57 @@
 //! namespaces must allow exactly what the engine allows. Real packets: needs
 //! root, `ip` and `nft`, as CI has; never skipped.
 
-use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use netpol_engine::Engine;
 use netpol_model::Cluster;
 use netpol_nft::probe::{self, Job, Outcome, ProbeOptions};
-use netpol_nft::{Options, Scope, compile};
+use netpol_nft::{Options, compile};
 use netpol_synth::{Params, generate};
 
-/// One probe at a time: a process's runs share its namespace names.
+/// One probe at a time, so that timeouts are not stretched by a busy machine.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn cluster(seed: u64) -> Cluster {
-    let mut cluster = generate(&Params {
+    let cluster = generate(&Params {
         workloads: 14,
         policies: 10,
         namespaces: 2,
         seed,
     });
+    let mut cluster = probe::expand_replicas(&cluster, 2);
     probe::assign_addresses(&mut cluster).unwrap();
     cluster
 }
 
-/// Probes `ruleset` and returns (allowed, denied) counts; panics on any disagreement.
-fn agree(cluster: &Cluster, ruleset: &str, what: &str) -> (usize, usize) {
+/// Each node's own ruleset (`netpol nft --node`), as the probe applies them.
+fn per_node(engine: &Engine, nodes: &probe::Nodes) -> Vec<Option<String>> {
+    nodes
+        .keys
+        .iter()
+        .map(|k| {
+            k.scope().map(|scope| {
+                compile(
+                    engine,
+                    &Options {
+                        scope,
+                        ..Options::default()
+                    },
+                )
+                .unwrap()
+            })
+        })
+        .collect()
+}
+
+/// Probes with `rulesets` (one per node) and returns (allowed, denied)
+/// counts; panics on any disagreement.
+fn agree(cluster: &Cluster, rulesets: &[Option<String>], what: &str) -> (usize, usize) {
     let engine = Engine::new(cluster);
+    let nodes = probe::nodes(cluster);
     let cells = probe::jobs(&engine.matrix());
     let jobs: Vec<Job> = cells.iter().map(|(job, _)| *job).collect();
-    let outcomes = probe::run(cluster, ruleset, &jobs, &ProbeOptions::default())
+    let outcomes = probe::run(cluster, &nodes, rulesets, &jobs, &ProbeOptions::default())
         .unwrap_or_else(|e| panic!("{what}: {e}"));
     let (mut allowed, mut denied) = (0, 0);
     let mut disagreements = Vec::new();
@@ -61,13 +83,10 @@ fn agree(cluster: &Cluster, ruleset: &str, what: &str) -> (usize, usize) {
     }
     assert!(
         disagreements.is_empty(),
-        "{what}:\n{}\n\nruleset:\n{ruleset}",
+        "{what}:\n{}\n\nrulesets:\n{rulesets:?}",
         disagreements.join("\n")
     );
-    assert!(
-        probe::netns::existing_with_prefix(&format!("{}{}-", probe::PREFIX, std::process::id()))
-            .is_empty()
-    );
+    assert!(probe::netns::existing_with_prefix(&format!("np-{}-", std::process::id())).is_empty());
     (allowed, denied)
 }
 
@@ -79,8 +98,8 @@ fn kernel_and_engine_agree_on_synthetic_clusters() {
     for seed in [1, 2, 3, 4, 83] {
         let cluster = cluster(seed);
         let engine = Engine::new(&cluster);
-        let ruleset = compile(&engine, &Options::default()).unwrap();
-        let (a, d) = agree(&cluster, &ruleset, &format!("seed {seed}"));
+        let rulesets = per_node(&engine, &probe::nodes(&cluster));
+        let (a, d) = agree(&cluster, &rulesets, &format!("seed {seed}"));
         allowed += a;
         denied += d;
         per_family += probe::jobs(&engine.matrix())
@@ -97,39 +116,23 @@ fn kernel_and_engine_agree_on_synthetic_clusters() {
     assert!(per_family > 0, "no connection allowed over one family only");
 }
 
-/// Each node enforces only its own pods (`netpol nft --node`): egress where a
-/// connection starts, ingress where it ends. One table per node, all in the
-/// same hook, gives exactly that: a packet must pass the source node's table
-/// and the destination node's.
+/// The whole cluster's ruleset (`netpol nft` without `--node`) on every
+/// node enforces the same: a packet passes its source's egress chain and its
+/// destination's ingress chain on each node it crosses, with the same answers.
 #[test]
-fn per_node_rulesets_together_enforce_the_cluster() {
+fn one_ruleset_for_every_pod_on_every_node_enforces_the_same() {
     let _lock = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     for seed in 5..=6 {
         let cluster = cluster(seed);
         let engine = Engine::new(&cluster);
-        let nodes: BTreeSet<&String> = cluster
-            .endpoints
-            .iter()
-            .filter_map(|e| e.node.as_ref())
-            .collect();
+        let nodes = probe::nodes(&cluster);
         assert!(
-            nodes.len() > 1,
+            nodes.keys.len() > 1,
             "the synthetic cluster spreads pods over nodes"
         );
-        let mut ruleset = String::new();
-        for (i, node) in nodes.iter().enumerate() {
-            let opts = Options {
-                scope: Scope::Node(node.to_string()),
-                table: format!("netpol_node{i}"),
-            };
-            ruleset.push_str(&compile(&engine, &opts).unwrap());
-        }
-        let rest = Options {
-            scope: Scope::WithoutNode,
-            table: "netpol_nonode".into(),
-        };
-        ruleset.push_str(&compile(&engine, &rest).unwrap());
-        let (allowed, denied) = agree(&cluster, &ruleset, &format!("seed {seed}, per node"));
+        let whole = compile(&engine, &Options::default()).unwrap();
+        let rulesets = vec![Some(whole); nodes.keys.len()];
+        let (allowed, denied) = agree(&cluster, &rulesets, &format!("seed {seed}, one ruleset"));
         assert!(
             allowed > 0 && denied > 0,
             "allowed {allowed}, denied {denied}"

@@ -1,9 +1,10 @@
-//! `netpol probe`: real packets through the `netpol nft` ruleset, in
+//! `netpol probe`: real packets through the `netpol nft` rulesets, in
 //! network namespaces built for the run and removed after it.
 
 use std::io::{BufWriter, Write};
 use std::time::Duration;
 
+use clap::ValueEnum;
 use netpol_engine::Engine;
 use netpol_nft::probe::{self, Job, ProbeOptions};
 use netpol_nft::{Options, compile};
@@ -11,6 +12,14 @@ use netpol_nft::{Options, compile};
 use crate::exit::{FINDINGS, Failure};
 use crate::input::Input;
 use crate::render;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `netpol matrix -o json` with what was measured
+    Json,
+    /// `netpol matrix`'s table of what was measured
+    Table,
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,15 +34,23 @@ pub struct Args {
     #[arg(long, value_name = "MS", default_value_t = 1500, value_parser = clap::value_parser!(u64).range(50..=60_000))]
     timeout: u64,
 
-    /// Apply this nftables ruleset (in the node namespace) instead of the one `netpol nft` compiles
+    /// Pods per workload: its spec.replicas (DaemonSets: this many), at most N
+    #[arg(long, value_name = "N", default_value_t = probe::DEFAULT_MAX_REPLICAS, value_parser = clap::value_parser!(u32).range(1..=64))]
+    max_replicas: u32,
+
+    /// Apply this nftables ruleset on every node instead of the ones `netpol nft --node` compiles
     #[arg(long, value_name = "FILE")]
     ruleset: Option<std::path::PathBuf>,
+
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Json)]
+    output: Format,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
     // Before reading anything: a missing requirement is the first thing to fix.
     probe::check_requirements().map_err(|e| Failure::Other(e.to_string()))?;
-    let mut cluster = args.input.load()?;
+    let loaded = args.input.load()?;
+    let mut cluster = probe::expand_replicas(&loaded, args.max_replicas);
     for (pod, ip) in
         probe::assign_addresses(&mut cluster).map_err(|e| Failure::Other(e.to_string()))?
     {
@@ -44,28 +61,53 @@ pub fn run(args: Args) -> Result<(), Failure> {
         netpol_engine::test_hook::break_ip_block_excepts();
     }
     let engine = Engine::new(&cluster);
-    let ruleset = match &args.ruleset {
-        Some(path) => std::fs::read_to_string(path)
-            .map_err(|e| Failure::Other(format!("cannot read {}: {e}", path.display())))?,
-        None => compile(&engine, &Options::default()).map_err(|e| Failure::Other(e.to_string()))?,
+    let nodes = probe::nodes(&cluster);
+    let file = match &args.ruleset {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| Failure::Other(format!("cannot read {}: {e}", path.display())))?,
+        ),
+        None => None,
     };
-    let (jobs, expected): (Vec<Job>, Vec<bool>) = probe::jobs(&engine.matrix()).into_iter().unzip();
+    let mut rulesets = Vec::with_capacity(nodes.keys.len());
+    for key in &nodes.keys {
+        rulesets.push(match (&file, key.scope()) {
+            (Some(text), _) => Some(text.clone()),
+            (None, Some(scope)) => Some(
+                compile(
+                    &engine,
+                    &Options {
+                        scope,
+                        ..Options::default()
+                    },
+                )
+                .map_err(|e| Failure::Other(e.to_string()))?,
+            ),
+            (None, None) => None,
+        });
+    }
+    let matrix = engine.matrix();
+    let (jobs, expected): (Vec<Job>, Vec<bool>) = probe::jobs(&matrix).into_iter().unzip();
     let opts = ProbeOptions {
         timeout: Duration::from_millis(args.timeout),
+        progress: true,
         ..ProbeOptions::default()
     };
-    let outcomes = probe::run(&cluster, &ruleset, &jobs, &opts)
+    let outcomes = probe::run(&cluster, &nodes, &rulesets, &jobs, &opts)
         .map_err(|e| Failure::Other(format!("netpol probe: {e}")))?;
 
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
-    render::probe::json(
-        &mut out,
-        &cluster,
-        &jobs,
-        &outcomes,
-        args.compare.then_some(expected.as_slice()),
-    )?;
+    match args.output {
+        Format::Json => render::probe::json(
+            &mut out,
+            &cluster,
+            &jobs,
+            &outcomes,
+            args.compare.then_some(expected.as_slice()),
+        )?,
+        Format::Table => render::probe::table(&mut out, &cluster, &matrix, &jobs, &outcomes)?,
+    }
     out.flush()?;
     if args.compare {
         let mut err = std::io::stderr().lock();

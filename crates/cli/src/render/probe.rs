@@ -1,9 +1,11 @@
 //! `netpol probe` output: the matrix JSON with what was measured, and the
 //! comparison with the engine.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
-use netpol_model::Cluster;
+use netpol_engine::{Column, FamilySplit, Matrix};
+use netpol_model::{Cluster, Family, Protocol};
 use netpol_nft::probe::{Job, Outcome};
 
 use super::matrix::{connection_start, quoted_ids};
@@ -107,4 +109,83 @@ pub fn comparison(
         c.untestable
     )?;
     Ok(c)
+}
+
+/// `netpol matrix`'s table, of what the kernel allowed: a connection is
+/// allowed when it was measured allowed (over some family), and the
+/// connections that could not be measured are counted below it.
+pub fn table(
+    out: &mut impl Write,
+    cluster: &Cluster,
+    engine: &Matrix,
+    jobs: &[Job],
+    outcomes: &[Outcome],
+) -> io::Result<()> {
+    let mut columns: Vec<Column> = engine
+        .columns
+        .iter()
+        .map(|c| {
+            let mut empty = c.allowed.clone();
+            empty.clear();
+            Column {
+                dst: c.dst,
+                port: c.port,
+                protocol: c.protocol,
+                allowed: empty.clone(),
+                split: Some(Box::new(FamilySplit {
+                    v4_only: empty.clone(),
+                    v6_only: empty,
+                })),
+            }
+        })
+        .collect();
+    let index: HashMap<(usize, u16, Protocol), usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(k, c)| ((c.dst, c.port, c.protocol), k))
+        .collect();
+    // Per cell, the families measured allowed.
+    let mut allowed_over: HashMap<(usize, usize), Vec<Option<Family>>> = HashMap::new();
+    let mut untestable = 0;
+    for (job, outcome) in jobs.iter().zip(outcomes) {
+        let k = index[&(job.dst, job.port, job.protocol)];
+        match outcome {
+            Outcome::Allowed => allowed_over
+                .entry((k, job.src))
+                .or_default()
+                .push(job.family),
+            Outcome::Denied => {}
+            Outcome::Untestable(_) => untestable += 1,
+        }
+    }
+    for ((k, src), families) in allowed_over {
+        let column = &mut columns[k];
+        column.allowed.insert(src);
+        if let ([Some(only)], Some(split)) = (families.as_slice(), column.split.as_mut()) {
+            match only {
+                Family::V4 => split.v4_only.insert(src),
+                Family::V6 => split.v6_only.insert(src),
+            }
+        }
+    }
+    for c in &mut columns {
+        if c.split
+            .as_ref()
+            .is_some_and(|s| s.v4_only.is_clear() && s.v6_only.is_clear())
+        {
+            c.split = None;
+        }
+    }
+    let measured = Matrix {
+        endpoints: engine.endpoints,
+        columns,
+    };
+    super::matrix::table(out, cluster, &measured)?;
+    if untestable > 0 {
+        writeln!(
+            out,
+            "{untestable} connections could not be measured and show as denied (-o json says why)"
+        )?;
+    }
+    Ok(())
 }

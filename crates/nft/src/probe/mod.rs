@@ -1,19 +1,22 @@
 //! A throwaway network that measures what the kernel really allows.
 //!
-//! Topology: one namespace plays the node; each pod gets its own namespace,
-//! joined to the node by a veth pair, with its address as a /32 (/128) on
-//! `eth0` and a default route via 169.254.1.1 (fe80::1), an address every
-//! node-side veth carries. The node routes between the veths, so every
-//! packet from one pod to another crosses the node's forward hook, where the
-//! `netpol nft` ruleset sits. (A shared Linux bridge would switch pod-to-pod
-//! frames past that hook unless br_netfilter were loaded, and that module
-//! changes the host's own bridges; routed veths, as Calico wires pods, need
-//! nothing global.)
+//! Topology, as a cluster has it: one namespace per pod (each replica of a
+//! workload, see [`topology`]), one per node (`spec.nodeName`; pods without
+//! one share a default node), and a fabric namespace that routes between the
+//! nodes. A pod is joined to its node by a veth pair, with its address as a
+//! /32 (/128) on `eth0` and a default route via 169.254.1.1 (fe80::1), an
+//! address every node-side veth carries; the node routes between the veths,
+//! so every packet from or to one of its pods crosses the node's forward
+//! hook, where that node's `netpol nft` ruleset sits. (A shared Linux bridge
+//! would switch pod-to-pod frames past that hook unless br_netfilter were
+//! loaded, and that module changes the host's own bridges; routed veths, as
+//! Calico wires pods, need nothing global.)
 //!
-//! Host-network pods get a namespace too, one per address set (the
-//! host-network pods of a node share it), behind the same node: so traffic
-//! between them and pods crosses the ruleset, whose same-node exemptions and
-//! ipBlocks then decide, as the engine does.
+//! Host-network pods live in their node's namespace, with its addresses: what
+//! they send leaves through the node's output hook and what they receive ends
+//! in its input hook, so traffic between a node and its own pods never meets
+//! a ruleset, which is how Kubernetes exempts it; from another node it
+//! crosses the pods' node like any other packet, and ipBlocks decide.
 //!
 //! Every listener and every connection attempt is a socket opened by a thread
 //! that entered a pod's namespace first: traffic never leaves the namespaces
@@ -22,21 +25,27 @@
 
 pub mod netns;
 pub mod sock;
+pub mod topology;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netpol_model::{Cluster, Endpoint, Family, Protocol};
 
 use netns::NsHandle;
+pub use topology::{
+    DEFAULT_MAX_REPLICAS, NodeKey, Nodes, assign_addresses, expand_replicas, nodes,
+};
 
-/// Every namespace a run creates is named `PREFIX<pid>-...`.
-pub const PREFIX: &str = "np-";
 const GATEWAY_V4: &str = "169.254.1.1";
 const GATEWAY_V6: &str = "fe80::1";
+const FABRIC_V4: &str = "169.254.2.1";
+const FABRIC_V6: &str = "fe80::2";
+const UPLINK_V4: &str = "169.254.3.1";
+const UPLINK_V6: &str = "fe80::3";
 /// Addresses for pods without `status.podIP` (RFC 2544 benchmarking range).
 pub const SPARE_RANGE: &str = "198.18.0.0/15";
 
@@ -104,13 +113,16 @@ pub struct ProbeOptions {
     pub timeout: Duration,
     /// Attempts in flight at once.
     pub parallel: usize,
+    /// A line on stderr every few seconds of a long run.
+    pub progress: bool,
 }
 
 impl Default for ProbeOptions {
     fn default() -> Self {
         ProbeOptions {
             timeout: Duration::from_millis(1500),
-            parallel: 256,
+            parallel: 1024,
+            progress: false,
         }
     }
 }
@@ -138,37 +150,6 @@ pub fn check_requirements() -> Result<(), ProbeError> {
     Ok(())
 }
 
-/// Gives every pod without an address (host-network ones too: the engine
-/// then decides with that address as well) a free one from 198.18.0.0/15. Returns the `(pod, address)` pairs given.
-pub fn assign_addresses(cluster: &mut Cluster) -> Result<Vec<(String, IpAddr)>, ProbeError> {
-    let used: HashSet<IpAddr> = cluster
-        .endpoints
-        .iter()
-        .flat_map(|e| e.ips.iter().copied())
-        .collect();
-    let (first, last) = (
-        u32::from(Ipv4Addr::new(198, 18, 0, 1)),
-        u32::from(Ipv4Addr::new(198, 19, 255, 254)),
-    );
-    let mut next = first;
-    let mut given = Vec::new();
-    for e in cluster.endpoints.iter_mut().filter(|e| e.ips.is_empty()) {
-        while used.contains(&IpAddr::V4(Ipv4Addr::from(next))) {
-            next += 1;
-        }
-        if next > last {
-            return Err(ProbeError::Input(format!(
-                "more pods without an address than {SPARE_RANGE} holds"
-            )));
-        }
-        let ip = IpAddr::V4(Ipv4Addr::from(next));
-        e.ips.push(ip);
-        given.push((e.id(), ip));
-        next += 1;
-    }
-    Ok(given)
-}
-
 /// Why an endpoint cannot be part of the throwaway network, if it cannot.
 fn untestable(e: &Endpoint) -> Option<String> {
     e.ips
@@ -176,56 +157,80 @@ fn untestable(e: &Endpoint) -> Option<String> {
         .then(|| format!("{} has no address", e.id()))
 }
 
-/// One namespace of the throwaway network: a pod, or the host-network pods
-/// that share a set of addresses (their node's).
-struct Slot {
-    ips: Vec<IpAddr>,
-    members: Vec<usize>,
+/// Where an endpoint lives: a namespace of its own (a pod), or its node's
+/// namespace (a host-network pod).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Place {
+    Pod(usize),
+    Node(usize),
 }
 
-/// Groups the endpoints into namespaces; `slot_of[endpoint]` is its slot.
-fn slots(cluster: &Cluster) -> Result<(Vec<Slot>, Vec<Option<usize>>), ProbeError> {
-    let mut slots: Vec<Slot> = Vec::new();
-    let mut slot_of = vec![None; cluster.endpoints.len()];
-    let mut hosts: HashMap<&[IpAddr], usize> = HashMap::new();
-    let mut owner: HashMap<IpAddr, usize> = HashMap::new();
+/// The network to build: pods' namespaces (`slots`), the node of each, and
+/// the addresses of each node (its host-network pods').
+struct Layout {
+    place: Vec<Option<Place>>,
+    /// Per pod namespace: its addresses and its node.
+    slots: Vec<(Vec<IpAddr>, usize)>,
+    node_ips: Vec<Vec<IpAddr>>,
+}
+
+fn layout(cluster: &Cluster, nodes: &Nodes) -> Result<Layout, ProbeError> {
+    let mut place = vec![None; cluster.endpoints.len()];
+    let mut slots = Vec::new();
+    let mut node_ips: Vec<Vec<IpAddr>> = vec![Vec::new(); nodes.keys.len()];
+    let mut owner: HashMap<IpAddr, Place> = HashMap::new();
+    let mut first_of: HashMap<Place, usize> = HashMap::new();
     for (i, e) in cluster.endpoints.iter().enumerate() {
         if untestable(e).is_some() {
             continue;
         }
-        let shared = if e.host_network {
-            hosts.get(e.ips.as_slice()).copied()
+        if let Some(ip) = e.ips.iter().find(|ip| reserved(**ip)) {
+            return Err(ProbeError::Input(format!(
+                "{} has the link-local address {ip}, which the probe network uses for its links",
+                e.id()
+            )));
+        }
+        let node = nodes.of[i];
+        let p = if e.host_network {
+            Place::Node(node)
         } else {
-            None
+            slots.push((e.ips.clone(), node));
+            Place::Pod(slots.len() - 1)
         };
-        let slot = match shared {
-            Some(slot) => slot,
-            None => {
-                slots.push(Slot {
-                    ips: e.ips.clone(),
-                    members: Vec::new(),
-                });
-                let slot = slots.len() - 1;
-                if e.host_network {
-                    hosts.insert(e.ips.as_slice(), slot);
+        for ip in &e.ips {
+            match owner.get(ip) {
+                Some(other) if *other != p => {
+                    return Err(ProbeError::Input(format!(
+                        "{} and {} both have the address {ip}",
+                        cluster.endpoints[first_of[other]].id(),
+                        e.id()
+                    )));
                 }
-                for ip in &e.ips {
-                    if let Some(&other) = owner.get(ip) {
-                        let first = cluster.endpoints[slots[other].members[0]].id();
-                        return Err(ProbeError::Input(format!(
-                            "{first} and {} both have the address {ip}",
-                            e.id()
-                        )));
+                Some(_) => {}
+                None => {
+                    owner.insert(*ip, p);
+                    if let Place::Node(k) = p {
+                        node_ips[k].push(*ip);
                     }
-                    owner.insert(*ip, slot);
                 }
-                slot
             }
-        };
-        slots[slot].members.push(i);
-        slot_of[i] = Some(slot);
+        }
+        first_of.entry(p).or_insert(i);
+        place[i] = Some(p);
     }
-    Ok((slots, slot_of))
+    Ok(Layout {
+        place,
+        slots,
+        node_ips,
+    })
+}
+
+/// Addresses the probe network's links use.
+fn reserved(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_link_local(),
+        IpAddr::V6(a) => (a.segments()[0] & 0xffc0) == 0xfe80,
+    }
 }
 
 /// The destination's first address of a family the source has (a dual-stack
@@ -262,87 +267,164 @@ impl Drop for Teardown {
     }
 }
 
-/// Builds the network, applies `ruleset` in the node namespace, and attempts
-/// every job. Outcomes are in the order of `jobs`.
+/// Builds the network (a namespace per pod, per node, and one that routes
+/// between the nodes), applies `rulesets[k]` on node `k`, and attempts every
+/// job. Outcomes are in the order of `jobs`.
 pub fn run(
     cluster: &Cluster,
-    ruleset: &str,
+    nodes: &Nodes,
+    rulesets: &[Option<String>],
     jobs: &[Job],
     opts: &ProbeOptions,
 ) -> Result<Vec<Outcome>, ProbeError> {
     check_requirements()?;
     netns::install_signal_cleanup();
-    for name in netns::clean_leftovers(PREFIX) {
+    for name in netns::clean_leftovers() {
         eprintln!("note: removed network namespace {name}, left over by a previous run");
     }
-    let gateway: IpAddr = GATEWAY_V4.parse().expect("literal");
-    if let Some(e) = cluster.endpoints.iter().find(|e| e.ips.contains(&gateway)) {
-        return Err(ProbeError::Input(format!(
-            "{} uses {GATEWAY_V4}, which probe needs for the node",
-            e.id()
-        )));
-    }
-    let (slots, slot_of) = slots(cluster)?;
+    let layout = layout(cluster, nodes)?;
 
     let _teardown = Teardown;
-    let base = format!("{PREFIX}{}", std::process::id());
-    let node_name = format!("{base}-node");
-    netns::add(&node_name)?;
-    let node = NsHandle::open(&node_name)?;
-    let mut handles = Vec::with_capacity(slots.len());
-    for k in 0..slots.len() {
-        let name = format!("{base}-p{k}");
-        netns::add(&name)?;
-        handles.push(NsHandle::open(&name)?);
-    }
+    let run = netns::Run::start()?;
+    let fabric_name = run.name("fabric");
+    let node_names: Vec<String> = (0..nodes.keys.len())
+        .map(|k| run.name(&format!("n{k}")))
+        .collect();
+    let pod_names: Vec<String> = (0..layout.slots.len())
+        .map(|j| run.name(&format!("p{j}")))
+        .collect();
+    let mut all = vec![fabric_name.clone()];
+    all.extend(node_names.iter().cloned());
+    all.extend(pod_names.iter().cloned());
+    run.add_all(&all)?;
+    let open = |names: &[String]| -> Result<Vec<NsHandle>, ProbeError> {
+        names.iter().map(|n| NsHandle::open(n)).collect()
+    };
+    let fabric = NsHandle::open(&fabric_name)?;
+    let node_handles = open(&node_names)?;
+    let pod_handles = open(&pod_names)?;
     stage("namespaces")?;
-    wire(&slots, &node, &handles)?;
+    wire(&layout, &fabric, &node_handles, &pod_handles)?;
     stage("network")?;
-    netns::nft_apply(&node.name, ruleset)?;
+    for (ns, ruleset) in node_handles.iter().zip(rulesets) {
+        if let Some(ruleset) = ruleset {
+            netns::nft_apply(&ns.name, ruleset)?;
+        }
+    }
     stage("ruleset")?;
 
-    let sctp = handles
-        .first()
-        .is_some_and(|h| sock::sctp_supported(h, false));
+    let handle = |p: Place| match p {
+        Place::Pod(j) => &pod_handles[j],
+        Place::Node(k) => &node_handles[k],
+    };
+    let sctp = sock::sctp_supported(&fabric, false);
     let mut listeners = sock::Listeners::new();
-    let result = listen_all(cluster, &slots, &handles, sctp, &mut listeners)
+    let result = listen_all(cluster, &layout, &handle, sctp, &mut listeners)
         .and_then(|()| stage("listeners"))
-        .and_then(|()| attempt_all(cluster, jobs, &slot_of, &handles, sctp, opts));
+        .and_then(|()| attempt_all(cluster, jobs, &layout, &handle, sctp, opts));
     listeners.stop();
     result
 }
 
-fn wire(slots: &[Slot], node: &NsHandle, handles: &[NsHandle]) -> Result<(), ProbeError> {
-    let any_v6 = slots.iter().any(|s| s.ips.iter().any(|ip| ip.is_ipv6()));
-    node.sysctl("net.ipv4.ip_forward", "1")?;
-    if any_v6 {
-        node.sysctl("net.ipv6.conf.all.forwarding", "1")?;
-    }
-    let mut node_cmds = String::from("link set lo up\n");
-    for (k, (slot, ns)) in slots.iter().zip(handles).enumerate() {
+/// The links: pods to their node by point-to-point veths (so pod-to-pod
+/// packets cross the node's forward hook, where its ruleset sits), nodes to
+/// the fabric the same way. Each side reaches the other through a
+/// link-local gateway: 169.254.1.1 (fe80::1) on a node's pod links,
+/// 169.254.2.1 (fe80::2) on the fabric's, 169.254.3.1 (fe80::3) on a node's uplink.
+fn wire(
+    layout: &Layout,
+    fabric: &NsHandle,
+    nodes: &[NsHandle],
+    pods: &[NsHandle],
+) -> Result<(), ProbeError> {
+    let any_v6 = layout
+        .slots
+        .iter()
+        .flat_map(|(ips, _)| ips)
+        .chain(layout.node_ips.iter().flatten())
+        .any(|ip| ip.is_ipv6());
+    for ns in std::iter::once(fabric).chain(nodes) {
+        ns.sysctl("net.ipv4.ip_forward", "1")?;
+        ns.sysctl("net.ipv4.conf.all.rp_filter", "0")?;
+        ns.sysctl("net.ipv4.conf.default.rp_filter", "0")?;
         if any_v6 {
+            ns.sysctl("net.ipv6.conf.all.forwarding", "1")?;
+            ns.sysctl("net.ipv6.conf.default.accept_dad", "0")?;
+        }
+    }
+    if any_v6 {
+        for ns in pods {
             // Addresses usable at once, without duplicate address detection.
             ns.sysctl("net.ipv6.conf.default.accept_dad", "0")?;
         }
-        node_cmds.push_str(&format!(
-            "link add p{k} type veth peer name eth0 netns {}\n",
-            ns.name
-        ));
-        node_cmds.push_str(&format!(
-            "link set p{k} up\naddr add {GATEWAY_V4}/32 dev p{k}\n"
+    }
+    let route = |cmds: &mut String, ip: &IpAddr, rest: &str| {
+        let len = if ip.is_ipv6() { 128 } else { 32 };
+        cmds.push_str(&format!("route add {ip}/{len} {rest}\n"));
+    };
+    let mut fabric_cmds = String::from("link set lo up\n");
+    let mut behind: Vec<Vec<IpAddr>> = layout.node_ips.clone();
+    for (ips, node) in &layout.slots {
+        behind[*node].extend(ips.iter().copied());
+    }
+    for (k, node) in nodes.iter().enumerate() {
+        fabric_cmds.push_str(&format!(
+            "link add f{k} type veth peer name uplink netns {}\nlink set f{k} up\naddr add {FABRIC_V4}/32 dev f{k}\n",
+            node.name
         ));
         if any_v6 {
-            node_cmds.push_str(&format!("addr add {GATEWAY_V6}/64 dev p{k} nodad\n"));
+            fabric_cmds.push_str(&format!("addr add {FABRIC_V6}/64 dev f{k} nodad\n"));
         }
-        for ip in &slot.ips {
-            let len = if ip.is_ipv6() { 128 } else { 32 };
-            node_cmds.push_str(&format!("route add {ip}/{len} dev p{k}\n"));
+        for ip in &behind[k] {
+            let via = if ip.is_ipv6() {
+                format!("via {UPLINK_V6} dev f{k}")
+            } else {
+                format!("via {UPLINK_V4} dev f{k} onlink")
+            };
+            route(&mut fabric_cmds, ip, &via);
         }
     }
-    netns::ip_batch(&node.name, &node_cmds)?;
-    for (slot, ns) in slots.iter().zip(handles) {
+    netns::ip_batch(&fabric.name, &fabric_cmds)?;
+    let mut node_cmds: Vec<String> = layout
+        .node_ips
+        .iter()
+        .map(|ips| {
+            let mut c = format!(
+                "link set lo up\nlink set uplink up\naddr add {UPLINK_V4}/32 dev uplink\nroute add default via {FABRIC_V4} dev uplink onlink\n"
+            );
+            if any_v6 {
+                c.push_str(&format!(
+                    "addr add {UPLINK_V6}/64 dev uplink nodad\nroute add default via {FABRIC_V6} dev uplink\n"
+                ));
+            }
+            for ip in ips {
+                match ip {
+                    IpAddr::V4(_) => c.push_str(&format!("addr add {ip}/32 dev lo\n")),
+                    IpAddr::V6(_) => c.push_str(&format!("addr add {ip}/128 dev lo nodad\n")),
+                }
+            }
+            c
+        })
+        .collect();
+    for (j, ((ips, node), ns)) in layout.slots.iter().zip(pods).enumerate() {
+        let c = &mut node_cmds[*node];
+        c.push_str(&format!(
+            "link add p{j} type veth peer name eth0 netns {}\nlink set p{j} up\naddr add {GATEWAY_V4}/32 dev p{j}\n",
+            ns.name
+        ));
+        if any_v6 {
+            c.push_str(&format!("addr add {GATEWAY_V6}/64 dev p{j} nodad\n"));
+        }
+        for ip in ips {
+            route(c, ip, &format!("dev p{j}"));
+        }
+    }
+    for (ns, cmds) in nodes.iter().zip(&node_cmds) {
+        netns::ip_batch(&ns.name, cmds)?;
+    }
+    for ((ips, _), ns) in layout.slots.iter().zip(pods) {
         let mut cmds = String::from("link set lo up\nlink set eth0 up\n");
-        for ip in &slot.ips {
+        for ip in ips {
             match ip {
                 IpAddr::V4(_) => cmds.push_str(&format!("addr add {ip}/32 dev eth0\n")),
                 IpAddr::V6(_) => cmds.push_str(&format!("addr add {ip}/128 dev eth0 nodad\n")),
@@ -351,7 +433,7 @@ fn wire(slots: &[Slot], node: &NsHandle, handles: &[NsHandle]) -> Result<(), Pro
         cmds.push_str(&format!(
             "route add {GATEWAY_V4}/32 dev eth0 scope link\nroute add default via {GATEWAY_V4} dev eth0\n"
         ));
-        if slot.ips.iter().any(|ip| ip.is_ipv6()) {
+        if ips.iter().any(|ip| ip.is_ipv6()) {
             cmds.push_str(&format!("route add default via {GATEWAY_V6} dev eth0\n"));
         }
         netns::ip_batch(&ns.name, &cmds)?;
@@ -361,41 +443,45 @@ fn wire(slots: &[Slot], node: &NsHandle, handles: &[NsHandle]) -> Result<(), Pro
 
 /// A listener per address and declared port of each namespace's endpoints
 /// (host-network pods of one node that declare the same port share it).
-fn listen_all(
+fn listen_all<'h>(
     cluster: &Cluster,
-    slots: &[Slot],
-    handles: &[NsHandle],
+    layout: &Layout,
+    handle: &impl Fn(Place) -> &'h NsHandle,
     sctp: bool,
     listeners: &mut sock::Listeners,
 ) -> Result<(), ProbeError> {
-    for (slot, ns) in slots.iter().zip(handles) {
-        let ports: BTreeSet<(u16, Protocol)> = slot
-            .members
-            .iter()
-            .flat_map(|&i| {
-                cluster.endpoints[i]
-                    .ports
-                    .iter()
-                    .map(|p| (p.port, p.protocol))
-            })
-            .collect();
-        for (port, protocol) in ports {
-            if protocol == Protocol::Sctp && !sctp {
+    let mut wanted: BTreeSet<(usize, bool, IpAddr, u16, Protocol)> = BTreeSet::new();
+    for (e, place) in cluster.endpoints.iter().zip(&layout.place) {
+        let Some(place) = *place else { continue };
+        let key = match place {
+            Place::Pod(j) => (j, false),
+            Place::Node(k) => (k, true),
+        };
+        for p in &e.ports {
+            if p.protocol == Protocol::Sctp && !sctp {
                 continue;
             }
-            for ip in &slot.ips {
-                listeners.listen(ns, SocketAddr::new(*ip, port), protocol)?;
+            for ip in &e.ips {
+                wanted.insert((key.0, key.1, *ip, p.port, p.protocol));
             }
         }
+    }
+    for (n, on_node, ip, port, protocol) in wanted {
+        let place = if on_node {
+            Place::Node(n)
+        } else {
+            Place::Pod(n)
+        };
+        listeners.listen(handle(place), SocketAddr::new(ip, port), protocol)?;
     }
     Ok(())
 }
 
-fn attempt_all(
+fn attempt_all<'h>(
     cluster: &Cluster,
     jobs: &[Job],
-    slot_of: &[Option<usize>],
-    handles: &[NsHandle],
+    layout: &Layout,
+    handle: &(impl Fn(Place) -> &'h NsHandle + Sync),
     sctp: bool,
     opts: &ProbeOptions,
 ) -> Result<Vec<Outcome>, ProbeError> {
@@ -427,45 +513,98 @@ fn attempt_all(
         .collect();
     let todo: Vec<usize> = (0..jobs.len()).filter(|&k| outcomes[k].is_none()).collect();
     let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
     let measured: Mutex<Vec<(usize, Result<bool, ProbeError>)>> =
         Mutex::new(Vec::with_capacity(todo.len()));
     let workers = opts.parallel.max(1).min(todo.len());
+    let started = Instant::now();
     std::thread::scope(|s| {
+        if opts.progress {
+            s.spawn(|| progress(&done, todo.len(), started));
+        }
         for _ in 0..workers {
-            s.spawn(|| {
+            let work = || {
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&k) = todo.get(n) else { break };
                     let job = jobs[k];
-                    let ip = target(
-                        &cluster.endpoints[job.src],
-                        &cluster.endpoints[job.dst],
-                        job.family,
-                    )
-                    .expect("checked");
-                    let dst = SocketAddr::new(ip, job.port);
-                    let src = &handles
-                        [slot_of[job.src].expect("endpoints with an address have a namespace")];
-                    let result = src
-                        .enter()
-                        .and_then(|()| sock::attempt(dst, job.protocol, opts.timeout));
+                    let (src, dst) = (&cluster.endpoints[job.src], &cluster.endpoints[job.dst]);
+                    let ip = target(src, dst, job.family).expect("checked");
+                    // From the source's own address of that family: a node holds several.
+                    let from = src
+                        .ips
+                        .iter()
+                        .copied()
+                        .find(|s| s.is_ipv6() == ip.is_ipv6());
+                    let ns = handle(
+                        layout.place[job.src].expect("endpoints with an address have a place"),
+                    );
+                    let result = ns.enter().and_then(|()| {
+                        sock::attempt(
+                            from,
+                            SocketAddr::new(ip, job.port),
+                            job.protocol,
+                            opts.timeout,
+                        )
+                    });
                     measured
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .push((k, result));
+                    done.fetch_add(1, Ordering::Relaxed);
                 }
-            });
+            };
+            // Small stacks: a worker only waits on one socket.
+            if std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn_scoped(s, work)
+                .is_err()
+            {
+                break;
+            }
         }
     });
+    let mut first_error = None;
     for (k, result) in measured.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        outcomes[k] = Some(if result? {
-            Outcome::Allowed
-        } else {
-            Outcome::Denied
-        });
+        match result {
+            Ok(allowed) => {
+                outcomes[k] = Some(if allowed {
+                    Outcome::Allowed
+                } else {
+                    Outcome::Denied
+                })
+            }
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
     }
-    Ok(outcomes
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    outcomes
         .into_iter()
-        .map(|o| o.expect("every job decided"))
-        .collect())
+        .map(|o| {
+            o.ok_or_else(|| ProbeError::Command("no thread could measure some connections".into()))
+        })
+        .collect()
+}
+
+/// A line on stderr every few seconds once a run takes longer than a moment.
+fn progress(done: &AtomicUsize, total: usize, started: Instant) {
+    let mut last = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let n = done.load(Ordering::Relaxed);
+        if n >= total {
+            return;
+        }
+        if started.elapsed() >= Duration::from_secs(3) && last.elapsed() >= Duration::from_secs(3) {
+            eprintln!(
+                "netpol probe: {n} of {total} connections measured ({}s)",
+                started.elapsed().as_secs()
+            );
+            last = Instant::now();
+        }
+    }
 }

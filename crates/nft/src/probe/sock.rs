@@ -4,7 +4,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::mem::MaybeUninit;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -155,11 +155,22 @@ fn serve_datagrams(sock: Socket, stop: &AtomicBool) {
     }
 }
 
-/// Tries one connection from the calling thread's namespace: true when the
-/// request reached the listener and its reply came back within `timeout`.
-pub fn attempt(dst: SocketAddr, protocol: Protocol, timeout: Duration) -> Result<bool, ProbeError> {
+/// Tries one connection from the calling thread's namespace, from address
+/// `from` when given: true when the request reached the listener and its
+/// reply came back within `timeout`.
+pub fn attempt(
+    from: Option<IpAddr>,
+    dst: SocketAddr,
+    protocol: Protocol,
+    timeout: Duration,
+) -> Result<bool, ProbeError> {
     let sock = socket(&dst, protocol)
         .map_err(|e| ProbeError::Command(format!("cannot open a {protocol} socket: {e}")))?;
+    if let Some(from) = from {
+        sock.bind(&SocketAddr::new(from, 0).into()).map_err(|e| {
+            ProbeError::Command(format!("cannot bind a {protocol} socket to {from}: {e}"))
+        })?;
+    }
     match protocol {
         Protocol::Udp => Ok(attempt_datagram(sock, dst, timeout)),
         Protocol::Tcp | Protocol::Sctp => Ok(attempt_stream(sock, dst, timeout)),
