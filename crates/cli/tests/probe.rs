@@ -54,6 +54,18 @@ fn namespaces_of(pid: u32) -> Vec<String> {
         .collect()
 }
 
+/// State files of the run with `pid` that are still there.
+fn state_files_of(pid: u32) -> Vec<String> {
+    let prefix = format!("probe-{pid}-");
+    let Ok(entries) = std::fs::read_dir("/run/netpol") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&prefix))
+        .collect()
+}
+
 /// The host's own interfaces, which probe must never change.
 fn host_links() -> BTreeSet<String> {
     let out = Command::new("ip")
@@ -169,6 +181,7 @@ fn agree(policies: &str) -> (Counts, Vec<Value>) {
         namespaces_of(pid)
     );
     assert_eq!(host_links(), links, "the host's interfaces changed");
+    assert!(state_files_of(pid).is_empty(), "{:?}", state_files_of(pid));
     (counts, conns)
 }
 
@@ -435,6 +448,7 @@ fn interrupted_by(signal: &str, expected: i32) {
         "left {:?}",
         namespaces_of(pid)
     );
+    assert!(state_files_of(pid).is_empty(), "{:?}", state_files_of(pid));
 }
 
 #[test]
@@ -610,6 +624,101 @@ fn ipv6_and_dual_stack_pods() {
         .collect();
     assert_eq!(per_family, [("IPv4", true, true), ("IPv6", false, false)]);
     assert!(namespaces_of(pid).is_empty());
+}
+
+/// The cases of `docs-cases.yaml`, each as the Kubernetes documentation says.
+#[test]
+fn cases_from_the_kubernetes_documentation() {
+    let _lock = serial();
+    let (out, pid) = netpol(&["probe", &scenario("docs-cases.yaml"), "--compare"], &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let (counts, conns) = check_measurements(&out.stdout);
+    assert_eq!(counts.untestable, 0, "{err}");
+    // Five replicas, capped at three pods, each with an address of its own.
+    for r in 0..3 {
+        assert!(
+            err.contains(&format!("note: shop/web#{r} has no status.podIP")),
+            "{err}"
+        );
+    }
+    assert!(!err.contains("shop/web#3"), "{err}");
+    // Replicas under a default-deny: blocked from each other, each reaches itself.
+    assert!(!measured(&conns, "shop/web#0", "shop/web#1", 8080));
+    assert!(!measured(&conns, "shop/web#2", "shop/web#0", 8080));
+    assert!(measured(&conns, "shop/web#1", "shop/web#1", 8080));
+    // A host-network pod and the pods on its own node: always allowed.
+    assert!(measured(&conns, "shop/agent-a", "shop/web#0", 8080));
+    assert!(measured(&conns, "shop/web#2", "shop/agent-a", 9100));
+    // From another node: the policies decide; db admits node-b's address only.
+    assert!(!measured(&conns, "shop/agent-b", "shop/web#0", 8080));
+    assert!(!measured(&conns, "shop/agent-a", "shop/db", 5432));
+    assert!(measured(&conns, "shop/agent-b", "shop/db", 5432));
+    // The except cuts one pod out of the block; its neighbour stays in.
+    let family = |src: &str, f: &str| {
+        conns
+            .iter()
+            .find(|c| c["src"] == src && c["dst"] == "shop/db" && c["family"] == f)
+            .map(|c| c["allowed"].as_bool().expect("measured"))
+    };
+    assert_eq!(family("shop/inside", "IPv4"), Some(true));
+    assert_eq!(family("shop/inside", "IPv6"), Some(false));
+    assert!(!measured(&conns, "shop/excepted", "shop/db", 5432));
+    // Dual-stack: the IPv6 block admits v6-client over IPv6 only.
+    assert_eq!(family("shop/v6-client", "IPv6"), Some(true));
+    assert_eq!(family("shop/v6-client", "IPv4"), Some(false));
+    assert!(namespaces_of(pid).is_empty());
+}
+
+/// `-o table` is `netpol matrix`'s table of what was measured: where the
+/// kernel agrees with the engine on every connection, the same text.
+#[test]
+fn table_output_is_the_matrix_table_of_the_measurements() {
+    let _lock = serial();
+    let input = scenario("host-network.yaml");
+    let (matrix, _) = netpol(&["matrix", &input], &[]);
+    assert!(matrix.status.success());
+    let (probe, _) = netpol(&["probe", &input, "--compare", "-o", "table"], &[]);
+    let err = stderr(&probe);
+    assert!(probe.status.success(), "{err}");
+    assert!(
+        err.contains("36 agree, 0 disagree, 0 not testable"),
+        "{err}"
+    );
+    assert_eq!(
+        String::from_utf8(probe.stdout).unwrap(),
+        String::from_utf8(matrix.stdout).unwrap()
+    );
+    // A ruleset that denies more than the engine: the table shows the kernel's answer.
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("deny.nft");
+    let (out, _) = netpol(
+        &[
+            "nft",
+            &scenario("cluster.yaml"),
+            &scenario("default-deny.yaml"),
+        ],
+        &[],
+    );
+    std::fs::write(&rules, &out.stdout).unwrap();
+    let (probe, _) = netpol(
+        &[
+            "probe",
+            &scenario("cluster.yaml"),
+            "--ruleset",
+            rules.to_str().unwrap(),
+            "-o",
+            "table",
+        ],
+        &[],
+    );
+    let table = String::from_utf8(probe.stdout).unwrap();
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("web/admin "))
+        .unwrap_or_else(|| panic!("{table}"));
+    // Only itself: web/admin is the seventh destination.
+    assert_eq!(row.split_whitespace().nth(1), Some("......#.."), "{table}");
 }
 
 #[test]
