@@ -721,6 +721,73 @@ fn table_output_is_the_matrix_table_of_the_measurements() {
     assert_eq!(row.split_whitespace().nth(1), Some("......#.."), "{table}");
 }
 
+/// A run that takes a while says how far it is, on stderr: every denied
+/// connection here waits out the 4 s timeout.
+#[test]
+fn a_long_run_reports_progress() {
+    let _lock = serial();
+    let (out, _) = netpol(
+        &[
+            "probe",
+            &scenario("cluster.yaml"),
+            &scenario("default-deny.yaml"),
+            "--timeout",
+            "4000",
+        ],
+        &[],
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let progress: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("netpol probe: ") && l.contains(" of 108 connections done ("))
+        .collect();
+    assert!(!progress.is_empty(), "{err}");
+    serde_json::from_slice::<Value>(&out.stdout).expect("stdout stays pure JSON");
+}
+
+/// The real homelab with the policies `netpol gen` writes for it: the kernel
+/// agrees with the engine on every connection. (Its time is measured by
+/// scripts/bench-probe, not asserted.)
+#[test]
+fn real_homelab_kernel_agrees_with_engine() {
+    let Some(manifests) = netpol_testdata::shared("realcases/homelab/manifests") else {
+        return;
+    };
+    let _lock = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = manifests.to_str().unwrap();
+    let (flows, _) = netpol(
+        &["discover", manifests, "--node-cidr", "192.168.1.0/24"],
+        &[],
+    );
+    assert!(flows.status.success(), "{}", stderr(&flows));
+    let flows_file = dir.path().join("flows.yaml");
+    std::fs::write(&flows_file, &flows.stdout).unwrap();
+    let policies = dir.path().join("policies");
+    let (gen_out, _) = netpol(
+        &[
+            "gen",
+            flows_file.to_str().unwrap(),
+            manifests,
+            "-o",
+            policies.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(gen_out.status.success(), "{}", stderr(&gen_out));
+    let (out, pid) = netpol(
+        &["probe", manifests, policies.to_str().unwrap(), "--compare"],
+        &[],
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let (counts, _) = check_measurements(&out.stdout);
+    assert!(counts.allowed > 100 && counts.denied > 1000, "{err}");
+    assert!(err.contains(" 0 disagree, "), "{err}");
+    assert!(namespaces_of(pid).is_empty());
+}
+
 #[test]
 fn output_is_the_matrix_json_with_measured_added() {
     let _lock = serial();

@@ -513,14 +513,15 @@ fn attempt_all<'h>(
         .collect();
     let todo: Vec<usize> = (0..jobs.len()).filter(|&k| outcomes[k].is_none()).collect();
     let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
+    // Connections that cannot be tested count as done from the start.
+    let done = AtomicUsize::new(jobs.len() - todo.len());
     let measured: Mutex<Vec<(usize, Result<bool, ProbeError>)>> =
         Mutex::new(Vec::with_capacity(todo.len()));
     let workers = opts.parallel.max(1).min(todo.len());
     let started = Instant::now();
     std::thread::scope(|s| {
         if opts.progress {
-            s.spawn(|| progress(&done, todo.len(), started));
+            s.spawn(|| progress(&done, jobs.len(), started));
         }
         for _ in 0..workers {
             let work = || {
@@ -601,7 +602,7 @@ fn progress(done: &AtomicUsize, total: usize, started: Instant) {
         }
         if started.elapsed() >= Duration::from_secs(3) && last.elapsed() >= Duration::from_secs(3) {
             eprintln!(
-                "netpol probe: {n} of {total} connections measured ({}s)",
+                "netpol probe: {n} of {total} connections done ({}s)",
                 started.elapsed().as_secs()
             );
             last = Instant::now();
