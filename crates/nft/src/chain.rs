@@ -11,7 +11,7 @@
 //! destination pod: ingress on the chain's own pod, egress through a set of
 //! the destination pods on which the name means that port.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use netpol_engine::Engine;
@@ -30,7 +30,8 @@ pub(crate) struct NamedSet {
 }
 
 /// One address match of a rule; `v6: None` matches every family.
-struct Match {
+#[derive(Clone)]
+pub(crate) struct Match {
     v6: Option<bool>,
     expr: String,
 }
@@ -84,6 +85,21 @@ pub(crate) struct Chains<'a, 'c> {
     pub engine: &'a Engine<'c>,
     /// By name, so the ruleset lists them sorted.
     pub sets: BTreeMap<String, NamedSet>,
+    /// Each rule's peer matches and each named port's, computed once for
+    /// every chain that uses them.
+    pub peers: HashMap<(usize, Direction, usize), Vec<Match>>,
+    pub named: HashMap<(String, Protocol), Vec<Match>>,
+}
+
+impl<'a, 'c> Chains<'a, 'c> {
+    pub(crate) fn new(engine: &'a Engine<'c>) -> Self {
+        Chains {
+            engine,
+            sets: BTreeMap::new(),
+            peers: HashMap::new(),
+            named: HashMap::new(),
+        }
+    }
 }
 
 impl Chains<'_, '_> {
@@ -110,6 +126,15 @@ impl Chains<'_, '_> {
     /// The address matches of a rule's peers: `[every address]` without peers,
     /// empty when its peers can admit no address.
     fn peer_matches(&mut self, pi: usize, direction: Direction, ri: usize) -> Vec<Match> {
+        if let Some(m) = self.peers.get(&(pi, direction, ri)) {
+            return m.clone();
+        }
+        let m = self.compute_peer_matches(pi, direction, ri);
+        self.peers.insert((pi, direction, ri), m.clone());
+        m
+    }
+
+    fn compute_peer_matches(&mut self, pi: usize, direction: Direction, ri: usize) -> Vec<Match> {
         let engine = self.engine;
         let (policy, compiled) = engine.policy(pi);
         let rule = &policy.rules(direction)[ri];
@@ -189,6 +214,16 @@ impl Chains<'_, '_> {
     /// Destination pods on which the port name `name` means `port`, per family:
     /// a set for each, shared by every rule naming that port.
     fn named_port_sets(&mut self, name: &str, protocol: Protocol) -> Vec<Match> {
+        let key = (name.to_string(), protocol);
+        if let Some(m) = self.named.get(&key) {
+            return m.clone();
+        }
+        let m = self.compute_named_port_sets(name, protocol);
+        self.named.insert(key, m.clone());
+        m
+    }
+
+    fn compute_named_port_sets(&mut self, name: &str, protocol: Protocol) -> Vec<Match> {
         let mut by_port: BTreeMap<u16, AddrSet> = BTreeMap::new();
         for e in &self.engine.cluster.endpoints {
             if e.host_network {

@@ -109,10 +109,7 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         .map(|(i, _)| i)
         .collect();
 
-    let mut compiler = Chains {
-        engine,
-        sets: BTreeMap::new(),
-    };
+    let mut compiler = Chains::new(engine);
     let mut chains = String::new();
     // (family, field) -> [(ip, chain)] for the dispatch maps.
     let mut dispatch: BTreeMap<(Direction, bool), Vec<(IpAddr, String)>> = BTreeMap::new();
