@@ -35,7 +35,7 @@ pub enum Scope {
     Every,
     /// The pods whose `spec.nodeName` is this node.
     Node(String),
-    /// The pods with no `spec.nodeName` (for tests that give each node its own table).
+    /// The pods with no `spec.nodeName` (the probe's default node).
     WithoutNode,
 }
 
