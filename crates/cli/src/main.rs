@@ -3,6 +3,8 @@
 
 mod commands;
 mod exit;
+mod external;
+mod grid;
 mod input;
 mod render;
 
