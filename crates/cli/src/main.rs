@@ -4,6 +4,8 @@
 mod commands;
 mod exit;
 mod external;
+mod focus;
+mod format;
 mod grid;
 mod input;
 mod render;

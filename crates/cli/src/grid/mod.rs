@@ -4,6 +4,7 @@
 
 use netpol_engine::{Engine, Matrix, Party};
 
+pub mod graph;
 pub mod summary;
 use netpol_model::{Cluster, Family, Protocol};
 use rayon::prelude::*;
@@ -58,7 +59,7 @@ pub struct Grid<'a> {
     /// Destinations, in name order.
     pub cols: Vec<Node>,
     port: Option<(u16, Option<Protocol>)>,
-    only: Option<bool>,
+    pub only: Option<bool>,
     names: Vec<String>,
     /// Per endpoint, its range of matrix columns.
     ranges: Vec<(usize, usize)>,

@@ -211,11 +211,18 @@ pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
     for &src in &grid.rows {
         let mut line = format!("{:name_width$}  ", grid.name(src));
         for (k, &dst) in grid.cols.iter().enumerate() {
-            let cells = grid.pair(src, dst);
+            let cells: Vec<GridCell> = grid
+                .pair(src, dst)
+                .into_iter()
+                .filter(|c| grid.keeps(c))
+                .collect();
             total += cells.len();
             allowed += cells.iter().filter(|c| c.decided.allowed).count();
             one_family += cells.iter().filter(|c| c.decided.only.is_some()).count();
-            let m = if matches!((src, dst), (Node::External(_), Node::External(_))) {
+            // With --only, a square none of whose cells is kept stays blank.
+            let filtered_out = grid.only.is_some() && cells.is_empty();
+            let m = if filtered_out || matches!((src, dst), (Node::External(_), Node::External(_)))
+            {
                 ' '
             } else {
                 mark(&cells, col_ports[k].len())

@@ -3,6 +3,7 @@ pub mod discover;
 pub mod evidence;
 pub mod explain;
 pub mod r#gen;
+pub mod graph;
 pub mod lint;
 pub mod matrix;
 pub mod probe;
