@@ -45,6 +45,8 @@ enum Command {
     Verify(commands::verify::Args),
     /// Propose the flows the workloads need, each with its evidence in the manifests
     Discover(commands::discover::Args),
+    /// One self-contained HTML page: summary, graph, matrix heat map with each cell's trace, lint and verify findings
+    Report(commands::report::Args),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Command::Gen(args) => commands::r#gen::run(args),
         Command::Verify(args) => commands::verify::run(args),
         Command::Discover(args) => commands::discover::run(args),
+        Command::Report(args) => commands::report::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,5 +7,6 @@ pub mod lint;
 pub mod matrix;
 pub mod nft;
 pub mod probe;
+pub mod report;
 pub mod resolve;
 pub mod verify;

@@ -8,5 +8,6 @@ pub mod lint;
 pub mod matrix;
 pub mod probe;
 pub mod progress;
+pub mod report;
 pub mod summary;
 pub mod verify;
