@@ -2,8 +2,9 @@
 //! external peers, whose cells the engine decides one representative address
 //! at a time, narrowed to the rows, columns and ports asked for.
 
-use netpol_engine::{Engine, Matrix, Party};
+use netpol_engine::{Engine, Matrix};
 
+mod external_cells;
 pub mod graph;
 pub mod summary;
 use netpol_model::{Cluster, Family, Protocol};
@@ -111,13 +112,6 @@ impl<'a> Grid<'a> {
             ranges[dst] = (start, end);
             start = end;
         }
-        let decide = |src: Party, dst: Party, port: u16, protocol: Protocol| {
-            let v = engine.verdict(src, dst, port, protocol);
-            Decided {
-                allowed: v.allowed,
-                only: v.only_over(),
-            }
-        };
         let wanted_cols: Vec<bool> = {
             let mut w = vec![false; n];
             for c in &cols {
@@ -138,11 +132,8 @@ impl<'a> Grid<'a> {
                     .par_iter()
                     .map(|c| {
                         if wanted_cols[c.dst] {
-                            decide(
-                                Party::External(address),
-                                Party::Endpoint(c.dst),
-                                c.port,
-                                c.protocol,
+                            external_cells::from_external(
+                                engine, address, c.dst, c.port, c.protocol,
                             )
                         } else {
                             Decided {
@@ -181,9 +172,10 @@ impl<'a> Grid<'a> {
                         external_ports
                             .iter()
                             .map(|&(port, protocol)| {
-                                decide(
-                                    Party::Endpoint(src),
-                                    Party::External(externals[x].address),
+                                external_cells::to_external(
+                                    engine,
+                                    src,
+                                    externals[x].address,
                                     port,
                                     protocol,
                                 )

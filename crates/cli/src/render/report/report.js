@@ -102,9 +102,20 @@
       }
     }
     const paths = [];
-    for (const [a, b, label] of D.edges) {
+    // Thousands of curves make the page crawl: past EDGE_LIMIT a workload's
+    // edges are drawn when it is clicked.
+    const EDGE_LIMIT = 2500;
+    const drawAll = D.edges.length <= EDGE_LIMIT;
+    const drawn = new Set();
+    if (!drawAll) {
+      byId("graph").querySelector(".hint").append(` ${D.edges.length} connections: too many to draw at once; click a workload to draw its own.`);
+    }
+    function drawEdge(e) {
+      if (drawn.has(e)) return;
+      drawn.add(e);
+      const [a, b, label] = D.edges[e];
       const p = pos[a], q = pos[b];
-      if (!p || !q) continue;
+      if (!p || !q) return;
       const y1 = p.y + H / 2, y2 = q.y + H / 2;
       let d;
       if (q.x > p.x) { // rightwards: right side to left side
@@ -125,6 +136,7 @@
       edgeLayer.append(path);
       paths.push(path);
     }
+    if (drawAll) D.edges.forEach((_, e) => drawEdge(e));
     s.setAttribute("width", x);
     s.setAttribute("height", maxY + 20);
     s.setAttribute("viewBox", `0 0 ${x} ${maxY + 20}`);
@@ -132,25 +144,28 @@
     let active = -1;
     function highlight(vi) {
       active = active === vi ? -1 : vi;
+      if (!drawAll && active >= 0) D.edges.forEach((e, k) => { if (e[0] === vi || e[1] === vi) drawEdge(k); });
       nodeLayer.querySelectorAll(".gnode").forEach((g) => g.classList.toggle("active", +g.dataset.v === active));
       for (const p of paths) p.classList.toggle("active", +p.dataset.a === active || +p.dataset.b === active);
     }
   }
 
   // ---- matrix
+  // D.pairs is flat: source, destination, allowed, connections, per pair.
+  const pair = (k) => D.pairs.slice(4 * k, 4 * k + 4);
   const pairOf = new Map();
-  D.pairs.forEach((p, k) => pairOf.set(p[0] * V.length + p[1], k));
+  for (let k = 0; 4 * k < D.pairs.length; k++) pairOf.set(D.pairs[4 * k] * V.length + D.pairs[4 * k + 1], k);
   const tip = el("div", { id: "tip" });
   document.body.append(tip);
 
   function cellClass(k) {
     if (k === undefined) return "blank";
-    const [, , a, c] = D.pairs[k];
+    const a = D.pairs[4 * k + 2], c = D.pairs[4 * k + 3];
     return a === 0 ? "denied" : a === c ? "all" : "some";
   }
   function describe(k, s, d) {
     if (k === undefined) return `${V[s].id} \u2192 ${V[d].id}: no declared ports`;
-    const [, , a, c] = D.pairs[k];
+    const [, , a, c] = pair(k);
     return `${V[s].id} \u2192 ${V[d].id}: ${a} of ${c} connections allowed`;
   }
 
@@ -230,7 +245,8 @@
 
   // ---- explain traces
   function trace(k) {
-    const [s, d, a, c, has] = D.pairs[k];
+    const [s, d, a, c] = pair(k);
+    const has = Object.prototype.hasOwnProperty.call(D.traces, String(k));
     const box = byId("trace");
     box.replaceChildren(el("h3", {}, `${V[s].id} \u2192 ${V[d].id}: ${a} of ${c} allowed`));
     const who = (v) => (v.address ? v.address : v.pod);
@@ -308,6 +324,6 @@
   workloads();
   // `report.html#trace=K` opens pair K's trace: a link to one cell.
   const m = location.hash.match(/^#trace=(\d+)$/);
-  if (m && D.pairs[+m[1]]) trace(+m[1]);
+  if (m && 4 * +m[1] < D.pairs.length) trace(+m[1]);
   document.body.dataset.ready = "true";
 })();
