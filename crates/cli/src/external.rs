@@ -136,8 +136,17 @@ fn taken_addresses(cluster: &Cluster) -> BTreeSet<IpAddr> {
         .collect()
 }
 
-/// The network's first host address rather than its network address, where it has one.
+/// A documentation address where the network holds one (so that
+/// `0.0.0.0/0` reads as 203.0.113.1, not 0.0.0.1), else the network's first
+/// host address rather than its network address.
 fn preferred_start(net: IpNet) -> IpAddr {
+    let documentation = [
+        IpAddr::V4(Ipv4Addr::new(203, 0, 113, 1)),
+        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)),
+    ];
+    if let Some(ip) = documentation.into_iter().find(|ip| net.contains(ip)) {
+        return ip;
+    }
     let first = to_u128(net.network());
     let last = to_u128(net.broadcast());
     if last > first {

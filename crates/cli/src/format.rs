@@ -11,6 +11,8 @@ pub enum Format {
     #[value(alias = "table")]
     Text,
     Json,
+    /// YAML (`discover`'s flows file: `flows` is the same)
+    #[value(alias = "flows")]
     Yaml,
     Csv,
     /// For a pull-request comment

@@ -1,3 +1,4 @@
+pub mod completion;
 pub mod diff;
 pub mod discover;
 pub mod explain;

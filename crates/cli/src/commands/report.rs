@@ -49,11 +49,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
     // the manifests kept for its evidence check.
     let cluster = args.input.load_with_manifests(false)?;
     let engine = Engine::new(&cluster);
-    let matrix = engine.matrix();
     let externals = externals(&cluster);
     let narrow = args.focus.narrow(&cluster, &externals)?;
+    // Lint reads the cluster on its own: it runs beside the matrix.
+    let (matrix, findings) = rayon::join(|| engine.matrix(), || netpol_lint::lint(&cluster));
     let grid = Grid::new(&cluster, &engine, &matrix, externals, narrow);
-    let lint: Vec<Item> = netpol_lint::lint(&cluster)
+    let lint: Vec<Item> = findings
         .into_iter()
         .map(|f| Item {
             source: "lint",
@@ -85,7 +86,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         verify: verify_items,
         engine: &engine,
     };
-    let page = html(&build(&grid, &sources));
+    let page = html(&sources.title, &build(&grid, &sources));
     if args.output.as_os_str() == "-" {
         std::io::stdout().lock().write_all(page.as_bytes())?;
         return Ok(());

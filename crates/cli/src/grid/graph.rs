@@ -76,9 +76,9 @@ impl Graph {
 }
 
 impl Grid<'_> {
-    /// The kept cells summed per pair of workloads. A workload's traffic with
-    /// itself is left out: a graph shows who talks to whom.
-    pub fn graph(&self) -> Graph {
+    /// The workloads and external peers of the kept rows and columns, by
+    /// id, and the vertex of each row and of each column.
+    pub fn vertices(&self) -> (Vec<Vertex>, Vec<usize>, Vec<usize>) {
         let workload_of = |n: Node| match n {
             Node::Endpoint(i) => self.cluster.workload(i),
             Node::External(_) => self.name(n).to_string(),
@@ -112,40 +112,57 @@ impl Grid<'_> {
         };
         let row_v: Vec<usize> = self.rows.iter().map(|&n| index(&workload_of(n))).collect();
         let col_v: Vec<usize> = self.cols.iter().map(|&n| index(&workload_of(n))).collect();
-        // Per (src, dst, port): cells allowed outright, allowed at all, in all.
-        let mut counts: BTreeMap<(usize, usize, (u16, Protocol)), [usize; 3]> = BTreeMap::new();
+        (vertices, row_v, col_v)
+    }
+
+    /// The kept cells summed per pair of workloads. A workload's traffic with
+    /// itself is left out: a graph shows who talks to whom.
+    pub fn graph(&self) -> Graph {
+        let (vertices, row_v, col_v) = self.vertices();
+        // One source vertex at a time, so that memory stays that of one row
+        // of vertices: per (destination, port), the cells allowed outright,
+        // allowed at all, and in all.
+        let mut rows_of: Vec<Vec<Node>> = vec![Vec::new(); vertices.len()];
         for (r, &src) in self.rows.iter().enumerate() {
-            for (c, &dst) in self.cols.iter().enumerate() {
-                if row_v[r] == col_v[c] {
-                    continue;
-                }
-                for cell in self.pair(src, dst) {
-                    let e = counts
-                        .entry((row_v[r], col_v[c], (cell.port, cell.protocol)))
-                        .or_default();
-                    // Over one family only is partly, never fully, allowed.
-                    e[0] += usize::from(cell.decided.allowed && cell.decided.only.is_none());
-                    e[1] += usize::from(cell.decided.allowed);
-                    e[2] += 1;
-                }
-            }
+            rows_of[row_v[r]].push(src);
         }
         let mut edges: Vec<Edge> = Vec::new();
-        for ((s, d, p), [full, any, all]) in counts {
-            if edges.last().is_none_or(|e| (e.src, e.dst) != (s, d)) {
-                edges.push(Edge {
-                    src: s,
-                    dst: d,
-                    ..Edge::default()
-                });
+        let mut cells = Vec::new();
+        for (sv, sources) in rows_of.iter().enumerate() {
+            let mut row: BTreeMap<(usize, (u16, Protocol)), [usize; 3]> = BTreeMap::new();
+            for &src in sources {
+                for (c, &dst) in self.cols.iter().enumerate() {
+                    if sv == col_v[c] {
+                        continue;
+                    }
+                    self.pair_into(src, dst, &mut cells);
+                    for cell in &cells {
+                        let e = row
+                            .entry((col_v[c], (cell.port, cell.protocol)))
+                            .or_default();
+                        // Over one family only is partly, never fully, allowed.
+                        e[0] += usize::from(cell.decided.allowed && cell.decided.only.is_none());
+                        e[1] += usize::from(cell.decided.allowed);
+                        e[2] += 1;
+                    }
+                }
             }
-            let e = edges.last_mut().expect("just pushed");
-            if full == all {
-                e.allowed.push(p);
-            } else if any == 0 {
-                e.denied.push(p);
-            } else {
-                e.partly.push(p);
+            for ((dv, p), [full, any, all]) in row {
+                if edges.last().is_none_or(|e| (e.src, e.dst) != (sv, dv)) {
+                    edges.push(Edge {
+                        src: sv,
+                        dst: dv,
+                        ..Edge::default()
+                    });
+                }
+                let e = edges.last_mut().expect("just pushed");
+                if full == all {
+                    e.allowed.push(p);
+                } else if any == 0 {
+                    e.denied.push(p);
+                } else {
+                    e.partly.push(p);
+                }
             }
         }
         Graph { vertices, edges }

@@ -242,6 +242,14 @@ impl<'a> Grid<'a> {
     /// the allowed/denied filter; none between two external peers, which no
     /// NetworkPolicy can see.
     pub fn pair(&self, src: Node, dst: Node) -> Vec<GridCell> {
+        let mut out = Vec::new();
+        self.pair_into(src, dst, &mut out);
+        out
+    }
+
+    /// [`Grid::pair`] into a buffer the caller reuses (`out` is cleared first).
+    pub fn pair_into(&self, src: Node, dst: Node, out: &mut Vec<GridCell>) {
+        out.clear();
         let cell = |port: u16, protocol: Protocol, decided: Decided| GridCell {
             src,
             dst,
@@ -250,44 +258,46 @@ impl<'a> Grid<'a> {
             decided,
         };
         match (src, dst) {
-            (Node::External(_), Node::External(_)) => Vec::new(),
+            (Node::External(_), Node::External(_)) => {}
             (Node::Endpoint(s), Node::Endpoint(d)) => {
                 let (a, b) = self.ranges[d];
-                self.matrix.columns[a..b]
-                    .iter()
-                    .filter(|c| self.port_kept((c.port, c.protocol)))
-                    .map(|c| {
-                        cell(
-                            c.port,
-                            c.protocol,
-                            Decided {
-                                allowed: c.allowed.contains(s),
-                                only: c.only_over(s),
-                            },
-                        )
-                    })
-                    .collect()
+                out.extend(
+                    self.matrix.columns[a..b]
+                        .iter()
+                        .filter(|c| self.port_kept((c.port, c.protocol)))
+                        .map(|c| {
+                            cell(
+                                c.port,
+                                c.protocol,
+                                Decided {
+                                    allowed: c.allowed.contains(s),
+                                    only: c.only_over(s),
+                                },
+                            )
+                        }),
+                )
             }
             (Node::External(x), Node::Endpoint(d)) => {
                 let (a, b) = self.ranges[d];
-                (a..b)
-                    .filter(|&k| {
-                        let c = &self.matrix.columns[k];
-                        self.port_kept((c.port, c.protocol))
-                    })
-                    .map(|k| {
-                        let c = &self.matrix.columns[k];
-                        cell(c.port, c.protocol, self.from_external[x][k])
-                    })
-                    .collect()
+                out.extend(
+                    (a..b)
+                        .filter(|&k| {
+                            let c = &self.matrix.columns[k];
+                            self.port_kept((c.port, c.protocol))
+                        })
+                        .map(|k| {
+                            let c = &self.matrix.columns[k];
+                            cell(c.port, c.protocol, self.from_external[x][k])
+                        }),
+                )
             }
-            (Node::Endpoint(s), Node::External(x)) => self
-                .external_ports
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| self.port_kept(**p))
-                .map(|(k, &(port, protocol))| cell(port, protocol, self.to_external[s][x][k]))
-                .collect(),
+            (Node::Endpoint(s), Node::External(x)) => out.extend(
+                self.external_ports
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| self.port_kept(**p))
+                    .map(|(k, &(port, protocol))| cell(port, protocol, self.to_external[s][x][k])),
+            ),
         }
     }
 

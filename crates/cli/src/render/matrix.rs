@@ -227,7 +227,7 @@ pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
             } else {
                 mark(&cells, col_ports[k].len())
             };
-            line.push(m);
+            line.push_str(&crate::color::mark(m));
             if m == SOME {
                 let ports: Vec<String> = cells
                     .iter()

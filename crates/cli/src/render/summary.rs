@@ -60,6 +60,7 @@ pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
             (a, c) if a == c => format!("allowed ({c})"),
             (a, c) => format!("partly: {a} of {c}"),
         };
+        let verdict = crate::color::verdict(&verdict);
         writeln!(out, "{:w_src$}  {:w_dst$}  {verdict}", p.src, p.dst)
     })
 }

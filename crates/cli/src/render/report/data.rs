@@ -1,6 +1,7 @@
 //! What the HTML report shows, as one JSON document the page's script reads.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
 use netpol_engine::{Engine, Party};
 use netpol_model::Direction;
@@ -10,7 +11,7 @@ use crate::grid::{Grid, Node};
 
 /// Explain traces embedded at most: the rest of the cells name the
 /// `netpol explain` command instead, so that a large cluster's page stays small.
-pub const TRACE_BUDGET: usize = 3000;
+pub const TRACE_BUDGET: usize = 1500;
 
 /// One finding of lint or verify, flattened for the page.
 #[derive(Clone, Debug)]
@@ -31,15 +32,14 @@ pub struct Sources<'a> {
     pub engine: &'a Engine<'a>,
 }
 
-pub fn build(grid: &Grid, src: &Sources) -> Value {
+/// The JSON text: the large arrays (pairs, edges) are written as text
+/// directly, a million pairs being too many for `serde_json::Value`s.
+pub fn build(grid: &Grid, src: &Sources) -> String {
     let cluster = grid.cluster;
-    let graph = grid.graph();
-    let index_of = |id: &str| {
-        graph
-            .vertices
-            .binary_search_by(|v| v.id.as_str().cmp(id))
-            .ok()
-    };
+    // The page draws its graph from the pairs: the graph's port labels
+    // would double the page for a large cluster.
+    let (vertices, _, _) = grid.vertices();
+    let index_of = |id: &str| vertices.binary_search_by(|v| v.id.as_str().cmp(id)).ok();
     let mut members: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for i in 0..cluster.endpoints.len() {
         members.entry(cluster.workload(i)).or_default().push(i);
@@ -70,10 +70,9 @@ pub fn build(grid: &Grid, src: &Sources) -> Value {
     let mut budget = TRACE_BUDGET;
     for k in order {
         let (s, d, _, _) = pairs[k];
-        let (Some((sp, _)), Some((dp, dn))) = (
-            party_of(&graph.vertices[s].id),
-            party_of(&graph.vertices[d].id),
-        ) else {
+        let (Some((sp, _)), Some((dp, dn))) =
+            (party_of(&vertices[s].id), party_of(&vertices[d].id))
+        else {
             continue;
         };
         let ports = grid.ports(dn);
@@ -90,8 +89,7 @@ pub fn build(grid: &Grid, src: &Sources) -> Value {
             .collect();
         traces.insert(k, list);
     }
-    let vertices: Vec<Value> = graph
-        .vertices
+    let vertices: Vec<Value> = vertices
         .iter()
         .map(|v| {
             let (address, example) = match party_of(&v.id) {
@@ -104,18 +102,16 @@ pub fn build(grid: &Grid, src: &Sources) -> Value {
                    "pods": members.get(&v.id).map_or(0, Vec::len)})
         })
         .collect();
-    let edges: Vec<Value> = graph
-        .edges
-        .iter()
-        .filter(|e| e.is_allowed())
-        .map(|e| json!([e.src, e.dst, e.allowed_label()]))
-        .collect();
     // Flat (source, destination, allowed, connections) quadruples: a
     // thousand workloads make a million pairs, and objects would triple the page.
-    let pairs_json: Vec<usize> = pairs
-        .iter()
-        .flat_map(|&(s, d, a, c)| [s, d, a, c])
-        .collect();
+    let mut pairs_json = String::from("[");
+    for (k, &(s, d, a, c)) in pairs.iter().enumerate() {
+        if k > 0 {
+            pairs_json.push(',');
+        }
+        let _ = write!(pairs_json, "{s},{d},{a},{c}");
+    }
+    pairs_json.push(']');
     let traces_json: BTreeMap<String, Vec<Value>> = traces
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -124,18 +120,20 @@ pub fn build(grid: &Grid, src: &Sources) -> Value {
         json!({"source": i.source, "severity": i.severity, "title": i.title,
                "detail": i.detail, "location": i.location})
     };
-    json!({
+    let head = json!({
         "title": src.title,
         "inputs": src.inputs,
         "summary": summary(grid, src.engine, &pairs),
         "vertices": vertices,
-        "edges": edges,
-        "pairs": pairs_json,
         "traces": traces_json,
         "traceBudget": TRACE_BUDGET,
         "lint": src.lint.iter().map(item).collect::<Vec<_>>(),
         "verify": src.verify.as_ref().map(|v| v.iter().map(item).collect::<Vec<_>>()),
-    })
+    });
+    let mut text = serde_json::to_string(&head).expect("report data serializes");
+    text.pop(); // the closing brace
+    let _ = write!(text, ",\"pairs\":{pairs_json}}}");
+    text
 }
 
 fn summary(grid: &Grid, engine: &Engine, pairs: &[(usize, usize, usize, usize)]) -> Value {

@@ -55,6 +55,13 @@
     }
   }
 
+  // The graph's edges: pairs with some connection allowed, between two workloads.
+  const EDGES = [];
+  for (let k = 0; 4 * k < D.pairs.length; k++) {
+    const s = D.pairs[4 * k], d = D.pairs[4 * k + 1], a = D.pairs[4 * k + 2], c = D.pairs[4 * k + 3];
+    if (s !== d && a > 0) EDGES.push([s, d, a === c ? `all ${c} allowed` : `${a} of ${c} allowed`]);
+  }
+
   // ---- graph: namespaces as columns, workloads stacked, external peers last
   function graph() {
     const groups = new Map();
@@ -105,15 +112,15 @@
     // Thousands of curves make the page crawl: past EDGE_LIMIT a workload's
     // edges are drawn when it is clicked.
     const EDGE_LIMIT = 2500;
-    const drawAll = D.edges.length <= EDGE_LIMIT;
+    const drawAll = EDGES.length <= EDGE_LIMIT;
     const drawn = new Set();
     if (!drawAll) {
-      byId("graph").querySelector(".hint").append(` ${D.edges.length} connections: too many to draw at once; click a workload to draw its own.`);
+      byId("graph").querySelector(".hint").append(` ${EDGES.length} connections: too many to draw at once; click a workload to draw its own.`);
     }
     function drawEdge(e) {
       if (drawn.has(e)) return;
       drawn.add(e);
-      const [a, b, label] = D.edges[e];
+      const [a, b, label] = EDGES[e];
       const p = pos[a], q = pos[b];
       if (!p || !q) return;
       const y1 = p.y + H / 2, y2 = q.y + H / 2;
@@ -136,7 +143,7 @@
       edgeLayer.append(path);
       paths.push(path);
     }
-    if (drawAll) D.edges.forEach((_, e) => drawEdge(e));
+    if (drawAll) EDGES.forEach((_, e) => drawEdge(e));
     s.setAttribute("width", x);
     s.setAttribute("height", maxY + 20);
     s.setAttribute("viewBox", `0 0 ${x} ${maxY + 20}`);
@@ -144,7 +151,7 @@
     let active = -1;
     function highlight(vi) {
       active = active === vi ? -1 : vi;
-      if (!drawAll && active >= 0) D.edges.forEach((e, k) => { if (e[0] === vi || e[1] === vi) drawEdge(k); });
+      if (!drawAll && active >= 0) EDGES.forEach((e, k) => { if (e[0] === vi || e[1] === vi) drawEdge(k); });
       nodeLayer.querySelectorAll(".gnode").forEach((g) => g.classList.toggle("active", +g.dataset.v === active));
       for (const p of paths) p.classList.toggle("active", +p.dataset.a === active || +p.dataset.b === active);
     }
