@@ -25,6 +25,9 @@ fn allowed_pairs(dir: &str) -> BTreeMap<(String, String), BTreeSet<String>> {
     pairs
 }
 
+/// (source, destination, label, dashed).
+type Edge = (String, String, String, bool);
+
 /// The edges of our DOT output: `"a" -> "b" [label="..."...]`, dashed or not.
 fn dot_edges(dot: &str) -> Vec<(String, String, String, bool)> {
     dot.lines()
@@ -173,12 +176,7 @@ fn graphviz_renders_the_dot_output() {
 /// A structural reading of the Mermaid flowchart syntax we write: the
 /// header, balanced subgraphs, node declarations with quoted labels and no
 /// raw quote inside, and edges between declared nodes only.
-fn parse_mermaid(
-    text: &str,
-) -> (
-    BTreeMap<String, String>,
-    Vec<(String, String, String, bool)>,
-) {
+fn parse_mermaid(text: &str) -> (BTreeMap<String, String>, Vec<Edge>) {
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("flowchart LR"));
     let quoted = |s: &str| -> String {

@@ -322,7 +322,7 @@ fn the_screenshot_is_not_blank() {
         ("denied", [0xd0, 0x45, 0x3a]),
     ] {
         assert!(
-            colours.contains(&rgb.to_vec()),
+            colours.contains(rgb.as_slice()),
             "no {name} cell colour in the screenshot"
         );
     }
