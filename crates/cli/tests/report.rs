@@ -327,3 +327,41 @@ fn the_screenshot_is_not_blank() {
         );
     }
 }
+
+/// The real homelab under the example's generated policies and flows: every
+/// one of its 59 workloads and every finding drawn by a real browser.
+#[test]
+fn the_real_homelab_report() {
+    let Some(homelab) = netpol_testdata::shared("realcases/homelab/manifests") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("homelab.html");
+    let args = [
+        homelab.to_str().unwrap(),
+        "../../../../examples/homelab/generated",
+        "--flows",
+        "../../../../examples/homelab/flows.yaml",
+    ];
+    let d = data(&report(&args, &file));
+    let workloads: Vec<&str> = d["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| !v["ns"].is_null())
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(workloads.len(), 59, "the homelab models 59 workloads");
+    assert_eq!(d["summary"]["workloads"], 59);
+    let Some(browser) = chromium() else { return };
+    let dom = unescape(&rendered(&browser, &format!("file://{}", file.display())));
+    for id in workloads {
+        assert!(
+            dom.contains(&format!("data-id=\"{id}\"")),
+            "no workload {id}"
+        );
+    }
+    let findings = d["lint"].as_array().unwrap().len() + d["verify"].as_array().unwrap().len();
+    assert!(findings > 0);
+    assert_eq!(dom.matches("class=\"finding ").count(), findings);
+}
