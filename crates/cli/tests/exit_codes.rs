@@ -37,13 +37,31 @@ const BAD_FLOWS: &str = "flows/bad-port.yaml";
 #[test]
 fn every_command_rejects_bad_usage_with_2() {
     for command in [
-        "matrix", "explain", "nft", "probe", "diff", "lint", "gen", "verify",
+        "matrix",
+        "explain",
+        "nft",
+        "probe",
+        "diff",
+        "lint",
+        "gen",
+        "verify",
+        "discover",
+        "report",
+        "completion",
     ] {
         let run = netpol(&[command, "--no-such-flag"]);
         assert_eq!(run.code, BAD, "{command}: {}", run.transcript());
     }
     expect(BAD, netpol(&[]));
     expect(BAD, netpol(&["matrix", "engine", "-o", "yaml"]));
+    expect(
+        BAD,
+        netpol(&["matrix", "engine", "--from", "no-such-namespace"]),
+    );
+    expect(
+        BAD,
+        netpol(&["report", "engine", "-o", "no-such-dir/report.html"]),
+    );
 }
 
 #[test]

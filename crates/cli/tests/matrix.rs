@@ -16,12 +16,19 @@ fn json_snapshot_is_the_documented_contract() {
     insta::assert_snapshot!(run.stdout);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let conns = v["connections"].as_array().unwrap();
-    // 4 endpoints, 6 declared port/protocols in all: every source to every destination port.
-    assert_eq!(conns.len(), 4 * 6);
+    // 4 endpoints, 6 declared port/protocols in all: every source to every
+    // destination port; 3 external peers (192.0.2.0/24, its except
+    // 192.0.2.128/25, the rest) to those 6 and from the 4 endpoints on the
+    // one port egress rules name for addresses (443).
+    assert_eq!(conns.len(), 4 * 6 + 3 * 6 + 4 * 3);
     let keys: Vec<(String, String, u64, String)> = conns
         .iter()
         .map(|c| {
-            assert_eq!(c.as_object().unwrap().len(), 5);
+            let external = c["src"].as_str().unwrap().starts_with("external")
+                || c["dst"].as_str().unwrap().starts_with("external");
+            // An external end adds the address it was decided at.
+            let keys = if external { 6 } else { 5 };
+            assert_eq!(c.as_object().unwrap().len(), keys, "{c}");
             (
                 c["src"].as_str().unwrap().to_string(),
                 c["dst"].as_str().unwrap().to_string(),
@@ -63,7 +70,10 @@ fn stdin_reads_like_a_file() {
 #[test]
 fn namespace_flag_places_objects_without_namespace() {
     let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: solo\nspec:\n  containers:\n    - name: c\n      image: x\n      ports:\n        - containerPort: 80\n";
-    let run = netpol_with_stdin(&["matrix", "-", "-n", "team-x", "-o", "csv"], Some(pod));
+    let run = netpol_with_stdin(
+        &["matrix", "-", "-n", "team-x", "-o", "csv", "--no-external"],
+        Some(pod),
+    );
     assert_eq!(
         run.stdout,
         "src,dst,port,protocol,allowed\nteam-x/solo,team-x/solo,80,TCP,true\n"
@@ -111,8 +121,11 @@ fn the_real_homelab_loads() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let conns = v["connections"].as_array().unwrap();
-    let sources: std::collections::BTreeSet<&str> =
-        conns.iter().map(|c| c["src"].as_str().unwrap()).collect();
+    let sources: std::collections::BTreeSet<&str> = conns
+        .iter()
+        .map(|c| c["src"].as_str().unwrap())
+        .filter(|s| !s.starts_with("external"))
+        .collect();
     assert_eq!(sources.len(), 59, "the homelab models 59 workloads");
     // No policies are deployed there: everything is allowed.
     assert!(conns.iter().all(|c| c["allowed"] == true));
@@ -127,6 +140,10 @@ fn summary_sums_the_matrix_per_workload() {
     let summary = netpol(&["matrix", "replicas", "--summary", "-o", "json"]);
     assert_eq!(summary.code, 0, "{}", summary.stderr);
     let workload = |pod: &str| {
+        // An external peer is a workload of its own.
+        if pod.starts_with("external") {
+            return pod.to_string();
+        }
         let (ns, name) = pod.split_once('/').unwrap();
         let parts: Vec<&str> = name.split('-').collect();
         format!("{ns}/{}", parts[..parts.len() - 2].join("-"))

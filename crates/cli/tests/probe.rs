@@ -792,7 +792,10 @@ fn real_homelab_kernel_agrees_with_engine() {
 fn output_is_the_matrix_json_with_measured_added() {
     let _lock = serial();
     let args = [scenario("cluster.yaml"), scenario("selectors-or.yaml")];
-    let (matrix, _) = netpol(&["matrix", &args[0], &args[1], "-o", "json"], &[]);
+    let (matrix, _) = netpol(
+        &["matrix", &args[0], &args[1], "-o", "json", "--no-external"],
+        &[],
+    );
     assert!(matrix.status.success());
     let (probe, _) = netpol(&["probe", &args[0], &args[1]], &[]);
     assert!(probe.status.success(), "{}", stderr(&probe));

@@ -1,18 +1,11 @@
 use std::path::PathBuf;
 
-use clap::ValueEnum;
-
 use crate::exit::{BAD_INPUT, FINDINGS, Failure};
+use crate::format::{Format, only};
 use crate::input::{Input, Validate, namespace_name};
 use crate::render;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-    /// For a pull-request comment
-    Markdown,
-}
+const FORMATS: &[Format] = &[Format::Text, Format::Json, Format::Markdown];
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -43,7 +36,7 @@ pub struct Args {
     validate: Validate,
 
     /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", value_parser = only(FORMATS), default_value = "text")]
     output: Format,
 
     /// Exit 1 when connectivity changed (a verdict flipped, or endpoints or ports appeared or disappeared)
@@ -105,6 +98,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         Format::Text => render::diff::text(&diff),
         Format::Json => render::diff::json(&diff),
         Format::Markdown => render::diff::markdown(&diff),
+        other => unreachable!("clap lets only {FORMATS:?} through, not {other:?}"),
     };
     use std::io::Write;
     std::io::stdout().lock().write_all(out.as_bytes())?;

@@ -4,31 +4,25 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use clap::ValueEnum;
 use ipnet::IpNet;
 use netpol_discover::{Options, discover};
 
 use crate::exit::Failure;
+use crate::format::{Format, only};
 use crate::input::Input;
 use crate::render;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A flows file that `netpol gen` accepts as is; guesses commented out
-    Flows,
-    /// Every connection and unresolved piece of evidence, as data
-    Json,
-    /// A readable list grouped by destination
-    Text,
-}
+const FORMATS: &[Format] = &[Format::Yaml, Format::Json, Format::Text];
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     input: Input,
 
-    /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Flows)]
+    /// Output format: yaml, a flows file `netpol gen` accepts as is, guesses
+    /// commented out (`flows` is the same); json, every connection and
+    /// unresolved piece of evidence; text, a list grouped by destination
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", value_parser = only(FORMATS), default_value = "yaml")]
     output: Format,
 
     /// The cluster's DNS domain, for names like `svc.ns.svc.<domain>`
@@ -61,7 +55,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let out = match args.output {
         Format::Json => render::discover::json(&found),
         Format::Text => render::discover::text(&found),
-        Format::Flows => {
+        Format::Yaml => {
             let host_network: BTreeSet<String> = cluster
                 .endpoints
                 .iter()
@@ -87,6 +81,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 },
             )
         }
+        other => unreachable!("clap lets only {FORMATS:?} through, not {other:?}"),
     };
     use std::io::Write;
     std::io::stdout().write_all(out.as_bytes())?;

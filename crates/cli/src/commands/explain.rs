@@ -1,21 +1,17 @@
 //! `netpol explain`: one connection, or each connection between the pods two
 //! names stand for (a workload's replicas, a Service's pods), with the trace.
 
-use clap::ValueEnum;
 use netpol_engine::Engine;
 
 use super::explain_port::{destination_port, parse_port};
 use super::resolve::resolve;
 use crate::exit::Failure;
+use crate::format::{Format, only};
 use crate::input::Input;
 use crate::render;
 use crate::render::explain::{Connections, Explained};
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+const FORMATS: &[Format] = &[Format::Text, Format::Json];
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,7 +31,7 @@ pub struct Args {
     port: String,
 
     /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", value_parser = only(FORMATS), default_value = "text")]
     output: Format,
 
     /// Exit 0 when the connection is allowed and 3 when it is denied
@@ -79,7 +75,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
         connections: explained,
     };
     match args.output {
-        Format::Text => print!("{}", render::explain::connections_text(&connections)),
+        Format::Text => print!(
+            "{}",
+            crate::color::explain(&render::explain::connections_text(&connections))
+        ),
         Format::Json => match connections.single() {
             // One plain connection keeps the verdict object as the whole output.
             Some(e) => {
@@ -96,6 +95,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 serde_json::to_string_pretty(&connections).expect("verdicts serialize")
             ),
         },
+        other => unreachable!("clap lets only {FORMATS:?} through, not {other:?}"),
     }
     if args.exit_code && denied > 0 {
         return Err(Failure::Status(3));

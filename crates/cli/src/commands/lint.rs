@@ -2,16 +2,11 @@ use clap::ValueEnum;
 use netpol_lint::Severity;
 
 use crate::exit::{FINDINGS, Failure};
+use crate::format::{Format, only};
 use crate::input::Input;
 use crate::render;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-    /// SARIF 2.1.0, for code scanning
-    Sarif,
-}
+const FORMATS: &[Format] = &[Format::Text, Format::Json, Format::Sarif];
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
@@ -39,7 +34,7 @@ pub struct Args {
     input: Input,
 
     /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", value_parser = only(FORMATS), default_value = "text")]
     output: Format,
 
     /// Exit 1 when a finding at or above this severity exists
@@ -67,9 +62,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
     );
     let out = match args.output {
-        Format::Text => render::lint::text(&findings, &checked),
+        Format::Text => crate::color::findings(&render::lint::text(&findings, &checked)),
         Format::Json => render::lint::json(&findings),
         Format::Sarif => render::lint::sarif(&findings),
+        other => unreachable!("clap lets only {FORMATS:?} through, not {other:?}"),
     };
     use std::io::Write;
     std::io::stdout().lock().write_all(out.as_bytes())?;

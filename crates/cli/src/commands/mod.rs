@@ -1,3 +1,4 @@
+pub mod completion;
 pub mod diff;
 pub mod discover;
 pub mod explain;
@@ -7,5 +8,6 @@ pub mod lint;
 pub mod matrix;
 pub mod nft;
 pub mod probe;
+pub mod report;
 pub mod resolve;
 pub mod verify;

@@ -2,19 +2,15 @@
 
 use std::path::PathBuf;
 
-use clap::ValueEnum;
 use netpol_flows::{expand, read_flows, verify};
 
 use crate::commands::r#gen::flows_failure;
 use crate::exit::{FINDINGS, Failure};
+use crate::format::{Format, only};
 use crate::input::Input;
 use crate::render;
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
+const FORMATS: &[Format] = &[Format::Text, Format::Json];
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,7 +22,7 @@ pub struct Args {
     input: Input,
 
     /// Output format
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", value_parser = only(FORMATS), default_value = "text")]
     output: Format,
 
     /// Also fail on extra connections and on warnings about the flows
@@ -43,12 +39,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
     match args.output {
         Format::Text => print!(
             "{}",
-            render::verify::text(&flows.file, &report, cluster.policies.len(), args.strict)
+            crate::color::verify(&render::verify::text(
+                &flows.file,
+                &report,
+                cluster.policies.len(),
+                args.strict
+            ))
         ),
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&report).expect("reports serialize")
         ),
+        other => unreachable!("clap lets only {FORMATS:?} through, not {other:?}"),
     }
     let ok = if args.strict {
         report.strict_ok()

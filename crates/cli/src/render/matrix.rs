@@ -2,41 +2,75 @@
 
 use std::io::{self, Write};
 
-use netpol_engine::Matrix;
 use netpol_model::{Cluster, Family, Protocol};
 
 use super::progress::Progress;
+use crate::grid::{Grid, GridCell, Node};
 
 /// `{"connections":[...]}`, one connection per line so that it diffs well,
 /// written as it is produced rather than built in memory. A connection
 /// allowed over one address family and denied over the other is two lines,
 /// one per family, each with `"family"`: no line claims more than is true.
-pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
-    let ids = quoted_ids(cluster);
+/// An external end adds the address it was decided with (`srcAddress`,
+/// `dstAddress`).
+pub fn json(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
+    let names: Vec<String> = grid
+        .rows
+        .iter()
+        .chain(&grid.cols)
+        .map(|&n| quote(grid.name(n)))
+        .collect();
+    let row_name = |i: usize| &names[i];
+    let col_name = |i: usize| &names[grid.rows.len() + i];
     out.write_all(b"{\"connections\":[")?;
-    let mut progress = Progress::new("writing connections", matrix.len());
-    for (i, c) in matrix.cells().enumerate() {
-        progress.tick(i);
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        match c.only {
-            None => {
-                connection_start(out, &ids, c.src, c.dst, c.port, c.protocol, None)?;
-                write!(out, "\"allowed\":{}}}", c.allowed)?;
-            }
-            Some(only) => {
-                for (k, f) in Family::ALL.into_iter().enumerate() {
-                    if k > 0 {
+    let mut progress = Progress::new("writing connections", grid.size_hint());
+    let mut i = 0;
+    for (r, &src) in grid.rows.iter().enumerate() {
+        for (k, &dst) in grid.cols.iter().enumerate() {
+            for c in grid.pair(src, dst) {
+                if !grid.keeps(&c) {
+                    continue;
+                }
+                progress.tick(i);
+                let families: Vec<(Option<Family>, bool)> = match c.decided.only {
+                    None => vec![(None, c.decided.allowed)],
+                    Some(only) => Family::ALL
+                        .into_iter()
+                        .map(|f| (Some(f), f == only))
+                        .collect(),
+                };
+                for (family, allowed) in families {
+                    if i > 0 {
                         out.write_all(b",")?;
                     }
-                    connection_start(out, &ids, c.src, c.dst, c.port, c.protocol, Some(f))?;
-                    write!(out, "\"allowed\":{}}}", f == only)?;
+                    i += 1;
+                    write!(
+                        out,
+                        "\n{{\"src\":{},\"dst\":{},\"port\":{},\"protocol\":\"{}\",",
+                        row_name(r),
+                        col_name(k),
+                        c.port,
+                        c.protocol
+                    )?;
+                    if let Some(f) = family {
+                        write!(out, "\"family\":\"{f}\",")?;
+                    }
+                    if let Some(a) = grid.address(src) {
+                        write!(out, "\"srcAddress\":\"{a}\",")?;
+                    }
+                    if let Some(a) = grid.address(dst) {
+                        write!(out, "\"dstAddress\":\"{a}\",")?;
+                    }
+                    write!(out, "\"allowed\":{allowed}}}")?;
                 }
             }
         }
     }
     out.write_all(b"\n]}\n")
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialize")
 }
 
 /// Every endpoint's id as a JSON string, quoted once for all its connections.
@@ -71,28 +105,26 @@ pub fn connection_start(
     Ok(())
 }
 
-pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
+pub fn csv(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
     // A `family` column only where some connection needs it, so that
     // single-stack clusters keep the five columns.
-    let families = matrix.one_family_count() > 0;
+    let families = grid.has_one_family();
     writeln!(
         out,
         "src,dst,port,protocol,allowed{}",
         if families { ",family" } else { "" }
     )?;
-    // Built once: a large matrix has millions of cells per endpoint name.
-    let ids: Vec<String> = cluster.endpoints.iter().map(|e| e.id()).collect();
-    let mut progress = Progress::new("writing connections", matrix.len());
-    for (i, c) in matrix.cells().enumerate() {
+    let mut progress = Progress::new("writing connections", grid.size_hint());
+    for (i, c) in grid.cells().enumerate() {
         progress.tick(i);
-        let (src, dst) = (&ids[c.src], &ids[c.dst]);
-        match c.only {
+        let (src, dst) = (grid.name(c.src), grid.name(c.dst));
+        match c.decided.only {
             None => writeln!(
                 out,
                 "{src},{dst},{},{},{}{}",
                 c.port,
                 c.protocol,
-                c.allowed,
+                c.decided.allowed,
                 if families { "," } else { "" }
             )?,
             // As in the JSON: one row per family when the answer differs.
@@ -116,45 +148,49 @@ const ALL: char = '#';
 const SOME: char = '~';
 const NONE: char = '.';
 
+/// The mark of one (source, destination) square: every port allowed, some, or none.
+pub fn mark(cells: &[GridCell], ports: usize) -> char {
+    // Allowed over one family only counts as partly allowed.
+    let fully = cells
+        .iter()
+        .filter(|c| c.decided.allowed && c.decided.only.is_none())
+        .count();
+    let some = cells.iter().any(|c| c.decided.allowed);
+    match (fully, ports) {
+        (_, 0) => ' ',
+        (f, p) if f == p => ALL,
+        (0, _) if !some => NONE,
+        _ => SOME,
+    }
+}
+
 /// Sources down, destinations across (numbered, with their ports listed
 /// first); one mark per cell: every declared port allowed, some, or none.
-pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
-    let n = cluster.endpoints.len();
-    if n == 0 {
+pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
+    if grid.cluster.endpoints.is_empty() {
         return writeln!(out, "no endpoints: the input has no pods or workloads");
     }
-    // Per destination, the range of its columns in the matrix.
-    let mut ranges = vec![(0usize, 0usize); n];
-    let mut start = 0;
-    while start < matrix.columns.len() {
-        let dst = matrix.columns[start].dst;
-        let mut end = start;
-        while end < matrix.columns.len() && matrix.columns[end].dst == dst {
-            end += 1;
-        }
-        ranges[dst] = (start, end);
-        start = end;
-    }
+    let n = grid.cols.len();
     let width = n.to_string().len();
+    let col_ports: Vec<Vec<(u16, Protocol)>> = grid.cols.iter().map(|&d| grid.ports(d)).collect();
     writeln!(out, "Destinations:")?;
-    for (i, e) in cluster.endpoints.iter().enumerate() {
-        let (s, t) = ranges[i];
-        let ports: Vec<String> = matrix.columns[s..t]
+    for (i, &dst) in grid.cols.iter().enumerate() {
+        let ports: Vec<String> = col_ports[i]
             .iter()
-            .map(|c| format!("{}/{}", c.port, c.protocol))
+            .map(|(p, proto)| format!("{p}/{proto}"))
             .collect();
         let ports = if ports.is_empty() {
             "(no declared ports)".to_string()
         } else {
             ports.join(" ")
         };
-        writeln!(out, "  {:>width$}  {}  {}", i + 1, e.id(), ports)?;
+        writeln!(out, "  {:>width$}  {}  {}", i + 1, grid.name(dst), ports)?;
     }
     writeln!(out)?;
-    let name_width = cluster
-        .endpoints
+    let name_width = grid
+        .rows
         .iter()
-        .map(|e| e.id().len())
+        .map(|&r| grid.name(r).len())
         .max()
         .unwrap_or(0)
         .max(6);
@@ -170,23 +206,44 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
         }
         writeln!(out, "{}", line.trim_end())?;
     }
-    for src in 0..n {
-        let mut line = format!("{:name_width$}  ", cluster.endpoints[src].id());
-        for &(s, t) in &ranges {
-            let cols = &matrix.columns[s..t];
-            // Allowed over one family only counts as partly allowed.
-            let allowed = cols
-                .iter()
-                .filter(|c| c.allowed.contains(src) && c.only_over(src).is_none())
-                .count();
-            let some = cols.iter().any(|c| c.allowed.contains(src));
-            line.push(match (allowed, cols.len()) {
-                (0, n) if n > 0 && some => SOME,
-                (_, 0) => ' ',
-                (a, total) if a == total => ALL,
-                (0, _) => NONE,
-                _ => SOME,
-            });
+    let mut partly = Vec::new();
+    let (mut total, mut allowed, mut one_family) = (0usize, 0usize, 0usize);
+    for &src in &grid.rows {
+        let mut line = format!("{:name_width$}  ", grid.name(src));
+        for (k, &dst) in grid.cols.iter().enumerate() {
+            let cells: Vec<GridCell> = grid
+                .pair(src, dst)
+                .into_iter()
+                .filter(|c| grid.keeps(c))
+                .collect();
+            total += cells.len();
+            allowed += cells.iter().filter(|c| c.decided.allowed).count();
+            one_family += cells.iter().filter(|c| c.decided.only.is_some()).count();
+            // With --only, a square none of whose cells is kept stays blank.
+            let filtered_out = grid.only.is_some() && cells.is_empty();
+            let m = if filtered_out || matches!((src, dst), (Node::External(_), Node::External(_)))
+            {
+                ' '
+            } else {
+                mark(&cells, col_ports[k].len())
+            };
+            line.push_str(&crate::color::mark(m));
+            if m == SOME {
+                let ports: Vec<String> = cells
+                    .iter()
+                    .filter(|c| c.decided.allowed)
+                    .map(|c| match c.decided.only {
+                        Some(f) => format!("{}/{} ({f} only)", c.port, c.protocol),
+                        None => format!("{}/{}", c.port, c.protocol),
+                    })
+                    .collect();
+                partly.push(format!(
+                    "  {} -> {}: {}",
+                    grid.name(src),
+                    grid.name(dst),
+                    ports.join(" ")
+                ));
+            }
         }
         writeln!(out, "{}", line.trim_end())?;
     }
@@ -195,48 +252,28 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
         out,
         "{ALL} every declared port allowed   {SOME} some ports allowed   {NONE} denied   (blank: no declared ports)"
     )?;
-    if matrix.one_family_count() > 0 {
+    if one_family > 0 {
         writeln!(
             out,
             "{SOME} also marks a port allowed over one address family only (IPv4 or IPv6)"
         )?;
     }
-    let some: Vec<String> = (0..n)
-        .flat_map(|src| {
-            ranges
-                .iter()
-                .enumerate()
-                .map(move |(dst, r)| (src, dst, *r))
-        })
-        .filter_map(|(src, dst, (s, t))| {
-            let cols = &matrix.columns[s..t];
-            let allowed: Vec<String> = cols
-                .iter()
-                .filter(|c| c.allowed.contains(src))
-                .map(|c| match c.only_over(src) {
-                    Some(f) => format!("{}/{} ({f} only)", c.port, c.protocol),
-                    None => format!("{}/{}", c.port, c.protocol),
-                })
-                .collect();
-            let partly =
-                allowed.len() < cols.len() || cols.iter().any(|c| c.only_over(src).is_some());
-            (!allowed.is_empty() && partly).then(|| {
-                format!(
-                    "  {} -> {}: {}",
-                    cluster.endpoints[src].id(),
-                    cluster.endpoints[dst].id(),
-                    allowed.join(" ")
-                )
-            })
-        })
-        .collect();
-    if !some.is_empty() {
+    if !grid.externals.is_empty() {
+        writeln!(out, "external peers, each decided at one address of it:")?;
+        for e in &grid.externals {
+            let stands = match e.net {
+                Some(net) => format!("the part of {net} no smaller ipBlock network holds"),
+                None => "every address no ipBlock names".to_string(),
+            };
+            writeln!(out, "  {} at {}: {stands}", e.label, e.address)?;
+        }
+    }
+    if !partly.is_empty() {
         writeln!(out, "\nPartly allowed (ports allowed):")?;
-        for line in some {
+        for line in partly {
             writeln!(out, "{line}")?;
         }
     }
-    let one_family = matrix.one_family_count();
     let one_family = if one_family > 0 {
         format!(" ({one_family} over one address family only)")
     } else {
@@ -244,9 +281,10 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
     };
     writeln!(
         out,
-        "\n{} endpoints, {} connections, {} allowed{one_family}",
-        n,
-        matrix.len(),
-        matrix.allowed_count()
+        "\n{} endpoints, {} external peers, {} connections, {} allowed{one_family}",
+        grid.cluster.endpoints.len(),
+        grid.externals.len(),
+        total,
+        allowed
     )
 }

@@ -2,13 +2,13 @@
 
 use std::io::{self, Write};
 
-use netpol_engine::{Matrix, PairSummary};
-use netpol_model::Cluster;
+use crate::grid::Grid;
+use crate::grid::summary::Pair;
 
-pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
+pub fn json(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
     out.write_all(b"{\"pairs\":[")?;
     let mut first = true;
-    matrix.for_each_workload_pair(cluster, |p| {
+    grid.for_each_pair(|p| {
         if !first {
             out.write_all(b",")?;
         }
@@ -29,43 +29,38 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
 }
 
-pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
+pub fn csv(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
     writeln!(out, "src,dst,allowed,connections")?;
-    matrix.for_each_workload_pair(cluster, |p| {
-        writeln!(out, "{},{},{},{}", p.src, p.dst, p.allowed, p.connections)
-    })
+    grid.for_each_pair(|p| writeln!(out, "{},{},{},{}", p.src, p.dst, p.allowed, p.connections))
 }
 
-pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
-    let mut rows: Vec<(String, String, String)> = Vec::new();
-    matrix.for_each_workload_pair(cluster, |p: PairSummary| {
-        let verdict = match (p.allowed, p.connections) {
-            (0, _) => "denied".to_string(),
-            (a, c) if a == c => format!("allowed ({c})"),
-            (a, c) => format!("partly: {a} of {c}"),
-        };
-        rows.push((p.src.to_string(), p.dst.to_string(), verdict));
-        Ok::<(), io::Error>(())
-    })?;
-    let w_src = rows
-        .iter()
-        .map(|r| r.0.len())
-        .max()
-        .unwrap_or(0)
-        .max("SOURCE".len());
-    let w_dst = rows
-        .iter()
-        .map(|r| r.1.len())
-        .max()
-        .unwrap_or(0)
-        .max("DESTINATION".len());
+/// Written row by row as the pairs come: the columns are as wide as the
+/// longest workload name, known before the first row, so nothing is held.
+pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
+    let width = |nodes: &[crate::grid::Node]| {
+        nodes
+            .iter()
+            .map(|&n| match n {
+                crate::grid::Node::Endpoint(i) => grid.cluster.workload(i).len(),
+                crate::grid::Node::External(_) => grid.name(n).len(),
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    let w_src = width(&grid.rows).max("SOURCE".len());
+    let w_dst = width(&grid.cols).max("DESTINATION".len());
     writeln!(
         out,
         "{:w_src$}  {:w_dst$}  CONNECTIONS",
         "SOURCE", "DESTINATION"
     )?;
-    for (src, dst, verdict) in rows {
-        writeln!(out, "{src:w_src$}  {dst:w_dst$}  {verdict}")?;
-    }
-    Ok(())
+    grid.for_each_pair(|p: Pair| {
+        let verdict = match (p.allowed, p.connections) {
+            (0, _) => "denied".to_string(),
+            (a, c) if a == c => format!("allowed ({c})"),
+            (a, c) => format!("partly: {a} of {c}"),
+        };
+        let verdict = crate::color::verdict(&verdict);
+        writeln!(out, "{:w_src$}  {:w_dst$}  {verdict}", p.src, p.dst)
+    })
 }

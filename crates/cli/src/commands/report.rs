@@ -1,0 +1,166 @@
+//! `netpol report PATH... [--flows FLOWS] -o report.html`: the matrix, its
+//! graph, lint and verify findings and the engine's traces, in one page.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use netpol_engine::Engine;
+use netpol_flows::{expand, read_flows, verify};
+
+use crate::commands::r#gen::flows_failure;
+use crate::exit::Failure;
+use crate::external::externals;
+use crate::focus::Focus;
+use crate::grid::Grid;
+use crate::input::Input;
+use crate::render::report::data::{Item, Sources, build};
+use crate::render::report::html;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: Input,
+
+    /// A flows file: the page adds what `netpol verify` finds
+    #[arg(long = "flows", value_name = "FLOWS")]
+    flows: Option<PathBuf>,
+
+    /// The HTML file to write (`-` for stdout). Unlike the other commands'
+    /// `-o`, a file, not a format: a report is always HTML
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        default_value = "netpol-report.html"
+    )]
+    output: PathBuf,
+
+    #[command(flatten)]
+    focus: Focus,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let flows = args
+        .flows
+        .as_ref()
+        .map(|p| read_flows(p).map_err(flows_failure))
+        .transpose()?;
+    // Lint reports an input without policies itself (NP013); verify needs
+    // the manifests kept for its evidence check.
+    let cluster = args.input.load_with_manifests(false)?;
+    let engine = Engine::new(&cluster);
+    let externals = externals(&cluster);
+    let narrow = args.focus.narrow(&cluster, &externals)?;
+    // Lint reads the cluster on its own: it runs beside the matrix.
+    let (matrix, findings) = rayon::join(|| engine.matrix(), || netpol_lint::lint(&cluster));
+    let grid = Grid::new(&cluster, &engine, &matrix, externals, narrow);
+    let lint: Vec<Item> = findings
+        .into_iter()
+        .map(|f| Item {
+            source: "lint",
+            severity: f.severity.to_string(),
+            title: format!("{} {}", f.id, f.name),
+            detail: format!("{} Hint: {}", f.message, f.hint),
+            location: format!("{}:{}", f.location.file, f.location.line),
+        })
+        .collect();
+    let verify_items = flows.as_ref().map(|flows| {
+        let expansion = expand(&cluster, flows);
+        let mut report = verify(&expansion);
+        report.would_break = netpol_flows::check_evidence(&expansion);
+        verify_items(&flows.file, &report)
+    });
+    let mut inputs: Vec<String> = args
+        .input
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if let Some(f) = &args.flows {
+        inputs.push(format!("--flows {}", f.display()));
+    }
+    let sources = Sources {
+        title: inputs.join(" "),
+        inputs,
+        lint,
+        verify: verify_items,
+        engine: &engine,
+    };
+    let page = html(&sources.title, &build(&grid, &sources));
+    if args.output.as_os_str() == "-" {
+        std::io::stdout().lock().write_all(page.as_bytes())?;
+        return Ok(());
+    }
+    std::fs::write(&args.output, page)
+        .map_err(|e| Failure::Other(format!("cannot write {}: {e}", args.output.display())))?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(())
+}
+
+fn verify_items(flows_file: &str, r: &netpol_flows::Report) -> Vec<Item> {
+    let mut items = Vec::new();
+    for m in &r.missing {
+        let family = m.family.map(|f| format!(" over {f}")).unwrap_or_default();
+        items.push(Item {
+            source: "verify",
+            severity: "error".into(),
+            title: format!("missing: {} -> {} {}/{}", m.src, m.dst, m.port, m.protocol),
+            detail: format!(
+                "{} ({}) is denied{family}: egress {}; ingress {}",
+                m.flow, m.purpose, m.verdict.egress.reason, m.verdict.ingress.reason
+            ),
+            location: format!("{flows_file}:{}", m.line),
+        });
+    }
+    for n in &r.without_default_deny {
+        let dirs: Vec<&str> = n.directions.iter().map(|d| d.as_str()).collect();
+        items.push(Item {
+            source: "verify",
+            severity: "error".into(),
+            title: format!("no default deny: namespace {}", n.namespace),
+            detail: format!(
+                "no policy selecting every pod isolates {}",
+                dirs.join(" and ")
+            ),
+            location: String::new(),
+        });
+    }
+    for e in &r.extra {
+        let only = e.only.map(|f| format!(" ({f} only)")).unwrap_or_default();
+        items.push(Item {
+            source: "verify",
+            severity: "warning".into(),
+            title: format!(
+                "extra: {} -> {} {}/{}{only}",
+                e.src, e.dst, e.port, e.protocol
+            ),
+            detail: format!(
+                "allowed but no flow means it: egress {}; ingress {}",
+                e.egress, e.ingress
+            ),
+            location: String::new(),
+        });
+    }
+    for f in &r.findings {
+        items.push(Item {
+            source: "verify",
+            severity: format!("{:?}", f.severity).to_lowercase(),
+            title: format!("{}: {}", f.code, f.flow),
+            detail: f.message.clone(),
+            location: format!("{flows_file}:{}", f.line),
+        });
+    }
+    for w in &r.would_break {
+        items.push(Item {
+            source: "verify",
+            severity: "warning".into(),
+            title: format!(
+                "would break: {} -> {} {}/{}",
+                w.src, w.dst, w.port, w.protocol
+            ),
+            detail: format!("{} ({:?}): {}", w.rule, w.confidence, w.reasons.join("; ")),
+            location: String::new(),
+        });
+    }
+    items
+}

@@ -1,0 +1,336 @@
+//! The matrix as people read it: the engine's endpoint matrix plus the
+//! external peers, whose cells the engine decides one representative address
+//! at a time, narrowed to the rows, columns and ports asked for.
+
+use netpol_engine::{Engine, Matrix};
+
+mod external_cells;
+pub mod graph;
+pub mod summary;
+use netpol_model::{Cluster, Family, Protocol};
+use rayon::prelude::*;
+
+use crate::external::{External, external_ports};
+
+/// A row or column: an endpoint, or an external peer (index into `Grid::externals`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Node {
+    Endpoint(usize),
+    External(usize),
+}
+
+/// One decided connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decided {
+    /// Allowed over at least one address family.
+    pub allowed: bool,
+    /// Allowed over this family only, denied over the other both ends have.
+    pub only: Option<Family>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GridCell {
+    pub src: Node,
+    pub dst: Node,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub decided: Decided,
+}
+
+/// What to keep of the whole matrix.
+#[derive(Clone, Debug, Default)]
+pub struct Narrow {
+    /// Sources kept, in name order; `None`: all.
+    pub rows: Option<Vec<Node>>,
+    /// Destinations kept, in name order; `None`: all.
+    pub cols: Option<Vec<Node>>,
+    /// Only this port (and protocol, when given).
+    pub port: Option<(u16, Option<Protocol>)>,
+    /// Only allowed (`Some(true)`) or only denied (`Some(false)`) cells.
+    pub only: Option<bool>,
+}
+
+pub struct Grid<'a> {
+    pub cluster: &'a Cluster,
+    pub matrix: &'a Matrix,
+    pub externals: Vec<External>,
+    pub external_ports: Vec<(u16, Protocol)>,
+    /// Sources, in name order.
+    pub rows: Vec<Node>,
+    /// Destinations, in name order.
+    pub cols: Vec<Node>,
+    port: Option<(u16, Option<Protocol>)>,
+    pub only: Option<bool>,
+    names: Vec<String>,
+    /// Per endpoint, its range of matrix columns.
+    ranges: Vec<(usize, usize)>,
+    /// `[external][matrix column]`, for the externals among the rows.
+    from_external: Vec<Vec<Decided>>,
+    /// `[endpoint][external][external port]`, for the rows' endpoints and
+    /// the externals among the columns.
+    to_external: Vec<Vec<Vec<Decided>>>,
+}
+
+/// Every endpoint and external peer, in name order.
+pub fn all_nodes(cluster: &Cluster, externals: &[External]) -> Vec<Node> {
+    let mut nodes: Vec<(String, Node)> = (0..cluster.endpoints.len())
+        .map(|i| (cluster.endpoints[i].id(), Node::Endpoint(i)))
+        .chain(
+            externals
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (e.label.clone(), Node::External(i))),
+        )
+        .collect();
+    nodes.sort();
+    nodes.into_iter().map(|(_, n)| n).collect()
+}
+
+impl<'a> Grid<'a> {
+    pub fn new(
+        cluster: &'a Cluster,
+        engine: &Engine,
+        matrix: &'a Matrix,
+        externals: Vec<External>,
+        narrow: Narrow,
+    ) -> Grid<'a> {
+        let all = all_nodes(cluster, &externals);
+        let rows = narrow.rows.unwrap_or_else(|| all.clone());
+        let cols = narrow.cols.unwrap_or(all);
+        let external_ports = external_ports(cluster);
+        let n = cluster.endpoints.len();
+        let mut names: Vec<String> = cluster.endpoints.iter().map(|e| e.id()).collect();
+        names.extend(externals.iter().map(|e| e.label.clone()));
+        let mut ranges = vec![(0usize, 0usize); n];
+        let mut start = 0;
+        while start < matrix.columns.len() {
+            let dst = matrix.columns[start].dst;
+            let mut end = start;
+            while end < matrix.columns.len() && matrix.columns[end].dst == dst {
+                end += 1;
+            }
+            ranges[dst] = (start, end);
+            start = end;
+        }
+        let wanted_cols: Vec<bool> = {
+            let mut w = vec![false; n];
+            for c in &cols {
+                if let Node::Endpoint(i) = c {
+                    w[*i] = true;
+                }
+            }
+            w
+        };
+        let from_external: Vec<Vec<Decided>> = (0..externals.len())
+            .map(|x| {
+                if !rows.contains(&Node::External(x)) {
+                    return Vec::new();
+                }
+                let address = externals[x].address;
+                matrix
+                    .columns
+                    .par_iter()
+                    .map(|c| {
+                        if wanted_cols[c.dst] {
+                            external_cells::from_external(
+                                engine, address, c.dst, c.port, c.protocol,
+                            )
+                        } else {
+                            Decided {
+                                allowed: false,
+                                only: None,
+                            }
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let external_cols: Vec<usize> = cols
+            .iter()
+            .filter_map(|c| match c {
+                Node::External(x) => Some(*x),
+                Node::Endpoint(_) => None,
+            })
+            .collect();
+        let mut wanted_rows = vec![false; n];
+        for r in &rows {
+            if let Node::Endpoint(i) = r {
+                wanted_rows[*i] = true;
+            }
+        }
+        let to_external: Vec<Vec<Vec<Decided>>> = (0..n)
+            .into_par_iter()
+            .map(|src| {
+                if !wanted_rows[src] || external_cols.is_empty() {
+                    return Vec::new();
+                }
+                (0..externals.len())
+                    .map(|x| {
+                        if !external_cols.contains(&x) {
+                            return Vec::new();
+                        }
+                        external_ports
+                            .iter()
+                            .map(|&(port, protocol)| {
+                                external_cells::to_external(
+                                    engine,
+                                    src,
+                                    externals[x].address,
+                                    port,
+                                    protocol,
+                                )
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        Grid {
+            cluster,
+            matrix,
+            externals,
+            external_ports,
+            rows,
+            cols,
+            port: narrow.port,
+            only: narrow.only,
+            names,
+            ranges,
+            from_external,
+            to_external,
+        }
+    }
+
+    pub fn name(&self, node: Node) -> &str {
+        match node {
+            Node::Endpoint(i) => &self.names[i],
+            Node::External(x) => &self.names[self.cluster.endpoints.len() + x],
+        }
+    }
+
+    /// The representative address of an external node.
+    pub fn address(&self, node: Node) -> Option<std::net::IpAddr> {
+        match node {
+            Node::External(x) => Some(self.externals[x].address),
+            Node::Endpoint(_) => None,
+        }
+    }
+
+    /// The (port, protocol) columns of a destination, after the port filter.
+    pub fn ports(&self, dst: Node) -> Vec<(u16, Protocol)> {
+        let all: Vec<(u16, Protocol)> = match dst {
+            Node::Endpoint(i) => {
+                let (s, t) = self.ranges[i];
+                self.matrix.columns[s..t]
+                    .iter()
+                    .map(|c| (c.port, c.protocol))
+                    .collect()
+            }
+            Node::External(_) => self.external_ports.clone(),
+        };
+        all.into_iter().filter(|p| self.port_kept(*p)).collect()
+    }
+
+    fn port_kept(&self, (port, protocol): (u16, Protocol)) -> bool {
+        match self.port {
+            None => true,
+            Some((p, proto)) => p == port && proto.is_none_or(|x| x == protocol),
+        }
+    }
+
+    /// Every cell between `src` and `dst` on the destination's ports, before
+    /// the allowed/denied filter; none between two external peers, which no
+    /// NetworkPolicy can see.
+    pub fn pair(&self, src: Node, dst: Node) -> Vec<GridCell> {
+        let mut out = Vec::new();
+        self.pair_into(src, dst, &mut out);
+        out
+    }
+
+    /// [`Grid::pair`] into a buffer the caller reuses (`out` is cleared first).
+    pub fn pair_into(&self, src: Node, dst: Node, out: &mut Vec<GridCell>) {
+        out.clear();
+        let cell = |port: u16, protocol: Protocol, decided: Decided| GridCell {
+            src,
+            dst,
+            port,
+            protocol,
+            decided,
+        };
+        match (src, dst) {
+            (Node::External(_), Node::External(_)) => {}
+            (Node::Endpoint(s), Node::Endpoint(d)) => {
+                let (a, b) = self.ranges[d];
+                out.extend(
+                    self.matrix.columns[a..b]
+                        .iter()
+                        .filter(|c| self.port_kept((c.port, c.protocol)))
+                        .map(|c| {
+                            cell(
+                                c.port,
+                                c.protocol,
+                                Decided {
+                                    allowed: c.allowed.contains(s),
+                                    only: c.only_over(s),
+                                },
+                            )
+                        }),
+                )
+            }
+            (Node::External(x), Node::Endpoint(d)) => {
+                let (a, b) = self.ranges[d];
+                out.extend(
+                    (a..b)
+                        .filter(|&k| {
+                            let c = &self.matrix.columns[k];
+                            self.port_kept((c.port, c.protocol))
+                        })
+                        .map(|k| {
+                            let c = &self.matrix.columns[k];
+                            cell(c.port, c.protocol, self.from_external[x][k])
+                        }),
+                )
+            }
+            (Node::Endpoint(s), Node::External(x)) => out.extend(
+                self.external_ports
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| self.port_kept(**p))
+                    .map(|(k, &(port, protocol))| cell(port, protocol, self.to_external[s][x][k])),
+            ),
+        }
+    }
+
+    pub fn keeps(&self, c: &GridCell) -> bool {
+        self.only.is_none_or(|a| a == c.decided.allowed)
+    }
+
+    /// The cells of one source row, in destination order, after every filter.
+    pub fn row(&self, src: Node) -> impl Iterator<Item = GridCell> + '_ {
+        self.cols
+            .iter()
+            .flat_map(move |&dst| self.pair(src, dst))
+            .filter(|c| self.keeps(c))
+    }
+
+    /// Every cell kept, by source, destination, port and protocol.
+    pub fn cells(&self) -> impl Iterator<Item = GridCell> + '_ {
+        self.rows.iter().flat_map(move |&src| self.row(src))
+    }
+
+    /// An upper bound of the number of cells, for progress reports.
+    pub fn size_hint(&self) -> usize {
+        self.rows.len() * self.matrix.columns.len().max(1)
+    }
+
+    /// Whether some kept cell is allowed over one family only.
+    pub fn has_one_family(&self) -> bool {
+        self.matrix.one_family_count() > 0
+            || self
+                .from_external
+                .iter()
+                .flatten()
+                .chain(self.to_external.iter().flatten().flatten())
+                .any(|d| d.only.is_some())
+    }
+}

@@ -1,0 +1,367 @@
+//! `netpol report`: one self-contained page whose data is the matrix's, lint's
+//! and verify's, drawn by its script in a real browser.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::{json, netpol};
+
+const EXAMPLE: [&str; 4] = [
+    "../../../../examples/homelab/manifests",
+    "../../../../examples/homelab/policies",
+    "--flows",
+    "../../../../examples/homelab/flows.yaml",
+];
+
+fn report(args: &[&str], out: &Path) -> String {
+    let mut all = vec!["report"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["-o", out.to_str().unwrap()]);
+    let run = netpol(&all);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    std::fs::read_to_string(out).unwrap()
+}
+
+/// The JSON the page embeds.
+fn data(page: &str) -> serde_json::Value {
+    let start = page
+        .find("<script type=\"application/json\" id=\"data\">")
+        .unwrap();
+    let rest = &page[start..];
+    let body = &rest[rest.find('>').unwrap() + 1..rest.find("</script>").unwrap()];
+    serde_json::from_str(&body.replace("<\\/", "</")).unwrap()
+}
+
+#[test]
+fn the_page_fetches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = report(&EXAMPLE, &dir.path().join("r.html"));
+    for fetch in [
+        "src=\"http",
+        "href=\"http",
+        "url(http",
+        "url(//",
+        "@import",
+        "<link",
+        "fetch(",
+        "XMLHttpRequest",
+        "<iframe",
+    ] {
+        assert!(!page.contains(fetch), "{fetch}");
+    }
+    assert!(page.contains("Content-Security-Policy\" content=\"default-src 'none'"));
+}
+
+/// The heat map's pairs are `matrix --summary`'s; the findings are lint's and verify's.
+#[test]
+fn the_data_is_the_matrix_lint_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data(&report(&EXAMPLE, &dir.path().join("r.html")));
+    let names: Vec<&str> = d["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    let flat: Vec<u64> = d["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    let pairs: BTreeSet<(String, String, u64, u64)> = flat
+        .chunks(4)
+        .map(|p| {
+            (
+                names[p[0] as usize].to_string(),
+                names[p[1] as usize].to_string(),
+                p[2],
+                p[3],
+            )
+        })
+        .collect();
+    let summary = json(&netpol(&[
+        "matrix",
+        EXAMPLE[0],
+        EXAMPLE[1],
+        "--summary",
+        "-o",
+        "json",
+    ]));
+    let expected: BTreeSet<(String, String, u64, u64)> = summary["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["src"].as_str().unwrap().to_string(),
+                p["dst"].as_str().unwrap().to_string(),
+                p["allowed"].as_u64().unwrap(),
+                p["connections"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(pairs, expected);
+    let lint = json(&netpol(&["lint", EXAMPLE[0], EXAMPLE[1], "-o", "json"]));
+    let lint_ids: Vec<String> = lint["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    let page_lint: Vec<String> = d["lint"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            f["title"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(page_lint, lint_ids);
+    let verify = json(&netpol(&[
+        "verify", EXAMPLE[3], EXAMPLE[0], EXAMPLE[1], "-o", "json",
+    ]));
+    let missing = verify["missing"].as_array().unwrap().len();
+    let open = verify["withoutDefaultDeny"].as_array().unwrap().len();
+    let items = d["verify"].as_array().unwrap();
+    let count = |prefix: &str| {
+        items
+            .iter()
+            .filter(|i| i["title"].as_str().unwrap().starts_with(prefix))
+            .count()
+    };
+    assert!(missing > 0 && open > 0);
+    assert_eq!(
+        (count("missing: "), count("no default deny: ")),
+        (missing, open)
+    );
+    // Each embedded trace is explain's verdict for the pair's pods.
+    let (k, traces) = d["traces"].as_object().unwrap().iter().next().unwrap();
+    let t = &traces[0];
+    let run = support::netpol(&[
+        "explain",
+        EXAMPLE[0],
+        EXAMPLE[1],
+        "--from",
+        t["src"].as_str().unwrap(),
+        "--to",
+        t["dst"].as_str().unwrap(),
+        "--port",
+        &format!("{}/{}", t["port"], t["protocol"].as_str().unwrap()),
+        "-o",
+        "json",
+    ]);
+    let explained = json(&run);
+    assert_eq!(explained["allowed"], t["allowed"]);
+    assert_eq!(explained["egress"], t["egress"]);
+    assert_eq!(explained["ingress"], t["ingress"]);
+    assert!(k.parse::<usize>().unwrap() < flat.len() / 4);
+}
+
+fn chromium() -> Option<PathBuf> {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return Some(PathBuf::from(name));
+        }
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true: a headless Chromium is required (scripts/test installs Debian's chromium)"
+    );
+    eprintln!("skipped: no chromium on PATH (apt-get install chromium)");
+    None
+}
+
+fn headless(browser: &Path, args: &[&str]) -> std::process::Output {
+    let profile = tempfile::tempdir().unwrap();
+    Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The DOM after the page's script ran, without the embedded data, so that
+/// what is found was built by the script.
+fn rendered(browser: &Path, url: &str) -> String {
+    let out = headless(browser, &["--dump-dom", url]);
+    let dom = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        dom.contains("data-ready=\"true\""),
+        "the script ran to the end:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let start = dom.find("<script type=\"application/json\"").unwrap();
+    let end = start + dom[start..].find("</script>").unwrap();
+    format!("{}{}", &dom[..start], &dom[end..])
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+}
+
+#[test]
+fn a_real_browser_draws_every_workload_and_finding() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.html");
+    let d = data(&report(&EXAMPLE, &file));
+    let url = format!("file://{}", file.display());
+    let dom = unescape(&rendered(&browser, &url));
+    for v in d["vertices"].as_array().unwrap() {
+        let id = v["id"].as_str().unwrap();
+        assert!(
+            dom.contains(&format!("data-id=\"{id}\"")),
+            "no workload {id} in the list"
+        );
+        assert!(
+            dom.contains(&format!("<th class=\"row\">{id}</th>")),
+            "no row {id} in the heat map"
+        );
+    }
+    let findings: Vec<&serde_json::Value> = d["lint"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(d["verify"].as_array().unwrap())
+        .collect();
+    assert!(findings.len() > 10);
+    assert_eq!(dom.matches("class=\"finding ").count(), findings.len());
+    for f in findings {
+        let title = f["title"].as_str().unwrap();
+        assert!(
+            dom.contains(&format!("<b>{title}</b>")),
+            "no finding {title}"
+        );
+    }
+    // Cells and graph edges are drawn.
+    let pairs = d["pairs"].as_array().unwrap().len() / 4;
+    assert_eq!(
+        dom.matches("class=\"cell ").count() - dom.matches("cell blank").count(),
+        pairs
+    );
+    let allowed_pairs = d["pairs"]
+        .as_array()
+        .unwrap()
+        .chunks(4)
+        .filter(|p| p[0] != p[1] && p[2].as_u64().unwrap() > 0)
+        .count();
+    assert_eq!(dom.matches("class=\"gedge\"").count(), allowed_pairs);
+    // A cell's trace, opened through the page's own link form.
+    let (k, traces) = d["traces"].as_object().unwrap().iter().next().unwrap();
+    let dom = unescape(&rendered(&browser, &format!("{url}#trace={k}")));
+    assert_eq!(
+        dom.matches("class=\"verdict ").count(),
+        traces.as_array().unwrap().len()
+    );
+    let reason = traces[0]["ingress"]["reason"].as_str().unwrap();
+    assert!(dom.contains(reason), "no {reason:?} in the trace");
+}
+
+#[test]
+fn the_screenshot_is_not_blank() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.html");
+    report(&EXAMPLE, &file);
+    let png = dir.path().join("shot.png");
+    let out = headless(
+        &browser,
+        &[
+            "--window-size=1280,1600",
+            &format!("--screenshot={}", png.display()),
+            &format!("file://{}", file.display()),
+        ],
+    );
+    assert!(png.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let decoder = png::Decoder::new(std::fs::File::open(&png).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let bytes = &buf[..info.buffer_size()];
+    let channels = info.color_type.samples();
+    let mut colours = BTreeSet::new();
+    let mut background = 0usize;
+    let pixels = bytes.len() / channels;
+    for px in bytes.chunks(channels) {
+        colours.insert(px[..3].to_vec());
+        if px[..3] == [0xfa, 0xfa, 0xfa] || px[..3] == [0xff, 0xff, 0xff] {
+            background += 1;
+        }
+    }
+    // The header, the cards, the graph and the green/amber/red heat map.
+    assert!(colours.len() > 50, "{} colours", colours.len());
+    assert!(
+        background < pixels * 9 / 10,
+        "{background} of {pixels} pixels are background"
+    );
+    for (name, rgb) in [
+        ("allowed", [0x2e, 0x9d, 0x4a]),
+        ("denied", [0xd0, 0x45, 0x3a]),
+    ] {
+        assert!(
+            colours.contains(rgb.as_slice()),
+            "no {name} cell colour in the screenshot"
+        );
+    }
+}
+
+/// The real homelab under the example's generated policies and flows: every
+/// one of its 59 workloads and every finding drawn by a real browser.
+#[test]
+fn the_real_homelab_report() {
+    let Some(homelab) = netpol_testdata::shared("realcases/homelab/manifests") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("homelab.html");
+    let args = [
+        homelab.to_str().unwrap(),
+        "../../../../examples/homelab/generated",
+        "--flows",
+        "../../../../examples/homelab/flows.yaml",
+    ];
+    let d = data(&report(&args, &file));
+    let workloads: Vec<&str> = d["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| !v["ns"].is_null())
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(workloads.len(), 59, "the homelab models 59 workloads");
+    assert_eq!(d["summary"]["workloads"], 59);
+    let Some(browser) = chromium() else { return };
+    let dom = unescape(&rendered(&browser, &format!("file://{}", file.display())));
+    for id in workloads {
+        assert!(
+            dom.contains(&format!("data-id=\"{id}\"")),
+            "no workload {id}"
+        );
+    }
+    let findings = d["lint"].as_array().unwrap().len() + d["verify"].as_array().unwrap().len();
+    assert!(findings > 0);
+    assert_eq!(dom.matches("class=\"finding ").count(), findings);
+}
