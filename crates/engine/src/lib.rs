@@ -11,6 +11,7 @@ mod family;
 mod index;
 mod matrix;
 pub mod selector;
+pub mod tier;
 mod trace;
 mod verdict;
 
