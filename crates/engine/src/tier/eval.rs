@@ -333,6 +333,37 @@ impl Engine<'_> {
         }
     }
 
+    /// The first rule of `tier` that matches the connection for `subject` in
+    /// `direction` (`peer` is the other end): its action, policy index (into
+    /// `Cluster::cluster_policies`) and rule index. `None` without cluster
+    /// policies, for host-network subjects, or when no rule matches.
+    #[allow(clippy::too_many_arguments)]
+    pub fn tier_decision(
+        &self,
+        tier: Tier,
+        direction: Direction,
+        subject: usize,
+        peer: Party,
+        port: u16,
+        protocol: Protocol,
+        family: Option<Family>,
+    ) -> Option<(Action, usize, usize)> {
+        let tiers = self.tiers.as_deref()?;
+        let s = &self.cluster.endpoints[subject];
+        if s.host_network {
+            return None;
+        }
+        let dst = match (direction, peer) {
+            (Direction::Ingress, _) => Some(s),
+            (Direction::Egress, Party::Endpoint(d)) => Some(&self.cluster.endpoints[d]),
+            (Direction::Egress, Party::External(_)) => None,
+        };
+        self.run_tier(
+            tiers, tier, direction, subject, peer, dst, port, protocol, family, None,
+        )
+        .decision
+    }
+
     /// One side decided through the tiers, with its trace. NetworkPolicy's own
     /// trace (`Engine::side`) is kept for the layer between the tiers.
     pub(crate) fn tiered_side(
