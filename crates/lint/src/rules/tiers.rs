@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use netpol_engine::{Engine, Party};
-use netpol_model::{Action, ClusterPolicy, Direction, Family, Tier, TierPeer};
+use netpol_model::{Action, ClusterPolicy, Direction, Family, Protocol, Tier, TierPeer, TierPort};
 
 use super::{plural, short_list};
 use crate::finding::{Finding, Location};
@@ -115,7 +115,7 @@ fn rule_label(p: &ClusterPolicy, direction: Direction, ri: usize) -> String {
 }
 
 /// The earlier rules that decide every connection between endpoints the
-/// rule matches, on the ports the destinations declare; `None` when the rule
+/// rule matches, on every port; `None` when the rule
 /// decides one, matches none, or can match addresses outside the cluster
 /// (networks, nodes, domainNames), which cannot all be tried.
 fn shadowed_by(engine: &Engine, pi: usize, direction: Direction, ri: usize) -> Option<Vec<String>> {
@@ -135,6 +135,38 @@ fn shadowed_by(engine: &Engine, pi: usize, direction: Direction, ri: usize) -> O
     for cp in &compiled.peers {
         peers.union_with(&cp.by_family[0]);
     }
+    // Exhaustive, so bounded: a rule over too many pairs is not judged.
+    let pairs = tiers.policies[pi].subject.count_ones(..) * peers.count_ones(..);
+    if pairs > 250_000 {
+        return None;
+    }
+    // Port numbers where some rule of the tier starts or stops matching, and
+    // their neighbours: every stretch of ports that rules treat alike holds one.
+    let mut probes: BTreeSet<(u16, Protocol)> = BTreeSet::new();
+    for proto in Protocol::ALL {
+        probes.insert((1, proto));
+        probes.insert((65535, proto));
+    }
+    for q in cluster.cluster_policies.iter().filter(|q| q.tier == p.tier) {
+        for r in q.rules(direction) {
+            for (tp, _) in &r.ports {
+                let (proto, edges) = match tp {
+                    TierPort::Number { protocol, port } => (*protocol, [*port, *port]),
+                    TierPort::Range {
+                        protocol,
+                        start,
+                        end,
+                    } => (*protocol, [*start, *end]),
+                    TierPort::Named(_) => continue,
+                };
+                for n in edges {
+                    for m in [n.saturating_sub(1).max(1), n, n.saturating_add(1)] {
+                        probes.insert((m, proto));
+                    }
+                }
+            }
+        }
+    }
     let mut by = BTreeSet::new();
     let mut matched_any = false;
     for s in tiers.policies[pi].subject.ones() {
@@ -143,14 +175,20 @@ fn shadowed_by(engine: &Engine, pi: usize, direction: Direction, ri: usize) -> O
                 Direction::Ingress => s,
                 Direction::Egress => e,
             };
-            for cp in &cluster.endpoints[dst].ports {
+            let declared = cluster.endpoints[dst]
+                .ports
+                .iter()
+                .map(|cp| (cp.port, cp.protocol));
+            let candidates: BTreeSet<(u16, Protocol)> =
+                probes.iter().copied().chain(declared).collect();
+            for (port, protocol) in candidates {
                 let ports_ok = rule.ports.is_empty()
                     || rule.ports.iter().any(|(tp, _)| {
                         netpol_engine::tier::tier_port_admits(
                             tp,
                             Some(&cluster.endpoints[dst]),
-                            cp.port,
-                            cp.protocol,
+                            port,
+                            protocol,
                         )
                     });
                 if !ports_ok {
@@ -165,8 +203,8 @@ fn shadowed_by(engine: &Engine, pi: usize, direction: Direction, ri: usize) -> O
                     direction,
                     s,
                     Party::Endpoint(e),
-                    cp.port,
-                    cp.protocol,
+                    port,
+                    protocol,
                     family,
                 ) {
                     Some((_, qi, qr)) if (qi, qr) != (pi, ri) => {
