@@ -57,13 +57,20 @@ fn a_full_policy_loads_every_peer_and_port_form() {
     );
     let c = load(&text).unwrap();
     let p = &c.cluster_policies[0];
-    assert_eq!((p.tier, p.priority, p.id().as_str()), (Tier::Admin, 10, "admin/guard"));
+    assert_eq!(
+        (p.tier, p.priority, p.id().as_str()),
+        (Tier::Admin, 10, "admin/guard")
+    );
     assert!(matches!(&p.subject, TierSubject::Namespaces(s) if s.is_empty()));
     let r = &p.ingress[0];
     assert_eq!(r.name.as_deref(), Some("from-monitoring"));
     assert_eq!(r.action, Action::Accept);
-    assert!(matches!(&r.peers[0], TierPeer::Namespaces { selector, .. } if selector.match_labels["team"] == "monitoring"));
-    assert!(matches!(&r.peers[1], TierPeer::Pods { pod_selector, .. } if pod_selector.match_labels["app"] == "x"));
+    assert!(
+        matches!(&r.peers[0], TierPeer::Namespaces { selector, .. } if selector.match_labels["team"] == "monitoring")
+    );
+    assert!(
+        matches!(&r.peers[1], TierPeer::Pods { pod_selector, .. } if pod_selector.match_labels["app"] == "x")
+    );
     let ports: Vec<&TierPort> = r.ports.iter().map(|(p, _)| p).collect();
     assert_eq!(
         ports,
@@ -82,7 +89,9 @@ fn a_full_policy_loads_every_peer_and_port_form() {
     );
     assert!(matches!(&p.egress[0].peers[0], TierPeer::Networks { cidrs, .. } if cidrs.len() == 2));
     assert!(matches!(&p.egress[0].peers[1], TierPeer::Nodes { .. }));
-    assert!(matches!(&p.egress[1].peers[0], TierPeer::DomainNames { names, .. } if names == &["*.example.com"]));
+    assert!(
+        matches!(&p.egress[1].peers[0], TierPeer::DomainNames { names, .. } if names == &["*.example.com"])
+    );
 }
 
 #[test]
@@ -98,13 +107,23 @@ fn nodes_load_with_their_ip_addresses() {
 #[test]
 fn priority_must_be_between_0_and_1000() {
     let text = cnp("").replace("priority: 10", "priority: 1001");
-    one_error(&text, "spec.priority", "priority: 1001", "between 0 and 1000");
+    one_error(
+        &text,
+        "spec.priority",
+        "priority: 1001",
+        "between 0 and 1000",
+    );
 }
 
 #[test]
 fn the_tier_must_be_admin_or_baseline() {
     let text = cnp("").replace("tier: Admin", "tier: Developer");
-    one_error(&text, "spec.tier", "tier: Developer", "\"Admin\", \"Baseline\"");
+    one_error(
+        &text,
+        "spec.tier",
+        "tier: Developer",
+        "\"Admin\", \"Baseline\"",
+    );
 }
 
 #[test]
@@ -113,17 +132,32 @@ fn the_subject_takes_exactly_one_form() {
         "    namespaces: {}\n",
         "    namespaces: {}\n    pods:\n      podSelector: {}\n",
     );
-    one_error(&text, "spec.subject", "subject:", "exactly one of namespaces or pods");
+    one_error(
+        &text,
+        "spec.subject",
+        "subject:",
+        "exactly one of namespaces or pods",
+    );
 }
 
 #[test]
 fn at_most_25_rules_and_25_peers_per_rule() {
     let rule = "  - action: Deny\n    from:\n    - namespaces: {}\n";
     let text = cnp(&format!("  ingress:\n{}", rule.repeat(26)));
-    one_error(&text, "spec.ingress", "ingress:", "at most 25 items (has 26)");
+    one_error(
+        &text,
+        "spec.ingress",
+        "ingress:",
+        "at most 25 items (has 26)",
+    );
     let peers = "    - namespaces: {}\n".repeat(26);
     let text = cnp(&format!("  egress:\n  - action: Deny\n    to:\n{peers}"));
-    one_error(&text, "spec.egress[0].to", "    to:", "at most 25 items (has 26)");
+    one_error(
+        &text,
+        "spec.egress[0].to",
+        "    to:",
+        "at most 25 items (has 26)",
+    );
 }
 
 #[test]
@@ -131,23 +165,56 @@ fn a_rule_needs_peers_and_an_action() {
     let text = cnp("  ingress:\n  - action: Deny\n    from: []\n");
     one_error(&text, "spec.ingress[0].from", "from: []", "at least 1 item");
     let text = cnp("  ingress:\n  - action: Allow\n    from:\n    - namespaces: {}\n");
-    one_error(&text, "spec.ingress[0].action", "action: Allow", "\"Accept\", \"Deny\", \"Pass\"");
+    one_error(
+        &text,
+        "spec.ingress[0].action",
+        "action: Allow",
+        "\"Accept\", \"Deny\", \"Pass\"",
+    );
 }
 
 #[test]
 fn named_ports_cannot_go_with_networks_or_nodes() {
-    let text = cnp("  egress:\n  - action: Accept\n    to:\n    - networks: [\"10.0.0.0/8\"]\n    protocols:\n    - destinationNamedPort: web\n");
-    one_error(&text, "spec.egress[0]", "- action: Accept", "cannot be set with namedPorts");
+    let text = cnp(
+        "  egress:\n  - action: Accept\n    to:\n    - networks: [\"10.0.0.0/8\"]\n    protocols:\n    - destinationNamedPort: web\n",
+    );
+    one_error(
+        &text,
+        "spec.egress[0]",
+        "- action: Accept",
+        "cannot be set with namedPorts",
+    );
 }
 
 #[test]
 fn a_protocol_entry_takes_one_form_and_valid_ports() {
-    let text = cnp("  ingress:\n  - action: Deny\n    from:\n    - namespaces: {}\n    protocols:\n    - tcp:\n        destinationPort:\n          number: 80\n      destinationNamedPort: web\n");
-    one_error(&text, "spec.ingress[0].protocols[0]", "- tcp:", "exactly one of tcp, udp, sctp");
-    let text = cnp("  ingress:\n  - action: Deny\n    from:\n    - namespaces: {}\n    protocols:\n    - udp:\n        destinationPort:\n          range:\n            start: 90\n            end: 80\n");
-    one_error(&text, "spec.ingress[0].protocols[0].udp.destinationPort.range", "range:", "Start port must be less than End port");
-    let text = cnp("  ingress:\n  - action: Deny\n    from:\n    - namespaces: {}\n    protocols:\n    - sctp:\n        destinationPort:\n          number: 70000\n");
-    one_error(&text, "spec.ingress[0].protocols[0].sctp.destinationPort.number", "number: 70000", "between 1 and 65535");
+    let text = cnp(
+        "  ingress:\n  - action: Deny\n    from:\n    - namespaces: {}\n    protocols:\n    - tcp:\n        destinationPort:\n          number: 80\n      destinationNamedPort: web\n",
+    );
+    one_error(
+        &text,
+        "spec.ingress[0].protocols[0]",
+        "- tcp:",
+        "exactly one of tcp, udp, sctp",
+    );
+    let text = cnp(
+        "  ingress:\n  - action: Deny\n    from:\n    - namespaces: {}\n    protocols:\n    - udp:\n        destinationPort:\n          range:\n            start: 90\n            end: 80\n",
+    );
+    one_error(
+        &text,
+        "spec.ingress[0].protocols[0].udp.destinationPort.range",
+        "range:",
+        "Start port must be less than End port",
+    );
+    let text = cnp(
+        "  ingress:\n  - action: Deny\n    from:\n    - namespaces: {}\n    protocols:\n    - sctp:\n        destinationPort:\n          number: 70000\n",
+    );
+    one_error(
+        &text,
+        "spec.ingress[0].protocols[0].sctp.destinationPort.number",
+        "number: 70000",
+        "between 1 and 65535",
+    );
 }
 
 #[test]
@@ -157,7 +224,12 @@ fn ingress_peers_have_no_networks_and_unknown_fields_are_errors() {
     let errs = errors(&text);
     let found: Vec<(Option<&str>, bool)> = errs
         .iter()
-        .map(|e| (e.field.as_deref(), e.message.contains("unknown field \"networks\"")))
+        .map(|e| {
+            (
+                e.field.as_deref(),
+                e.message.contains("unknown field \"networks\""),
+            )
+        })
         .collect();
     assert_eq!(
         found,
@@ -168,19 +240,34 @@ fn ingress_peers_have_no_networks_and_unknown_fields_are_errors() {
         "{errs:#?}"
     );
     let text = cnp("  egress:\n  - action: Deny\n    to:\n    - networks: [\"10.0.0.0/33\"]\n");
-    one_error(&text, "spec.egress[0].to[0].networks[0]", "- networks:", "Invalid CIDR");
+    one_error(
+        &text,
+        "spec.egress[0].to[0].networks[0]",
+        "- networks:",
+        "Invalid CIDR",
+    );
 }
 
 #[test]
 fn domain_names_only_in_accept_rules() {
     let text = cnp("  egress:\n  - action: Deny\n    to:\n    - domainNames: [\"example.com\"]\n");
-    one_error(&text, "spec.egress[0]", "- action: Deny", "only supported for Accept rules");
+    one_error(
+        &text,
+        "spec.egress[0]",
+        "- action: Deny",
+        "only supported for Accept rules",
+    );
 }
 
 #[test]
 fn only_v1alpha2_is_read() {
     let text = cnp("").replace("v1alpha2", "v1beta1");
-    one_error(&text, "apiVersion", "apiVersion:", "netpol reads policy.networking.k8s.io/v1alpha2");
+    one_error(
+        &text,
+        "apiVersion",
+        "apiVersion:",
+        "netpol reads policy.networking.k8s.io/v1alpha2",
+    );
 }
 
 #[test]
@@ -190,7 +277,10 @@ fn legacy_admin_and_baseline_policies_map_onto_the_tiers_with_a_note() {
     let [admin, baseline] = &c.cluster_policies[..] else {
         panic!("{:?}", c.cluster_policies)
     };
-    assert_eq!((admin.tier, admin.priority, admin.kind.as_str()), (Tier::Admin, 3, "AdminNetworkPolicy"));
+    assert_eq!(
+        (admin.tier, admin.priority, admin.kind.as_str()),
+        (Tier::Admin, 3, "AdminNetworkPolicy")
+    );
     assert_eq!(admin.ingress[0].action, Action::Accept);
     assert_eq!(admin.ingress[1].action, Action::Pass);
     let ports: Vec<&TierPort> = admin.ingress[0].ports.iter().map(|(p, _)| p).collect();
@@ -209,8 +299,16 @@ fn legacy_admin_and_baseline_policies_map_onto_the_tiers_with_a_note() {
             },
         ]
     );
-    assert_eq!((baseline.tier, baseline.id().as_str()), (Tier::Baseline, "baseline/default"));
-    assert_eq!(c.notes.iter().filter(|n| n.contains("deprecated")).count(), 2, "{:?}", c.notes);
+    assert_eq!(
+        (baseline.tier, baseline.id().as_str()),
+        (Tier::Baseline, "baseline/default")
+    );
+    assert_eq!(
+        c.notes.iter().filter(|n| n.contains("deprecated")).count(),
+        2,
+        "{:?}",
+        c.notes
+    );
 }
 
 #[test]
@@ -218,6 +316,13 @@ fn a_legacy_baseline_policy_has_no_pass_and_is_named_default() {
     let text = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata:\n  name: other\nspec:\n  subject:\n    namespaces: {}\n  ingress:\n  - action: Pass\n    from:\n    - namespaces: {}\n";
     let errs = errors(text);
     let fields: Vec<Option<&str>> = errs.iter().map(|e| e.field.as_deref()).collect();
-    assert_eq!(fields, [Some("metadata.name"), Some("spec.ingress[0].action")], "{errs:#?}");
-    assert_eq!(errs[0].object.as_deref(), Some("BaselineAdminNetworkPolicy other"));
+    assert_eq!(
+        fields,
+        [Some("metadata.name"), Some("spec.ingress[0].action")],
+        "{errs:#?}"
+    );
+    assert_eq!(
+        errs[0].object.as_deref(),
+        Some("BaselineAdminNetworkPolicy other")
+    );
 }

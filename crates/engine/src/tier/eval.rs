@@ -498,6 +498,7 @@ impl Engine<'_> {
 
     /// The same decision as [`Engine::tiered_side`] between two endpoints
     /// over one family, without the trace: what the matrix asks.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn tiered_allows(
         &self,
         tiers: &CompiledTiers,
