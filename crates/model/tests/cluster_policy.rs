@@ -326,3 +326,15 @@ fn a_legacy_baseline_policy_has_no_pass_and_is_named_default() {
         Some("BaselineAdminNetworkPolicy other")
     );
 }
+
+#[test]
+fn kinds_of_the_same_name_in_other_groups_are_skipped() {
+    let c = load("apiVersion: longhorn.io/v1beta2\nkind: Node\nmetadata:\n  name: n1\n  namespace: longhorn-system\n---\napiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata:\n  name: acnp\nspec:\n  priority: 5\n").unwrap();
+    assert!(c.nodes.is_empty() && c.cluster_policies.is_empty());
+    assert_eq!(c.skipped.get("Node"), Some(&1));
+    assert_eq!(c.skipped.get("ClusterNetworkPolicy"), Some(&1));
+    // The right group with another version is an error.
+    let text = "apiVersion: v2\nkind: Node\nmetadata:\n  name: n1\n";
+    let errs = errors(text);
+    assert_eq!(errs[0].field.as_deref(), Some("apiVersion"), "{errs:#?}");
+}

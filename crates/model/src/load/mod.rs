@@ -283,7 +283,19 @@ impl Accumulator {
                 format!("{kind} {ns}/{name}")
             });
             let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-            let expected = expected_group(kind);
+            let mut expected = expected_group(kind);
+            // Other groups' kinds of the same name (Longhorn's Node, Antrea's
+            // ClusterNetworkPolicy) are other kinds: not modelled, skipped.
+            if matches!(
+                kind,
+                "Node"
+                    | "ClusterNetworkPolicy"
+                    | "AdminNetworkPolicy"
+                    | "BaselineAdminNetworkPolicy"
+            ) && expected != Some(group)
+            {
+                expected = None;
+            }
             match expected {
                 Some(g) if tier_kind_version(kind).is_some() => {
                     let want = tier_kind_version(kind).unwrap_or_default();
