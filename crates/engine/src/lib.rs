@@ -1,4 +1,5 @@
-//! netpol's semantic core: `networking.k8s.io/v1` NetworkPolicy, exactly.
+//! netpol's semantic core: `networking.k8s.io/v1` NetworkPolicy, exactly, and
+//! the Admin and Baseline tiers of ClusterNetworkPolicy around it ([`tier`]).
 //!
 //! [`Engine::new`] compiles a cluster's policies once. [`Engine::verdict`]
 //! decides one connection and explains it; [`Engine::matrix`] decides every
