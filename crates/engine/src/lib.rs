@@ -1,4 +1,5 @@
-//! netpol's semantic core: `networking.k8s.io/v1` NetworkPolicy, exactly.
+//! netpol's semantic core: `networking.k8s.io/v1` NetworkPolicy, exactly, and
+//! the Admin and Baseline tiers of ClusterNetworkPolicy around it ([`tier`]).
 //!
 //! [`Engine::new`] compiles a cluster's policies once. [`Engine::verdict`]
 //! decides one connection and explains it; [`Engine::matrix`] decides every
@@ -13,6 +14,7 @@ mod matrix;
 pub mod selector;
 #[doc(hidden)]
 pub mod test_hook;
+pub mod tier;
 mod trace;
 mod verdict;
 
