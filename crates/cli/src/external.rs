@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
-use netpol_model::{Cluster, Direction, Peer, PortRef, Protocol};
+use netpol_model::{Cluster, Direction, Peer, PortRef, Protocol, TierPeer, TierPort};
 
 /// One external peer of the matrix.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +98,30 @@ pub fn external_ports(cluster: &Cluster) -> Vec<(u16, Protocol)> {
             }
         }
     }
+    for policy in &cluster.cluster_policies {
+        for rule in policy.rules(Direction::Egress) {
+            if !rule
+                .peers
+                .iter()
+                .any(|p| matches!(p, TierPeer::Networks { .. }))
+            {
+                continue;
+            }
+            for (port, _) in &rule.ports {
+                match *port {
+                    TierPort::Number { protocol, port } => {
+                        ports.insert((port, protocol));
+                    }
+                    TierPort::Range {
+                        protocol, start, ..
+                    } => {
+                        ports.insert((start, protocol));
+                    }
+                    TierPort::Named(_) => {}
+                }
+            }
+        }
+    }
     if ports.is_empty() {
         ports.insert((443, Protocol::Tcp));
     }
@@ -113,6 +137,16 @@ fn named_nets(cluster: &Cluster) -> Vec<IpNet> {
                 if let Peer::IpBlock { cidr, except, .. } = peer {
                     nets.insert(cidr.trunc());
                     nets.extend(except.iter().map(IpNet::trunc));
+                }
+            }
+        }
+    }
+    // ClusterNetworkPolicy `networks` name addresses the same way (egress only).
+    for policy in &cluster.cluster_policies {
+        for rule in &policy.egress {
+            for peer in &rule.peers {
+                if let TierPeer::Networks { cidrs, .. } = peer {
+                    nets.extend(cidrs.iter().map(IpNet::trunc));
                 }
             }
         }

@@ -34,7 +34,7 @@ fn external_cells(dir: &str) -> BTreeMap<(String, String, String), (bool, String
 /// connection from or to the address the matrix names.
 #[test]
 fn external_cells_agree_with_explain() {
-    for dir in ["external", "engine"] {
+    for dir in ["external", "engine", "tiers"] {
         let cells = external_cells(dir);
         assert!(cells.len() > 10, "{dir}: {cells:?}");
         for ((src, dst, port), (allowed, address)) in &cells {
@@ -58,6 +58,25 @@ fn external_cells_agree_with_explain() {
             );
         }
     }
+}
+
+/// ClusterNetworkPolicy `networks` name external peers too, and the tiers
+/// decide their cells: backups (team: ops) passes 10.0.0.0/8 on to
+/// NetworkPolicy (none selects it: allowed) and is denied the rest of the
+/// internet (0.0.0.0/0, which leaves no IPv4 address unnamed) by the Admin
+/// tier; shop is not a subject there.
+#[test]
+fn cluster_policy_networks_become_peers_decided_by_the_tiers() {
+    let cells = external_cells("tiers");
+    let get = |src: &str, dst: &str| {
+        cells
+            .get(&(src.to_string(), dst.to_string(), "443/TCP".to_string()))
+            .unwrap_or_else(|| panic!("no cell {src} -> {dst}: {cells:?}"))
+            .0
+    };
+    assert!(get("backups/restic", "external:10.0.0.0/8"));
+    assert!(!get("backups/restic", "external:0.0.0.0/0"));
+    assert!(get("shop/web", "external:0.0.0.0/0"));
 }
 
 /// The answers worked out by hand from the fixture's policies.

@@ -106,7 +106,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
             &outcomes,
             args.compare.then_some(expected.as_slice()),
         )?,
-        Format::Table => render::probe::table(&mut out, &cluster, &matrix, &jobs, &outcomes)?,
+        Format::Table => {
+            render::probe::table(&mut out, &cluster, &engine, &matrix, &jobs, &outcomes)?
+        }
     }
     out.flush()?;
     if args.compare {

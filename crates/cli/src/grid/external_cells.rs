@@ -2,7 +2,8 @@
 //! (its policy index, `ip_in_block`, `ports_admit`, address families) but
 //! without building a trace: a large cluster has hundreds of thousands of
 //! them. `engine.verdict` decides the same cells with the trace; the tests
-//! hold the two against each other.
+//! hold the two against each other. ClusterNetworkPolicy tiers decide in
+//! order, not by union, so with them every cell goes through `verdict`.
 
 use std::net::IpAddr;
 
@@ -29,6 +30,15 @@ pub fn from_external(
     port: u16,
     protocol: Protocol,
 ) -> Decided {
+    if engine.tiers.is_some() {
+        return by_verdict(
+            engine,
+            Party::External(ip),
+            Party::Endpoint(dst),
+            port,
+            protocol,
+        );
+    }
     if engine
         .connection_families(Party::External(ip), Party::Endpoint(dst))
         .is_empty()
@@ -51,6 +61,15 @@ pub fn to_external(
     port: u16,
     protocol: Protocol,
 ) -> Decided {
+    if engine.tiers.is_some() {
+        return by_verdict(
+            engine,
+            Party::Endpoint(src),
+            Party::External(ip),
+            port,
+            protocol,
+        );
+    }
     if engine
         .connection_families(Party::Endpoint(src), Party::External(ip))
         .is_empty()
@@ -61,6 +80,14 @@ pub fn to_external(
         ALLOWED
     } else {
         DENIED
+    }
+}
+
+fn by_verdict(engine: &Engine, src: Party, dst: Party, port: u16, protocol: Protocol) -> Decided {
+    let v = engine.verdict(src, dst, port, protocol);
+    Decided {
+        allowed: v.allowed,
+        only: v.only_over(),
     }
 }
 

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use netpol_engine::{Column, FamilySplit, Matrix};
+use netpol_engine::{Column, Engine, FamilySplit, Matrix};
+
+use crate::grid::{Grid, Narrow};
 use netpol_model::{Cluster, Family, Protocol};
 use netpol_nft::probe::{Job, Outcome};
 
@@ -117,6 +119,7 @@ pub fn comparison(
 pub fn table(
     out: &mut impl Write,
     cluster: &Cluster,
+    decider: &Engine,
     engine: &Matrix,
     jobs: &[Job],
     outcomes: &[Outcome],
@@ -180,7 +183,9 @@ pub fn table(
         endpoints: engine.endpoints,
         columns,
     };
-    super::matrix::table(out, cluster, &measured)?;
+    // The probe measures pods only, so the grid has no external peers.
+    let grid = Grid::new(cluster, decider, &measured, Vec::new(), Narrow::default());
+    super::matrix::table(out, &grid)?;
     if untestable > 0 {
         writeln!(
             out,
