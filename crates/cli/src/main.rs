@@ -5,6 +5,7 @@ mod commands;
 mod exit;
 mod input;
 mod render;
+mod write;
 
 use std::process::ExitCode;
 
