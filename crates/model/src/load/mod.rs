@@ -160,9 +160,11 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P], opts: &LoadOptions) -> Result<Clu
 /// reported; nothing is returned when there is one.
 pub fn load_sources(sources: &[Source], opts: &LoadOptions) -> Result<Cluster, LoadErrors> {
     let mut acc = Accumulator::default();
+    // One budget for the whole input: aliases cannot multiply it file by file.
+    let budget = yaml::Budget::default();
     for source in sources {
         let file: Arc<str> = Arc::from(source.name.as_str());
-        match yaml::parse_documents(&source.text) {
+        match yaml::parse_documents_within(&source.text, &budget) {
             Err(e) => acc.errors.push(Diagnostic {
                 file: source.name.clone(),
                 document: e.document,
