@@ -307,19 +307,16 @@ pub fn slug(s: &str) -> String {
 /// Reads a flows file from disk.
 pub fn read_flows(path: &std::path::Path) -> Result<Flows, FlowsErrors> {
     let name = path.display().to_string();
-    let text = std::fs::read(path)
-        .map_err(|e| format!("cannot read: {e}"))
-        .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_string()))
-        .map_err(|message| {
-            FlowsErrors(vec![FlowsError {
-                file: name.clone(),
-                document: 0,
-                line: 0,
-                object: None,
-                field: None,
-                message,
-            }])
-        })?;
+    let text = netpol_model::read_file(path, netpol_model::MAX_INPUT_BYTES).map_err(|message| {
+        FlowsErrors(vec![FlowsError {
+            file: name.clone(),
+            document: 0,
+            line: 0,
+            object: None,
+            field: None,
+            message,
+        }])
+    })?;
     parse_flows(&name, &text)
 }
 
