@@ -112,6 +112,25 @@ pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Resu
     Ok(())
 }
 
+/// Row labels longer than this are cut with an ellipsis: the grid stays
+/// readable, and no width reaches what `format!` can pad (65,535). The
+/// destination list above the grid has every name in full.
+const MAX_LABEL: usize = 100;
+
+/// `text` in exactly `width` characters: cut with `…`, or padded.
+fn fit(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len > width {
+        let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    } else {
+        let mut padded = text.to_string();
+        padded.extend(std::iter::repeat_n(' ', width - len));
+        padded
+    }
+}
+
 const ALL: char = '#';
 const SOME: char = '~';
 const NONE: char = '.';
@@ -154,16 +173,14 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
     let name_width = cluster
         .endpoints
         .iter()
-        .map(|e| e.id().len())
+        .map(|e| e.id().chars().count())
         .max()
         .unwrap_or(0)
-        .max(6);
+        .clamp(6, MAX_LABEL);
     // Column headers: destination numbers written vertically.
     for digit in 0..width {
-        let mut line = format!(
-            "{:name_width$}  ",
-            if digit + 1 == width { "source" } else { "" }
-        );
+        let mut line = fit(if digit + 1 == width { "source" } else { "" }, name_width);
+        line.push_str("  ");
         for i in 1..=n {
             let label = format!("{i:>width$}");
             line.push(label.as_bytes()[digit] as char);
@@ -171,7 +188,8 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
         writeln!(out, "{}", line.trim_end())?;
     }
     for src in 0..n {
-        let mut line = format!("{:name_width$}  ", cluster.endpoints[src].id());
+        let mut line = fit(&cluster.endpoints[src].id(), name_width);
+        line.push_str("  ");
         for &(s, t) in &ranges {
             let cols = &matrix.columns[s..t];
             // Allowed over one family only counts as partly allowed.
@@ -249,4 +267,63 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
         matrix.len(),
         matrix.allowed_count()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(names: &[&str]) -> Cluster {
+        let text: String = names
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                format!(
+                    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\nspec:\n  containers: [{{name: c, image: x, ports: [{{containerPort: 80}}]}}]\n"
+                )
+            })
+            .collect();
+        let source = netpol_model::Source {
+            name: "t.yaml".into(),
+            text,
+        };
+        let mut c = netpol_model::load_sources(&[source], &Default::default()).unwrap();
+        // Longer than validation allows: renderers must cope all the same.
+        for (e, name) in c.endpoints.iter_mut().zip(names) {
+            e.name = name.to_string();
+        }
+        c
+    }
+
+    fn render(c: &Cluster) -> String {
+        let matrix = netpol_engine::Engine::new(c).matrix();
+        let mut out = Vec::new();
+        table(&mut out, c, &matrix).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_huge_name_is_cut_in_the_grid_not_a_panic() {
+        // `default/` makes the id longer than the 65,535 `format!` can pad.
+        let long = "x".repeat(65_530);
+        let c = cluster(&[&long, "web"]);
+        let text = render(&c);
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("default/xxx"))
+            .expect("a row for the long name");
+        let label: String = row.chars().take(MAX_LABEL).collect();
+        assert_eq!(label, format!("default/{}…", "x".repeat(MAX_LABEL - 9)));
+        assert_eq!(row.chars().count(), MAX_LABEL + 2 + 2, "{row}");
+        let web = text.lines().find(|l| l.starts_with("default/web ")).unwrap();
+        assert_eq!(web.chars().count(), MAX_LABEL + 2 + 2, "{web}");
+        // The destination list names it in full.
+        assert!(text.contains(&format!("  1  default/{long}  80/TCP")), "list");
+    }
+
+    #[test]
+    fn short_names_are_padded_as_before() {
+        let text = render(&cluster(&["a", "web"]));
+        assert!(text.contains("\nsource       12\ndefault/a    ##\ndefault/web  ##\n"), "{text}");
+    }
 }
