@@ -12,12 +12,11 @@ use netpol_model::Cluster;
 #[path = "../../crates/cli/src/exit.rs"]
 mod exit;
 
-mod commands {
-    #[path = "../../../crates/cli/src/commands/explain_port.rs"]
-    pub mod explain_port;
-    #[path = "../../../crates/cli/src/commands/resolve.rs"]
-    pub mod resolve;
-}
+// At the crate root, so that their `super::resolve` and `crate::exit` resolve.
+#[path = "../../crates/cli/src/commands/explain_port.rs"]
+mod explain_port;
+#[path = "../../crates/cli/src/commands/resolve.rs"]
+mod resolve;
 
 fn cluster() -> &'static Cluster {
     static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -35,18 +34,18 @@ fuzz_target!(|data: &[u8]| {
     };
     let namespace = parts.next().unwrap_or("default");
     let cluster = cluster();
-    let Ok((port, protocol)) = commands::explain_port::parse_port(port) else {
+    let Ok((port, protocol)) = explain_port::parse_port(port) else {
         return;
     };
     let (Ok(src), Ok(dst)) = (
-        commands::resolve::resolve(cluster, from, namespace),
-        commands::resolve::resolve(cluster, to, namespace),
+        resolve::resolve(cluster, from, namespace),
+        resolve::resolve(cluster, to, namespace),
     ) else {
         return;
     };
     let engine = netpol_engine::Engine::new(cluster);
     for &d in dst.parties.iter().take(4) {
-        let Ok(Ok(p)) = commands::explain_port::destination_port(cluster, &dst, d, &port) else {
+        let Ok(Ok(p)) = explain_port::destination_port(cluster, &dst, d, &port, protocol) else {
             continue;
         };
         for &s in src.parties.iter().take(4) {
