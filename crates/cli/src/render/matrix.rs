@@ -315,15 +315,24 @@ mod tests {
         let label: String = row.chars().take(MAX_LABEL).collect();
         assert_eq!(label, format!("default/{}…", "x".repeat(MAX_LABEL - 9)));
         assert_eq!(row.chars().count(), MAX_LABEL + 2 + 2, "{row}");
-        let web = text.lines().find(|l| l.starts_with("default/web ")).unwrap();
+        let web = text
+            .lines()
+            .find(|l| l.starts_with("default/web "))
+            .unwrap();
         assert_eq!(web.chars().count(), MAX_LABEL + 2 + 2, "{web}");
         // The destination list names it in full.
-        assert!(text.contains(&format!("  1  default/{long}  80/TCP")), "list");
+        assert!(
+            text.contains(&format!("  1  default/{long}  80/TCP")),
+            "list"
+        );
     }
 
     #[test]
     fn short_names_are_padded_as_before() {
         let text = render(&cluster(&["a", "web"]));
-        assert!(text.contains("\nsource       12\ndefault/a    ##\ndefault/web  ##\n"), "{text}");
+        assert!(
+            text.contains("\nsource       12\ndefault/a    ##\ndefault/web  ##\n"),
+            "{text}"
+        );
     }
 }
