@@ -11,6 +11,7 @@ mod format;
 mod grid;
 mod input;
 mod render;
+mod write;
 
 use std::process::ExitCode;
 

@@ -22,7 +22,7 @@ fn rejected(file: &str) -> String {
         stderr,
     } = netpol_in(
         &fixtures(),
-        &["gen", file, "cluster.yaml", "-o", out.to_str().unwrap()],
+        &["gen", file, "cluster.yaml", "--dir", out.to_str().unwrap()],
     );
     assert_eq!(code, 2, "{stderr}");
     assert!(stdout.is_empty(), "{stdout}");

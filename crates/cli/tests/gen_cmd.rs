@@ -30,12 +30,12 @@ fn homelab_copy() -> tempfile::TempDir {
     tmp
 }
 
-const GEN: &[&str] = &["gen", "flows.yaml", "manifests", "-o", "generated"];
+const GEN: &[&str] = &["gen", "flows.yaml", "manifests", "--dir", "generated"];
 const CHECK: &[&str] = &[
     "gen",
     "flows.yaml",
     "manifests",
-    "-o",
+    "--dir",
     "generated",
     "--check",
 ];

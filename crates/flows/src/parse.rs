@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use ipnet::IpNet;
-use netpol_model::yaml::{LineIndex, parse_documents};
+use netpol_model::yaml::{LineIndex, parse_single_document};
 
 use crate::file::{DefaultDeny, Flow, FlowsFile, PortValue};
 use crate::shape::shape;
@@ -85,25 +85,17 @@ pub fn parse_flows(file: &str, text: &str) -> Result<Flows, FlowsErrors> {
         field,
         message,
     };
-    let docs =
-        parse_documents(text).map_err(|e| FlowsErrors(vec![err(e.line, None, e.message)]))?;
-    let doc = match docs.as_slice() {
-        [doc] => doc,
-        [] => {
-            return Err(FlowsErrors(vec![err(
+    // A second document is refused as it starts: it could be an alias bomb.
+    let doc = parse_single_document(text)
+        .map_err(|e| FlowsErrors(vec![err(e.line, None, e.message)]))?
+        .ok_or_else(|| {
+            FlowsErrors(vec![err(
                 0,
                 None,
                 "the file is empty: expected a mapping with `flows:`".into(),
-            )]));
-        }
-        [_, second, ..] => {
-            return Err(FlowsErrors(vec![err(
-                second.lines.line(""),
-                None,
-                "expected one YAML document, found several".into(),
-            )]));
-        }
-    };
+            )])
+        })?;
+    let doc = &doc;
     let (shaped, problems) = shape(&doc.value);
     let mut errors: Vec<FlowsError> = problems
         .into_iter()
@@ -318,19 +310,16 @@ pub fn slug(s: &str) -> String {
 /// Reads a flows file from disk.
 pub fn read_flows(path: &std::path::Path) -> Result<Flows, FlowsErrors> {
     let name = path.display().to_string();
-    let text = std::fs::read(path)
-        .map_err(|e| format!("cannot read: {e}"))
-        .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_string()))
-        .map_err(|message| {
-            FlowsErrors(vec![FlowsError {
-                file: name.clone(),
-                document: 0,
-                line: 0,
-                object: None,
-                field: None,
-                message,
-            }])
-        })?;
+    let text = netpol_model::read_file(path, netpol_model::MAX_INPUT_BYTES).map_err(|message| {
+        FlowsErrors(vec![FlowsError {
+            file: name.clone(),
+            document: 0,
+            line: 0,
+            object: None,
+            field: None,
+            message,
+        }])
+    })?;
     parse_flows(&name, &text)
 }
 
@@ -409,5 +398,51 @@ mod tests {
             "flows:\n  - from: ingress-backends\n    to: b\n    ports: 80\n    purpose: x\n",
         );
         assert_eq!(e.field.as_deref(), Some("flows[0].from"));
+    }
+
+    #[test]
+    fn a_second_document_is_refused_before_it_is_parsed() {
+        // The second document alone would expand to 10^12 values.
+        let mut text = String::from(
+            "flows:\n  - from: a\n    to: b\n    ports: 80\n    purpose: x\n---\nl0: &l0 [x, x, x, x, x, x, x, x, x, x]\n",
+        );
+        for i in 1..12 {
+            text.push_str(&format!(
+                "l{i}: &l{i} [{}]\n",
+                vec![format!("*l{}", i - 1); 10].join(", ")
+            ));
+        }
+        let start = std::time::Instant::now();
+        let e = one_error(&text);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!((e.file.as_str(), e.line), ("f.yaml", 7));
+        assert!(
+            e.message.contains("expected one YAML document"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn an_alias_bomb_in_the_flows_file_is_refused() {
+        let mut text = String::from("x0: &x0 [a, a, a, a, a, a, a, a, a, a]\n");
+        for i in 1..12 {
+            text.push_str(&format!(
+                "x{i}: &x{i} [{}]\n",
+                vec![format!("*x{}", i - 1); 10].join(", ")
+            ));
+        }
+        let start = std::time::Instant::now();
+        let e = one_error(&text);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(e.message.contains("input too large"), "{}", e.message);
     }
 }

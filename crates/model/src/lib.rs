@@ -14,12 +14,14 @@ mod types;
 pub mod yaml;
 
 pub use diag::{Diagnostic, LoadErrors};
+pub use load::files::{MAX_INPUT_BYTES, read_file};
 pub use load::names::{
     dns_label_error, dns_subdomain_error, dns1035_label_error, label_key_error, label_value_error,
     namespace_name_error, object_name_error, port_name_error,
 };
 pub use load::{
     LoadOptions, NOT_KUBERNETES, Source, Validation, load_paths, load_sources, read_paths,
+    read_paths_noting,
 };
 pub use manifest::{Manifest, field, get_path, is_cluster_scoped, item};
 pub use tiers::*;

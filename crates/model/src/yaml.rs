@@ -2,6 +2,7 @@
 //! keeping the line of every field so that diagnostics can point at it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
@@ -10,8 +11,70 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// Kubernetes objects nest a few dozen levels at most; anything deeper is
 /// refused before it can exhaust the stack of a recursive consumer.
 pub const MAX_DEPTH: usize = 128;
-/// Bounds alias expansion ("billion laughs").
-const MAX_NODES_PER_DOCUMENT: usize = 5_000_000;
+/// What one input (every document of every file of a run) may expand to,
+/// aliases included: values (scalars, mappings, sequences)...
+pub const MAX_NODES: usize = 10_000_000;
+/// ...and bytes of text (scalars, keys and the field paths kept for line
+/// numbers). Without aliases a file cannot exceed its own size here, so
+/// this is the input size cap: aliases cannot multiply a small file
+/// ("billion laughs") past what a large one could hold.
+pub const MAX_EXPANDED_BYTES: usize = 256 * 1024 * 1024;
+
+/// Charges against [`MAX_NODES`] and [`MAX_EXPANDED_BYTES`], shared by every
+/// parse of one input, from any number of threads.
+#[derive(Debug)]
+pub struct Budget {
+    nodes: AtomicUsize,
+    bytes: AtomicUsize,
+    max_nodes: usize,
+    max_bytes: usize,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget::with_limits(MAX_NODES, MAX_EXPANDED_BYTES)
+    }
+}
+
+impl Budget {
+    pub fn with_limits(max_nodes: usize, max_bytes: usize) -> Self {
+        Budget {
+            nodes: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            max_nodes,
+            max_bytes,
+        }
+    }
+
+    fn charge(&self, nodes: usize, bytes: usize) -> Result<(), String> {
+        let n = self
+            .nodes
+            .fetch_add(nodes, Ordering::Relaxed)
+            .saturating_add(nodes);
+        let b = self
+            .bytes
+            .fetch_add(bytes, Ordering::Relaxed)
+            .saturating_add(bytes);
+        if n > self.max_nodes {
+            return Err(format!(
+                "input too large: it expands to more than {} values (all documents and files together, aliases expanded); a few aliases (*name) can make a small file expand to billions",
+                self.max_nodes
+            ));
+        }
+        if b > self.max_bytes {
+            return Err(format!(
+                "input too large: it expands to more than {} MiB of text (all documents and files together, aliases expanded); a few aliases (*name) can make a small file expand to gigabytes",
+                self.max_bytes >> 20
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Charges are batched per parser so that threads sharing a budget do not
+/// contend on every scalar; a batch never exceeds this.
+const BATCH_NODES: usize = 4096;
+const BATCH_BYTES: usize = 1 << 20;
 
 /// One parsed YAML document.
 #[derive(Debug)]
@@ -73,11 +136,39 @@ pub struct YamlError {
     pub message: String,
 }
 
-/// Parses every document of `text`. Empty documents are dropped.
+/// Parses every document of `text`, within a budget of its own. Empty
+/// documents are dropped.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
-    let mut builder = Builder::default();
+    parse_documents_within(text, &Budget::default())
+}
+
+/// Parses every document of `text`, charging `budget`, which the other
+/// files of the same input share.
+pub fn parse_documents_within(text: &str, budget: &Budget) -> Result<Vec<Document>, YamlError> {
+    parse(text, budget, None)
+}
+
+/// For files that hold one document (the flows file): a second non-empty
+/// document is an error as soon as it starts, before it is parsed.
+pub fn parse_single_document(text: &str) -> Result<Option<Document>, YamlError> {
+    Ok(parse(text, &Budget::default(), Some(1))?.pop())
+}
+
+fn parse(
+    text: &str,
+    budget: &Budget,
+    max_documents: Option<usize>,
+) -> Result<Vec<Document>, YamlError> {
+    let mut builder = Builder {
+        budget: Some(budget),
+        max_documents,
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     let result = parser.load(&mut builder, true);
+    if let Err(message) = builder.flush() {
+        builder.fail(builder.line, message);
+    }
     if let Some(err) = builder.error.take() {
         return Err(err);
     }
@@ -91,33 +182,46 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
     Ok(builder.docs)
 }
 
+/// What a value cost to build: (nodes, bytes).
+type Size = (usize, usize);
+
 enum Frame {
     Seq {
         items: Vec<Value>,
         path: String,
         anchor: usize,
+        /// `Builder::used` when the frame opened.
+        start: Size,
     },
     Map {
         map: Map<String, Value>,
         path: String,
         anchor: usize,
         key: Option<String>,
+        start: Size,
     },
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'b> {
     docs: Vec<Document>,
     doc_index: usize,
     stack: Vec<Frame>,
     lines: HashMap<String, usize>,
     doc_start: usize,
-    anchors: HashMap<usize, Value>,
-    nodes: usize,
+    /// Each anchored value with its size, charged again at every alias.
+    anchors: HashMap<usize, (Value, Size)>,
+    budget: Option<&'b Budget>,
+    /// Charged by this parse so far, and the part not yet passed to `budget`.
+    used: Size,
+    pending: Size,
+    max_documents: Option<usize>,
+    /// Of the last event.
+    line: usize,
     error: Option<YamlError>,
 }
 
-impl Builder {
+impl Builder<'_> {
     fn fail(&mut self, line: usize, message: String) {
         if self.error.is_none() {
             self.error = Some(YamlError {
@@ -130,6 +234,14 @@ impl Builder {
 
     /// The path the next node will have, recording its line.
     fn next_path(&mut self, line: usize) -> Option<String> {
+        let path = self.path_of_next()?;
+        if self.charge(0, path.len(), line) {
+            self.lines.entry(path.clone()).or_insert(line);
+        }
+        Some(path)
+    }
+
+    fn path_of_next(&self) -> Option<String> {
         let path = match self.stack.last() {
             None => String::new(),
             Some(Frame::Seq { items, path, .. }) => child_index(path, items.len()),
@@ -138,25 +250,59 @@ impl Builder {
             }) => child_key(path, k),
             Some(Frame::Map { key: None, .. }) => return None,
         };
-        self.lines.entry(path.clone()).or_insert(line);
         Some(path)
     }
 
-    fn count(&mut self, n: usize, line: usize) -> bool {
-        self.nodes += n;
-        if self.nodes > MAX_NODES_PER_DOCUMENT {
-            self.fail(
-                line,
-                format!("document too large: more than {MAX_NODES_PER_DOCUMENT} nodes"),
-            );
-            return false;
+    /// Charges `nodes` and `bytes`; false (with the error recorded) once the
+    /// budget is spent.
+    fn charge(&mut self, nodes: usize, bytes: usize, line: usize) -> bool {
+        self.used.0 += nodes;
+        self.used.1 += bytes;
+        self.pending.0 += nodes;
+        self.pending.1 += bytes;
+        if self.pending.0 >= BATCH_NODES || self.pending.1 >= BATCH_BYTES {
+            if let Err(message) = self.flush() {
+                self.fail(line, message);
+                return false;
+            }
         }
         true
     }
 
-    fn push_value(&mut self, value: Value, anchor: usize) {
+    fn flush(&mut self) -> Result<(), String> {
+        let (nodes, bytes) = std::mem::take(&mut self.pending);
+        match self.budget {
+            Some(budget) => budget.charge(nodes, bytes),
+            None => Ok(()),
+        }
+    }
+
+    /// A second non-empty document where one is allowed: refused at its
+    /// first node, so nothing of it is built.
+    fn too_many_documents(&mut self, line: usize) -> bool {
+        let Some(max) = self.max_documents else {
+            return false;
+        };
+        if self.stack.is_empty() && self.docs.len() >= max {
+            self.fail(
+                line,
+                format!(
+                    "expected {} YAML document, found another starting here",
+                    if max == 1 {
+                        "one".to_string()
+                    } else {
+                        max.to_string()
+                    }
+                ),
+            );
+            return true;
+        }
+        false
+    }
+
+    fn push_value(&mut self, value: Value, anchor: usize, size: Size) {
         if anchor > 0 {
-            self.anchors.insert(anchor, value.clone());
+            self.anchors.insert(anchor, (value.clone(), size));
         }
         match self.stack.last_mut() {
             None => {
@@ -188,10 +334,19 @@ impl Builder {
         tag: Option<Tag>,
         line: usize,
     ) {
-        if !self.count(1, line) {
+        if !self.charge(1, text.len(), line) {
             return;
         }
+        let size = (1, text.len());
         let value = resolve_scalar(text, style, tag.as_ref());
+        if value.is_null() && self.stack.is_empty() {
+            // An empty document: dropped, whatever the document limit.
+            self.push_value(value, anchor, size);
+            return;
+        }
+        if self.too_many_documents(line) {
+            return;
+        }
         if let Some(Frame::Map { key, .. }) = self.stack.last() {
             if key.is_none() {
                 let k = match value {
@@ -206,16 +361,21 @@ impl Builder {
                         return;
                     }
                     *key = Some(k);
-                    self.lines.insert(p, line);
+                    if self.charge(0, p.len(), line) {
+                        self.lines.insert(p, line);
+                    }
                 }
                 return;
             }
         }
         self.next_path(line);
-        self.push_value(value, anchor);
+        self.push_value(value, anchor, size);
     }
 
     fn open(&mut self, is_map: bool, anchor: usize, line: usize) {
+        if self.too_many_documents(line) {
+            return;
+        }
         if self.stack.len() >= MAX_DEPTH {
             self.fail(line, format!("nesting deeper than {MAX_DEPTH} levels"));
             return;
@@ -227,39 +387,59 @@ impl Builder {
             );
             return;
         };
+        if !self.charge(1, 0, line) {
+            return;
+        }
+        let start = self.used;
         self.stack.push(if is_map {
             Frame::Map {
                 map: Map::new(),
                 path,
                 anchor,
                 key: None,
+                start,
             }
         } else {
             Frame::Seq {
                 items: Vec::new(),
                 path,
                 anchor,
+                start,
             }
         });
     }
 
     fn close(&mut self) {
-        let (value, anchor) = match self.stack.pop() {
-            Some(Frame::Seq { items, anchor, .. }) => (Value::Array(items), anchor),
-            Some(Frame::Map { map, anchor, .. }) => (Value::Object(map), anchor),
+        let (value, anchor, start) = match self.stack.pop() {
+            Some(Frame::Seq {
+                items,
+                anchor,
+                start,
+                ..
+            }) => (Value::Array(items), anchor, start),
+            Some(Frame::Map {
+                map, anchor, start, ..
+            }) => (Value::Object(map), anchor, start),
             None => return,
         };
-        self.push_value(value, anchor);
+        // Its own node was charged before `start`.
+        let size = (self.used.0 - start.0 + 1, self.used.1 - start.1);
+        self.push_value(value, anchor, size);
     }
 
     fn alias(&mut self, id: usize, line: usize) {
-        let Some(value) = self.anchors.get(&id).cloned() else {
+        if self.too_many_documents(line) {
+            return;
+        }
+        let Some(&(_, size)) = self.anchors.get(&id) else {
             self.fail(line, "alias to an unknown anchor".into());
             return;
         };
-        if !self.count(count_nodes(&value), line) {
+        // Charged before the copy is made.
+        if !self.charge(size.0, size.1, line) {
             return;
         }
+        let value = self.anchors[&id].0.clone();
         if let Some(Frame::Map { key: None, .. }) = self.stack.last() {
             match value {
                 Value::String(s) => {
@@ -275,30 +455,17 @@ impl Builder {
             return;
         }
         self.next_path(line);
-        self.push_value(value, 0);
+        self.push_value(value, 0, size);
     }
 }
 
-fn count_nodes(v: &Value) -> usize {
-    let mut n = 0;
-    let mut todo = vec![v];
-    while let Some(v) = todo.pop() {
-        n += 1;
-        match v {
-            Value::Array(a) => todo.extend(a.iter()),
-            Value::Object(m) => todo.extend(m.values()),
-            _ => {}
-        }
-    }
-    n
-}
-
-impl MarkedEventReceiver for Builder {
+impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         if self.error.is_some() {
             return;
         }
         let line = mark.line().max(1);
+        self.line = line;
         match ev {
             Event::DocumentStart => {
                 self.doc_index += 1;
@@ -306,7 +473,6 @@ impl MarkedEventReceiver for Builder {
                 self.stack.clear();
                 self.lines.clear();
                 self.anchors.clear();
-                self.nodes = 0;
             }
             Event::Scalar(text, style, anchor, tag) => self.scalar(text, style, anchor, tag, line),
             Event::SequenceStart(anchor, _) => self.open(false, anchor, line),
@@ -444,6 +610,99 @@ mod tests {
         }
         let err = parse_documents(&text).unwrap_err();
         assert!(err.message.contains("too large"), "{err:?}");
+    }
+
+    /// A billion-laughs document of 10^`levels` scalars in about 1 KB.
+    fn laughs(levels: usize) -> String {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..levels - 1 {
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("b{}", i - 1)
+            };
+            let refs = vec![format!("*{prev}"); 10].join(", ");
+            text.push_str(&format!("b{i}: &b{i} [{refs}]\n"));
+        }
+        text
+    }
+
+    #[track_caller]
+    fn fails_fast(
+        result: Result<Vec<Document>, YamlError>,
+        start: std::time::Instant,
+    ) -> YamlError {
+        let err = result.map(|d| d.len()).unwrap_err();
+        assert!(err.message.contains("input too large"), "{err:?}");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "{:?}",
+            start.elapsed()
+        );
+        err
+    }
+
+    #[test]
+    fn an_alias_bomb_spread_over_documents_is_bounded() {
+        // 20 documents of 10^6 values each: every one alone is acceptable,
+        // the input is not (the limit used to reset at every `---`).
+        let one = laughs(6);
+        assert!(parse_documents(&one).is_ok());
+        let text = vec![one; 20].join("---\n");
+        assert!(text.len() < 10_000, "{}", text.len());
+        let start = std::time::Instant::now();
+        let err = fails_fast(parse_documents(&text), start);
+        assert!(err.message.contains(&MAX_NODES.to_string()), "{err:?}");
+        assert!(err.document > 1, "{err:?}");
+    }
+
+    #[test]
+    fn a_long_string_aliased_many_times_is_bounded() {
+        // 100 KB aliased 25,000 times: 2.5 GB from a 200 KB file.
+        let mut text = format!("s: &s {}\nl:\n", "x".repeat(100_000));
+        text.push_str(&"  - *s\n".repeat(25_000));
+        let start = std::time::Instant::now();
+        let err = fails_fast(parse_documents(&text), start);
+        assert!(err.message.contains("MiB of text"), "{err:?}");
+    }
+
+    #[test]
+    fn the_budget_is_shared_across_files() {
+        let budget = Budget::with_limits(1_500_000, MAX_EXPANDED_BYTES);
+        let one = laughs(6);
+        assert!(parse_documents_within(&one, &budget).is_ok());
+        let start = std::time::Instant::now();
+        fails_fast(parse_documents_within(&one, &budget), start);
+        // From several threads at once, as a parallel loader would.
+        let budget = Budget::with_limits(3_500_000, MAX_EXPANDED_BYTES);
+        let failed = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| parse_documents_within(&one, &budget).is_err()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .filter(|f| *f)
+                .count()
+        });
+        assert!(failed >= 1, "4 x 10^6 values passed a budget of 3.5 x 10^6");
+    }
+
+    #[test]
+    fn a_second_document_is_refused_before_it_is_parsed() {
+        let text = format!("a: 1\n---\n{}", laughs(12));
+        let start = std::time::Instant::now();
+        let err = parse_single_document(&text).unwrap_err();
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!((err.document, err.line), (2, 3), "{err:?}");
+        assert!(
+            err.message.contains("expected one YAML document"),
+            "{err:?}"
+        );
+        // Empty documents around the one are not a second one.
+        let doc = parse_single_document("---\na: 1\n---\n").unwrap().unwrap();
+        assert_eq!(doc.value["a"], 1);
+        assert!(parse_single_document("").unwrap().is_none());
     }
 
     #[test]

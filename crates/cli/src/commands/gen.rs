@@ -1,16 +1,20 @@
-//! `netpol gen FLOWS PATH... -o DIR`: one file of policies per namespace,
-//! rewritten only when it changed, never touching files netpol did not write.
+//! `netpol gen FLOWS PATH... --dir DIR`: one file of policies per namespace,
+//! rewritten only when it changed, never touching files netpol did not write
+//! (crate::write); or `--stdout`, every policy as one YAML stream.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::io::Write;
+use std::path::PathBuf;
 
-use netpol_flows::{Expansion, FlowsErrors, HEADER, expand, generate, read_flows};
+use netpol_flows::{Expansion, FlowsErrors, expand, generate, read_flows};
 
 use crate::exit::{BAD_INPUT, FINDINGS, Failure};
 use crate::input::Input;
 use crate::render;
+pub use crate::write::Change;
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("output").required(true).multiple(false)))]
 pub struct Args {
     /// The flows file
     #[arg(value_name = "FLOWS")]
@@ -20,24 +24,55 @@ pub struct Args {
     input: Input,
 
     /// Directory of the generated files (one <namespace>.yaml each)
-    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
-    output_dir: PathBuf,
+    #[arg(long = "dir", value_name = "DIR", group = "output")]
+    dir: Option<PathBuf>,
+
+    /// Print every policy on stdout as one multi-document YAML (for `kubectl apply -f -`)
+    #[arg(long = "stdout", group = "output", conflicts_with = "check")]
+    stdout: bool,
+
+    /// Deprecated spelling of --dir (`-o` is the output format elsewhere); `-o -` is --stdout
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR", group = "output")]
+    legacy_dir: Option<PathBuf>,
 
     /// Write nothing; exit 1 with a unified diff when DIR is not what gen would write
     #[arg(long = "check")]
     check: bool,
 }
 
-/// What gen would do to one file of DIR.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Change {
-    Create { new: String },
-    Update { old: String, new: String },
-    Unchanged,
-    Remove { old: String },
+enum Output {
+    Dir(PathBuf),
+    Stdout,
+}
+
+impl Args {
+    fn output(&self) -> Result<Output, Failure> {
+        if let Some(dir) = &self.dir {
+            return Ok(Output::Dir(dir.clone()));
+        }
+        match &self.legacy_dir {
+            Some(d) if d.as_os_str() == "-" => {
+                if self.check {
+                    return Err(Failure::Usage(
+                        "--check compares a directory: give it --dir DIR, not -o -".into(),
+                    ));
+                }
+                Ok(Output::Stdout)
+            }
+            Some(d) => {
+                eprintln!(
+                    "note: `gen -o DIR` is deprecated (-o is the output format elsewhere): write `--dir {}`",
+                    d.display()
+                );
+                Ok(Output::Dir(d.clone()))
+            }
+            None => Ok(Output::Stdout),
+        }
+    }
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    let output = args.output()?;
     let flows = read_flows(&args.flows).map_err(flows_failure)?;
     // Only `ingress-backends` reads more than the connectivity model.
     let cluster = if flows
@@ -52,34 +87,42 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let expansion = expand(&cluster, &flows);
     let generated = generate(&expansion);
     report_findings(&expansion);
-    let plan = plan(&args.output_dir, &generated.files)?;
+    let dir = match output {
+        Output::Dir(dir) => dir,
+        Output::Stdout => {
+            // File order (namespace order): the same bytes for the same input.
+            let mut out = std::io::stdout().lock();
+            for text in generated.files.values() {
+                out.write_all(text.as_bytes())?;
+            }
+            out.flush()?;
+            return Ok(());
+        }
+    };
     if args.check {
-        let diff = render::r#gen::check_diff(&args.output_dir, &plan);
+        let plan = crate::write::plan(&dir, &generated.files).map_err(Failure::Other)?;
+        let diff = render::r#gen::check_diff(&dir, &plan);
         if diff.is_empty() {
             eprintln!(
                 "{} is up to date ({} files)",
-                args.output_dir.display(),
+                dir.display(),
                 generated.files.len()
             );
             return Ok(());
         }
         print!("{diff}");
-        eprintln!(
-            "{} is stale: run netpol gen to update it",
-            args.output_dir.display()
-        );
+        eprintln!("{} is stale: run netpol gen to update it", dir.display());
         return Err(Failure::Status(FINDINGS));
     }
-    apply(&args.output_dir, &plan)?;
+    let session = crate::write::Session::open(&dir).map_err(Failure::Other)?;
+    let plan = session.plan(&generated.files).map_err(Failure::Other)?;
+    session.apply(&plan).map_err(Failure::Other)?;
     let counts: BTreeMap<String, usize> =
         generated.policies.iter().fold(BTreeMap::new(), |mut m, p| {
             *m.entry(format!("{}.yaml", p.namespace)).or_insert(0) += 1;
             m
         });
-    print!(
-        "{}",
-        render::r#gen::summary(&args.output_dir, &plan, &counts)
-    );
+    print!("{}", render::r#gen::summary(&dir, &plan, &counts));
     Ok(())
 }
 
@@ -97,109 +140,4 @@ pub fn report_findings(x: &Expansion) {
     for f in &x.findings {
         eprintln!("{}", render::r#gen::finding(&x.flows.file, f));
     }
-}
-
-fn is_generated(text: &str) -> bool {
-    text.starts_with(HEADER)
-}
-
-/// Compares DIR with the wanted files. Refuses (writing nothing) when a
-/// wanted file exists and netpol did not write it.
-pub fn plan(
-    dir: &Path,
-    wanted: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, Change>, Failure> {
-    let mut plan = BTreeMap::new();
-    let mut foreign = Vec::new();
-    let mut existing: BTreeMap<String, String> = BTreeMap::new();
-    match std::fs::read_dir(dir) {
-        Ok(entries) => {
-            for entry in entries {
-                let entry = entry
-                    .map_err(|e| Failure::Other(format!("cannot list {}: {e}", dir.display())))?;
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let path = entry.path();
-                if !path.is_file() || !(name.ends_with(".yaml") || wanted.contains_key(&name)) {
-                    continue;
-                }
-                // Unreadable or non-UTF-8 files are someone else's.
-                let text = std::fs::read(&path)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .unwrap_or_default();
-                existing.insert(name, text);
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(Failure::Other(format!(
-                "cannot read {}: {e}",
-                dir.display()
-            )));
-        }
-    }
-    for (name, new) in wanted {
-        let change = match existing.get(name) {
-            None => Change::Create { new: new.clone() },
-            Some(old) if !is_generated(old) => {
-                foreign.push(name.clone());
-                continue;
-            }
-            Some(old) if old == new => Change::Unchanged,
-            Some(old) => Change::Update {
-                old: old.clone(),
-                new: new.clone(),
-            },
-        };
-        plan.insert(name.clone(), change);
-    }
-    for (name, old) in &existing {
-        if !wanted.contains_key(name) && is_generated(old) {
-            plan.insert(name.clone(), Change::Remove { old: old.clone() });
-        }
-    }
-    if !foreign.is_empty() {
-        let list: Vec<String> = foreign
-            .iter()
-            .map(|n| dir.join(n).display().to_string())
-            .collect();
-        return Err(Failure::Other(format!(
-            "refusing to overwrite {}: not generated by netpol (no netpol header); move {} away or choose another -o directory. Nothing was written",
-            list.join(", "),
-            if list.len() == 1 { "it" } else { "them" }
-        )));
-    }
-    Ok(plan)
-}
-
-fn apply(dir: &Path, plan: &BTreeMap<String, Change>) -> Result<(), Failure> {
-    let io = |what: &str, path: &Path, e: std::io::Error| {
-        Failure::Other(format!("cannot {what} {}: {e}", path.display()))
-    };
-    std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
-    for (name, change) in plan {
-        let path = dir.join(name);
-        match change {
-            Change::Create { new } | Change::Update { new, .. } => {
-                // Write beside the target and rename: readers never see half a file.
-                let mut tmp = tempfile::Builder::new()
-                    .prefix(".netpol-")
-                    .suffix(".tmp")
-                    .tempfile_in(dir)
-                    .map_err(|e| io("write in", dir, e))?;
-                std::io::Write::write_all(&mut tmp, new.as_bytes())
-                    .map_err(|e| io("write", tmp.path(), e))?;
-                tmp.as_file()
-                    .sync_all()
-                    .map_err(|e| io("write", &path, e))?;
-                tmp.persist(&path)
-                    .map_err(|e| io("write", &path, e.error))?;
-            }
-            Change::Remove { .. } => {
-                std::fs::remove_file(&path).map_err(|e| io("remove", &path, e))?
-            }
-            Change::Unchanged => {}
-        }
-    }
-    Ok(())
 }

@@ -144,6 +144,25 @@ pub fn csv(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
     Ok(())
 }
 
+/// Row labels longer than this are cut with an ellipsis: the grid stays
+/// readable, and no width reaches what `format!` can pad (65,535). The
+/// destination list above the grid has every name in full.
+const MAX_LABEL: usize = 100;
+
+/// `text` in exactly `width` characters: cut with `…`, or padded.
+fn fit(text: &str, width: usize) -> String {
+    let len = text.chars().count();
+    if len > width {
+        let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    } else {
+        let mut padded = text.to_string();
+        padded.extend(std::iter::repeat_n(' ', width - len));
+        padded
+    }
+}
+
 const ALL: char = '#';
 const SOME: char = '~';
 const NONE: char = '.';
@@ -190,16 +209,14 @@ pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
     let name_width = grid
         .rows
         .iter()
-        .map(|&r| grid.name(r).len())
+        .map(|&r| grid.name(r).chars().count())
         .max()
         .unwrap_or(0)
-        .max(6);
+        .clamp(6, MAX_LABEL);
     // Column headers: destination numbers written vertically.
     for digit in 0..width {
-        let mut line = format!(
-            "{:name_width$}  ",
-            if digit + 1 == width { "source" } else { "" }
-        );
+        let mut line = fit(if digit + 1 == width { "source" } else { "" }, name_width);
+        line.push_str("  ");
         for i in 1..=n {
             let label = format!("{i:>width$}");
             line.push(label.as_bytes()[digit] as char);
@@ -209,7 +226,8 @@ pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
     let mut partly = Vec::new();
     let (mut total, mut allowed, mut one_family) = (0usize, 0usize, 0usize);
     for &src in &grid.rows {
-        let mut line = format!("{:name_width$}  ", grid.name(src));
+        let mut line = fit(grid.name(src), name_width);
+        line.push_str("  ");
         for (k, &dst) in grid.cols.iter().enumerate() {
             let cells: Vec<GridCell> = grid
                 .pair(src, dst)
@@ -287,4 +305,74 @@ pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
         total,
         allowed
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(names: &[&str]) -> Cluster {
+        let text: String = names
+            .iter()
+            .enumerate()
+            .map(|(i, _)| {
+                format!(
+                    "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p{i}\nspec:\n  containers: [{{name: c, image: x, ports: [{{containerPort: 80}}]}}]\n"
+                )
+            })
+            .collect();
+        let source = netpol_model::Source {
+            name: "t.yaml".into(),
+            text,
+        };
+        let mut c = netpol_model::load_sources(&[source], &Default::default()).unwrap();
+        // Longer than validation allows: renderers must cope all the same.
+        for (e, name) in c.endpoints.iter_mut().zip(names) {
+            e.name = name.to_string();
+        }
+        c
+    }
+
+    fn render(c: &Cluster) -> String {
+        let engine = netpol_engine::Engine::new(c);
+        let matrix = engine.matrix();
+        let grid = Grid::new(c, &engine, &matrix, Vec::new(), Default::default());
+        let mut out = Vec::new();
+        table(&mut out, &grid).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_huge_name_is_cut_in_the_grid_not_a_panic() {
+        // `default/` makes the id longer than the 65,535 `format!` can pad.
+        let long = "x".repeat(65_530);
+        let c = cluster(&[&long, "web"]);
+        let text = render(&c);
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("default/xxx"))
+            .expect("a row for the long name");
+        let label: String = row.chars().take(MAX_LABEL).collect();
+        assert_eq!(label, format!("default/{}…", "x".repeat(MAX_LABEL - 9)));
+        assert_eq!(row.chars().count(), MAX_LABEL + 2 + 2, "{row}");
+        let web = text
+            .lines()
+            .find(|l| l.starts_with("default/web "))
+            .unwrap();
+        assert_eq!(web.chars().count(), MAX_LABEL + 2 + 2, "{web}");
+        // The destination list names it in full.
+        assert!(
+            text.contains(&format!("  1  default/{long}  80/TCP")),
+            "list"
+        );
+    }
+
+    #[test]
+    fn short_names_are_padded_as_before() {
+        let text = render(&cluster(&["a", "web"]));
+        assert!(
+            text.contains("\nsource       12\ndefault/a    ##\ndefault/web  ##\n"),
+            "{text}"
+        );
+    }
 }

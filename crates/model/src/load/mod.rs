@@ -3,6 +3,7 @@
 mod cluster_policy;
 mod ctx;
 mod evidence_kinds;
+pub mod files;
 mod legacy_tiers;
 pub mod names;
 mod node;
@@ -13,7 +14,6 @@ mod template;
 mod workload;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -73,47 +73,52 @@ const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 /// Expands the PATH arguments: a file, a directory (recursively, in name
 /// order), or `-` for standard input.
 pub fn read_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Source>, LoadErrors> {
+    read_paths_noting(paths).map(|(sources, _)| sources)
+}
+
+/// [`read_paths`], with a note for every file of a directory that was not
+/// read because it is not a regular file (a FIFO or device named `*.yaml`).
+/// At most [`files::MAX_INPUT_BYTES`] are read per file and in total.
+pub fn read_paths_noting<P: AsRef<Path>>(
+    paths: &[P],
+) -> Result<(Vec<Source>, Vec<Diagnostic>), LoadErrors> {
     let mut sources = Vec::new();
     let mut errors = Vec::new();
+    let mut notes = Vec::new();
+    let mut left = files::MAX_INPUT_BYTES;
     for p in paths {
         let p = p.as_ref();
         if p == Path::new("-") {
-            let mut text = String::new();
-            match std::io::stdin().read_to_string(&mut text) {
-                Ok(_) => sources.push(Source {
-                    name: "<stdin>".into(),
-                    text,
-                }),
-                Err(e) => errors.push(file_error("<stdin>", format!("cannot read: {e}"))),
+            match files::read_text(std::io::stdin().lock(), left) {
+                Ok(text) => {
+                    left -= text.len() as u64;
+                    sources.push(Source {
+                        name: "<stdin>".into(),
+                        text,
+                    });
+                }
+                Err(e) => errors.push(file_error("<stdin>", e)),
             }
             continue;
         }
-        let mut files = Vec::new();
-        if let Err(e) = collect_files(p, true, &mut files) {
+        let mut found = Vec::new();
+        if let Err(e) = collect_files(p, true, &mut found, &mut notes) {
             errors.push(file_error(&p.display().to_string(), e));
             continue;
         }
-        for f in files {
-            match std::fs::read(&f) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => sources.push(Source {
-                        name: f.display().to_string(),
-                        text,
-                    }),
-                    Err(_) => errors.push(file_error(
-                        &f.display().to_string(),
-                        "not UTF-8 text".into(),
-                    )),
-                },
-                Err(e) => errors.push(file_error(
-                    &f.display().to_string(),
-                    format!("cannot read: {e}"),
-                )),
+        for f in found {
+            let name = f.display().to_string();
+            match files::read_file(&f, left) {
+                Ok(text) => {
+                    left -= text.len() as u64;
+                    sources.push(Source { name, text });
+                }
+                Err(e) => errors.push(file_error(&name, e)),
             }
         }
     }
     if errors.is_empty() {
-        Ok(sources)
+        Ok((sources, notes))
     } else {
         Err(LoadErrors(errors))
     }
@@ -130,7 +135,12 @@ fn file_error(file: &str, message: String) -> Diagnostic {
     }
 }
 
-fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<(), String> {
+fn collect_files(
+    path: &Path,
+    explicit: bool,
+    out: &mut Vec<PathBuf>,
+    notes: &mut Vec<Diagnostic>,
+) -> Result<(), String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
     if meta.is_dir() {
         let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
@@ -139,33 +149,50 @@ fn collect_files(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) -> Result<
             .collect();
         entries.sort();
         for e in entries {
-            collect_files(&e, false, out)?;
+            collect_files(&e, false, out, notes)?;
         }
-    } else {
-        let wanted = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-        // A file named on the command line is read whatever its extension.
-        if explicit || wanted {
-            out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let wanted = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+    if explicit {
+        // A file named on the command line is read whatever its extension;
+        // a pipe too (`<(helm template .)`), a device never.
+        files::refuse_device(&meta)?;
+        out.push(path.to_path_buf());
+    } else if let Some(kind) = files::special_kind(&meta) {
+        // In a directory only regular files are read: a FIFO would block.
+        if wanted {
+            notes.push(file_error(
+                &path.display().to_string(),
+                format!("skipped: {kind}, not a regular file"),
+            ));
         }
+    } else if wanted {
+        out.push(path.to_path_buf());
     }
     Ok(())
 }
 
 /// Reads and loads PATH arguments in one step.
 pub fn load_paths<P: AsRef<Path>>(paths: &[P], opts: &LoadOptions) -> Result<Cluster, LoadErrors> {
-    load_sources(&read_paths(paths)?, opts)
+    let (sources, notes) = read_paths_noting(paths)?;
+    let mut cluster = load_sources(&sources, opts)?;
+    cluster.warnings.extend(notes);
+    Ok(cluster)
 }
 
 /// Loads sources into a cluster model. Every problem in every source is
 /// reported; nothing is returned when there is one.
 pub fn load_sources(sources: &[Source], opts: &LoadOptions) -> Result<Cluster, LoadErrors> {
     let mut acc = Accumulator::default();
+    // One budget for the whole input: aliases cannot multiply it file by file.
+    let budget = yaml::Budget::default();
     for source in sources {
         let file: Arc<str> = Arc::from(source.name.as_str());
-        match yaml::parse_documents(&source.text) {
+        match yaml::parse_documents_within(&source.text, &budget) {
             Err(e) => acc.errors.push(Diagnostic {
                 file: source.name.clone(),
                 document: e.document,

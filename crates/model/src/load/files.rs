@@ -1,0 +1,86 @@
+//! Reading input files safely: a size cap per file and per run, and no
+//! endless reads from devices.
+
+use std::fs::Metadata;
+use std::io::Read;
+use std::os::unix::fs::FileTypeExt;
+
+/// The most netpol reads from one file, and from all files of a run
+/// together (stdin included). A kubectl dump of a large cluster is a few
+/// hundred MB at most; anything larger is a mistake or an attack.
+pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What a path that is not a regular file or directory is, for messages.
+pub fn special_kind(meta: &Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_file() || t.is_dir() {
+        None
+    } else if t.is_fifo() {
+        Some("a FIFO")
+    } else if t.is_char_device() {
+        Some("a character device")
+    } else if t.is_block_device() {
+        Some("a block device")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else {
+        Some("not a regular file")
+    }
+}
+
+/// Reads at most `limit` bytes of text from `reader`; more is an error.
+pub fn read_text(reader: impl Read, limit: u64) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(limit));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
+}
+
+pub fn too_large(limit: u64) -> String {
+    if limit < MAX_INPUT_BYTES {
+        format!(
+            "the input is larger than {} MiB in total (netpol's input size cap)",
+            MAX_INPUT_BYTES >> 20
+        )
+    } else {
+        format!(
+            "larger than {} MiB (netpol's input size cap)",
+            MAX_INPUT_BYTES >> 20
+        )
+    }
+}
+
+/// A file named on the command line (a flows file, a manifest): a regular
+/// file or a pipe (`<(helm template .)`), read up to the cap; a device is
+/// refused before it is opened. `limit` is what is left of
+/// [`MAX_INPUT_BYTES`] for the run.
+pub fn read_file(path: &std::path::Path, limit: u64) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if meta.is_dir() {
+        return Err("is a directory, not a file".into());
+    }
+    refuse_device(&meta)?;
+    if meta.is_file() && meta.len() > limit {
+        return Err(too_large(limit));
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    read_text(file, limit)
+}
+
+/// Devices never end (/dev/zero) or are not text; pipes and sockets are
+/// read, as `cat` would.
+pub fn refuse_device(meta: &Metadata) -> Result<(), String> {
+    let t = meta.file_type();
+    if t.is_char_device() || t.is_block_device() {
+        let kind = special_kind(meta).unwrap_or("a device");
+        return Err(format!(
+            "{kind}, not a file: netpol reads files, directories and `-` (stdin)"
+        ));
+    }
+    Ok(())
+}
