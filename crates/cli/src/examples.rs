@@ -43,8 +43,8 @@ Examples:
 
 pub const GEN: &str = "\
 Examples:
-  netpol gen examples/homelab/flows.yaml examples/homelab/manifests -o examples/homelab/generated
-  netpol gen examples/homelab/flows.yaml examples/homelab/manifests -o examples/homelab/generated --check";
+  netpol gen examples/homelab/flows.yaml examples/homelab/manifests --dir examples/homelab/generated
+  netpol gen examples/homelab/flows.yaml examples/homelab/manifests --dir examples/homelab/generated --check";
 
 pub const VERIFY: &str = "\
 Examples:

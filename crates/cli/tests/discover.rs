@@ -134,7 +134,7 @@ fn discover_gen_verify(dir: &Path, manifests: &str, extra: &[&str]) -> support::
     std::fs::write(&flows, &found.stdout).unwrap();
     let out = tmp.path().join("generated");
     let (flows, out) = (flows.to_str().unwrap(), out.to_str().unwrap());
-    let generated = netpol_in(dir, &["gen", flows, manifests, "-o", out]);
+    let generated = netpol_in(dir, &["gen", flows, manifests, "--dir", out]);
     assert_eq!(generated.code, 0, "{}", generated.transcript());
     netpol_in(dir, &["verify", flows, manifests, out, "--strict"])
 }

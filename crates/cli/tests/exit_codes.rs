@@ -268,7 +268,7 @@ fn lint_2_bad_input() {
 }
 
 fn gen_args<'a>(flows: &'a str, manifests: &'a str, out: &'a Path, check: bool) -> Vec<&'a str> {
-    let mut args = vec!["gen", flows, manifests, "-o", out.to_str().unwrap()];
+    let mut args = vec!["gen", flows, manifests, "--dir", out.to_str().unwrap()];
     if check {
         args.push("--check");
     }

@@ -452,6 +452,13 @@ fn stdout_is_every_file_in_order_and_writes_nothing() {
     assert_eq!(b.code, 0, "{}", b.transcript());
     assert_eq!(b.stdout, a.stdout);
     assert!(!b.stderr.contains("deprecated"), "{}", b.stderr);
+    // `-o yaml` is the output format, as everywhere else, not a directory.
+    let y = run(
+        tmp.path(),
+        &["gen", "flows.yaml", "manifests", "-o", "yaml"],
+    );
+    assert_eq!(y.code, 0, "{}", y.transcript());
+    assert_eq!(y.stdout, a.stdout);
     let entries: Vec<String> = listing(tmp.path()).into_keys().collect();
     assert_eq!(
         entries,

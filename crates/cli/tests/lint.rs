@@ -144,7 +144,7 @@ fn lint_generated(dir: &std::path::Path, flows: &str, manifests: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("generated");
     let out = out.to_str().unwrap();
-    let r#gen = support::netpol_in(dir, &["gen", flows, manifests, "-o", out]);
+    let r#gen = support::netpol_in(dir, &["gen", flows, manifests, "--dir", out]);
     assert_eq!(r#gen.code, 0, "{}", r#gen.transcript());
     let run = support::netpol_in(
         dir,

@@ -32,7 +32,7 @@ fn gen_selects_a_workloads_replicas_with_one_policy() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("generated");
     let out = out.to_str().unwrap();
-    let run = netpol(&["gen", "live/flows.yaml", "live/cluster.yaml", "-o", out]);
+    let run = netpol(&["gen", "live/flows.yaml", "live/cluster.yaml", "--dir", out]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     let text = std::fs::read_to_string(dir.path().join("generated/shop.yaml")).unwrap();
     let names: Vec<&str> = text

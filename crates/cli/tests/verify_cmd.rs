@@ -163,7 +163,7 @@ fn flows_findings_are_reported_and_errors_fail() {
     let flows = flows.to_str().unwrap();
     let r#gen = netpol_in(
         &fixtures,
-        &["gen", flows, "cluster.yaml", "-o", out.to_str().unwrap()],
+        &["gen", flows, "cluster.yaml", "--dir", out.to_str().unwrap()],
     );
     assert_eq!(r#gen.code, 0, "{}", r#gen.transcript());
     let run = netpol_in(
@@ -194,7 +194,7 @@ fn flows_findings_are_reported_and_errors_fail() {
     .unwrap();
     let r#gen = netpol_in(
         &fixtures,
-        &["gen", flows, "cluster.yaml", "-o", out.to_str().unwrap()],
+        &["gen", flows, "cluster.yaml", "--dir", out.to_str().unwrap()],
     );
     assert_eq!(r#gen.code, 0, "{}", r#gen.transcript());
     let verify = |strict: &[&str]| {
@@ -216,7 +216,7 @@ fn flows_that_mean_nothing_fail_with_did_you_mean() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let out = out.to_str().unwrap();
-    let r#gen = netpol_in(&shop, &["gen", "typos.yaml", "cluster.yaml", "-o", out]);
+    let r#gen = netpol_in(&shop, &["gen", "typos.yaml", "cluster.yaml", "--dir", out]);
     assert_eq!(r#gen.code, 0, "{}", r#gen.transcript());
     let run = netpol_in(&shop, &["verify", "typos.yaml", "cluster.yaml", out]);
     assert_eq!(run.code, 1, "{}", run.transcript());
@@ -264,7 +264,7 @@ fn real_homelab_with_the_example_flows() {
         return;
     };
     let (real, out_s) = (real.to_str().unwrap(), out.to_str().unwrap());
-    let r#gen = homelab(&["gen", "flows.yaml", real, "-o", out_s]);
+    let r#gen = homelab(&["gen", "flows.yaml", real, "--dir", out_s]);
     assert_eq!(r#gen.code, 0, "{}", r#gen.transcript());
     assert!(r#gen.stdout.contains("19 written"), "{}", r#gen.stdout);
     // Host-network pods are never isolated; the cronjob backups share their labels.
@@ -310,7 +310,7 @@ fn real_homelab_with_the_example_flows() {
     // and none of them receives traffic: no extra connection.
     assert_eq!(v["extra"].as_array().unwrap().len(), 0, "{}", run.stdout);
     assert!(v["checked"].as_u64().unwrap() > 1000);
-    let again = homelab(&["gen", "flows.yaml", real, "-o", out_s, "--check"]);
+    let again = homelab(&["gen", "flows.yaml", real, "--dir", out_s, "--check"]);
     assert_eq!(again.code, 0, "{}", again.transcript());
 }
 
@@ -434,7 +434,7 @@ fn gen_lets_replicas_talk_to_each_other_under_default_deny() {
     let dir = out.path().to_str().unwrap();
     let flows = "verify-families/web-to-web-egress.yaml";
     let input = "verify-families/workloads";
-    let generated = fixtures(&["gen", flows, input, "-o", dir]);
+    let generated = fixtures(&["gen", flows, input, "--dir", dir]);
     assert_eq!(generated.code, 0, "{}", generated.transcript());
     let shop = std::fs::read_to_string(out.path().join("shop.yaml")).unwrap();
     let run = fixtures(&["verify", flows, input, dir, "--strict"]);
@@ -476,7 +476,7 @@ fn gen_lets_the_pods_of_a_live_dumps_workload_talk_to_each_other() {
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().to_str().unwrap();
     let flows = "verify-families/web-to-web-live.yaml";
-    let generated = fixtures(&["gen", flows, "replicas", "-o", dir]);
+    let generated = fixtures(&["gen", flows, "replicas", "--dir", dir]);
     assert_eq!(generated.code, 0, "{}", generated.transcript());
     let run = fixtures(&["verify", flows, "replicas", dir, "-o", "json"]);
     assert_eq!(run.code, 0, "{}", run.transcript());

@@ -31,7 +31,7 @@ pub struct Args {
     #[arg(long = "stdout", group = "output", conflicts_with = "check")]
     stdout: bool,
 
-    /// Deprecated spelling of --dir (`-o` is the output format elsewhere); `-o -` is --stdout
+    /// Deprecated spelling of --dir (`-o` is the output format elsewhere); `-o yaml` and `-o -` are --stdout
     #[arg(short = 'o', long = "output-dir", value_name = "DIR", group = "output")]
     legacy_dir: Option<PathBuf>,
 
@@ -51,11 +51,13 @@ impl Args {
             return Ok(Output::Dir(dir.clone()));
         }
         match &self.legacy_dir {
-            Some(d) if d.as_os_str() == "-" => {
+            // `-o yaml` is the format, as `-o` is everywhere else: gen's one.
+            Some(d) if d.as_os_str() == "-" || d.as_os_str() == "yaml" => {
                 if self.check {
-                    return Err(Failure::Usage(
-                        "--check compares a directory: give it --dir DIR, not -o -".into(),
-                    ));
+                    return Err(Failure::Usage(format!(
+                        "--check compares a directory: give it --dir DIR, not -o {}",
+                        d.display()
+                    )));
                 }
                 Ok(Output::Stdout)
             }

@@ -326,7 +326,7 @@ pub fn flows(d: &Discovery, s: &FlowsSettings) -> String {
          # is not needed is a hole in the policies, a need without a flow breaks.\n\
          # Guesses, and needs this file cannot express, are commented out (OFF);\n\
          # evidence that could not be resolved is listed at the end. Then:\n\
-         #   netpol gen FLOWS PATH... -o DIR\n\
+         #   netpol gen FLOWS PATH... --dir DIR\n\
          #   netpol verify FLOWS PATH... DIR --strict\n",
     );
     let _ = writeln!(

@@ -362,7 +362,7 @@ mod tests {
         assert_eq!(web.chars().count(), MAX_LABEL + 2 + 2, "{web}");
         // The destination list names it in full.
         assert!(
-            text.contains(&format!("  1  default/{long}  80/TCP")),
+            text.contains(&format!("  default/{long}  80/TCP")),
             "list"
         );
     }

@@ -34,6 +34,8 @@ pub fn csv(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
     grid.for_each_pair(|p| writeln!(out, "{},{},{},{}", p.src, p.dst, p.allowed, p.connections))
 }
 
+const MAX_COLUMN: usize = 100;
+
 /// Written row by row as the pairs come: the columns are as wide as the
 /// longest workload name, known before the first row, so nothing is held.
 pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
@@ -47,8 +49,10 @@ pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
             .max()
             .unwrap_or(0)
     };
-    let w_src = width(&grid.rows).max("SOURCE".len());
-    let w_dst = width(&grid.cols).max("DESTINATION".len());
+    // A longer name overflows its column rather than reach the 65,535 that
+    // `format!` can pad.
+    let w_src = width(&grid.rows).clamp("SOURCE".len(), MAX_COLUMN);
+    let w_dst = width(&grid.cols).clamp("DESTINATION".len(), MAX_COLUMN);
     writeln!(
         out,
         "{:w_src$}  {:w_dst$}  CONNECTIONS",
@@ -63,4 +67,34 @@ pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
         let verdict = crate::color::verdict(&verdict);
         writeln!(out, "{:w_src$}  {:w_dst$}  {verdict}", p.src, p.dst)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_name_overflows_its_column_not_a_panic() {
+        let source = netpol_model::Source {
+            name: "t.yaml".into(),
+            text: "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: [{name: c, image: x, ports: [{containerPort: 80}]}]\n".into(),
+        };
+        let mut c = netpol_model::load_sources(&[source], &Default::default()).unwrap();
+        // Longer than validation allows: renderers must cope all the same.
+        let long = "x".repeat(65_530);
+        c.endpoints[0].name = long.clone();
+        let engine = netpol_engine::Engine::new(&c);
+        let matrix = engine.matrix();
+        let grid = Grid::new(&c, &engine, &matrix, Vec::new(), Default::default());
+        let mut out = Vec::new();
+        table(&mut out, &grid).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let header = text.lines().next().unwrap();
+        assert_eq!(header.find("DESTINATION"), Some(MAX_COLUMN + 2), "{header}");
+        let row = format!("default/{long}  default/{long}  allowed (1)");
+        assert!(
+            text.lines().any(|l| l == row),
+            "no full row for the long name"
+        );
+    }
 }
