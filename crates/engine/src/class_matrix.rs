@@ -55,7 +55,12 @@ impl<'a> ClassMatrix<'a> {
     /// The columns of destination pod `dst` (its declared ports, sorted).
     /// Their `dst` is its class: read cells through [`ClassMatrix::cell`].
     pub fn columns(&self, dst: usize) -> &[Column] {
-        &self.matrix.columns[self.ranges[self.classes.class_of[dst] as usize].clone()]
+        &self.matrix.columns[self.column_range(dst)]
+    }
+
+    /// Where [`ClassMatrix::columns`] of `dst` are in `matrix.columns`.
+    pub fn column_range(&self, dst: usize) -> Range<usize> {
+        self.ranges[self.classes.class_of[dst] as usize].clone()
     }
 
     /// `src -> dst` on one of `dst`'s columns: allowed (over some family),

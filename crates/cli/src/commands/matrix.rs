@@ -1,7 +1,7 @@
 use std::io::{BufWriter, Write};
 
 use clap::ValueEnum;
-use netpol_engine::Engine;
+use netpol_engine::{ClassMatrix, Classes};
 
 use crate::exit::Failure;
 use crate::input::Input;
@@ -31,17 +31,18 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let cluster = args.input.load()?;
-    let engine = Engine::new(&cluster);
-    let matrix = engine.matrix();
+    // Computed per class of pods that no policy can tell apart; read per pod.
+    let classes = Classes::new(&cluster);
+    let matrix = ClassMatrix::new(&cluster, &classes);
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     match (args.summary, args.output) {
         (false, Format::Json) => render::matrix::json(&mut out, &cluster, &matrix)?,
         (false, Format::Csv) => render::matrix::csv(&mut out, &cluster, &matrix)?,
         (false, Format::Table) => render::matrix::table(&mut out, &cluster, &matrix)?,
-        (true, Format::Json) => render::summary::json(&mut out, &cluster, &matrix)?,
-        (true, Format::Csv) => render::summary::csv(&mut out, &cluster, &matrix)?,
-        (true, Format::Table) => render::summary::table(&mut out, &cluster, &matrix)?,
+        (true, Format::Json) => render::summary::json(&mut out, &matrix)?,
+        (true, Format::Csv) => render::summary::csv(&mut out, &matrix)?,
+        (true, Format::Table) => render::summary::table(&mut out, &matrix)?,
     }
     out.flush()?;
     Ok(())

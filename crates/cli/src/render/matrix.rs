@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use netpol_engine::Matrix;
+use netpol_engine::ClassMatrix;
 use netpol_model::{Cluster, Family, Protocol};
 
 use super::progress::Progress;
@@ -11,27 +11,59 @@ use super::progress::Progress;
 /// written as it is produced rather than built in memory. A connection
 /// allowed over one address family and denied over the other is two lines,
 /// one per family, each with `"family"`: no line claims more than is true.
-pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
+/// Every piece of a line is formatted once (ids per endpoint, port and
+/// protocol per column) and copied per cell: the output can be many GB.
+pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &ClassMatrix) -> io::Result<()> {
     let ids = quoted_ids(cluster);
+    let ports: Vec<Vec<u8>> = matrix
+        .matrix
+        .columns
+        .iter()
+        .map(|c| format!(",\"port\":{},\"protocol\":\"{}\",", c.port, c.protocol).into_bytes())
+        .collect();
     out.write_all(b"{\"connections\":[")?;
     let mut progress = Progress::new("writing connections", matrix.len());
-    for (i, c) in matrix.cells().enumerate() {
-        progress.tick(i);
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        match c.only {
-            None => {
-                connection_start(out, &ids, c.src, c.dst, c.port, c.protocol, None)?;
-                write!(out, "\"allowed\":{}}}", c.allowed)?;
-            }
-            Some(only) => {
-                for (k, f) in Family::ALL.into_iter().enumerate() {
-                    if k > 0 {
+    let mut done = 0;
+    let mut first = true;
+    let n = matrix.endpoints();
+    for src in 0..n {
+        for dst in 0..n {
+            let range = matrix.column_range(dst);
+            progress.tick(done);
+            done += range.len();
+            for k in range {
+                let c = &matrix.matrix.columns[k];
+                let (allowed, only) = matrix.cell(src, dst, c);
+                let port = &ports[k];
+                let mut line = |family: Option<Family>, allowed: bool| {
+                    if !first {
                         out.write_all(b",")?;
                     }
-                    connection_start(out, &ids, c.src, c.dst, c.port, c.protocol, Some(f))?;
-                    write!(out, "\"allowed\":{}}}", f == only)?;
+                    first = false;
+                    out.write_all(b"\n{\"src\":")?;
+                    out.write_all(ids[src].as_bytes())?;
+                    out.write_all(b",\"dst\":")?;
+                    out.write_all(ids[dst].as_bytes())?;
+                    out.write_all(port)?;
+                    if let Some(f) = family {
+                        out.write_all(match f {
+                            Family::V4 => b"\"family\":\"IPv4\",",
+                            Family::V6 => b"\"family\":\"IPv6\",",
+                        })?;
+                    }
+                    out.write_all(if allowed {
+                        b"\"allowed\":true}"
+                    } else {
+                        b"\"allowed\":false}"
+                    })
+                };
+                match only {
+                    None => line(None, allowed)?,
+                    Some(only) => {
+                        for f in Family::ALL {
+                            line(Some(f), f == only)?;
+                        }
+                    }
                 }
             }
         }
@@ -71,7 +103,7 @@ pub fn connection_start(
     Ok(())
 }
 
-pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
+pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &ClassMatrix) -> io::Result<()> {
     // A `family` column only where some connection needs it, so that
     // single-stack clusters keep the five columns.
     let families = matrix.one_family_count() > 0;
@@ -83,28 +115,46 @@ pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Resu
     // Built once: a large matrix has millions of cells per endpoint name.
     let ids: Vec<String> = cluster.endpoints.iter().map(|e| e.id()).collect();
     let mut progress = Progress::new("writing connections", matrix.len());
-    for (i, c) in matrix.cells().enumerate() {
-        progress.tick(i);
-        let (src, dst) = (&ids[c.src], &ids[c.dst]);
-        match c.only {
-            None => writeln!(
-                out,
-                "{src},{dst},{},{},{}{}",
-                c.port,
-                c.protocol,
-                c.allowed,
-                if families { "," } else { "" }
-            )?,
-            // As in the JSON: one row per family when the answer differs.
-            Some(only) => {
-                for f in Family::ALL {
-                    writeln!(
-                        out,
-                        "{src},{dst},{},{},{},{f}",
-                        c.port,
-                        c.protocol,
-                        f == only
-                    )?;
+    let mut done = 0;
+    let n = matrix.endpoints();
+    let end: &[u8] = if families { b",\n" } else { b"\n" };
+    let ports: Vec<String> = matrix
+        .matrix
+        .columns
+        .iter()
+        .map(|c| format!(",{},{},", c.port, c.protocol))
+        .collect();
+    for src in 0..n {
+        for dst in 0..n {
+            let range = matrix.column_range(dst);
+            progress.tick(done);
+            done += range.len();
+            for k in range {
+                let c = &matrix.matrix.columns[k];
+                let (allowed, only) = matrix.cell(src, dst, c);
+                let port = &ports[k];
+                let mut row = |allowed: bool, family: &[u8]| {
+                    out.write_all(ids[src].as_bytes())?;
+                    out.write_all(b",")?;
+                    out.write_all(ids[dst].as_bytes())?;
+                    out.write_all(port.as_bytes())?;
+                    out.write_all(if allowed { b"true" } else { b"false" })?;
+                    out.write_all(family)
+                };
+                match only {
+                    None => row(allowed, end)?,
+                    // As in the JSON: one row per family when the answer differs.
+                    Some(only) => {
+                        for f in Family::ALL {
+                            row(
+                                f == only,
+                                match f {
+                                    Family::V4 => b",IPv4\n",
+                                    Family::V6 => b",IPv6\n",
+                                },
+                            )?;
+                        }
+                    }
                 }
             }
         }
@@ -118,28 +168,23 @@ const NONE: char = '.';
 
 /// Sources down, destinations across (numbered, with their ports listed
 /// first); one mark per cell: every declared port allowed, some, or none.
-pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
+pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &ClassMatrix) -> io::Result<()> {
     let n = cluster.endpoints.len();
     if n == 0 {
         return writeln!(out, "no endpoints: the input has no pods or workloads");
     }
-    // Per destination, the range of its columns in the matrix.
-    let mut ranges = vec![(0usize, 0usize); n];
-    let mut start = 0;
-    while start < matrix.columns.len() {
-        let dst = matrix.columns[start].dst;
-        let mut end = start;
-        while end < matrix.columns.len() && matrix.columns[end].dst == dst {
-            end += 1;
-        }
-        ranges[dst] = (start, end);
-        start = end;
-    }
+    // Per (source, destination): each declared port's (port, protocol, allowed, only).
+    let row = |src: usize, dst: usize| {
+        matrix.columns(dst).iter().map(move |c| {
+            let (allowed, only) = matrix.cell(src, dst, c);
+            (c.port, c.protocol, allowed, only)
+        })
+    };
     let width = n.to_string().len();
     writeln!(out, "Destinations:")?;
     for (i, e) in cluster.endpoints.iter().enumerate() {
-        let (s, t) = ranges[i];
-        let ports: Vec<String> = matrix.columns[s..t]
+        let ports: Vec<String> = matrix
+            .columns(i)
             .iter()
             .map(|c| format!("{}/{}", c.port, c.protocol))
             .collect();
@@ -172,15 +217,13 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
     }
     for src in 0..n {
         let mut line = format!("{:name_width$}  ", cluster.endpoints[src].id());
-        for &(s, t) in &ranges {
-            let cols = &matrix.columns[s..t];
+        for dst in 0..n {
             // Allowed over one family only counts as partly allowed.
-            let allowed = cols
-                .iter()
-                .filter(|c| c.allowed.contains(src) && c.only_over(src).is_none())
+            let allowed = row(src, dst)
+                .filter(|(_, _, a, only)| *a && only.is_none())
                 .count();
-            let some = cols.iter().any(|c| c.allowed.contains(src));
-            line.push(match (allowed, cols.len()) {
+            let some = row(src, dst).any(|(_, _, a, _)| a);
+            line.push(match (allowed, matrix.columns(dst).len()) {
                 (0, n) if n > 0 && some => SOME,
                 (_, 0) => ' ',
                 (a, total) if a == total => ALL,
@@ -202,24 +245,17 @@ pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Re
         )?;
     }
     let some: Vec<String> = (0..n)
-        .flat_map(|src| {
-            ranges
-                .iter()
-                .enumerate()
-                .map(move |(dst, r)| (src, dst, *r))
-        })
-        .filter_map(|(src, dst, (s, t))| {
-            let cols = &matrix.columns[s..t];
-            let allowed: Vec<String> = cols
-                .iter()
-                .filter(|c| c.allowed.contains(src))
-                .map(|c| match c.only_over(src) {
-                    Some(f) => format!("{}/{} ({f} only)", c.port, c.protocol),
-                    None => format!("{}/{}", c.port, c.protocol),
+        .flat_map(|src| (0..n).map(move |dst| (src, dst)))
+        .filter_map(|(src, dst)| {
+            let allowed: Vec<String> = row(src, dst)
+                .filter(|(_, _, a, _)| *a)
+                .map(|(port, protocol, _, only)| match only {
+                    Some(f) => format!("{port}/{protocol} ({f} only)"),
+                    None => format!("{port}/{protocol}"),
                 })
                 .collect();
-            let partly =
-                allowed.len() < cols.len() || cols.iter().any(|c| c.only_over(src).is_some());
+            let partly = allowed.len() < matrix.columns(dst).len()
+                || row(src, dst).any(|(_, _, _, only)| only.is_some());
             (!allowed.is_empty() && partly).then(|| {
                 format!(
                     "  {} -> {}: {}",

@@ -2,13 +2,12 @@
 
 use std::io::{self, Write};
 
-use netpol_engine::{Matrix, PairSummary};
-use netpol_model::Cluster;
+use netpol_engine::{ClassMatrix, PairSummary};
 
-pub fn json(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
+pub fn json(out: &mut impl Write, matrix: &ClassMatrix) -> io::Result<()> {
     out.write_all(b"{\"pairs\":[")?;
     let mut first = true;
-    matrix.for_each_workload_pair(cluster, |p| {
+    matrix.for_each_workload_pair(|p| {
         if !first {
             out.write_all(b",")?;
         }
@@ -29,16 +28,16 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
 }
 
-pub fn csv(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
+pub fn csv(out: &mut impl Write, matrix: &ClassMatrix) -> io::Result<()> {
     writeln!(out, "src,dst,allowed,connections")?;
-    matrix.for_each_workload_pair(cluster, |p| {
+    matrix.for_each_workload_pair(|p| {
         writeln!(out, "{},{},{},{}", p.src, p.dst, p.allowed, p.connections)
     })
 }
 
-pub fn table(out: &mut impl Write, cluster: &Cluster, matrix: &Matrix) -> io::Result<()> {
+pub fn table(out: &mut impl Write, matrix: &ClassMatrix) -> io::Result<()> {
     let mut rows: Vec<(String, String, String)> = Vec::new();
-    matrix.for_each_workload_pair(cluster, |p: PairSummary| {
+    matrix.for_each_workload_pair(|p: PairSummary| {
         let verdict = match (p.allowed, p.connections) {
             (0, _) => "denied".to_string(),
             (a, c) if a == c => format!("allowed ({c})"),
