@@ -26,7 +26,16 @@ pub struct ClassMatrix<'a> {
 impl<'a> ClassMatrix<'a> {
     /// Compiles the classes' representatives and computes their matrix.
     pub fn new(cluster: &'a Cluster, classes: &'a Classes) -> ClassMatrix<'a> {
-        let matrix = Engine::new(&classes.reduced).matrix();
+        ClassMatrix::from_matrix(cluster, classes, Engine::new(&classes.reduced).matrix())
+    }
+
+    /// From the matrix of `classes.reduced` (computed by the caller, to time
+    /// compiling and evaluating apart).
+    pub fn from_matrix(
+        cluster: &'a Cluster,
+        classes: &'a Classes,
+        matrix: Matrix,
+    ) -> ClassMatrix<'a> {
         let mut ranges = vec![0..0; classes.len()];
         let mut start = 0;
         while start < matrix.columns.len() {
@@ -277,6 +286,8 @@ impl<'a> ClassMatrix<'a> {
                         f(PairSummary {
                             src: workloads[src],
                             dst: workloads[dst],
+                            src_index: src,
+                            dst_index: dst,
                             allowed: allowed[dst],
                             connections,
                         })?;

@@ -35,7 +35,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let classes = Classes::new(&cluster);
     let matrix = ClassMatrix::new(&cluster, &classes);
     let stdout = std::io::stdout().lock();
-    let mut out = BufWriter::new(stdout);
+    let mut out = BufWriter::with_capacity(1 << 20, stdout);
     match (args.summary, args.output) {
         (false, Format::Json) => render::matrix::json(&mut out, &cluster, &matrix)?,
         (false, Format::Csv) => render::matrix::csv(&mut out, &cluster, &matrix)?,
