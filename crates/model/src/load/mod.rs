@@ -14,6 +14,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use k8s_openapi::api::core::v1 as core;
 use serde_json::Value;
 
@@ -158,27 +160,41 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P], opts: &LoadOptions) -> Result<Clu
 
 /// Loads sources into a cluster model. Every problem in every source is
 /// reported; nothing is returned when there is one.
+///
+/// Files are parsed and converted in parallel, each into a part of its own;
+/// the parts are then joined in input order, so the result (and the order
+/// of diagnostics) is the same as reading the files one after the other.
 pub fn load_sources(sources: &[Source], opts: &LoadOptions) -> Result<Cluster, LoadErrors> {
+    let parts: Vec<Accumulator> = sources
+        .par_iter()
+        .map(|source| load_source(source, opts))
+        .collect();
     let mut acc = Accumulator::default();
-    for source in sources {
-        let file: Arc<str> = Arc::from(source.name.as_str());
-        match yaml::parse_documents(&source.text) {
-            Err(e) => acc.errors.push(Diagnostic {
-                file: source.name.clone(),
-                document: e.document,
-                line: e.line,
-                object: None,
-                field: None,
-                message: e.message,
-            }),
-            Ok(docs) => {
-                for doc in &docs {
-                    acc.document(&file, doc, opts);
-                }
+    for part in parts {
+        acc.join(part);
+    }
+    acc.finish()
+}
+
+fn load_source(source: &Source, opts: &LoadOptions) -> Accumulator {
+    let mut acc = Accumulator::default();
+    let file: Arc<str> = Arc::from(source.name.as_str());
+    match yaml::parse_documents(&source.text) {
+        Err(e) => acc.errors.push(Diagnostic {
+            file: source.name.clone(),
+            document: e.document,
+            line: e.line,
+            object: None,
+            field: None,
+            message: e.message,
+        }),
+        Ok(docs) => {
+            for doc in &docs {
+                acc.document(&file, doc, opts);
             }
         }
     }
-    acc.finish()
+    acc
 }
 
 #[derive(Default)]
@@ -189,9 +205,72 @@ struct Accumulator {
     warnings: Vec<Diagnostic>,
     /// (kind, namespace, name) -> where first seen.
     seen: BTreeMap<(String, String, String), String>,
+    /// Every object this part loaded, in order, for finding duplicates
+    /// across parts when they are joined.
+    loaded: Vec<LoadedObject>,
+}
+
+/// An object a part loaded, and what to report if an earlier part already
+/// had it: the error it would have been given there, in place of the
+/// errors its loading gave (`errors[first_error..end_error]`).
+struct LoadedObject {
+    key: (String, String, String),
+    origin: String,
+    duplicate: Diagnostic,
+    first_error: usize,
+    end_error: usize,
 }
 
 impl Accumulator {
+    /// Appends a later part, as if its sources had been read after ours.
+    fn join(&mut self, part: Accumulator) {
+        let Accumulator {
+            cluster,
+            workloads,
+            errors,
+            warnings,
+            seen: _,
+            loaded,
+        } = part;
+        let mut next_error = 0;
+        for object in loaded {
+            match self.seen.get(&object.key) {
+                Some(first) => {
+                    self.errors
+                        .extend_from_slice(&errors[next_error..object.first_error]);
+                    let mut duplicate = object.duplicate;
+                    duplicate.message = format!(
+                        "duplicate {} {}/{}: also defined at {first}",
+                        object.key.0, object.key.1, object.key.2
+                    );
+                    self.errors.push(duplicate);
+                    next_error = object.end_error;
+                }
+                None => {
+                    self.seen.insert(object.key, object.origin);
+                }
+            }
+        }
+        self.errors.extend_from_slice(&errors[next_error..]);
+        self.warnings.extend(warnings);
+        self.workloads.extend(workloads);
+        let Cluster {
+            namespaces,
+            services,
+            policies,
+            skipped,
+            manifests,
+            ..
+        } = cluster;
+        self.cluster.namespaces.extend(namespaces);
+        self.cluster.services.extend(services);
+        self.cluster.policies.extend(policies);
+        self.cluster.manifests.extend(manifests);
+        for (kind, n) in skipped {
+            *self.cluster.skipped.entry(kind).or_default() += n;
+        }
+    }
+
     fn document(&mut self, file: &Arc<str>, doc: &Document, opts: &LoadOptions) {
         let mut todo: Vec<(String, &Value)> = vec![(String::new(), &doc.value)];
         while let Some((prefix, value)) = todo.pop() {
@@ -326,8 +405,10 @@ impl Accumulator {
                 );
                 continue;
             }
-            self.seen
-                .insert((kind.to_string(), ns.to_string(), name.to_string()), origin);
+            let key = (kind.to_string(), ns.to_string(), name.to_string());
+            self.seen.insert(key.clone(), origin.clone());
+            let first_error = ctx.errors.len();
+            let duplicate = ctx.diagnostic("metadata.name", String::new());
             let default_ns = opts.default_namespace.as_str();
             match kind {
                 "Namespace" => {
@@ -354,6 +435,13 @@ impl Accumulator {
                     }
                 }
             }
+            self.loaded.push(LoadedObject {
+                key,
+                origin,
+                duplicate,
+                first_error,
+                end_error: self.errors.len(),
+            });
         }
     }
 
