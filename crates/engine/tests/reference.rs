@@ -574,10 +574,16 @@ fn check_classes(c: &Cluster) -> Result<usize, String> {
         )
     };
     by_class
-        .for_each_workload_pair(|p| Ok::<(), ()>(summaries[0].push(row(p))))
+        .for_each_workload_pair(|p| {
+            summaries[0].push(row(p));
+            Ok::<(), ()>(())
+        })
         .unwrap();
     per_pod
-        .for_each_workload_pair(c, |p| Ok::<(), ()>(summaries[1].push(row(p))))
+        .for_each_workload_pair(c, |p| {
+            summaries[1].push(row(p));
+            Ok::<(), ()>(())
+        })
         .unwrap();
     if summaries[0] != summaries[1] {
         let first = summaries[0].iter().zip(&summaries[1]).find(|(x, y)| x != y);
