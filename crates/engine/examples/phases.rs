@@ -1,7 +1,14 @@
 //! Times each stage of netpol on one synthetic cluster and reports the
 //! process's peak resident memory during it. Used by `scripts/bench`.
 //!
-//! `cargo run --release -p netpol-engine --example phases -- WORKLOADS [SEED]`
+//! `cargo run --release -p netpol-engine --example phases -- WORKLOADS [SEED] [REPLICAS] [POLICIES]`
+//!
+//! With REPLICAS, the cluster is the live dump of `netpol-synth --replicas`
+//! (every workload as that many pods), and the matrix is computed through
+//! equivalence classes as `netpol matrix` does: stages `classes` (the
+//! partition), `compile` and `matrix` over the classes, and `summary` (the
+//! per-workload sums of `matrix --summary`, without writing them). Explain
+//! then compiles every pod (`compile-pods`), as `netpol explain` does.
 //!
 //! Prints one tab-separated line per stage: `stage seconds peak_kib detail`.
 //! Peak memory is the kernel's high-water mark (VmHWM), reset before each
@@ -12,22 +19,34 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use netpol_engine::{Engine, Party};
+use netpol_engine::{ClassMatrix, Classes, Engine, Party};
 use netpol_model::{LoadOptions, Source, load_sources};
-use netpol_synth::{Params, generate, to_files};
+use netpol_synth::{Params, generate, to_files, to_live_files};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let parse = |i: usize, default: u64| -> Option<u64> {
         args.get(i).map_or(Some(default), |a| a.parse().ok())
     };
-    let (Some(workloads), Some(seed)) = (parse(0, 1000), parse(1, 1)) else {
-        eprintln!("usage: phases [WORKLOADS] [SEED]");
+    let (Some(workloads), Some(seed), Some(replicas)) = (parse(0, 1000), parse(1, 1), parse(2, 0))
+    else {
+        eprintln!("usage: phases [WORKLOADS] [SEED] [REPLICAS] [POLICIES]");
         return ExitCode::from(2);
     };
+    let mut params = Params::new(workloads as usize, seed);
+    if let Some(p) = args.get(3).and_then(|a| a.parse().ok()) {
+        params.policies = p;
+    }
 
     // The YAML is produced outside any measured stage, as a user's files would be.
-    let sources: Vec<Source> = to_files(&generate(&Params::new(workloads as usize, seed)))
+    let template = generate(&params);
+    let files = if replicas > 0 {
+        to_live_files(&template, replicas as usize)
+    } else {
+        to_files(&template)
+    };
+    drop(template);
+    let sources: Vec<Source> = files
         .into_iter()
         .map(|f| Source {
             name: f.path.display().to_string(),
@@ -57,16 +76,73 @@ fn main() -> ExitCode {
         ),
     );
 
-    let (engine, t, peak) = stage(|| Engine::new(&cluster));
-    report("compile", t, peak, "");
+    if replicas > 0 {
+        let (classes, t, peak) = stage(|| Classes::new(&cluster));
+        report(
+            "classes",
+            t,
+            peak,
+            &format!(
+                "{} classes of {} pods",
+                classes.len(),
+                cluster.endpoints.len()
+            ),
+        );
+        let (engine, t, peak) = stage(|| Engine::new(&classes.reduced));
+        report("compile", t, peak, "over classes");
+        let (matrix, t, peak) = stage(|| engine.matrix());
+        report(
+            "matrix",
+            t,
+            peak,
+            &format!("over classes: {} class cells", matrix.len()),
+        );
+        drop(engine);
+        let matrix = ClassMatrix::from_matrix(&cluster, &classes, matrix);
+        let ((pairs, allowed), t, peak) = stage(|| {
+            let (mut pairs, mut allowed) = (0usize, 0usize);
+            matrix
+                .for_each_workload_pair(|p| {
+                    pairs += 1;
+                    allowed += p.allowed;
+                    Ok::<(), ()>(())
+                })
+                .expect("counting cannot fail");
+            (pairs, allowed)
+        });
+        report(
+            "summary",
+            t,
+            peak,
+            &format!(
+                "{pairs} workload pairs, {allowed} of {} pod connections allowed",
+                matrix.len()
+            ),
+        );
+    }
 
-    let (matrix, t, peak) = stage(|| engine.matrix());
+    let (engine, t, peak) = stage(|| Engine::new(&cluster));
     report(
-        "matrix",
+        if replicas > 0 {
+            "compile-pods"
+        } else {
+            "compile"
+        },
         t,
         peak,
-        &format!("{} cells, {} allowed", matrix.len(), matrix.allowed_count()),
+        "",
     );
+
+    let matrix = (replicas == 0).then(|| {
+        let (matrix, t, peak) = stage(|| engine.matrix());
+        report(
+            "matrix",
+            t,
+            peak,
+            &format!("{} cells, {} allowed", matrix.len(), matrix.allowed_count()),
+        );
+        matrix
+    });
 
     // Explain: a spread of (source, destination port) pairs, each decided
     // with its full trace; the slowest and the mean are reported.

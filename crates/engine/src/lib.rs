@@ -6,6 +6,8 @@
 //! connection at once from the same compiled rules, so the two cannot disagree.
 //! Pure functions on the model: no I/O.
 
+mod class_matrix;
+mod classes;
 mod column;
 mod compile;
 mod family;
@@ -18,6 +20,8 @@ pub mod tier;
 mod trace;
 mod verdict;
 
+pub use class_matrix::ClassMatrix;
+pub use classes::Classes;
 pub use compile::{
     CompiledPeer, CompiledPolicy, CompiledRule, Engine, family_index, ip_in_block,
     port_rule_admits, ports_admit,

@@ -141,6 +141,10 @@ impl Engine<'_> {
 pub struct PairSummary<'a> {
     pub src: &'a str,
     pub dst: &'a str,
+    /// The workloads' positions in name order, for callers that format
+    /// each name once.
+    pub src_index: usize,
+    pub dst_index: usize,
     pub allowed: usize,
     pub connections: usize,
 }
@@ -189,6 +193,8 @@ impl Matrix {
                     f(PairSummary {
                         src: workloads[src],
                         dst: workloads[dst],
+                        src_index: src,
+                        dst_index: dst,
                         allowed,
                         connections,
                     })?;

@@ -7,12 +7,12 @@
 
 use std::net::IpAddr;
 
-use netpol_engine::{Engine, Party};
+use netpol_engine::{Cell, ClassMatrix, Classes, Engine, Party};
 use netpol_model::{
     Action, Cluster, ClusterPolicy, Endpoint, Family, LabelSelector, Labels, Operator, Peer,
     Policy, PortRef, PortRule, Protocol, Rule, Tier, TierPeer, TierPort, TierSubject,
 };
-use netpol_synth::{Params, generate};
+use netpol_synth::{Params, generate, live};
 use proptest::prelude::*;
 
 /// One end of a connection, as the specification sees it.
@@ -985,4 +985,157 @@ fn cnp_conformance_scenarios_agree_with_the_reference() {
         assert!(!cluster.cluster_policies.is_empty(), "{}", s.display());
         check_cluster(&cluster).unwrap_or_else(|e| panic!("{}: {e}", s.display()));
     }
+}
+
+/// The matrix through equivalence classes, read per pod, against the per-pod
+/// engine (every cell, the counts and the per-workload summary) and the
+/// reference; returns the number of classes.
+fn check_classes(c: &Cluster) -> Result<usize, String> {
+    let classes = Classes::new(c);
+    let by_class = ClassMatrix::new(c, &classes);
+    let per_pod = Engine::new(c).matrix();
+    let (a, b): (Vec<Cell>, Vec<Cell>) = (by_class.cells().collect(), per_pod.cells().collect());
+    if a.len() != b.len() {
+        return Err(format!(
+            "{} cells through classes, {} per pod",
+            a.len(),
+            b.len()
+        ));
+    }
+    for (x, y) in a.iter().zip(&b) {
+        if x != y {
+            return Err(format!(
+                "{} -> {}: through classes {x:?}, per pod {y:?}",
+                c.endpoints[y.src].id(),
+                c.endpoints[y.dst].id()
+            ));
+        }
+        let answer = spec::decide(c, Who::Pod(x.src), Who::Pod(x.dst), x.port, x.protocol);
+        if x.allowed != answer.allowed() || x.only.map(|f| f == Family::V6) != answer.only_v6() {
+            return Err(format!("{x:?}: reference {answer:?}"));
+        }
+    }
+    let counts = |len, allowed, one| format!("{len} cells, {allowed} allowed, {one} one-family");
+    let (x, y) = (
+        counts(
+            by_class.len(),
+            by_class.allowed_count(),
+            by_class.one_family_count(),
+        ),
+        counts(
+            per_pod.len(),
+            per_pod.allowed_count(),
+            per_pod.one_family_count(),
+        ),
+    );
+    if x != y {
+        return Err(format!("through classes {x}, per pod {y}"));
+    }
+    let mut summaries = [Vec::new(), Vec::new()];
+    let row = |p: netpol_engine::PairSummary| {
+        (
+            p.src.to_string(),
+            p.dst.to_string(),
+            p.allowed,
+            p.connections,
+        )
+    };
+    by_class
+        .for_each_workload_pair(|p| {
+            summaries[0].push(row(p));
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+    per_pod
+        .for_each_workload_pair(c, |p| {
+            summaries[1].push(row(p));
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+    if summaries[0] != summaries[1] {
+        let first = summaries[0].iter().zip(&summaries[1]).find(|(x, y)| x != y);
+        return Err(format!("summaries differ: {first:?}"));
+    }
+    Ok(classes.len())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Pods of live dumps (replicas with their own addresses and nodes,
+    /// host-network pods, ipBlocks around pod addresses), and the
+    /// template-level clusters (workloads standing for several pods).
+    #[test]
+    fn classes_give_the_per_pod_matrix(
+        seed in any::<u64>(),
+        workloads in 1usize..10,
+        policies in 0usize..14,
+        namespaces in 1usize..3,
+        replicas in 1usize..4,
+    ) {
+        let template = generate(&Params { workloads, policies, namespaces, seed });
+        for c in [live(&template, replicas), template] {
+            if let Err(e) = check_classes(&c) {
+                prop_assert!(false, "{}", e);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// With ClusterNetworkPolicies (every tier, action and peer form,
+    /// `networks` and `nodes` peers included) on live dumps with replicas,
+    /// host-network pods and Nodes.
+    #[test]
+    fn classes_give_the_per_pod_matrix_with_cluster_policies(
+        seed in any::<u64>(),
+        workloads in 1usize..8,
+        policies in 0usize..8,
+        cluster_policies in 1usize..5,
+        namespaces in 1usize..3,
+        replicas in 1usize..4,
+    ) {
+        let template = generate(&Params { workloads, policies, namespaces, seed });
+        for c in [live(&template, replicas), template] {
+            let c = with_cluster_policies(c, seed, cluster_policies);
+            if let Err(e) = check_classes(&c) {
+                prop_assert!(false, "{}", e);
+            }
+        }
+    }
+}
+
+/// Agreeing proves something only if classes merge pods, host-network pods
+/// share nodes with others, and ipBlocks split replicas.
+#[test]
+fn classes_merge_replicas_and_keep_what_policies_see_apart() {
+    let template = generate(&Params::new(90, 1));
+    let pods = live(&template, 3);
+    let n = check_classes(&pods).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        n * 5 < pods.endpoints.len() * 3,
+        "{n} classes for {} pods",
+        pods.endpoints.len()
+    );
+    let classes = Classes::new(&pods);
+    let split = (0..template.endpoints.len()).any(|w| {
+        let id = template.endpoints[w].id();
+        let mut of_workload: Vec<u32> = (0..pods.endpoints.len())
+            .filter(|&i| pods.workload(i) == id)
+            .map(|i| classes.class_of[i])
+            .collect();
+        of_workload.sort();
+        of_workload.dedup();
+        of_workload.len() > 1
+    });
+    assert!(split, "no workload's replicas told apart by an ipBlock");
+    let e = &pods.endpoints;
+    assert!(
+        e.iter()
+            .any(|h| h.host_network && e.iter().any(|p| !p.host_network && p.node == h.node)),
+        "no host-network pod shares a node"
+    );
+    check_classes(&template).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -453,6 +453,54 @@ fn duplicate_objects_are_errors() {
     assert_eq!(errs[0].document, 2);
 }
 
+/// Files are loaded in parallel and joined in order: the diagnostics are
+/// those of reading them one after the other. A duplicate of an object of an
+/// earlier file is reported where it stands, instead of its own problems.
+#[test]
+fn files_loaded_in_parallel_report_as_if_read_in_order() {
+    let bad_port = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: n\nspec:\n  containers:\n  - name: c\n    ports:\n    - containerPort: 0\n";
+    let sources = [
+        ("a.yaml", pod("n", "p")),
+        (
+            "b.yaml",
+            format!(
+                "{}---\n{bad_port}---\n{}",
+                pod("n", "bad name"),
+                pod("n", "Q")
+            ),
+        ),
+        ("c.yaml", format!("{}---\n{}", pod("n", "q"), pod("n", "q"))),
+    ]
+    .map(|(name, text)| Source {
+        name: name.into(),
+        text,
+    });
+    let errs = load_sources(&sources, &LoadOptions::default())
+        .unwrap_err()
+        .0;
+    let got: Vec<(&str, usize, bool)> = errs
+        .iter()
+        .map(|e| (e.file.as_str(), e.document, e.message.contains("duplicate")))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("b.yaml", 1, false),
+            ("b.yaml", 2, true),
+            ("b.yaml", 3, false),
+            ("c.yaml", 2, true),
+        ],
+        "{errs:#?}"
+    );
+    assert!(
+        errs[1].message.ends_with("also defined at a.yaml:1"),
+        "{}",
+        errs[1]
+    );
+    assert_eq!(errs[1].line, 13);
+    assert_eq!(errs[1].field.as_deref(), Some("metadata.name"));
+}
+
 #[test]
 fn deeply_nested_input_is_refused_without_a_panic() {
     for depth in [200, 10_000, 100_000] {

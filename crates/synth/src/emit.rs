@@ -91,8 +91,12 @@ pub fn to_yaml(cluster: &Cluster) -> String {
 /// Writes the files under `dir`, each atomically (temporary file, then
 /// rename). Refuses to replace a file that netpol-synth did not write.
 pub fn write_dir(cluster: &Cluster, dir: &Path) -> io::Result<usize> {
-    let files = to_files(cluster);
-    for f in &files {
+    write_files(&to_files(cluster), dir)
+}
+
+/// Writes `files` under `dir`, as [`write_dir`] does.
+pub fn write_files(files: &[File], dir: &Path) -> io::Result<usize> {
+    for f in files {
         let target = dir.join(&f.path);
         if let Ok(existing) = std::fs::read_to_string(&target) {
             if !existing.starts_with(HEADER) {
@@ -111,7 +115,7 @@ pub fn write_dir(cluster: &Cluster, dir: &Path) -> io::Result<usize> {
             ));
         }
     }
-    for f in &files {
+    for f in files {
         let target = dir.join(&f.path);
         let parent = target.parent().unwrap_or(dir);
         std::fs::create_dir_all(parent)?;
@@ -147,7 +151,7 @@ fn pad(n: usize) -> String {
     " ".repeat(n)
 }
 
-fn labels(out: &mut String, indent: usize, field: &str, l: &Labels) {
+pub(crate) fn labels(out: &mut String, indent: usize, field: &str, l: &Labels) {
     if l.is_empty() {
         return;
     }
@@ -158,6 +162,16 @@ fn labels(out: &mut String, indent: usize, field: &str, l: &Labels) {
 }
 
 fn endpoint(out: &mut String, e: &Endpoint) {
+    endpoint_with_owner(out, e, None);
+}
+
+/// A workload's document; `owner` (its controller's kind and name) goes in
+/// `metadata.ownerReferences`, as a live cluster reports it.
+pub(crate) fn endpoint_with_owner(
+    out: &mut String,
+    e: &Endpoint,
+    owner: Option<(WorkloadKind, &str)>,
+) {
     let (api, kind) = match e.kind {
         WorkloadKind::Pod => ("v1", "Pod"),
         WorkloadKind::ReplicationController => ("v1", "ReplicationController"),
@@ -171,6 +185,9 @@ fn endpoint(out: &mut String, e: &Endpoint) {
         q(&e.name),
         q(&e.namespace)
     );
+    if let Some(owner) = owner {
+        crate::live::owner_references(out, 2, &e.namespace, owner);
+    }
     if e.kind == WorkloadKind::Pod {
         labels(out, 2, "labels", &e.labels);
         out.push_str("spec:\n");
@@ -226,7 +243,7 @@ fn endpoint(out: &mut String, e: &Endpoint) {
     pod_spec(out, template_indent + 2, e);
 }
 
-fn pod_spec(out: &mut String, indent: usize, e: &Endpoint) {
+pub(crate) fn pod_spec(out: &mut String, indent: usize, e: &Endpoint) {
     let p = pad(indent);
     if let Some(node) = &e.node {
         let _ = writeln!(out, "{p}nodeName: {}", q(node));

@@ -5,8 +5,10 @@
 
 mod emit;
 mod generate;
+mod live;
 mod rng;
 
-pub use emit::{File, HEADER, to_files, to_yaml, write_dir};
+pub use emit::{File, HEADER, to_files, to_yaml, write_dir, write_files};
 pub use generate::{DNS_NAMESPACE, Params, generate, summary};
+pub use live::{live, to_live_files};
 pub use rng::Rng;

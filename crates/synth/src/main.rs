@@ -21,6 +21,10 @@ struct Args {
     namespaces: Option<usize>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Write a live dump instead: every workload as this many Pods (with
+    /// addresses, nodes and ownerReferences), plus the controllers owning them.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    replicas: Option<u32>,
     /// Output directory (created if missing).
     #[arg(short, long)]
     output: PathBuf,
@@ -36,12 +40,25 @@ fn main() -> ExitCode {
         params.namespaces = n;
     }
     let cluster = netpol_synth::generate(&params);
-    match netpol_synth::write_dir(&cluster, &args.output) {
+    let (files, summary) = match args.replicas {
+        None => (
+            netpol_synth::to_files(&cluster),
+            netpol_synth::summary(&cluster),
+        ),
+        Some(n) => (
+            netpol_synth::to_live_files(&cluster, n as usize),
+            format!(
+                "{}; as {} pods",
+                netpol_synth::summary(&cluster),
+                cluster.endpoints.len() * n as usize
+            ),
+        ),
+    };
+    match netpol_synth::write_files(&files, &args.output) {
         Ok(files) => {
             eprintln!(
-                "wrote {files} files to {}: {}",
-                args.output.display(),
-                netpol_synth::summary(&cluster)
+                "wrote {files} files to {}: {summary}",
+                args.output.display()
             );
             ExitCode::SUCCESS
         }

@@ -1,6 +1,6 @@
 use std::io::{BufWriter, Write};
 
-use netpol_engine::Engine;
+use netpol_engine::{ClassMatrix, Classes, Engine};
 
 use crate::exit::Failure;
 use crate::external::externals;
@@ -49,8 +49,11 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let cluster = args.input.load()?;
-    let engine = Engine::new(&cluster);
-    let matrix = engine.matrix();
+    // Compiled and evaluated per class of pods that no policy can tell
+    // apart; read per pod.
+    let classes = Classes::new(&cluster);
+    let engine = Engine::new(&classes.reduced);
+    let matrix = ClassMatrix::from_matrix(&cluster, &classes, engine.matrix());
     let externals = if args.no_external {
         Vec::new()
     } else {
@@ -64,7 +67,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
     let grid = Grid::new(&cluster, &engine, &matrix, externals, narrow);
     let stdout = std::io::stdout().lock();
-    let mut out = BufWriter::new(stdout);
+    let mut out = BufWriter::with_capacity(1 << 20, stdout);
     let edges = Edges {
         allowed: grid.only != Some(false),
         denied: args.show_denied || grid.only == Some(false),

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use netpol_engine::Engine;
+use netpol_engine::{ClassMatrix, Classes, Engine};
 use netpol_flows::{expand, read_flows, verify};
 
 use crate::commands::r#gen::flows_failure;
@@ -52,8 +52,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let externals = externals(&cluster);
     let narrow = args.focus.narrow(&cluster, &externals)?;
     // Lint reads the cluster on its own: it runs beside the matrix.
-    let (matrix, findings) = rayon::join(|| engine.matrix(), || netpol_lint::lint(&cluster));
-    let grid = Grid::new(&cluster, &engine, &matrix, externals, narrow);
+    // The grid per class, the traces per pod.
+    let classes = Classes::new(&cluster);
+    let by_class = Engine::new(&classes.reduced);
+    let (matrix, findings) = rayon::join(|| by_class.matrix(), || netpol_lint::lint(&cluster));
+    let matrix = ClassMatrix::from_matrix(&cluster, &classes, matrix);
+    let grid = Grid::new(&cluster, &by_class, &matrix, externals, narrow);
     let lint: Vec<Item> = findings
         .into_iter()
         .map(|f| Item {

@@ -1,8 +1,12 @@
 //! The matrix as people read it: the engine's endpoint matrix plus the
 //! external peers, whose cells the engine decides one representative address
 //! at a time, narrowed to the rows, columns and ports asked for.
+//!
+//! The endpoint matrix is held per class of pods ([`ClassMatrix`]) and read
+//! per pod; the external cells are decided per class too (a class is what
+//! policies can tell apart, an address included).
 
-use netpol_engine::{Engine, Matrix};
+use netpol_engine::{ClassMatrix, Engine};
 
 mod external_cells;
 pub mod graph;
@@ -52,7 +56,7 @@ pub struct Narrow {
 
 pub struct Grid<'a> {
     pub cluster: &'a Cluster,
-    pub matrix: &'a Matrix,
+    pub matrix: &'a ClassMatrix<'a>,
     pub externals: Vec<External>,
     pub external_ports: Vec<(u16, Protocol)>,
     /// Sources, in name order.
@@ -62,13 +66,15 @@ pub struct Grid<'a> {
     port: Option<(u16, Option<Protocol>)>,
     pub only: Option<bool>,
     names: Vec<String>,
-    /// Per endpoint, its range of matrix columns.
+    /// Per endpoint, its range of class matrix columns.
     ranges: Vec<(usize, usize)>,
-    /// `[external][matrix column]`, for the externals among the rows.
+    /// `[external][class matrix column]`, for the externals among the rows.
     from_external: Vec<Vec<Decided>>,
-    /// `[endpoint][external][external port]`, for the rows' endpoints and
-    /// the externals among the columns.
+    /// `[class][external][external port]`, for the rows' classes and the
+    /// externals among the columns.
     to_external: Vec<Vec<Vec<Decided>>>,
+    /// Per-pod columns in all (every endpoint's ports).
+    pod_columns: usize,
 }
 
 /// Every endpoint and external peer, in name order.
@@ -87,10 +93,12 @@ pub fn all_nodes(cluster: &Cluster, externals: &[External]) -> Vec<Node> {
 }
 
 impl<'a> Grid<'a> {
+    /// `engine` is over the classes (`Classes::reduced`), whose endpoints
+    /// `matrix`'s columns and bits index.
     pub fn new(
         cluster: &'a Cluster,
         engine: &Engine,
-        matrix: &'a Matrix,
+        matrix: &'a ClassMatrix<'a>,
         externals: Vec<External>,
         narrow: Narrow,
     ) -> Grid<'a> {
@@ -101,26 +109,25 @@ impl<'a> Grid<'a> {
         let n = cluster.endpoints.len();
         let mut names: Vec<String> = cluster.endpoints.iter().map(|e| e.id()).collect();
         names.extend(externals.iter().map(|e| e.label.clone()));
-        let mut ranges = vec![(0usize, 0usize); n];
-        let mut start = 0;
-        while start < matrix.columns.len() {
-            let dst = matrix.columns[start].dst;
-            let mut end = start;
-            while end < matrix.columns.len() && matrix.columns[end].dst == dst {
-                end += 1;
-            }
-            ranges[dst] = (start, end);
-            start = end;
-        }
-        let wanted_cols: Vec<bool> = {
-            let mut w = vec![false; n];
-            for c in &cols {
-                if let Node::Endpoint(i) = c {
-                    w[*i] = true;
+        let ranges: Vec<(usize, usize)> = (0..n)
+            .map(|i| {
+                let r = matrix.column_range(i);
+                (r.start, r.end)
+            })
+            .collect();
+        let pod_columns = ranges.iter().map(|(a, b)| b - a).sum();
+        let classes = matrix.matrix.endpoints;
+        // Per class: whether one of its pods is a kept column (row).
+        let wanted = |nodes: &[Node]| {
+            let mut w = vec![false; classes];
+            for node in nodes {
+                if let Node::Endpoint(i) = node {
+                    w[matrix.class_of(*i)] = true;
                 }
             }
             w
         };
+        let wanted_cols = wanted(&cols);
         let from_external: Vec<Vec<Decided>> = (0..externals.len())
             .map(|x| {
                 if !rows.contains(&Node::External(x)) {
@@ -128,6 +135,7 @@ impl<'a> Grid<'a> {
                 }
                 let address = externals[x].address;
                 matrix
+                    .matrix
                     .columns
                     .par_iter()
                     .map(|c| {
@@ -152,13 +160,8 @@ impl<'a> Grid<'a> {
                 Node::Endpoint(_) => None,
             })
             .collect();
-        let mut wanted_rows = vec![false; n];
-        for r in &rows {
-            if let Node::Endpoint(i) = r {
-                wanted_rows[*i] = true;
-            }
-        }
-        let to_external: Vec<Vec<Vec<Decided>>> = (0..n)
+        let wanted_rows = wanted(&rows);
+        let to_external: Vec<Vec<Vec<Decided>>> = (0..classes)
             .into_par_iter()
             .map(|src| {
                 if !wanted_rows[src] || external_cols.is_empty() {
@@ -198,6 +201,7 @@ impl<'a> Grid<'a> {
             ranges,
             from_external,
             to_external,
+            pod_columns,
         }
     }
 
@@ -221,7 +225,7 @@ impl<'a> Grid<'a> {
         let all: Vec<(u16, Protocol)> = match dst {
             Node::Endpoint(i) => {
                 let (s, t) = self.ranges[i];
-                self.matrix.columns[s..t]
+                self.matrix.matrix.columns[s..t]
                     .iter()
                     .map(|c| (c.port, c.protocol))
                     .collect()
@@ -262,18 +266,12 @@ impl<'a> Grid<'a> {
             (Node::Endpoint(s), Node::Endpoint(d)) => {
                 let (a, b) = self.ranges[d];
                 out.extend(
-                    self.matrix.columns[a..b]
+                    self.matrix.matrix.columns[a..b]
                         .iter()
                         .filter(|c| self.port_kept((c.port, c.protocol)))
                         .map(|c| {
-                            cell(
-                                c.port,
-                                c.protocol,
-                                Decided {
-                                    allowed: c.allowed.contains(s),
-                                    only: c.only_over(s),
-                                },
-                            )
+                            let (allowed, only) = self.matrix.cell(s, d, c);
+                            cell(c.port, c.protocol, Decided { allowed, only })
                         }),
                 )
             }
@@ -282,11 +280,11 @@ impl<'a> Grid<'a> {
                 out.extend(
                     (a..b)
                         .filter(|&k| {
-                            let c = &self.matrix.columns[k];
+                            let c = &self.matrix.matrix.columns[k];
                             self.port_kept((c.port, c.protocol))
                         })
                         .map(|k| {
-                            let c = &self.matrix.columns[k];
+                            let c = &self.matrix.matrix.columns[k];
                             cell(c.port, c.protocol, self.from_external[x][k])
                         }),
                 )
@@ -296,7 +294,13 @@ impl<'a> Grid<'a> {
                     .iter()
                     .enumerate()
                     .filter(|(_, p)| self.port_kept(**p))
-                    .map(|(k, &(port, protocol))| cell(port, protocol, self.to_external[s][x][k])),
+                    .map(|(k, &(port, protocol))| {
+                        cell(
+                            port,
+                            protocol,
+                            self.to_external[self.matrix.class_of(s)][x][k],
+                        )
+                    }),
             ),
         }
     }
@@ -320,7 +324,7 @@ impl<'a> Grid<'a> {
 
     /// An upper bound of the number of cells, for progress reports.
     pub fn size_hint(&self) -> usize {
-        self.rows.len() * self.matrix.columns.len().max(1)
+        self.rows.len() * self.pod_columns.max(1)
     }
 
     /// Whether some kept cell is allowed over one family only.

@@ -63,14 +63,21 @@ impl Grid<'_> {
                     }
                     next_ext_row += 1;
                     let mut sums: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-                    for (k, c) in self.matrix.columns.iter().enumerate() {
-                        let w = workloads[c.dst].as_str();
-                        if !dst_kept.contains(w) || !self.port_kept((c.port, c.protocol)) {
+                    for (d, w) in workloads.iter().enumerate() {
+                        let w = w.as_str();
+                        if !dst_kept.contains(w) {
                             continue;
                         }
-                        let s = sums.entry(w).or_default();
-                        s.0 += usize::from(self.from_external[x][k].allowed);
-                        s.1 += 1;
+                        let (a, b) = self.ranges[d];
+                        for k in a..b {
+                            let c = &self.matrix.matrix.columns[k];
+                            if !self.port_kept((c.port, c.protocol)) {
+                                continue;
+                            }
+                            let s = sums.entry(w).or_default();
+                            s.0 += usize::from(self.from_external[x][k].allowed);
+                            s.1 += 1;
+                        }
                     }
                     for (dst, (allowed, connections)) in sums {
                         let p = Pair {
@@ -103,7 +110,9 @@ impl Grid<'_> {
                         for (k, port) in self.external_ports.iter().enumerate() {
                             if self.port_kept(*port) {
                                 p.connections += 1;
-                                p.allowed += usize::from(self.to_external[m][x][k].allowed);
+                                p.allowed += usize::from(
+                                    self.to_external[self.matrix.class_of(m)][x][k].allowed,
+                                );
                             }
                         }
                     }
@@ -137,23 +146,22 @@ impl Grid<'_> {
             Ok(())
         };
         let mut f = f;
-        self.matrix
-            .for_each_workload_pair(self.cluster, |p: PairSummary<'_>| {
-                if !src_kept.contains(p.src) {
-                    return Ok(());
+        self.matrix.for_each_workload_pair(|p: PairSummary<'_>| {
+            if !src_kept.contains(p.src) {
+                return Ok(());
+            }
+            if current.as_deref() != Some(p.src) {
+                if let Some(prev) = current.take() {
+                    flush(&prev, &mut row, &mut f)?;
                 }
-                if current.as_deref() != Some(p.src) {
-                    if let Some(prev) = current.take() {
-                        flush(&prev, &mut row, &mut f)?;
-                    }
-                    emit_ext_rows(Some(p.src), &mut f)?;
-                    current = Some(p.src.to_string());
-                }
-                if dst_kept.contains(p.dst) {
-                    row.push((p.dst.to_string(), p.allowed, p.connections));
-                }
-                Ok(())
-            })?;
+                emit_ext_rows(Some(p.src), &mut f)?;
+                current = Some(p.src.to_string());
+            }
+            if dst_kept.contains(p.dst) {
+                row.push((p.dst.to_string(), p.allowed, p.connections));
+            }
+            Ok(())
+        })?;
         if let Some(prev) = current.take() {
             flush(&prev, &mut row, &mut f)?;
         }

@@ -334,8 +334,9 @@ mod tests {
     }
 
     fn render(c: &Cluster) -> String {
-        let engine = netpol_engine::Engine::new(c);
-        let matrix = engine.matrix();
+        let classes = netpol_engine::Classes::new(c);
+        let engine = netpol_engine::Engine::new(&classes.reduced);
+        let matrix = netpol_engine::ClassMatrix::from_matrix(c, &classes, engine.matrix());
         let grid = Grid::new(c, &engine, &matrix, Vec::new(), Default::default());
         let mut out = Vec::new();
         table(&mut out, &grid).unwrap();
@@ -361,10 +362,7 @@ mod tests {
             .unwrap();
         assert_eq!(web.chars().count(), MAX_LABEL + 2 + 2, "{web}");
         // The destination list names it in full.
-        assert!(
-            text.contains(&format!("  default/{long}  80/TCP")),
-            "list"
-        );
+        assert!(text.contains(&format!("  default/{long}  80/TCP")), "list");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use netpol_engine::{Column, Engine, FamilySplit, Matrix};
+use netpol_engine::{ClassMatrix, Classes, Column, Engine, FamilySplit, Matrix};
 
 use crate::grid::{Grid, Narrow};
 use netpol_model::{Cluster, Family, Protocol};
@@ -183,7 +183,10 @@ pub fn table(
         endpoints: engine.endpoints,
         columns,
     };
-    // The probe measures pods only, so the grid has no external peers.
+    // Measured per pod: every pod its own class. The probe measures pods
+    // only, so the grid has no external peers.
+    let classes = Classes::per_pod(cluster);
+    let measured = ClassMatrix::from_matrix(cluster, &classes, measured);
     let grid = Grid::new(cluster, decider, &measured, Vec::new(), Narrow::default());
     super::matrix::table(out, &grid)?;
     if untestable > 0 {

@@ -83,8 +83,9 @@ mod tests {
         // Longer than validation allows: renderers must cope all the same.
         let long = "x".repeat(65_530);
         c.endpoints[0].name = long.clone();
-        let engine = netpol_engine::Engine::new(&c);
-        let matrix = engine.matrix();
+        let classes = netpol_engine::Classes::new(&c);
+        let engine = netpol_engine::Engine::new(&classes.reduced);
+        let matrix = netpol_engine::ClassMatrix::from_matrix(&c, &classes, engine.matrix());
         let grid = Grid::new(&c, &engine, &matrix, Vec::new(), Default::default());
         let mut out = Vec::new();
         table(&mut out, &grid).unwrap();

@@ -118,6 +118,15 @@ fn service_port(
         return None;
     }
     for svc in &engine.cluster.services {
+        // Cheap first: matching every Service against every pod is the
+        // costly part on large clusters.
+        if !svc
+            .ports
+            .iter()
+            .any(|sp| sp.port == port && sp.protocol == pr.protocol)
+        {
+            continue;
+        }
         let backends: Vec<&&Endpoint> = dsts.iter().filter(|e| svc.selects(e)).collect();
         if backends.is_empty() {
             continue;

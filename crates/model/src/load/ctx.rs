@@ -45,7 +45,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn diagnostic(&self, field: &str, message: String) -> Diagnostic {
+    pub(crate) fn diagnostic(&self, field: &str, message: String) -> Diagnostic {
         Diagnostic {
             file: self.file.to_string(),
             document: self.doc.index,

@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use k8s_openapi::api::core::v1 as core;
 use serde_json::Value;
 
@@ -186,29 +188,44 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P], opts: &LoadOptions) -> Result<Clu
 
 /// Loads sources into a cluster model. Every problem in every source is
 /// reported; nothing is returned when there is one.
+///
+/// Files are parsed and converted in parallel, each into a part of its own;
+/// the parts are then joined in input order, so the result (and the order
+/// of diagnostics) is the same as reading the files one after the other.
 pub fn load_sources(sources: &[Source], opts: &LoadOptions) -> Result<Cluster, LoadErrors> {
-    let mut acc = Accumulator::default();
-    // One budget for the whole input: aliases cannot multiply it file by file.
+    // One budget for the whole input, shared by the parsing threads: aliases
+    // cannot multiply it file by file.
     let budget = yaml::Budget::default();
-    for source in sources {
-        let file: Arc<str> = Arc::from(source.name.as_str());
-        match yaml::parse_documents_within(&source.text, &budget) {
-            Err(e) => acc.errors.push(Diagnostic {
-                file: source.name.clone(),
-                document: e.document,
-                line: e.line,
-                object: None,
-                field: None,
-                message: e.message,
-            }),
-            Ok(docs) => {
-                for doc in &docs {
-                    acc.document(&file, doc, opts);
-                }
+    let parts: Vec<Accumulator> = sources
+        .par_iter()
+        .map(|source| load_source(source, opts, &budget))
+        .collect();
+    let mut acc = Accumulator::default();
+    for part in parts {
+        acc.join(part);
+    }
+    acc.finish()
+}
+
+fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Accumulator {
+    let mut acc = Accumulator::default();
+    let file: Arc<str> = Arc::from(source.name.as_str());
+    match yaml::parse_documents_within(&source.text, budget) {
+        Err(e) => acc.errors.push(Diagnostic {
+            file: source.name.clone(),
+            document: e.document,
+            line: e.line,
+            object: None,
+            field: None,
+            message: e.message,
+        }),
+        Ok(docs) => {
+            for doc in &docs {
+                acc.document(&file, doc, opts);
             }
         }
     }
-    acc.finish()
+    acc
 }
 
 #[derive(Default)]
@@ -219,9 +236,85 @@ struct Accumulator {
     warnings: Vec<Diagnostic>,
     /// (kind, namespace, name) -> where first seen.
     seen: BTreeMap<(String, String, String), String>,
+    /// Every object this part loaded, in order, for finding duplicates
+    /// across parts when they are joined.
+    loaded: Vec<LoadedObject>,
+}
+
+/// An object a part loaded, and what to report if an earlier part already
+/// had it: the error it would have been given there, in place of the
+/// errors its loading gave (`errors[first_error..end_error]`).
+struct LoadedObject {
+    key: (String, String, String),
+    origin: String,
+    duplicate: Diagnostic,
+    first_error: usize,
+    end_error: usize,
 }
 
 impl Accumulator {
+    /// Appends a later part, as if its sources had been read after ours.
+    fn join(&mut self, part: Accumulator) {
+        let Accumulator {
+            cluster,
+            workloads,
+            errors,
+            warnings,
+            seen: _,
+            loaded,
+        } = part;
+        let mut next_error = 0;
+        for object in loaded {
+            match self.seen.get(&object.key) {
+                Some(first) => {
+                    self.errors
+                        .extend_from_slice(&errors[next_error..object.first_error]);
+                    let mut duplicate = object.duplicate;
+                    duplicate.message = format!(
+                        "duplicate {} {}/{}: also defined at {first}",
+                        object.key.0, object.key.1, object.key.2
+                    );
+                    self.errors.push(duplicate);
+                    next_error = object.end_error;
+                }
+                None => {
+                    self.seen.insert(object.key, object.origin);
+                }
+            }
+        }
+        self.errors.extend_from_slice(&errors[next_error..]);
+        self.warnings.extend(warnings);
+        self.workloads.extend(workloads);
+        // Every field named: one a part can fill and the join forgot would be
+        // lost silently.
+        let Cluster {
+            namespaces,
+            endpoints,
+            services,
+            policies,
+            cluster_policies,
+            nodes,
+            skipped,
+            notes,
+            workload_of,
+            manifests,
+            warnings: cluster_warnings,
+        } = cluster;
+        self.cluster.namespaces.extend(namespaces);
+        self.cluster.endpoints.extend(endpoints);
+        self.cluster.services.extend(services);
+        self.cluster.policies.extend(policies);
+        self.cluster.cluster_policies.extend(cluster_policies);
+        self.cluster.nodes.extend(nodes);
+        self.cluster.notes.extend(notes);
+        self.cluster.workload_of.extend(workload_of);
+        self.cluster.manifests.extend(manifests);
+        self.cluster.warnings.extend(cluster_warnings);
+        for (kind, n) in skipped {
+            *self.cluster.skipped.entry(kind).or_default() += n;
+        }
+    }
+
     fn document(&mut self, file: &Arc<str>, doc: &Document, opts: &LoadOptions) {
         let mut todo: Vec<(String, &Value)> = vec![(String::new(), &doc.value)];
         while let Some((prefix, value)) = todo.pop() {
@@ -378,8 +471,10 @@ impl Accumulator {
                 );
                 continue;
             }
-            self.seen
-                .insert((kind.to_string(), ns.to_string(), name.to_string()), origin);
+            let key = (kind.to_string(), ns.to_string(), name.to_string());
+            self.seen.insert(key.clone(), origin.clone());
+            let first_error = ctx.errors.len();
+            let duplicate = ctx.diagnostic("metadata.name", String::new());
             let default_ns = opts.default_namespace.as_str();
             match kind {
                 "Namespace" => {
@@ -425,6 +520,13 @@ impl Accumulator {
                     }
                 }
             }
+            self.loaded.push(LoadedObject {
+                key,
+                origin,
+                duplicate,
+                first_error,
+                end_error: self.errors.len(),
+            });
         }
     }
 
