@@ -361,10 +361,7 @@ mod tests {
             .unwrap();
         assert_eq!(web.chars().count(), MAX_LABEL + 2 + 2, "{web}");
         // The destination list names it in full.
-        assert!(
-            text.contains(&format!("  default/{long}  80/TCP")),
-            "list"
-        );
+        assert!(text.contains(&format!("  default/{long}  80/TCP")), "list");
     }
 
     #[test]
