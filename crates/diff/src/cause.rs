@@ -3,7 +3,7 @@
 //! the policies on it that were added, removed or edited. When no policy
 //! changed, an endpoint or namespace did, and that is named instead.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use netpol_engine::{Decision, SideTrace, Verdict as Trace};
 use netpol_model::{Cluster, Direction, Endpoint, Labels};
@@ -18,10 +18,23 @@ pub(crate) struct Explainer<'a> {
     old_kind: HashMap<String, PolicyChangeKind>,
     /// By new id: added, changed, or renamed to.
     new_kind: HashMap<String, PolicyChangeKind>,
+    /// Cluster policies (`admin/name`): how each changed one changed.
+    tier_kind: BTreeMap<String, PolicyChangeKind>,
+    tier_what: BTreeMap<String, String>,
 }
 
 impl<'a> Explainer<'a> {
-    pub fn new(old: &'a Cluster, new: &'a Cluster, changes: &[PolicyChange]) -> Explainer<'a> {
+    pub fn new(
+        old: &'a Cluster,
+        new: &'a Cluster,
+        changes: &[PolicyChange],
+        tier_what: BTreeMap<String, String>,
+    ) -> Explainer<'a> {
+        let tier_kind = changes
+            .iter()
+            .filter(|c| c.policy.starts_with("admin/") || c.policy.starts_with("baseline/"))
+            .map(|c| (c.policy.clone(), c.change))
+            .collect();
         let mut old_kind = HashMap::new();
         let mut new_kind = HashMap::new();
         for c in changes {
@@ -45,6 +58,8 @@ impl<'a> Explainer<'a> {
             new,
             old_kind,
             new_kind,
+            tier_kind,
+            tier_what,
         }
     }
 
@@ -74,6 +89,13 @@ impl<'a> Explainer<'a> {
         a: &SideTrace,
         out: &mut Vec<Cause>,
     ) {
+        if b.tiers.is_some() || a.tiers.is_some() {
+            let found = crate::tiers::causes(direction, b, a, &self.tier_kind, &self.tier_what);
+            if !found.is_empty() {
+                out.extend(found);
+                return;
+            }
+        }
         let subject = &a.subject;
         let dir = direction.as_str();
         let mut unexplained = false;

@@ -15,6 +15,7 @@ mod cause;
 mod family;
 mod model;
 mod policies;
+mod tiers;
 
 pub use model::{
     Cause, CauseKind, ConnectionChange, Diff, EndpointChanges, PolicyChange, PolicyChangeKind,
@@ -30,10 +31,13 @@ use netpol_model::{Cluster, Family, Protocol};
 pub fn diff(old: &Cluster, new: &Cluster) -> Diff {
     let old_engine = Engine::new(old);
     let new_engine = Engine::new(new);
-    let policies = policies::compare(old, new);
+    let mut policies = policies::compare(old, new);
+    let (tier_changes, tier_what) = tiers::compare(old, new);
+    policies.extend(tier_changes);
+    policies.sort_by(|a, b| a.policy.cmp(&b.policy).then(a.change.cmp(&b.change)));
     let endpoints = endpoint_changes(&old_engine, &new_engine);
     let cells = changed_cells(&old_engine, &new_engine);
-    let explainer = cause::Explainer::new(old, new, &policies);
+    let explainer = cause::Explainer::new(old, new, &policies, tier_what);
     let mut connections: Vec<ConnectionChange> = Vec::new();
     let mut group_of: HashMap<ConnectionKey, usize> = HashMap::new();
     let mut summary = Summary::default();

@@ -182,6 +182,8 @@ pub enum Status {
     NotIsolated,
     Allowed,
     Denied,
+    /// Depends on a cluster policy rule that cannot be decided offline.
+    Undecidable,
 }
 
 impl From<SideStatus> for Status {
@@ -191,6 +193,7 @@ impl From<SideStatus> for Status {
             SideStatus::NotIsolated => Status::NotIsolated,
             SideStatus::Allowed => Status::Allowed,
             SideStatus::Denied => Status::Denied,
+            SideStatus::Undecidable => Status::Undecidable,
         }
     }
 }

@@ -19,6 +19,9 @@ impl Engine<'_> {
         protocol: Protocol,
         nodes: &NodeGroups,
     ) -> Column {
+        if let Some(tiers) = &self.tiers {
+            return self.tier_column(tiers, dst, port, protocol);
+        }
         let d = &self.cluster.endpoints[dst];
         let dst_families: Vec<Family> = Family::ALL.into_iter().filter(|&f| d.can_use(f)).collect();
         let mut split = None;

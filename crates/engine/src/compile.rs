@@ -106,6 +106,9 @@ pub struct Engine<'c> {
     /// rules, or an egress rule admitting them), so that the answer may
     /// differ per family.
     pub(crate) family_dependent: FixedBitSet,
+    /// The cluster policies compiled; `None` without any, so that
+    /// NetworkPolicy alone keeps its path.
+    pub tiers: Option<Box<crate::tier::CompiledTiers>>,
 }
 
 impl<'c> Engine<'c> {
@@ -170,7 +173,9 @@ impl<'c> Engine<'c> {
             }
             set
         });
+        let tiers = crate::tier::CompiledTiers::new(cluster, &index).map(Box::new);
         Engine {
+            tiers,
             cluster,
             policies,
             ingress_policies_of,

@@ -13,6 +13,7 @@ mod matrix;
 pub mod selector;
 #[doc(hidden)]
 pub mod test_hook;
+pub mod tier;
 mod trace;
 mod verdict;
 

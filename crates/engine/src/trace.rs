@@ -28,6 +28,10 @@ pub struct Verdict {
     /// of addresses of either family).
     pub egress: SideTrace,
     pub ingress: SideTrace,
+    /// Set when the answer depends on a rule netpol cannot decide offline (a
+    /// ClusterNetworkPolicy `domainNames` peer); `allowed` is then false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undecidable: Option<String>,
     /// Only when the policies decide differently per family (both ends
     /// dual-stack, an ipBlock in play): each family's verdict and trace.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -84,6 +88,8 @@ pub enum SideStatus {
     NotIsolated,
     Allowed,
     Denied,
+    /// Depends on a rule that cannot be decided offline (domainNames).
+    Undecidable,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -96,6 +102,10 @@ pub struct SideTrace {
     pub allowed: bool,
     pub reason: String,
     pub policies: Vec<PolicyTrace>,
+    /// The Admin and Baseline tiers, when the cluster has cluster policies
+    /// and the subject is a pod they can select.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tiers: Option<Box<crate::tier::TierTrace>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

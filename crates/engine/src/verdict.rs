@@ -58,12 +58,13 @@ impl Engine<'_> {
             .filter(|e| e.may_be_several_pods())
             .map(|e| e.id());
         let decide = |family: Option<Family>| {
-            let egress = self.side(Direction::Egress, src, dst, port, protocol, family);
-            let ingress = self.side(Direction::Ingress, dst, src, port, protocol, family);
+            let egress = self.tiered_side(Direction::Egress, src, dst, port, protocol, family);
+            let ingress = self.tiered_side(Direction::Ingress, dst, src, port, protocol, family);
             (egress, ingress)
         };
         // Without an ipBlock among the rules in play, every family gets the same trace.
-        let may_differ = self.holds_ip_block(src, Direction::Egress)
+        let may_differ = self.tiers.is_some()
+            || self.holds_ip_block(src, Direction::Egress)
             || self.holds_ip_block(dst, Direction::Ingress);
         let traced = if may_differ {
             &families[..]
@@ -115,6 +116,21 @@ impl Engine<'_> {
         } else {
             Vec::new()
         };
+        // Undecidable when no family is known to be allowed and one might be.
+        let undecidable = (decided_by == Decision::Policies && !allowed)
+            .then(|| {
+                traces.iter().find_map(|(_, e, i)| {
+                    let open = |s: &SideTrace| s.allowed || s.status == SideStatus::Undecidable;
+                    (open(e) && open(i))
+                        .then(|| {
+                            [e, i]
+                                .into_iter()
+                                .find_map(|s| s.tiers.as_ref()?.undecidable.clone())
+                        })
+                        .flatten()
+                })
+            })
+            .flatten();
         let (_, egress, ingress) = traces.swap_remove(0);
         Verdict {
             src: self.party_name(src),
@@ -125,13 +141,14 @@ impl Engine<'_> {
             decided_by,
             families,
             between_replicas,
+            undecidable,
             egress,
             ingress,
             by_family,
         }
     }
 
-    fn side(
+    pub(crate) fn side(
         &self,
         direction: Direction,
         subject: Party,
@@ -152,6 +169,7 @@ impl Engine<'_> {
             allowed: true,
             reason,
             policies: Vec::new(),
+            tiers: None,
         };
         let index = match subject {
             Party::External(ip) => {
@@ -211,6 +229,7 @@ impl Engine<'_> {
             allowed,
             reason,
             policies,
+            tiers: None,
         }
     }
 

@@ -32,6 +32,43 @@ pub struct FlowsFile {
     pub cluster: ClusterSettings,
     /// The allowed traffic. Everything else is denied.
     pub flows: Vec<Flow>,
+    /// Cluster-wide guardrails, written as ClusterNetworkPolicies
+    /// (policy.networking.k8s.io/v1alpha2) around the flows' NetworkPolicies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardrails: Option<Guardrails>,
+}
+
+/// What must hold whatever the namespaces' NetworkPolicies say.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Guardrails {
+    /// Write one Baseline-tier ClusterNetworkPolicy that denies what
+    /// `defaultDeny` isolates, for every managed namespace, instead of a
+    /// default-deny NetworkPolicy in each: the flows' NetworkPolicies decide
+    /// for the pods they select, the baseline denies the rest.
+    #[serde(default)]
+    pub baseline_deny_all: bool,
+    /// Admin-tier Deny rules: traffic no NetworkPolicy can allow.
+    #[serde(default)]
+    pub deny: Vec<Guardrail>,
+}
+
+/// Traffic denied in the Admin tier.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Guardrail {
+    /// The pods it applies to: `*`, `ns`, `ns:k=v` or `*:k=v`.
+    #[schemars(extend("examples" = ["backups", "*:app=untrusted"]))]
+    pub from: String,
+    /// What they may never reach: `*`, `ns`, `ns:k=v`, `*:k=v`, `external`, a
+    /// CIDR or an IP, `nodes`, `kube-apiserver`.
+    #[schemars(extend("examples" = ["external", "kube-system", "nodes"]))]
+    pub to: String,
+    /// Ports as in a flow (numbers, ranges, names, `any`); absent: every port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ports: Option<Ports>,
+    /// Why: it annotates the generated policy.
+    pub purpose: String,
 }
 
 fn yes() -> bool {

@@ -59,7 +59,9 @@ pub fn generate(x: &Expansion) -> Generated {
         .filter(|ns| x.flows.managed(ns))
         .cloned()
         .collect();
-    for ns in &namespaces {
+    // With a Baseline deny-all the cluster policy closes the namespaces.
+    let baseline = x.flows.guardrails.baseline_deny_all;
+    for ns in namespaces.iter().filter(|_| !baseline) {
         policies.push(GenPolicy {
             namespace: ns.clone(),
             name: "default-deny".into(),
@@ -180,6 +182,13 @@ pub fn generate(x: &Expansion) -> Generated {
     let mut files: BTreeMap<String, String> = BTreeMap::new();
     for p in &policies {
         let text = files.entry(format!("{}.yaml", p.namespace)).or_insert_with(|| {
+            if baseline {
+                return format!(
+                    "{HEADER}\n# Namespace {}: the allow policies of its flows (the Baseline deny-all in {} closes the rest).\n",
+                    p.namespace,
+                    crate::guardrails::GUARDRAILS_FILE
+                );
+            }
             format!(
                 "{HEADER}\n# Namespace {}: {} default-deny and the allow policies of its flows.\n",
                 p.namespace,
@@ -194,6 +203,12 @@ pub fn generate(x: &Expansion) -> Generated {
             text.push_str(&format!("# {c}\n"));
         }
         text.push_str(&emit(&policy_node(p)));
+    }
+    if let Some(text) = crate::guardrails::generate(&x.flows, &namespaces) {
+        files.insert(
+            crate::guardrails::GUARDRAILS_FILE.to_string(),
+            format!("{HEADER}\n{text}"),
+        );
     }
     Generated { files, policies }
 }

@@ -10,6 +10,7 @@ mod evidence;
 mod expand;
 mod file;
 mod generate;
+mod guardrails;
 mod ingress;
 mod parse;
 mod select;
@@ -25,12 +26,14 @@ pub use expand::{
     PortSel, Severity, Sources, dns_flow, expand,
 };
 pub use file::{
-    ApiServer, ClusterSettings, DefaultDeny, Flow, FlowsFile, PortValue, Ports, json_schema,
+    ApiServer, ClusterSettings, DefaultDeny, Flow, FlowsFile, Guardrail, Guardrails, PortValue,
+    Ports, json_schema,
 };
 pub use generate::{
     FLOW_ANNOTATION, GenPolicy, GenRule, Generated, HEADER, MANAGED_BY, MANAGED_BY_LABEL,
     PURPOSE_ANNOTATION, Peer, generate,
 };
+pub use guardrails::{GUARDRAILS_FILE, GuardrailDefs};
 pub use parse::{
     ClusterAddresses, FlowDef, Flows, FlowsError, FlowsErrors, parse_flows, read_flows, slug,
 };

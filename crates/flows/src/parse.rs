@@ -34,6 +34,7 @@ pub struct Flows {
     pub unmanaged: BTreeSet<String>,
     pub cluster: ClusterAddresses,
     pub flows: Vec<FlowDef>,
+    pub guardrails: crate::guardrails::GuardrailDefs,
 }
 
 impl Flows {
@@ -279,10 +280,12 @@ fn validate(
             });
         }
     }
+    let guardrails = crate::guardrails::validate(raw.guardrails.as_ref(), lines, &mut error);
     if !errors.is_empty() {
         return Err(FlowsErrors(errors));
     }
     Ok(Flows {
+        guardrails,
         file: file.to_string(),
         default_deny: raw.default_deny,
         allow_dns: raw.allow_dns,

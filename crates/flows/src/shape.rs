@@ -28,6 +28,7 @@ const TOP: &[&str] = &[
     "unmanagedNamespaces",
     "cluster",
     "flows",
+    "guardrails",
 ];
 const CLUSTER: &[&str] = &["podCIDRs", "serviceCIDRs", "nodeCIDRs", "apiserver"];
 const APISERVER: &[&str] = &["addresses", "port"];
@@ -179,6 +180,7 @@ pub(crate) fn shape(doc: &Value) -> (Option<Shaped>, Vec<ShapeError>) {
         unmanaged_namespaces: w.or_default(top, "", "unmanagedNamespaces", Vec::new()),
         cluster: w.cluster(top.get("cluster")),
         flows: Vec::new(),
+        guardrails: w.field(top, "", "guardrails").ok().flatten(),
     };
     let mut flows = Vec::new();
     match top.get("flows") {

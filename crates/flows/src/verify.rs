@@ -99,7 +99,7 @@ impl Report {
 }
 
 /// Ports to probe for a port selection on a destination that declares `declared`.
-fn probes(sel: &PortSel, declared: &[(u16, Protocol)]) -> Vec<(u16, Protocol)> {
+pub(crate) fn probes(sel: &PortSel, declared: &[(u16, Protocol)]) -> Vec<(u16, Protocol)> {
     let mut out: Vec<(u16, Protocol)> = match *sel {
         PortSel::Range {
             start,
@@ -258,7 +258,11 @@ pub fn verify(x: &Expansion) -> Report {
         missing,
         extra,
         without_default_deny: open_namespaces(x),
-        findings: x.findings.clone(),
+        findings: {
+            let mut f = x.findings.clone();
+            f.extend(crate::guardrails::check(&engine, &x.flows));
+            f
+        },
         would_break: Vec::new(),
     }
 }
@@ -276,6 +280,7 @@ fn open_namespaces(x: &Expansion) -> Vec<OpenNamespace> {
             let directions: Vec<Direction> = wanted
                 .iter()
                 .copied()
+                .filter(|&d| !crate::guardrails::baseline_closes(x.cluster, ns, d))
                 .filter(|&d| {
                     !x.cluster
                         .policies

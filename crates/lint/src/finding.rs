@@ -134,6 +134,34 @@ pub const CATALOG: &[RuleInfo] = &[
         summary: "The input has workloads but no NetworkPolicy",
         help: "Without NetworkPolicies every pod accepts and sends any traffic. Start with a default-deny policy per namespace and allow the flows you need (`netpol generate` can derive them from a flows file).",
     },
+    RuleInfo {
+        id: "NP014",
+        name: "tier-rule-shadowed",
+        severity: Severity::Warning,
+        summary: "A ClusterNetworkPolicy rule never decides: earlier rules of its tier decide every connection it matches",
+        help: "Within a tier, policies are evaluated by priority (lower first) and rules in the order written; the first rule that matches decides. A rule whose every connection an earlier rule (of the same policy, or of a policy with a lower priority value) already matches has no effect. Move it up, give its policy a lower priority value, or delete it.",
+    },
+    RuleInfo {
+        id: "NP015",
+        name: "tier-same-priority-overlap",
+        severity: Severity::Warning,
+        summary: "Two ClusterNetworkPolicies of one tier with the same priority select the same pods",
+        help: "The API leaves the order of equal priorities undefined: \"the implementation can apply any of the matching policies to the connection\". netpol evaluates them by name, a cluster may not. Give the policies different priorities.",
+    },
+    RuleInfo {
+        id: "NP016",
+        name: "baseline-deny-decided-by-networkpolicy",
+        severity: Severity::Info,
+        summary: "A Baseline Deny rule whose pods NetworkPolicies already isolate: it is never reached",
+        help: "NetworkPolicy decides for the pods it selects, and the Baseline tier is evaluated only for pods no NetworkPolicy selects in that direction. A Baseline Deny over pods that are all isolated has no effect; put the guardrail in the Admin tier if it must hold whatever the NetworkPolicies say.",
+    },
+    RuleInfo {
+        id: "NP017",
+        name: "tier-domain-names",
+        severity: Severity::Info,
+        summary: "A ClusterNetworkPolicy rule matches domainNames, which cannot be decided offline",
+        help: "Whether a domain name resolves to an address is known only at run time. netpol reports connections that depend on such a rule as undecidable and never guesses; the rule has no effect on connections between cluster endpoints.",
+    },
 ];
 
 pub fn rule_info(id: &str) -> &'static RuleInfo {

@@ -9,6 +9,7 @@ mod diag;
 mod load;
 mod manifest;
 pub mod text;
+mod tiers;
 mod types;
 pub mod yaml;
 
@@ -21,4 +22,5 @@ pub use load::{
     LoadOptions, NOT_KUBERNETES, Source, Validation, load_paths, load_sources, read_paths,
 };
 pub use manifest::{Manifest, field, get_path, is_cluster_scoped, item};
+pub use tiers::*;
 pub use types::*;

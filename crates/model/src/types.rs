@@ -483,6 +483,11 @@ pub struct Cluster {
     pub endpoints: Vec<Endpoint>,
     pub services: Vec<Service>,
     pub policies: Vec<Policy>,
+    /// ClusterNetworkPolicies (and legacy Admin/BaselineAdminNetworkPolicies),
+    /// sorted by tier, priority and name: the order they are evaluated in.
+    pub cluster_policies: Vec<crate::tiers::ClusterPolicy>,
+    /// Node objects, sorted by name.
+    pub nodes: Vec<crate::tiers::Node>,
     /// Kinds that were read but are not modelled, with counts.
     pub skipped: BTreeMap<String, usize>,
     /// Non-fatal remarks made while loading (skipped pods, replaced workloads).
@@ -548,6 +553,9 @@ impl Cluster {
             .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         self.policies
             .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.cluster_policies
+            .sort_by(|a, b| (a.tier, a.priority, &a.name).cmp(&(b.tier, b.priority, &b.name)));
+        self.nodes.sort_by(|a, b| a.name.cmp(&b.name));
         let used: Vec<String> = self
             .endpoints
             .iter()

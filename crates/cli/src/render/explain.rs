@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use netpol_engine::tier::TierPolicyTrace;
 use netpol_engine::{Decision, SideTrace, Verdict};
 use serde::Serialize;
 
@@ -10,6 +11,7 @@ pub fn text(v: &Verdict) -> String {
     let verdict = match v.only_over() {
         Some(f) => format!("ALLOWED over {f} only, DENIED over {}", f.other()),
         None if v.allowed => "ALLOWED".to_string(),
+        None if v.undecidable.is_some() => "UNDECIDABLE".to_string(),
         None => "DENIED".to_string(),
     };
     let _ = writeln!(
@@ -39,6 +41,9 @@ pub fn text(v: &Verdict) -> String {
         }
         Decision::Policies => {}
     }
+    if let Some(why) = &v.undecidable {
+        let _ = writeln!(s, "  undecidable offline: {why}");
+    }
     if let Some(workload) = &v.between_replicas {
         let _ = writeln!(
             s,
@@ -62,10 +67,73 @@ fn mark(ok: bool) -> &'static str {
     if ok { "+" } else { "-" }
 }
 
+/// The policies of one tier that select the subject, each rule evaluated up
+/// to the one that decided: `+` matched, `-` did not (and why), `?` cannot be
+/// decided offline.
+fn tier(s: &mut String, name: &str, policies: &[TierPolicyTrace]) {
+    if policies.is_empty() {
+        let _ = writeln!(s, "  {name} tier: no policy selects it");
+        return;
+    }
+    let _ = writeln!(s, "  {name} tier:");
+    for p in policies {
+        let decided = p.rules.last().filter(|r| r.matched);
+        let what = match decided {
+            Some(r) => format!("{} by {}", r.action, r.rule),
+            None => "no rule matches".to_string(),
+        };
+        let _ = writeln!(
+            s,
+            "  [{}] {} {} (priority {}, {}): {what}",
+            mark(decided.is_some()),
+            p.kind,
+            p.policy,
+            p.priority,
+            p.location
+        );
+        for r in &p.rules {
+            let m = if r.undecidable { "?" } else { mark(r.matched) };
+            let name = r.name.as_ref().map(|n| format!(" {n}")).unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "      [{m}] {}{name}: {} (line {})",
+                r.rule, r.action, r.line
+            );
+            for c in r.peers.iter().chain(&r.ports) {
+                let _ = writeln!(
+                    s,
+                    "          [{}] {} {}: {}",
+                    mark(c.matched),
+                    c.item,
+                    c.description,
+                    c.reason
+                );
+            }
+        }
+    }
+}
+
 fn side(s: &mut String, title: &str, t: &SideTrace) {
-    let state = if t.allowed { "allowed" } else { "denied" };
+    let state = match t.status {
+        netpol_engine::SideStatus::Undecidable => "undecidable",
+        _ if t.allowed => "allowed",
+        _ => "denied",
+    };
     let _ = writeln!(s, "\n{title} {}: {state}", t.subject);
     let _ = writeln!(s, "  {}", t.reason);
+    if let Some(tt) = &t.tiers {
+        tier(s, "Admin", &tt.admin);
+        if !t.policies.is_empty() {
+            let _ = writeln!(s, "  NetworkPolicy:");
+        }
+    }
+    network_policies(s, t);
+    if let Some(tt) = t.tiers.as_ref().filter(|tt| tt.reached_baseline) {
+        tier(s, "Baseline", &tt.baseline);
+    }
+}
+
+fn network_policies(s: &mut String, t: &SideTrace) {
     for p in &t.policies {
         let verdict = if p.allowed {
             "allows"

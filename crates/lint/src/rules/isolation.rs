@@ -22,7 +22,8 @@ fn no_policies(engine: &Engine, out: &mut Vec<Finding>) {
     let Some(first) = cluster.endpoints.first() else {
         return;
     };
-    if !cluster.policies.is_empty() {
+    // ClusterNetworkPolicies are policies too: the traffic is not all open.
+    if !cluster.policies.is_empty() || !cluster.cluster_policies.is_empty() {
         return;
     }
     let namespaces: std::collections::BTreeSet<&str> = cluster

@@ -7,6 +7,7 @@ mod policy_types;
 mod ports;
 mod redundancy;
 mod selection;
+mod tiers;
 
 use netpol_engine::Engine;
 use netpol_model::text::short_list;
@@ -23,6 +24,7 @@ pub(crate) fn run_all(engine: &Engine) -> Vec<Finding> {
     redundancy::check(engine, &mut out);
     ipblock::check(engine, &mut out);
     policy_types::check(engine, &mut out);
+    tiers::check(engine, &mut out);
     out
 }
 

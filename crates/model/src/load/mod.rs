@@ -1,8 +1,11 @@
 //! Reading manifests: files, directories, stdin, multi-document YAML, JSON and `List`s.
 
+mod cluster_policy;
 mod ctx;
 mod evidence_kinds;
+mod legacy_tiers;
 pub mod names;
+mod node;
 mod policy;
 mod service;
 mod strict;
@@ -274,14 +277,36 @@ impl Accumulator {
                     lines: doc.lines.clone(),
                 });
             }
-            ctx.object = Some(if kind == "Namespace" {
-                format!("Namespace {name}")
+            ctx.object = Some(if crate::manifest::is_cluster_scoped(kind) {
+                format!("{kind} {name}")
             } else {
                 format!("{kind} {ns}/{name}")
             });
             let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-            let expected = expected_group(kind);
+            let mut expected = expected_group(kind);
+            // Other groups' kinds of the same name (Longhorn's Node, Antrea's
+            // ClusterNetworkPolicy) are other kinds: not modelled, skipped.
+            if matches!(
+                kind,
+                "Node"
+                    | "ClusterNetworkPolicy"
+                    | "AdminNetworkPolicy"
+                    | "BaselineAdminNetworkPolicy"
+            ) && expected != Some(group)
+            {
+                expected = None;
+            }
             match expected {
+                Some(g) if tier_kind_version(kind).is_some() => {
+                    let want = tier_kind_version(kind).unwrap_or_default();
+                    if api_version != format!("{g}/{want}") {
+                        ctx.error(
+                            "apiVersion",
+                            format!("unsupported apiVersion {api_version:?} for {kind}: netpol reads {g}/{want}"),
+                        );
+                        continue;
+                    }
+                }
                 None => {
                     if opts.keep_manifests {
                         evidence_kinds::validate(&mut ctx, api_version, kind, value);
@@ -343,6 +368,25 @@ impl Accumulator {
                 "NetworkPolicy" => {
                     if let Some(p) = policy::load(&mut ctx, value, default_ns) {
                         self.cluster.policies.push(p);
+                    }
+                }
+                "ClusterNetworkPolicy" => {
+                    if let Some(p) = cluster_policy::load(&mut ctx, value) {
+                        self.cluster.cluster_policies.push(p);
+                    }
+                }
+                "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" => {
+                    if let Some(p) = legacy_tiers::load(&mut ctx, kind, value) {
+                        self.cluster.notes.push(format!(
+                            "{kind} {name} ({api_version}) is deprecated: upstream replaced it with ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2); read onto the {} tier",
+                            p.tier
+                        ));
+                        self.cluster.cluster_policies.push(p);
+                    }
+                }
+                "Node" => {
+                    if let Some(n) = node::load(&mut ctx, value) {
+                        self.cluster.nodes.push(n);
                     }
                 }
                 _ => {
@@ -439,8 +483,21 @@ fn expected_group(kind: &str) -> Option<&'static str> {
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => "apps",
         "Job" | "CronJob" => "batch",
         "NetworkPolicy" => "networking.k8s.io",
+        "Node" => "",
+        "ClusterNetworkPolicy" | "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" => {
+            "policy.networking.k8s.io"
+        }
         _ => return None,
     })
+}
+
+/// The one version netpol reads of each tier kind.
+fn tier_kind_version(kind: &str) -> Option<&'static str> {
+    match kind {
+        "ClusterNetworkPolicy" => Some("v1alpha2"),
+        "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" => Some("v1alpha1"),
+        _ => None,
+    }
 }
 
 fn workload_kind(kind: &str) -> Option<WorkloadKind> {
