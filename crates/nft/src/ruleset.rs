@@ -158,6 +158,11 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
             let mut body = compiler.always(i, direction);
             if admin.is_empty() {
                 body.push_str(&rest);
+            } else if !np && baseline.is_empty() {
+                // Nothing after the Admin tier but the default: Pass allows.
+                let allow = allow_verdict(direction);
+                body.push_str(&compiler.tier_rules(admin, i, direction, allow));
+                body.push_str(&rest);
             } else {
                 let after = ident(
                     &format!("{}2", direction_prefix(direction)),
