@@ -79,7 +79,9 @@ fn ruleset_of_the_tiers() {
 fn domain_names_are_named_as_left_out() {
     assert_eq!(
         domain_name_rules(&fixture()),
-        ["admin/ops-egress egress[0]: domainNames registry.example.com cannot be compiled (names, not addresses): the ruleset leaves them out, so they match nothing"]
+        [
+            "admin/ops-egress egress[0]: domainNames registry.example.com cannot be compiled (names, not addresses): the ruleset leaves them out, so they match nothing"
+        ]
     );
 }
 
