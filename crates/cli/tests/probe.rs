@@ -845,6 +845,9 @@ fn tiers_fixture() -> String {
         .into_owned()
 }
 
+/// A connection (source, destination, port) and whether it must be allowed.
+type Expected = (&'static str, &'static str, u64, bool);
+
 /// Upstream conformance scenarios of ClusterNetworkPolicy (../shared): on
 /// each, every measured connection agrees with the engine, and the
 /// connections the scenario is about are measured as the API says.
@@ -859,7 +862,7 @@ fn cluster_network_policy_scenarios_kernel_agrees_with_engine() {
     const LUNA: &str = "network-policy-conformance-ravenclaw/luna-lovegood-0";
     const CENTAUR: &str = "network-policy-conformance-forbidden-forrest/centaur-0";
     // (scenario, connections it is about and what each must measure).
-    let cases: [(&str, &[(&str, &str, u64, bool)]); 6] = [
+    let cases: [(&str, &[Expected]); 6] = [
         // An Admin Deny over a NetworkPolicy that allows slytherin in.
         (
             "admin-integration-1-deny-from-slytherin",
