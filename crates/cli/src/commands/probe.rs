@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::ValueEnum;
 use netpol_engine::Engine;
 use netpol_nft::probe::{self, Job, ProbeOptions};
-use netpol_nft::{Options, compile};
+use netpol_nft::{Options, compile, domain_name_rules};
 
 use crate::exit::{FINDINGS, Failure};
 use crate::input::Input;
@@ -57,8 +57,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
         eprintln!("note: {pod} has no status.podIP; probing it as {ip}");
     }
     // Test hook: an engine that is wrong on purpose, which --compare must catch.
-    if std::env::var_os("NETPOL_TEST_BREAK_ENGINE").is_some_and(|v| v == "ip-block-except") {
-        netpol_engine::test_hook::break_ip_block_excepts();
+    match std::env::var_os("NETPOL_TEST_BREAK_ENGINE") {
+        Some(v) if v == "ip-block-except" => netpol_engine::test_hook::break_ip_block_excepts(),
+        Some(v) if v == "tier-pass" => netpol_engine::test_hook::break_tier_pass(),
+        _ => {}
+    }
+    // Between pods a domain name never matches (the engine takes names to
+    // denote addresses outside the cluster), so the kernel, without them,
+    // still measures every connection the probe makes.
+    if args.ruleset.is_none() {
+        for note in domain_name_rules(&cluster) {
+            eprintln!("note: {note}");
+        }
     }
     let engine = Engine::new(&cluster);
     let nodes = probe::nodes(&cluster);
