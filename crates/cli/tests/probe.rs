@@ -670,6 +670,43 @@ fn cases_from_the_kubernetes_documentation() {
     assert!(namespaces_of(pid).is_empty());
 }
 
+/// The focus flags narrow the probe as they narrow the matrix: the table of
+/// a focused probe is the focused matrix, and the JSON holds exactly the
+/// focused connections, replicas included, with --only on the measurement.
+#[test]
+fn focus_flags_narrow_the_probe_as_the_matrix() {
+    let _lock = serial();
+    let input = scenario("host-network.yaml");
+    let focus = ["--from", "app", "--to", "sys", "--port", "10256/tcp"];
+    let mut matrix_args = vec!["matrix", &input, "--no-external"];
+    matrix_args.extend(focus);
+    let (matrix, _) = netpol(&matrix_args, &[]);
+    assert!(matrix.status.success(), "{}", stderr(&matrix));
+    let mut table_args = vec!["probe", &input, "--compare", "-o", "table"];
+    table_args.extend(focus);
+    let (table, _) = netpol(&table_args, &[]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert_eq!(
+        String::from_utf8(table.stdout).unwrap(),
+        String::from_utf8(matrix.stdout).unwrap()
+    );
+    let mut json_args = vec!["probe", &input, "--compare", "--only", "allowed"];
+    json_args.extend(focus);
+    let (json, _) = netpol(&json_args, &[]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let conns = v["connections"].as_array().unwrap();
+    assert!(!conns.is_empty());
+    for c in conns {
+        assert!(c["src"].as_str().unwrap().starts_with("app/"), "{c}");
+        assert!(c["dst"].as_str().unwrap().starts_with("sys/"), "{c}");
+        assert_eq!(c["port"], 10256, "{c}");
+        assert_eq!(c["allowed"], true, "{c}");
+    }
+    let (bad, _) = netpol(&["probe", &input, "--from", "nowhere/none"], &[]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
+
 /// `-o table` is `netpol matrix`'s table of what was measured: where the
 /// kernel agrees with the engine on every connection, the same text.
 #[test]

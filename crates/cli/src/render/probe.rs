@@ -123,6 +123,7 @@ pub fn table(
     engine: &Matrix,
     jobs: &[Job],
     outcomes: &[Outcome],
+    narrow: Narrow,
 ) -> io::Result<()> {
     let mut columns: Vec<Column> = engine
         .columns
@@ -184,7 +185,7 @@ pub fn table(
         columns,
     };
     // The probe measures pods only, so the grid has no external peers.
-    let grid = Grid::new(cluster, decider, &measured, Vec::new(), Narrow::default());
+    let grid = Grid::new(cluster, decider, &measured, Vec::new(), narrow);
     super::matrix::table(out, &grid)?;
     if untestable > 0 {
         writeln!(
