@@ -27,7 +27,8 @@ Examples:
 pub const PROBE: &str = "\
 Examples:
   sudo netpol probe examples/homelab/manifests examples/homelab/generated --compare
-  sudo netpol probe cluster.yaml policies/ --timeout 500 > measured.json";
+  sudo netpol probe cluster.yaml policies/ --timeout 500 > measured.json
+  sudo netpol probe examples/homelab/manifests examples/homelab/generated --compare --to monitoring -o table";
 
 pub const DIFF: &str = "\
 Examples:

@@ -127,7 +127,8 @@ fn completeness_notes(cluster: &Cluster, expect_policies: bool) {
             "warning: the input has workloads but no Namespace objects: namespaceSelectors see only each namespace's kubernetes.io/metadata.name label (`kubectl get all` leaves Namespaces out; {DUMP})"
         );
     }
-    if expect_policies && cluster.policies.is_empty() {
+    // ClusterNetworkPolicies isolate too: then the input is not policy-free.
+    if expect_policies && cluster.policies.is_empty() && cluster.cluster_policies.is_empty() {
         eprintln!(
             "warning: the input has workloads but no NetworkPolicy at all: nothing is isolated, every connection is allowed (`kubectl get all` leaves NetworkPolicies out; {DUMP})"
         );

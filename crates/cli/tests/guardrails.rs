@@ -11,10 +11,15 @@ fn generate() -> tempfile::TempDir {
         "gen",
         "guardrails/flows.yaml",
         "tiers/cluster.yaml",
-        "-o",
+        "--dir",
         out.path().to_str().unwrap(),
     ]);
     assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stdout.contains("cluster.guardrails.yaml (2 policies)"),
+        "{}",
+        run.stdout
+    );
     out
 }
 

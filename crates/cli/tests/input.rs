@@ -90,6 +90,17 @@ fn an_input_without_namespaces_or_policies_is_warned_about() {
         "{}",
         run.stderr
     );
+    // Cluster-wide policies are policies: no warning that nothing is isolated.
+    let guarded = format!(
+        "{pods}---\napiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {{name: closed}}\nspec:\n  tier: Baseline\n  priority: 1\n  subject: {{namespaces: {{}}}}\n  ingress: [{{action: Deny, from: [{{namespaces: {{}}}}]}}]\n"
+    );
+    let tiers = support::netpol_with_stdin(&["matrix", "-"], Some(&guarded));
+    assert_eq!(tiers.code, 0, "{}", tiers.transcript());
+    assert!(
+        !tiers.stderr.contains("no NetworkPolicy at all"),
+        "{}",
+        tiers.stderr
+    );
     // A complete dump has neither warning.
     let live = netpol(&["matrix", "live"]);
     assert_eq!(live.code, 0, "{}", live.transcript());

@@ -84,6 +84,32 @@ fn output_does_not_depend_on_input_order() {
     assert_eq!(forward, backward);
 }
 
+/// The nft crate's hand-written ClusterNetworkPolicy cluster.
+fn tiers_fixture() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../nft/tests/fixtures/tiers.yaml")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A domainNames rule cannot become nft matches: said on stderr and in the
+/// ruleset, and its rule is left without the names.
+#[test]
+fn domain_names_are_left_out_and_said_so() {
+    let out = netpol(&["nft", &tiers_fixture()]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let note = "admin/ops-egress egress[0]: domainNames registry.example.com cannot be compiled (names, not addresses): the ruleset leaves them out, so they match nothing";
+    assert!(err.contains(&format!("note: {note}\n")), "{err}");
+    assert!(text.contains(&format!("# {note}.\n")), "{text}");
+    assert!(
+        text.contains("\t\t# admin/ops-egress egress[0] (registry) Accept: domainNames registry.example.com cannot be compiled, left out\n"),
+        "{text}"
+    );
+    assert!(!text.contains("registry.example.com accept"), "{text}");
+}
+
 #[test]
 fn pods_sharing_an_address_are_an_error() {
     let dir = tempfile::tempdir().unwrap();
@@ -167,6 +193,7 @@ fn the_kernel_accepts_every_ruleset_and_each_replaces_only_its_own_table() {
         "host-network".into(),
         ruleset(&[&scenario("host-network.yaml")]),
     ));
+    texts.push(("tiers".into(), ruleset(&[&tiers_fixture()])));
     for (name, text) in &texts {
         ns.nft(&["-f", "-"], Some(text));
         let listed = ns.nft(&["list", "ruleset"], None);

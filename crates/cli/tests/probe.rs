@@ -670,13 +670,50 @@ fn cases_from_the_kubernetes_documentation() {
     assert!(namespaces_of(pid).is_empty());
 }
 
+/// The focus flags narrow the probe as they narrow the matrix: the table of
+/// a focused probe is the focused matrix, and the JSON holds exactly the
+/// focused connections, replicas included, with --only on the measurement.
+#[test]
+fn focus_flags_narrow_the_probe_as_the_matrix() {
+    let _lock = serial();
+    let input = scenario("host-network.yaml");
+    let focus = ["--from", "app", "--to", "sys", "--port", "10256/tcp"];
+    let mut matrix_args = vec!["matrix", &input, "--no-external"];
+    matrix_args.extend(focus);
+    let (matrix, _) = netpol(&matrix_args, &[]);
+    assert!(matrix.status.success(), "{}", stderr(&matrix));
+    let mut table_args = vec!["probe", &input, "--compare", "-o", "table"];
+    table_args.extend(focus);
+    let (table, _) = netpol(&table_args, &[]);
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert_eq!(
+        String::from_utf8(table.stdout).unwrap(),
+        String::from_utf8(matrix.stdout).unwrap()
+    );
+    let mut json_args = vec!["probe", &input, "--compare", "--only", "allowed"];
+    json_args.extend(focus);
+    let (json, _) = netpol(&json_args, &[]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let conns = v["connections"].as_array().unwrap();
+    assert!(!conns.is_empty());
+    for c in conns {
+        assert!(c["src"].as_str().unwrap().starts_with("app/"), "{c}");
+        assert!(c["dst"].as_str().unwrap().starts_with("sys/"), "{c}");
+        assert_eq!(c["port"], 10256, "{c}");
+        assert_eq!(c["allowed"], true, "{c}");
+    }
+    let (bad, _) = netpol(&["probe", &input, "--from", "nowhere/none"], &[]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}
+
 /// `-o table` is `netpol matrix`'s table of what was measured: where the
 /// kernel agrees with the engine on every connection, the same text.
 #[test]
 fn table_output_is_the_matrix_table_of_the_measurements() {
     let _lock = serial();
     let input = scenario("host-network.yaml");
-    let (matrix, _) = netpol(&["matrix", &input], &[]);
+    let (matrix, _) = netpol(&["matrix", &input, "--no-external"], &[]);
     assert!(matrix.status.success());
     let (probe, _) = netpol(&["probe", &input, "--compare", "-o", "table"], &[]);
     let err = stderr(&probe);
@@ -837,5 +874,148 @@ fn host_network_pods_and_their_node() {
     assert!(!measured(&conns, "app/batch-a", "sys/proxy-b", 10256));
     // Policies never select host-network pods.
     assert!(measured(&conns, "app/web-b", "sys/exporter", 9100));
+    assert!(namespaces_of(pid).is_empty());
+}
+
+/// The nft crate's hand-written ClusterNetworkPolicy cluster.
+fn tiers_fixture() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../nft/tests/fixtures/tiers.yaml")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A connection (source, destination, port) and whether it must be allowed.
+type Expected = (&'static str, &'static str, u64, bool);
+
+/// Upstream conformance scenarios of ClusterNetworkPolicy (../shared): on
+/// each, every measured connection agrees with the engine, and the
+/// connections the scenario is about are measured as the API says.
+#[test]
+fn cluster_network_policy_scenarios_kernel_agrees_with_engine() {
+    let Some(dir) = netpol_testdata::shared("conformance/cnp") else {
+        return;
+    };
+    let _lock = serial();
+    const DRACO: &str = "network-policy-conformance-slytherin/draco-malfoy-0";
+    const HARRY: &str = "network-policy-conformance-gryffindor/harry-potter-0";
+    const LUNA: &str = "network-policy-conformance-ravenclaw/luna-lovegood-0";
+    const CENTAUR: &str = "network-policy-conformance-forbidden-forrest/centaur-0";
+    // (scenario, connections it is about and what each must measure).
+    let cases: [(&str, &[Expected]); 6] = [
+        // An Admin Deny over a NetworkPolicy that allows slytherin in.
+        (
+            "admin-integration-1-deny-from-slytherin",
+            &[(DRACO, HARRY, 80, false)],
+        ),
+        // Pass to NetworkPolicy, which allows what the Baseline would deny.
+        (
+            "admin-integration-4-pass-egress-to-networkpolicy",
+            &[(HARRY, DRACO, 80, true)],
+        ),
+        // Two Admin policies: the lower priority number decides first.
+        (
+            "admin-priority-field-1-deny-from-slytherin",
+            &[(DRACO, HARRY, 80, false)],
+        ),
+        // Rule order: a Deny before an Accept, a Deny before a Pass.
+        (
+            "admin-egress-tcp-3-deny-egress-rule-order",
+            &[
+                (HARRY, LUNA, 80, false),
+                (HARRY, DRACO, 80, false),
+                (HARRY, DRACO, 8080, true),
+            ],
+        ),
+        // Baseline: nodes (a host-network pod on another node, by its Node's
+        // address) accepted on a port range, denied otherwise; networks match pods.
+        (
+            "baseline-egress-node-peers-2-deny-egress",
+            &[
+                (HARRY, CENTAUR, 34346, true),
+                (HARRY, CENTAUR, 34347, false),
+                (HARRY, DRACO, 80, false),
+            ],
+        ),
+        // networks: 0.0.0.0/0 denied after an Accept of slytherin's pods.
+        (
+            "admin-egress-inline-cidr-peers-1-deny-egress",
+            &[(HARRY, DRACO, 80, true), (HARRY, LUNA, 80, false)],
+        ),
+    ];
+    for (name, expected) in cases {
+        let manifests = dir.join(name).join("manifests.yaml");
+        let (out, pid) = netpol(
+            &[
+                "probe",
+                manifests.to_str().unwrap(),
+                "--compare",
+                "--timeout",
+                "300",
+            ],
+            &[],
+        );
+        let err = stderr(&out);
+        assert!(out.status.success(), "{name}:\n{err}");
+        let (counts, conns) = check_measurements(&out.stdout);
+        assert!(counts.allowed > 0 && counts.denied > 0, "{name}:\n{err}");
+        assert!(err.contains(" 0 disagree, "), "{name}:\n{err}");
+        for &(src, dst, port, allowed) in expected {
+            assert_eq!(
+                measured(&conns, src, dst, port),
+                allowed,
+                "{name}: {src} -> {dst}:{port}"
+            );
+        }
+        assert!(namespaces_of(pid).is_empty(), "{name}");
+    }
+}
+
+/// The engine told to take a tier's Pass for a Deny: the kernel runs the
+/// ruleset's Pass (a `goto` past the Admin tier, or the default after the
+/// Baseline) and must disagree exactly where a Pass decides.
+#[test]
+fn a_broken_tier_pass_is_caught_by_the_kernel() {
+    let _lock = serial();
+    let (out, pid) = netpol(
+        &["probe", &tiers_fixture(), "--compare"],
+        &[("NETPOL_TEST_BREAK_ENGINE", "tier-pass")],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let disagree: Vec<&str> = err.lines().filter(|l| l.starts_with("DISAGREE")).collect();
+    assert_eq!(
+        disagree,
+        [
+            // Baseline Pass to the default.
+            "DISAGREE app/web -> app/api 8080/TCP: engine denied, kernel allowed",
+            // Admin Pass to the NetworkPolicy that admits app/web.
+            "DISAGREE app/web -> db/pg 5432/TCP: engine denied, kernel allowed",
+        ],
+        "{err}"
+    );
+    assert!(namespaces_of(pid).is_empty());
+}
+
+/// Unbroken, the same cluster agrees everywhere, and the domainNames rule
+/// the ruleset cannot hold is named on stderr.
+#[test]
+fn tiers_fixture_kernel_agrees_with_engine() {
+    let _lock = serial();
+    let (out, pid) = netpol(&["probe", &tiers_fixture(), "--compare"], &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    let (counts, _) = check_measurements(&out.stdout);
+    assert_eq!(
+        (counts.allowed, counts.denied, counts.untestable),
+        (26, 22, 0),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "note: admin/ops-egress egress[0]: domainNames registry.example.com cannot be compiled"
+        ),
+        "{err}"
+    );
     assert!(namespaces_of(pid).is_empty());
 }

@@ -32,8 +32,8 @@ pub(crate) struct NamedSet {
 /// One address match of a rule; `v6: None` matches every family.
 #[derive(Clone)]
 pub(crate) struct Match {
-    v6: Option<bool>,
-    expr: String,
+    pub v6: Option<bool>,
+    pub expr: String,
 }
 
 /// nft identifiers: Kubernetes names only use `[a-z0-9.-]`, which nft accepts
@@ -69,7 +69,7 @@ pub(crate) fn comment(text: &str) -> String {
     format!("comment \"{t}\"")
 }
 
-fn inline_set(elements: &[String]) -> String {
+pub(crate) fn inline_set(elements: &[String]) -> String {
     if elements.len() == 1 {
         elements[0].clone()
     } else {
@@ -77,7 +77,7 @@ fn inline_set(elements: &[String]) -> String {
     }
 }
 
-fn family_words(v6: bool) -> (&'static str, &'static str) {
+pub(crate) fn family_words(v6: bool) -> (&'static str, &'static str) {
     if v6 { ("ip6", "v6") } else { ("ip", "v4") }
 }
 
@@ -89,6 +89,8 @@ pub(crate) struct Chains<'a, 'c> {
     /// every chain that uses them.
     pub peers: HashMap<(usize, Direction, usize), Vec<Match>>,
     pub named: HashMap<(String, Protocol), Vec<Match>>,
+    /// The same for the rules of cluster policies.
+    pub tier_peers: HashMap<(usize, Direction, usize), Vec<Match>>,
 }
 
 impl<'a, 'c> Chains<'a, 'c> {
@@ -98,6 +100,7 @@ impl<'a, 'c> Chains<'a, 'c> {
             sets: BTreeMap::new(),
             peers: HashMap::new(),
             named: HashMap::new(),
+            tier_peers: HashMap::new(),
         }
     }
 }
@@ -105,7 +108,12 @@ impl<'a, 'c> Chains<'a, 'c> {
 impl Chains<'_, '_> {
     /// Adds the non-empty families of `addrs` as sets `BASE_v4`/`BASE_v6`;
     /// returns `(v6, name)` for each.
-    fn add_sets(&mut self, base: &str, addrs: &AddrSet, why: &str) -> Vec<(bool, String)> {
+    pub(crate) fn add_sets(
+        &mut self,
+        base: &str,
+        addrs: &AddrSet,
+        why: &str,
+    ) -> Vec<(bool, String)> {
         let mut out = Vec::new();
         for (v6, elements) in [(false, addrs.v4_elements()), (true, addrs.v6_elements())] {
             if elements.is_empty() {
@@ -213,7 +221,7 @@ impl Chains<'_, '_> {
 
     /// Destination pods on which the port name `name` means `port`, per family:
     /// a set for each, shared by every rule naming that port.
-    fn named_port_sets(&mut self, name: &str, protocol: Protocol) -> Vec<Match> {
+    pub(crate) fn named_port_sets(&mut self, name: &str, protocol: Protocol) -> Vec<Match> {
         let key = (name.to_string(), protocol);
         if let Some(m) = self.named.get(&key) {
             return m.clone();
@@ -289,16 +297,24 @@ impl Chains<'_, '_> {
         }
     }
 
-    /// The body of pod `i`'s chain for `direction`.
-    pub(crate) fn chain(&mut self, i: usize, direction: Direction) -> String {
-        let engine = self.engine;
-        let pod = &engine.cluster.endpoints[i];
-        let (field, verdict) = match direction {
-            Direction::Ingress => ("saddr", "accept"),
-            Direction::Egress => ("daddr", "return"),
+    /// The first lines of pod `i`'s chain for `direction`: what no policy can deny.
+    pub(crate) fn always(&self, i: usize, direction: Direction) -> String {
+        let pod = &self.engine.cluster.endpoints[i];
+        let field = match direction {
+            Direction::Ingress => "saddr",
+            Direction::Egress => "daddr",
         };
         let mut out = String::new();
-        self.always_allowed(pod, field, verdict, &mut out);
+        self.always_allowed(pod, field, allow_verdict(direction), &mut out);
+        out
+    }
+
+    /// What the NetworkPolicies selecting pod `i` admit in `direction`, then `drop`.
+    pub(crate) fn np_rules(&mut self, i: usize, direction: Direction) -> String {
+        let engine = self.engine;
+        let pod = &engine.cluster.endpoints[i];
+        let verdict = allow_verdict(direction);
+        let mut out = String::new();
         for &pi in engine.policies_selecting(i, direction) {
             let (policy, compiled) = engine.policy(pi);
             for crule in compiled.rules(direction) {
@@ -334,27 +350,47 @@ impl Chains<'_, '_> {
                     let _ = writeln!(out, "\t\t# {what}: no port of it applies to this pod");
                     continue;
                 }
-                for peer in &peers {
-                    for port in &ports {
-                        if peer.v6.is_some() && port.v6.is_some() && peer.v6 != port.v6 {
-                            continue;
-                        }
-                        let m: Vec<&str> = [peer.expr.as_str(), port.expr.as_str()]
-                            .into_iter()
-                            .filter(|s| !s.is_empty())
-                            .collect();
-                        let m = if m.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{} ", m.join(" "))
-                        };
-                        let _ = writeln!(out, "\t\t{m}{verdict} {}", comment(&what));
-                    }
-                }
+                combine(&mut out, &peers, &ports, verdict, &what);
             }
         }
         let _ = writeln!(out, "\t\tdrop");
         out
+    }
+}
+
+/// One rule line per peer match and port match of the same family (or of any).
+pub(crate) fn combine(
+    out: &mut String,
+    peers: &[Match],
+    ports: &[Match],
+    verdict: &str,
+    what: &str,
+) {
+    for peer in peers {
+        for port in ports {
+            if peer.v6.is_some() && port.v6.is_some() && peer.v6 != port.v6 {
+                continue;
+            }
+            let m: Vec<&str> = [peer.expr.as_str(), port.expr.as_str()]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
+            let m = if m.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", m.join(" "))
+            };
+            let _ = writeln!(out, "\t\t{m}{verdict} {}", comment(what));
+        }
+    }
+}
+
+/// Ends one side's evaluation allowing it: egress returns to the forward
+/// chain, where the destination's ingress still decides; ingress accepts.
+pub(crate) fn allow_verdict(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "accept",
+        Direction::Egress => "return",
     }
 }
 

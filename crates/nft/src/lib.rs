@@ -6,11 +6,15 @@
 //! addresses a block admits.
 //! [`probe`] builds throwaway network namespaces, applies that ruleset and
 //! measures every connection with real TCP, UDP and SCTP packets.
+//! [`tiers`] adds the ClusterNetworkPolicy tiers: an Admin part before the
+//! NetworkPolicy rules and a Baseline part after them in each pod's chains.
 
 pub mod addr;
 mod chain;
 mod ports;
 pub mod probe;
 pub mod ruleset;
+mod tiers;
 
 pub use ruleset::{CompileError, Options, Scope, compile};
+pub use tiers::domain_name_rules;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use netpol_model::{Endpoint, PortRef, PortRule, Protocol};
 
 /// Ports a rule admits for one protocol: `None` is every port.
-type ProtoPorts = BTreeMap<Protocol, Option<Vec<(u16, u16)>>>;
+pub(crate) type ProtoPorts = BTreeMap<Protocol, Option<Vec<(u16, u16)>>>;
 
 /// What a rule's `ports` list admits towards one destination.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -21,9 +21,10 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use netpol_engine::Engine;
-use netpol_model::Direction;
+use netpol_model::{Direction, Tier};
 
-use crate::chain::{Chains, comment, direction_prefix, ident};
+use crate::chain::{Chains, allow_verdict, comment, direction_prefix, ident};
+use crate::tiers::domain_name_rules;
 
 pub const TABLE: &str = "netpol";
 
@@ -114,26 +115,73 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
     // (family, field) -> [(ip, chain)] for the dispatch maps.
     let mut dispatch: BTreeMap<(Direction, bool), Vec<(IpAddr, String)>> = BTreeMap::new();
     let mut isolated = [0usize; 2];
+    let mut after_admin = String::new();
     for &i in &local {
         let pod = &cluster.endpoints[i];
         for (n, direction) in [Direction::Egress, Direction::Ingress]
             .into_iter()
             .enumerate()
         {
-            if engine.policies_selecting(i, direction).is_empty() {
+            let np = !engine.policies_selecting(i, direction).is_empty();
+            let (admin, baseline) = match engine.tiers.as_deref() {
+                Some(t) => (
+                    t.selecting(Tier::Admin, direction, i),
+                    t.selecting(Tier::Baseline, direction, i),
+                ),
+                None => (&[][..], &[][..]),
+            };
+            if !np && admin.is_empty() && baseline.is_empty() {
                 continue;
             }
-            isolated[n] += 1;
+            if np {
+                isolated[n] += 1;
+            }
             let name = ident(
                 direction_prefix(direction),
                 &[&pod.namespace, &pod.name],
                 &format!("e{i}"),
             );
-            let body = compiler.chain(i, direction);
+            let what = format!("{} {}", pod.id(), direction.as_str());
+            // The layers after the Admin tier: NetworkPolicy when one selects
+            // the pod, else the Baseline tier and the default.
+            let mut rest = String::new();
+            if np {
+                if !admin.is_empty() || !baseline.is_empty() {
+                    let _ = writeln!(rest, "\t\t# NetworkPolicy");
+                }
+                rest.push_str(&compiler.np_rules(i, direction));
+            } else {
+                let allow = allow_verdict(direction);
+                rest.push_str(&compiler.tier_rules(baseline, i, direction, allow));
+                let _ = writeln!(rest, "\t\t{allow} {}", comment("default: allow"));
+            }
+            let mut body = compiler.always(i, direction);
+            if admin.is_empty() {
+                body.push_str(&rest);
+            } else if !np && baseline.is_empty() {
+                // Nothing after the Admin tier but the default: Pass allows.
+                let allow = allow_verdict(direction);
+                body.push_str(&compiler.tier_rules(admin, i, direction, allow));
+                body.push_str(&rest);
+            } else {
+                let after = ident(
+                    &format!("{}2", direction_prefix(direction)),
+                    &[&pod.namespace, &pod.name],
+                    &format!("e{i}"),
+                );
+                let pass = format!("goto {after}");
+                body.push_str(&compiler.tier_rules(admin, i, direction, &pass));
+                let _ = writeln!(body, "\t\t{pass}");
+                let _ = write!(
+                    after_admin,
+                    "\n\tchain {after} {{\n\t\t{}\n{rest}\t}}\n",
+                    comment(&format!("{what} after the Admin tier"))
+                );
+            }
             let _ = write!(
                 chains,
                 "\n\tchain {name} {{\n\t\t{}\n{body}\t}}\n",
-                comment(&format!("{} {}", pod.id(), direction.as_str()))
+                comment(&what)
             );
             for ip in &pod.ips {
                 dispatch
@@ -163,6 +211,16 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         isolated[1],
         cluster.policies.len()
     );
+    if !cluster.cluster_policies.is_empty() {
+        let _ = writeln!(
+            text,
+            "# {} ClusterNetworkPolicies: each chain runs the Admin tier, then NetworkPolicy, then the Baseline tier, then the default (allow).",
+            cluster.cluster_policies.len()
+        );
+        for note in domain_name_rules(cluster) {
+            let _ = writeln!(text, "# {note}.");
+        }
+    }
     let _ = writeln!(
         text,
         "# Apply with `nft -f FILE`: it replaces table inet {table} atomically and nothing else."
@@ -227,6 +285,7 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
     }
     let _ = writeln!(text, "\t}}");
     text.push_str(&chains);
+    text.push_str(&after_admin);
     text.push_str("}\n");
     Ok(text)
 }

@@ -119,11 +119,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let session = crate::write::Session::open(&dir).map_err(Failure::Other)?;
     let plan = session.plan(&generated.files).map_err(Failure::Other)?;
     session.apply(&plan).map_err(Failure::Other)?;
-    let counts: BTreeMap<String, usize> =
+    let mut counts: BTreeMap<String, usize> =
         generated.policies.iter().fold(BTreeMap::new(), |mut m, p| {
             *m.entry(format!("{}.yaml", p.namespace)).or_insert(0) += 1;
             m
         });
+    if let Some(text) = generated.files.get(netpol_flows::GUARDRAILS_FILE) {
+        let n = text.matches("\nkind: ClusterNetworkPolicy\n").count();
+        counts.insert(netpol_flows::GUARDRAILS_FILE.to_string(), n);
+    }
     print!("{}", render::r#gen::summary(&dir, &plan, &counts));
     Ok(())
 }

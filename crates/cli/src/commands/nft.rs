@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use netpol_engine::Engine;
-use netpol_nft::{Options, compile};
+use netpol_nft::{Options, compile, domain_name_rules};
 
 use crate::exit::Failure;
 use crate::input::Input;
@@ -37,6 +37,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         eprintln!(
             "note: {unaddressed} pods or workloads have no status.podIP: the ruleset can neither enforce for them nor match them as peers"
         );
+    }
+    for note in domain_name_rules(&cluster) {
+        eprintln!("note: {note}");
     }
     let engine = Engine::new(&cluster);
     let text = compile(&engine, &Options::for_node(args.node))

@@ -1,15 +1,19 @@
 //! `netpol probe`: real packets through the `netpol nft` rulesets, in
 //! network namespaces built for the run and removed after it.
 
+use std::collections::HashSet;
 use std::io::{BufWriter, Write};
 use std::time::Duration;
 
 use clap::ValueEnum;
 use netpol_engine::Engine;
-use netpol_nft::probe::{self, Job, ProbeOptions};
-use netpol_nft::{Options, compile};
+use netpol_model::Cluster;
+use netpol_nft::probe::{self, Job, Outcome, ProbeOptions};
+use netpol_nft::{Options, compile, domain_name_rules};
 
 use crate::exit::{FINDINGS, Failure};
+use crate::focus::Focus;
+use crate::grid::{Narrow, Node};
 use crate::input::Input;
 use crate::render;
 
@@ -44,21 +48,38 @@ pub struct Args {
 
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Json)]
     output: Format,
+
+    #[command(flatten)]
+    focus: Focus,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
     // Before reading anything: a missing requirement is the first thing to fix.
     probe::check_requirements().map_err(|e| Failure::Other(e.to_string()))?;
     let loaded = args.input.load()?;
+    // Selectors name workloads and pods as loaded; the probe's replicas
+    // (`web#0`, `web#1`) are kept with the endpoint they copy.
+    let focus = args.focus.narrow(&loaded, &[])?;
     let mut cluster = probe::expand_replicas(&loaded, args.max_replicas);
+    let narrow = replicas_narrow(&loaded, &cluster, &focus);
     for (pod, ip) in
         probe::assign_addresses(&mut cluster).map_err(|e| Failure::Other(e.to_string()))?
     {
         eprintln!("note: {pod} has no status.podIP; probing it as {ip}");
     }
     // Test hook: an engine that is wrong on purpose, which --compare must catch.
-    if std::env::var_os("NETPOL_TEST_BREAK_ENGINE").is_some_and(|v| v == "ip-block-except") {
-        netpol_engine::test_hook::break_ip_block_excepts();
+    match std::env::var_os("NETPOL_TEST_BREAK_ENGINE") {
+        Some(v) if v == "ip-block-except" => netpol_engine::test_hook::break_ip_block_excepts(),
+        Some(v) if v == "tier-pass" => netpol_engine::test_hook::break_tier_pass(),
+        _ => {}
+    }
+    // Between pods a domain name never matches (the engine takes names to
+    // denote addresses outside the cluster), so the kernel, without them,
+    // still measures every connection the probe makes.
+    if args.ruleset.is_none() {
+        for note in domain_name_rules(&cluster) {
+            eprintln!("note: {note}");
+        }
     }
     let engine = Engine::new(&cluster);
     let nodes = probe::nodes(&cluster);
@@ -87,7 +108,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
         });
     }
     let matrix = engine.matrix();
-    let (jobs, expected): (Vec<Job>, Vec<bool>) = probe::jobs(&matrix).into_iter().unzip();
+    let (jobs, expected): (Vec<Job>, Vec<bool>) = probe::jobs(&matrix)
+        .into_iter()
+        .filter(|(job, _)| in_focus(&narrow, job))
+        .unzip();
     let opts = ProbeOptions {
         timeout: Duration::from_millis(args.timeout),
         progress: true,
@@ -99,16 +123,33 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     match args.output {
-        Format::Json => render::probe::json(
-            &mut out,
-            &cluster,
-            &jobs,
-            &outcomes,
-            args.compare.then_some(expected.as_slice()),
-        )?,
-        Format::Table => {
-            render::probe::table(&mut out, &cluster, &engine, &matrix, &jobs, &outcomes)?
+        Format::Json => {
+            // --only is about what was measured, so it applies after the run;
+            // the table applies it to its cells itself.
+            let kept: Vec<usize> = (0..jobs.len())
+                .filter(|&k| match (&outcomes[k], narrow.only) {
+                    (_, None) => true,
+                    (Outcome::Allowed, Some(allowed)) => allowed,
+                    (Outcome::Denied, Some(allowed)) => !allowed,
+                    (Outcome::Untestable(_), Some(_)) => false,
+                })
+                .collect();
+            let (jobs, outcomes, expected) = (
+                pick(&jobs, &kept),
+                pick(&outcomes, &kept),
+                pick(&expected, &kept),
+            );
+            render::probe::json(
+                &mut out,
+                &cluster,
+                &jobs,
+                &outcomes,
+                args.compare.then_some(expected.as_slice()),
+            )?
         }
+        Format::Table => render::probe::table(
+            &mut out, &cluster, &engine, &matrix, &jobs, &outcomes, narrow,
+        )?,
     }
     out.flush()?;
     if args.compare {
@@ -119,4 +160,46 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The focus of the loaded cluster carried over to the probe's pods: a
+/// replica is in it when the endpoint it was made from is.
+fn replicas_narrow(loaded: &Cluster, pods: &Cluster, focus: &Narrow) -> Narrow {
+    let carry = |kept: &Option<Vec<Node>>| -> Option<Vec<Node>> {
+        let kept = kept.as_ref()?;
+        let ids: HashSet<String> = kept
+            .iter()
+            .filter_map(|n| match n {
+                Node::Endpoint(i) => Some(loaded.endpoints[*i].id()),
+                Node::External(_) => None,
+            })
+            .collect();
+        Some(
+            (0..pods.endpoints.len())
+                .filter(|&i| ids.contains(&probe::replica_of(&pods.endpoints[i])))
+                .map(Node::Endpoint)
+                .collect(),
+        )
+    };
+    Narrow {
+        rows: carry(&focus.rows),
+        cols: carry(&focus.cols),
+        port: focus.port,
+        only: focus.only,
+    }
+}
+
+fn in_focus(narrow: &Narrow, job: &Job) -> bool {
+    let has = |kept: &Option<Vec<Node>>, i: usize| {
+        kept.as_ref().is_none_or(|k| k.contains(&Node::Endpoint(i)))
+    };
+    has(&narrow.rows, job.src)
+        && has(&narrow.cols, job.dst)
+        && narrow
+            .port
+            .is_none_or(|(p, proto)| p == job.port && proto.is_none_or(|x| x == job.protocol))
+}
+
+fn pick<T: Clone>(items: &[T], kept: &[usize]) -> Vec<T> {
+    kept.iter().map(|&k| items[k].clone()).collect()
 }

@@ -123,6 +123,7 @@ pub fn table(
     engine: &Matrix,
     jobs: &[Job],
     outcomes: &[Outcome],
+    narrow: Narrow,
 ) -> io::Result<()> {
     let mut columns: Vec<Column> = engine
         .columns
@@ -187,7 +188,7 @@ pub fn table(
     // only, so the grid has no external peers.
     let classes = Classes::per_pod(cluster);
     let measured = ClassMatrix::from_matrix(cluster, &classes, measured);
-    let grid = Grid::new(cluster, decider, &measured, Vec::new(), Narrow::default());
+    let grid = Grid::new(cluster, decider, &measured, Vec::new(), narrow);
     super::matrix::table(out, &grid)?;
     if untestable > 0 {
         writeln!(

@@ -1,5 +1,7 @@
 //! The path of a generated file: only `<namespace>.yaml` with a valid
-//! namespace name, and only directly inside DIR, whatever the input says.
+//! namespace name (or the one cluster-scoped file of guardrails, whose dot
+//! no namespace name can have), and only directly inside DIR, whatever the
+//! input says.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -11,7 +13,9 @@ pub fn target(dir: &Path, name: &str) -> Result<PathBuf, String> {
     let Some(stem) = name.strip_suffix(".yaml") else {
         return refuse("a generated file name is <namespace>.yaml".into());
     };
-    if let Some(e) = netpol_model::namespace_name_error(stem) {
+    if name == netpol_flows::GUARDRAILS_FILE {
+        // A fixed name: no input chooses it.
+    } else if let Some(e) = netpol_model::namespace_name_error(stem) {
         return refuse(format!("not a namespace name: {e}"));
     }
     let mut parts = Path::new(name).components();
@@ -41,6 +45,10 @@ mod tests {
             target(dir, "shop.yaml").unwrap(),
             Path::new("out/policies/shop.yaml")
         );
+        assert_eq!(
+            target(dir, "cluster.guardrails.yaml").unwrap(),
+            Path::new("out/policies/cluster.guardrails.yaml")
+        );
         for bad in [
             "../../escaped.yaml",
             "/tmp/abs.yaml",
@@ -52,6 +60,7 @@ mod tests {
             "Shop.yaml",
             "a\\b.yaml",
             "sub/../x.yaml",
+            "cluster.other.yaml",
         ] {
             let e = target(dir, bad).unwrap_err();
             assert!(e.contains("refusing to write"), "{bad}: {e}");

@@ -245,7 +245,7 @@ impl Engine<'_> {
                 }
                 match h {
                     Hit::Yes => {
-                        run.decision = Some((rule.action, pi, ri));
+                        run.decision = Some((crate::test_hook::tier_action(rule.action), pi, ri));
                         break;
                     }
                     Hit::Unknown if run.unknown.is_none() => run.unknown = Some((pi, ri)),

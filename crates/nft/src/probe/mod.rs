@@ -38,7 +38,7 @@ use netpol_model::{Cluster, Endpoint, Family, Protocol};
 
 use netns::NsHandle;
 pub use topology::{
-    DEFAULT_MAX_REPLICAS, NodeKey, Nodes, assign_addresses, expand_replicas, nodes,
+    DEFAULT_MAX_REPLICAS, NodeKey, Nodes, assign_addresses, expand_replicas, nodes, replica_of,
 };
 use wire::{Layout, Place, layout, wire};
 

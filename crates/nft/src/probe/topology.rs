@@ -40,6 +40,16 @@ pub fn expand_replicas(cluster: &Cluster, cap: u32) -> Cluster {
     out
 }
 
+/// The id (`namespace/name`) of the endpoint a probe pod was made from by
+/// [`expand_replicas`]: its own id without the `#N` of a replica.
+pub fn replica_of(pod: &Endpoint) -> String {
+    let id = pod.id();
+    match id.rsplit_once('#') {
+        Some((base, n)) if n.bytes().all(|b| b.is_ascii_digit()) => base.to_string(),
+        _ => id,
+    }
+}
+
 /// The node a pod runs on in the probe network: its `spec.nodeName`; pods
 /// without one share a default node, except host-network ones, which get a
 /// node each (the engine cannot know that two of them share a node, so the
