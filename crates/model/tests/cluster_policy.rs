@@ -338,3 +338,41 @@ fn kinds_of_the_same_name_in_other_groups_are_skipped() {
     let errs = errors(text);
     assert_eq!(errs[0].field.as_deref(), Some("apiVersion"), "{errs:#?}");
 }
+
+/// Files are loaded in parallel, each into a part of its own, then joined:
+/// cluster policies, Nodes and the notes about legacy kinds must survive the
+/// join, in input order, whichever file holds them.
+#[test]
+fn cluster_policies_nodes_and_notes_from_several_files_are_kept() {
+    let source = |name: &str, text: String| Source {
+        name: name.into(),
+        text,
+    };
+    let legacy = "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata:\n  name: default\nspec:\n  subject:\n    namespaces: {}\n  egress:\n  - action: Deny\n    to:\n    - networks: [\"0.0.0.0/0\"]\n";
+    let node = "apiVersion: v1\nkind: Node\nmetadata:\n  name: worker-1\nstatus:\n  addresses:\n  - type: InternalIP\n    address: 10.0.0.1\n";
+    let c = load_sources(
+        &[
+            source("a.yaml", cnp("")),
+            source("b.yaml", legacy.into()),
+            source("c.yaml", node.into()),
+        ],
+        &LoadOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<String> = c.cluster_policies.iter().map(|p| p.id()).collect();
+    assert_eq!(ids, ["admin/guard", "baseline/default"]);
+    let files: Vec<&str> = c
+        .cluster_policies
+        .iter()
+        .map(|p| &*p.origin.file)
+        .collect();
+    assert_eq!(files, ["a.yaml", "b.yaml"]);
+    assert_eq!(c.nodes.len(), 1);
+    assert_eq!(c.nodes[0].name, "worker-1");
+    assert_eq!(
+        c.notes.iter().filter(|n| n.contains("deprecated")).count(),
+        1,
+        "{:?}",
+        c.notes
+    );
+}
