@@ -361,11 +361,7 @@ fn cluster_policies_nodes_and_notes_from_several_files_are_kept() {
     .unwrap_or_else(|e| panic!("{e}"));
     let ids: Vec<String> = c.cluster_policies.iter().map(|p| p.id()).collect();
     assert_eq!(ids, ["admin/guard", "baseline/default"]);
-    let files: Vec<&str> = c
-        .cluster_policies
-        .iter()
-        .map(|p| &*p.origin.file)
-        .collect();
+    let files: Vec<&str> = c.cluster_policies.iter().map(|p| &*p.origin.file).collect();
     assert_eq!(files, ["a.yaml", "b.yaml"]);
     assert_eq!(c.nodes.len(), 1);
     assert_eq!(c.nodes[0].name, "worker-1");

@@ -338,3 +338,58 @@ impl<'a> Grid<'a> {
                 .any(|d| d.only.is_some())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use netpol_engine::{ClassMatrix, Classes, Engine};
+    use netpol_synth::{Params, generate, live};
+
+    use super::*;
+    use crate::external::externals;
+
+    /// Every cell, external peers included, and every summary pair.
+    fn all(grid: &Grid) -> (Vec<GridCell>, Vec<(String, String, usize, usize)>) {
+        let mut pairs = Vec::new();
+        grid.for_each_pair(|p| {
+            pairs.push((
+                p.src.to_string(),
+                p.dst.to_string(),
+                p.allowed,
+                p.connections,
+            ));
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        (grid.cells().collect(), pairs)
+    }
+
+    /// The grid read through classes (external cells decided per class)
+    /// against the grid over the per-pod engine, on live dumps whose
+    /// replicas classes merge and whose ipBlocks make external peers.
+    #[test]
+    fn the_grid_through_classes_is_the_per_pod_grid() {
+        let mut merged = false;
+        for seed in 1..=4 {
+            let c = live(&generate(&Params::new(24, seed)), 3);
+            let externals = externals(&c);
+            assert!(!externals.is_empty());
+            let classes = Classes::new(&c);
+            merged |= classes.len() < c.endpoints.len();
+            let engine = Engine::new(&classes.reduced);
+            let matrix = ClassMatrix::from_matrix(&c, &classes, engine.matrix());
+            let grid = Grid::new(&c, &engine, &matrix, externals.clone(), Narrow::default());
+            let pods = Classes::per_pod(&c);
+            let per_pod = Engine::new(&c);
+            let pod_matrix = ClassMatrix::from_matrix(&c, &pods, per_pod.matrix());
+            let reference = Grid::new(&c, &per_pod, &pod_matrix, externals, Narrow::default());
+            let (a, b) = (all(&grid), all(&reference));
+            assert!(a.0.iter().any(|x| matches!(x.src, Node::External(_))));
+            assert_eq!(a.0.len(), b.0.len(), "seed {seed}");
+            if let Some((x, y)) = a.0.iter().zip(&b.0).find(|(x, y)| x != y) {
+                panic!("seed {seed}: through classes {x:?}, per pod {y:?}");
+            }
+            assert_eq!(a.1, b.1, "seed {seed}");
+        }
+        assert!(merged, "no classes merged pods");
+    }
+}
