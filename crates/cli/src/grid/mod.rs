@@ -347,8 +347,10 @@ mod tests {
     use super::*;
     use crate::external::externals;
 
+    type Pairs = Vec<(String, String, usize, usize)>;
+
     /// Every cell, external peers included, and every summary pair.
-    fn all(grid: &Grid) -> (Vec<GridCell>, Vec<(String, String, usize, usize)>) {
+    fn all(grid: &Grid) -> (Vec<GridCell>, Pairs) {
         let mut pairs = Vec::new();
         grid.for_each_pair(|p| {
             pairs.push((
