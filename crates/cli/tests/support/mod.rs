@@ -11,6 +11,21 @@ pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
+/// Every command of the binary.
+pub const COMMANDS: [&str; 11] = [
+    "matrix",
+    "explain",
+    "nft",
+    "probe",
+    "diff",
+    "lint",
+    "gen",
+    "verify",
+    "discover",
+    "report",
+    "completion",
+];
+
 pub fn repo() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
