@@ -7,7 +7,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use support::{Run, assert_contains, explain, netpol, netpol_in, netpol_with_stdin, review_diff};
+use support::{
+    COMMANDS, Run, assert_contains, explain, netpol, netpol_in, netpol_with_stdin, review_diff,
+};
 
 const CLEAN: i32 = 0;
 const FINDINGS: i32 = 1;
@@ -36,19 +38,7 @@ const BAD_FLOWS: &str = "flows/bad-port.yaml";
 
 #[test]
 fn every_command_rejects_bad_usage_with_2() {
-    for command in [
-        "matrix",
-        "explain",
-        "nft",
-        "probe",
-        "diff",
-        "lint",
-        "gen",
-        "verify",
-        "discover",
-        "report",
-        "completion",
-    ] {
+    for command in COMMANDS {
         let run = netpol(&[command, "--no-such-flag"]);
         assert_eq!(run.code, BAD, "{command}: {}", run.transcript());
     }

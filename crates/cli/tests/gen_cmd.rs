@@ -6,29 +6,7 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::netpol_in;
-
-fn repo() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-    }
-}
-
-/// A scratch copy of the homelab example: flows.yaml, manifests/, generated/.
-fn homelab_copy() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = repo().join("examples/homelab");
-    std::fs::copy(src.join("flows.yaml"), tmp.path().join("flows.yaml")).unwrap();
-    copy_dir(&src.join("manifests"), &tmp.path().join("manifests"));
-    copy_dir(&src.join("generated"), &tmp.path().join("generated"));
-    tmp
-}
+use support::{homelab_copy, netpol_in, repo};
 
 const GEN: &[&str] = &["gen", "flows.yaml", "manifests", "--dir", "generated"];
 const CHECK: &[&str] = &[

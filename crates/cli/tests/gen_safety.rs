@@ -2,48 +2,15 @@
 //! all or nothing, one run at a time, the user's umask, and files netpol did
 //! not write are never read whole, overwritten or removed.
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-    }
-}
-
-/// flows.yaml, manifests/ and generated/ of the homelab example.
-fn homelab_copy() -> tempfile::TempDir {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = repo().join("examples/homelab");
-    std::fs::copy(src.join("flows.yaml"), tmp.path().join("flows.yaml")).unwrap();
-    copy_dir(&src.join("manifests"), &tmp.path().join("manifests"));
-    copy_dir(&src.join("generated"), &tmp.path().join("generated"));
-    tmp
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn transcript(&self) -> String {
-        format!(
-            "exit: {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
+use support::{Run, assert_contains, homelab_copy, wait_at_most_60s};
 
 /// Runs netpol in `dir` under `umask`, with extra environment, and fails
 /// the test instead of hanging when it takes longer than 60 s.
@@ -60,16 +27,8 @@ fn run_with(dir: &Path, args: &[&str], umask: &str, env: &[(&str, &str)]) -> Run
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
     let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!("netpol {args:?} still running after 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = wait_at_most_60s(cmd.spawn().unwrap(), start, args);
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -239,17 +198,13 @@ fn a_failure_midway_leaves_dir_as_it_was() {
         &[("NETPOL_GEN_FAIL_AT", "llamacpp.yaml")],
     );
     assert_eq!(r.code, 2, "{}", r.transcript());
-    assert!(
-        r.stderr
-            .contains("cannot replace generated/llamacpp.yaml: injected failure"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "cannot replace generated/llamacpp.yaml: injected failure",
     );
-    assert!(
-        r.stderr
-            .contains("generated is as it was: the 2 change(s) already made were undone"),
-        "{}",
-        r.stderr
+    assert_contains(
+        &r.stderr,
+        "generated is as it was: the 2 change(s) already made were undone",
     );
     assert!(r.stdout.is_empty(), "no summary of a run that did nothing");
     assert_eq!(
@@ -261,11 +216,7 @@ fn a_failure_midway_leaves_dir_as_it_was() {
     // Without the failure the same run does all three.
     let r = run(tmp.path(), GEN);
     assert_eq!(r.code, 0, "{}", r.transcript());
-    assert!(
-        r.stdout.contains("2 written, 7 unchanged, 1 removed"),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "2 written, 7 unchanged, 1 removed");
     assert!(!out.join("cloudflared.yaml").exists());
     assert!(out.join("echo.yaml").is_file());
 }
@@ -294,11 +245,7 @@ fn temporaries_of_a_killed_run_are_removed() {
     std::fs::write(out.join(".netpol-notes.txt"), "mine").unwrap();
     let r = run(tmp.path(), GEN);
     assert_eq!(r.code, 0, "{}", r.transcript());
-    assert!(
-        r.stderr.contains("removed 2 temporary file(s)"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "removed 2 temporary file(s)");
     let mut want = golden;
     want.insert(".netpol-notes.txt".into(), "mine".into());
     assert_eq!(listing(&out), want);
@@ -319,11 +266,7 @@ fn a_second_gen_is_refused_while_one_holds_the_lock() {
     );
     let r = run(tmp.path(), GEN);
     assert_eq!(r.code, 2, "{}", r.transcript());
-    assert!(
-        r.stderr.contains("another netpol gen is writing generated"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "another netpol gen is writing generated");
     assert_eq!(listing(&out), before);
     drop(held);
     let r = run(tmp.path(), GEN);
@@ -391,11 +334,7 @@ fn unrelated_files_are_never_read_whole_or_touched() {
         "{:?}",
         start.elapsed()
     );
-    assert!(
-        r.stdout.contains("0 written, 9 unchanged, 0 removed"),
-        "{}",
-        r.stdout
-    );
+    assert_contains(&r.stdout, "0 written, 9 unchanged, 0 removed");
     assert_eq!(listing(&out), before);
 
     // A FIFO where gen wants to write is someone else's: refused, not opened.
@@ -405,12 +344,7 @@ fn unrelated_files_are_never_read_whole_or_touched() {
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
     let r = run(tmp.path(), GEN);
     assert_eq!(r.code, 2, "{}", r.transcript());
-    assert!(
-        r.stderr
-            .contains("refusing to overwrite generated/monitoring.yaml"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "refusing to overwrite generated/monitoring.yaml");
     assert!(
         std::fs::symlink_metadata(out.join("monitoring.yaml"))
             .unwrap()
@@ -429,12 +363,7 @@ fn a_symlink_to_a_generated_file_is_not_followed() {
         .unwrap();
     let r = run(tmp.path(), GEN);
     assert_eq!(r.code, 2, "{}", r.transcript());
-    assert!(
-        r.stderr
-            .contains("refusing to overwrite generated/rkllama.yaml"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "refusing to overwrite generated/rkllama.yaml");
 }
 
 #[test]
@@ -494,11 +423,8 @@ fn dash_o_dir_still_works_with_a_note() {
         &["gen", "flows.yaml", "manifests", "-o", "generated"],
     );
     assert_eq!(r.code, 0, "{}", r.transcript());
-    assert!(
-        r.stderr.contains("`gen -o DIR` is deprecated") && r.stderr.contains("--dir generated"),
-        "{}",
-        r.stderr
-    );
+    assert_contains(&r.stderr, "`gen -o DIR` is deprecated");
+    assert_contains(&r.stderr, "--dir generated");
     assert_eq!(listing(&tmp.path().join("generated")), golden);
     let r = run(tmp.path(), GEN);
     assert!(!r.stderr.contains("deprecated"), "{}", r.stderr);

@@ -3,28 +3,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use support::{assert_contains, netpol, netpol_in};
-
-const COMMANDS: [&str; 11] = [
-    "matrix",
-    "explain",
-    "nft",
-    "probe",
-    "diff",
-    "lint",
-    "gen",
-    "verify",
-    "discover",
-    "report",
-    "completion",
-];
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use support::{COMMANDS, assert_contains, netpol, netpol_in, repo};
 
 /// The example command lines of a command's help, continuations joined.
 fn examples(command: &str) -> Vec<String> {

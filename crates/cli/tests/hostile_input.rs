@@ -1,10 +1,14 @@
 //! Input that would exhaust memory or time: alias bombs, FIFOs, devices and
 //! oversized files end quickly with exit 2 and an error naming the file.
 
+mod support;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::wait_at_most_60s;
 
 struct Run {
     code: i32,
@@ -25,7 +29,7 @@ impl Run {
 /// Runs netpol in `dir`, failing the test instead of hanging after 60 s.
 fn run(dir: &Path, args: &[&str], stdin: Stdio) -> Run {
     let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_netpol"))
+    let child = Command::new(env!("CARGO_BIN_EXE_netpol"))
         .args(args)
         .current_dir(dir)
         .stdin(stdin)
@@ -33,14 +37,7 @@ fn run(dir: &Path, args: &[&str], stdin: Stdio) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            child.kill().unwrap();
-            panic!("netpol {args:?} still running after 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = wait_at_most_60s(child, start, args);
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

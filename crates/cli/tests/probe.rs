@@ -44,25 +44,21 @@ fn netpol(args: &[&str], env: &[(&str, &str)]) -> (Output, u32) {
 
 /// Network namespaces named after `pid` that still exist.
 fn namespaces_of(pid: u32) -> Vec<String> {
-    let prefix = format!("np-{pid}-");
-    let Ok(entries) = std::fs::read_dir("/run/netns") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with(&prefix))
-        .collect()
+    entries_starting("/run/netns", &format!("np-{pid}-"))
 }
 
 /// State files of the run with `pid` that are still there.
 fn state_files_of(pid: u32) -> Vec<String> {
-    let prefix = format!("probe-{pid}-");
-    let Ok(entries) = std::fs::read_dir("/run/netpol") else {
+    entries_starting("/run/netpol", &format!("probe-{pid}-"))
+}
+
+fn entries_starting(dir: &str, prefix: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with(&prefix))
+        .filter(|n| n.starts_with(prefix))
         .collect()
 }
 

@@ -10,7 +10,7 @@
 use netpol_engine::{Engine, Party};
 use netpol_model::{Direction, LabelSelector, NAMESPACE_NAME_LABEL, Protocol, Tier, TierPeer};
 
-use crate::expand::{Destinations, Finding, Severity, Sources, expand};
+use crate::expand::{Finding, Severity, Sources, expand};
 use crate::file::{Guardrails, PortValue};
 use crate::parse::{FlowDef, Flows, slug};
 use crate::spec::{EndpointSpec, PortSpec, parse_endpoint, parse_port_number, parse_port_text};
@@ -422,29 +422,9 @@ pub(crate) fn check(engine: &Engine, flows: &Flows) -> Vec<Finding> {
             Sources::Pods(set) => set.endpoints.iter().map(|&i| Party::Endpoint(i)).collect(),
             Sources::Addresses { .. } => Vec::new(),
         };
-        let destinations: Vec<(Party, Vec<crate::expand::PortSel>)> = match &f.destinations {
-            Destinations::Pods { members, .. } => members
-                .iter()
-                .map(|m| (Party::Endpoint(m.endpoint), m.ports.clone()))
-                .collect(),
-            Destinations::Addresses { blocks, ports } => blocks
-                .iter()
-                .filter_map(|b| b.sample())
-                .map(|ip| (Party::External(ip), ports.clone()))
-                .collect(),
-        };
         let mut broken = Vec::new();
-        for (dst, ports) in &destinations {
-            let declared = match dst {
-                Party::Endpoint(d) => engine.declared_ports(*d),
-                Party::External(_) => Vec::new(),
-            };
-            let mut probes: Vec<(u16, Protocol)> = ports
-                .iter()
-                .flat_map(|p| crate::verify::probes(p, &declared))
-                .collect();
-            probes.sort();
-            probes.dedup();
+        for (dst, ports) in &crate::verify::destinations(&f.destinations, false) {
+            let probes = crate::verify::probe_set(engine, *dst, ports);
             for src in &sources {
                 for &(port, protocol) in &probes {
                     let v = engine.verdict(*src, *dst, port, protocol);

@@ -158,34 +158,8 @@ pub fn verify(x: &Expansion) -> Report {
                 .map(Party::External)
                 .collect(),
         };
-        let destinations: Vec<(Party, Vec<PortSel>)> = match &f.destinations {
-            Destinations::Pods {
-                members,
-                host_members,
-                ..
-            } => members
-                .iter()
-                .chain(host_members)
-                .map(|m| (Party::Endpoint(m.endpoint), m.ports.clone()))
-                .collect(),
-            Destinations::Addresses { blocks, ports } => blocks
-                .iter()
-                .filter_map(|b| b.sample())
-                .map(|ip| (Party::External(ip), ports.clone()))
-                .collect(),
-        };
-        for (dst, ports) in &destinations {
-            let declared = match dst {
-                Party::Endpoint(d) => engine.declared_ports(*d),
-                Party::External(_) => Vec::new(),
-            };
-            let probes: Vec<(u16, Protocol)> = {
-                let mut v: Vec<(u16, Protocol)> =
-                    ports.iter().flat_map(|p| probes(p, &declared)).collect();
-                v.sort();
-                v.dedup();
-                v
-            };
+        for (dst, ports) in &destinations(&f.destinations, true) {
+            let probes = probe_set(&engine, *dst, ports);
             for src in &sources {
                 for &(port, protocol) in &probes {
                     checked += 1;
@@ -294,4 +268,37 @@ fn open_namespaces(x: &Expansion) -> Vec<OpenNamespace> {
             })
         })
         .collect()
+}
+
+/// A flow's destinations with the ports each takes: the member pods (with
+/// the host-network ones when `with_host`), or one sample address a block.
+pub(crate) fn destinations(d: &Destinations, with_host: bool) -> Vec<(Party, Vec<PortSel>)> {
+    match d {
+        Destinations::Pods {
+            members,
+            host_members,
+            ..
+        } => members
+            .iter()
+            .chain(if with_host { &host_members[..] } else { &[] })
+            .map(|m| (Party::Endpoint(m.endpoint), m.ports.clone()))
+            .collect(),
+        Destinations::Addresses { blocks, ports } => blocks
+            .iter()
+            .filter_map(|b| b.sample())
+            .map(|ip| (Party::External(ip), ports.clone()))
+            .collect(),
+    }
+}
+
+/// The (port, protocol) pairs to try on `dst` for `ports`, sorted, each once.
+pub(crate) fn probe_set(engine: &Engine, dst: Party, ports: &[PortSel]) -> Vec<(u16, Protocol)> {
+    let declared = match dst {
+        Party::Endpoint(d) => engine.declared_ports(d),
+        Party::External(_) => Vec::new(),
+    };
+    let mut v: Vec<(u16, Protocol)> = ports.iter().flat_map(|p| probes(p, &declared)).collect();
+    v.sort();
+    v.dedup();
+    v
 }

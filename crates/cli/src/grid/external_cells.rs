@@ -30,27 +30,7 @@ pub fn from_external(
     port: u16,
     protocol: Protocol,
 ) -> Decided {
-    if engine.tiers.is_some() {
-        return by_verdict(
-            engine,
-            Party::External(ip),
-            Party::Endpoint(dst),
-            port,
-            protocol,
-        );
-    }
-    if engine
-        .connection_families(Party::External(ip), Party::Endpoint(dst))
-        .is_empty()
-    {
-        return DENIED;
-    }
-    let d = engine_endpoint(engine, dst);
-    if admits(engine, dst, Direction::Ingress, ip, Some(d), port, protocol) {
-        ALLOWED
-    } else {
-        DENIED
-    }
+    with_external(engine, dst, Direction::Ingress, ip, port, protocol)
 }
 
 /// From endpoint `src` to the address `ip`.
@@ -61,22 +41,32 @@ pub fn to_external(
     port: u16,
     protocol: Protocol,
 ) -> Decided {
+    with_external(engine, src, Direction::Egress, ip, port, protocol)
+}
+
+/// The connection between endpoint `end` and the address `ip`, which
+/// `direction` of `end`'s policies decides.
+fn with_external(
+    engine: &Engine,
+    end: usize,
+    direction: Direction,
+    ip: IpAddr,
+    port: u16,
+    protocol: Protocol,
+) -> Decided {
+    let (src, dst) = match direction {
+        Direction::Ingress => (Party::External(ip), Party::Endpoint(end)),
+        Direction::Egress => (Party::Endpoint(end), Party::External(ip)),
+    };
     if engine.tiers.is_some() {
-        return by_verdict(
-            engine,
-            Party::Endpoint(src),
-            Party::External(ip),
-            port,
-            protocol,
-        );
+        return by_verdict(engine, src, dst, port, protocol);
     }
-    if engine
-        .connection_families(Party::Endpoint(src), Party::External(ip))
-        .is_empty()
-    {
+    if engine.connection_families(src, dst).is_empty() {
         return DENIED;
     }
-    if admits(engine, src, Direction::Egress, ip, None, port, protocol) {
+    // Named ports resolve on the destination, which only ingress has here.
+    let d = (direction == Direction::Ingress).then(|| engine_endpoint(engine, end));
+    if admits(engine, end, direction, ip, d, port, protocol) {
         ALLOWED
     } else {
         DENIED

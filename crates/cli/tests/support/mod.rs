@@ -4,10 +4,61 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// Every command of the binary.
+pub const COMMANDS: [&str; 11] = [
+    "matrix",
+    "explain",
+    "nft",
+    "probe",
+    "diff",
+    "lint",
+    "gen",
+    "verify",
+    "discover",
+    "report",
+    "completion",
+];
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// A scratch copy of the homelab example: flows.yaml, manifests/, generated/.
+pub fn homelab_copy() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = repo().join("examples/homelab");
+    std::fs::copy(src.join("flows.yaml"), tmp.path().join("flows.yaml")).unwrap();
+    copy_dir(&src.join("manifests"), &tmp.path().join("manifests"));
+    copy_dir(&src.join("generated"), &tmp.path().join("generated"));
+    tmp
+}
+
+/// Waits for a netpol run, failing the test instead of hanging when it
+/// takes longer than 60 s from `start`.
+pub fn wait_at_most_60s(mut child: Child, start: Instant, args: &[&str]) -> Output {
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("netpol {args:?} still running after 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
 
 pub struct Run {

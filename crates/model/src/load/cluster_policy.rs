@@ -192,7 +192,8 @@ pub(crate) fn load(ctx: &mut Ctx, value: &Value) -> Option<ClusterPolicy> {
                 action: r.action.as_deref(),
                 peers: r.from.as_deref(),
             };
-            rule_v1alpha2(ctx, d, path, parts, r.protocols.as_deref())
+            let ports: RawPorts<'_, RawProtocol> = (r.protocols.as_deref(), "protocols", protocol);
+            rule_common(ctx, d, path, parts, &["Accept", "Deny", "Pass"], ports)
         },
     );
     let egress = rules(
@@ -205,7 +206,8 @@ pub(crate) fn load(ctx: &mut Ctx, value: &Value) -> Option<ClusterPolicy> {
                 action: r.action.as_deref(),
                 peers: r.to.as_deref(),
             };
-            rule_v1alpha2(ctx, d, path, parts, r.protocols.as_deref())
+            let ports: RawPorts<'_, RawProtocol> = (r.protocols.as_deref(), "protocols", protocol);
+            rule_common(ctx, d, path, parts, &["Accept", "Deny", "Pass"], ports)
         },
     );
     if ctx.errors.len() > before {
@@ -312,37 +314,26 @@ pub(crate) fn rules<R>(
         .collect()
 }
 
-fn rule_v1alpha2<P: AsPeer>(
-    ctx: &mut Ctx,
-    direction: Direction,
-    path: &str,
-    parts: RuleParts<'_, P>,
-    raw_protocols: Option<&[RawProtocol]>,
-) -> Option<TierRule> {
-    let before = ctx.errors.len();
-    let ports = protocols(ctx, &key(path, "protocols"), raw_protocols);
-    let rule = rule_common(
-        ctx,
-        direction,
-        path,
-        parts,
-        &["Accept", "Deny", "Pass"],
-        ports,
-    );
-    (ctx.errors.len() == before).then_some(rule).flatten()
-}
+/// A rule's ports as a version writes them: the list, its field name, and how
+/// one item converts.
+pub(crate) type RawPorts<'a, T> = (
+    Option<&'a [T]>,
+    &'a str,
+    fn(&mut Ctx, &str, &T) -> Option<TierPort>,
+);
 
-/// Checks and converts what both versions share: name, action, peers, and the
-/// CEL rule that named ports need pods.
-pub(crate) fn rule_common<P: AsPeer>(
+/// Checks and converts a rule of either version: ports, name, action, peers,
+/// and the CEL rule that named ports need pods.
+pub(crate) fn rule_common<P: AsPeer, T>(
     ctx: &mut Ctx,
     direction: Direction,
     path: &str,
     r: RuleParts<'_, P>,
     actions: &[&str],
-    ports: Vec<(TierPort, usize)>,
+    (raw_ports, ports_field, convert): RawPorts<'_, T>,
 ) -> Option<TierRule> {
     let before = ctx.errors.len();
+    let ports = port_list(ctx, &key(path, ports_field), raw_ports, convert);
     if let Some(name) = r.name {
         if name.chars().count() > 100 {
             ctx.error(&key(path, "name"), "must be no more than 100 characters");
@@ -536,7 +527,12 @@ fn is_domain_name(n: &str) -> bool {
         })
 }
 
-fn protocols(ctx: &mut Ctx, path: &str, raw: Option<&[RawProtocol]>) -> Vec<(TierPort, usize)> {
+fn port_list<T>(
+    ctx: &mut Ctx,
+    path: &str,
+    raw: Option<&[T]>,
+    convert: fn(&mut Ctx, &str, &T) -> Option<TierPort>,
+) -> Vec<(TierPort, usize)> {
     let Some(raw) = raw else {
         return Vec::new();
     };
@@ -548,7 +544,7 @@ fn protocols(ctx: &mut Ctx, path: &str, raw: Option<&[RawProtocol]>) -> Vec<(Tie
         .filter_map(|(i, p)| {
             let path = idx(path, i);
             let line = ctx.line(&path);
-            protocol(ctx, &path, p).map(|port| (port, line))
+            convert(ctx, &path, p).map(|port| (port, line))
         })
         .collect()
 }

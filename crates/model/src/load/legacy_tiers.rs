@@ -8,12 +8,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::cluster_policy::{
-    RawEgressPeer, RawIngressPeer, RawSubject, RuleParts, list_size, port_number, priority,
+    RawEgressPeer, RawIngressPeer, RawPorts, RawSubject, RuleParts, port_number, priority,
     rule_common, rules, subject,
 };
-use super::ctx::{Ctx, idx, key};
+use super::ctx::{Ctx, key};
 use super::names;
-use crate::tiers::{ClusterPolicy, Tier, TierPort, TierRule};
+use crate::tiers::{ClusterPolicy, Tier, TierPort};
 use crate::types::{Direction, Protocol};
 
 #[derive(Deserialize)]
@@ -129,7 +129,8 @@ pub(crate) fn load(ctx: &mut Ctx, kind: &str, value: &Value) -> Option<ClusterPo
                 action: r.action.as_deref(),
                 peers: r.from.as_deref(),
             };
-            legacy_rule(ctx, d, path, parts, r.ports.as_deref(), actions)
+            let ports: RawPorts<'_, RawPort> = (r.ports.as_deref(), "ports", legacy_port);
+            rule_common(ctx, d, path, parts, actions, ports)
         },
     );
     let egress = rules(
@@ -142,7 +143,8 @@ pub(crate) fn load(ctx: &mut Ctx, kind: &str, value: &Value) -> Option<ClusterPo
                 action: r.action.as_deref(),
                 peers: r.to.as_deref(),
             };
-            legacy_rule(ctx, d, path, parts, r.ports.as_deref(), actions)
+            let ports: RawPorts<'_, RawPort> = (r.ports.as_deref(), "ports", legacy_port);
+            rule_common(ctx, d, path, parts, actions, ports)
         },
     );
     if ctx.errors.len() > before {
@@ -162,37 +164,6 @@ pub(crate) fn load(ctx: &mut Ctx, kind: &str, value: &Value) -> Option<ClusterPo
         kind: kind.to_string(),
         origin: ctx.origin(""),
     })
-}
-
-fn legacy_rule<P: super::cluster_policy::AsPeer>(
-    ctx: &mut Ctx,
-    direction: Direction,
-    path: &str,
-    parts: RuleParts<'_, P>,
-    ports: Option<&[RawPort]>,
-    actions: &[&str],
-) -> Option<TierRule> {
-    let before = ctx.errors.len();
-    let ports_path = key(path, "ports");
-    let ports: Vec<(TierPort, usize)> = match ports {
-        None => Vec::new(),
-        Some(list) => {
-            if list_size(ctx, &ports_path, list.len()).is_none() {
-                Vec::new()
-            } else {
-                list.iter()
-                    .enumerate()
-                    .filter_map(|(i, p)| {
-                        let path = idx(&ports_path, i);
-                        let line = ctx.line(&path);
-                        legacy_port(ctx, &path, p).map(|p| (p, line))
-                    })
-                    .collect()
-            }
-        }
-    };
-    let rule = rule_common(ctx, direction, path, parts, actions, ports);
-    (ctx.errors.len() == before).then_some(rule).flatten()
 }
 
 fn legacy_port(ctx: &mut Ctx, path: &str, p: &RawPort) -> Option<TierPort> {

@@ -6,6 +6,7 @@ use k8s_openapi::api::networking::v1 as net;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
+use super::cluster_policy::port_number;
 use super::ctx::{Ctx, idx, key};
 use super::names;
 use crate::types::{Direction, Peer, Policy, PortRef, PortRule, Protocol, Rule};
@@ -239,7 +240,7 @@ fn port(ctx: &mut Ctx, path: &str, p: &net::NetworkPolicyPort) -> Option<PortRul
             None
         }
         Some(IntOrString::Int(n)) => {
-            let n = valid_port(ctx, &key(path, "port"), *n);
+            let n = port_number(ctx, &key(path, "port"), i64::from(*n));
             if let (Some(end), Some(start)) = (p.end_port, n) {
                 if end < i32::from(start) {
                     ctx.error(
@@ -247,7 +248,7 @@ fn port(ctx: &mut Ctx, path: &str, p: &net::NetworkPolicyPort) -> Option<PortRul
                         format!("must be greater than or equal to `port` ({start}), got {end}"),
                     );
                 }
-                valid_port(ctx, &end_path, end);
+                port_number(ctx, &end_path, i64::from(end));
             }
             n.map(PortRef::Number)
         }
@@ -267,19 +268,6 @@ fn port(ctx: &mut Ctx, path: &str, p: &net::NetworkPolicyPort) -> Option<PortRul
         end_port: p.end_port.and_then(|e| u16::try_from(e).ok()),
         line: ctx.line(path),
     })
-}
-
-fn valid_port(ctx: &mut Ctx, path: &str, n: i32) -> Option<u16> {
-    match u16::try_from(n) {
-        Ok(v) if v > 0 => Some(v),
-        _ => {
-            ctx.error(
-                path,
-                format!("must be between 1 and 65535, inclusive (got {n})"),
-            );
-            None
-        }
-    }
 }
 
 impl Rule {
