@@ -10,7 +10,10 @@ use netpol_engine::{ClassMatrix, Engine};
 
 mod external_cells;
 pub mod graph;
+pub mod ordered;
 pub mod summary;
+#[cfg(test)]
+mod writers_tests;
 use netpol_model::{Cluster, Family, Protocol};
 use rayon::prelude::*;
 
@@ -39,6 +42,14 @@ pub struct GridCell {
     pub port: u16,
     pub protocol: Protocol,
     pub decided: Decided,
+}
+
+/// Where a cell's port and protocol are: a column of the class matrix (an
+/// endpoint destination), or one of the external ports (an external one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortAt {
+    Column(usize),
+    External(usize),
 }
 
 /// What to keep of the whole matrix.
@@ -245,6 +256,7 @@ impl<'a> Grid<'a> {
     /// Every cell between `src` and `dst` on the destination's ports, before
     /// the allowed/denied filter; none between two external peers, which no
     /// NetworkPolicy can see.
+    #[cfg(test)]
     pub fn pair(&self, src: Node, dst: Node) -> Vec<GridCell> {
         let mut out = Vec::new();
         self.pair_into(src, dst, &mut out);
@@ -305,11 +317,70 @@ impl<'a> Grid<'a> {
         }
     }
 
+    /// Every kept cell of `src`'s row, in destination order, without
+    /// building cells: `f` gets the destination's position in `cols`,
+    /// where its port is, and the answer. Writers of many GB format from
+    /// this, each piece once per column.
+    pub fn for_each_in_row(&self, src: Node, mut f: impl FnMut(usize, PortAt, Decided)) {
+        let only = self.only;
+        let mut emit = |c: usize, at: PortAt, d: Decided| {
+            if only.is_none_or(|a| a == d.allowed) {
+                f(c, at, d)
+            }
+        };
+        let columns = &self.matrix.matrix.columns;
+        for (c, &dst) in self.cols.iter().enumerate() {
+            match (src, dst) {
+                (Node::External(_), Node::External(_)) => {}
+                (Node::Endpoint(s), Node::Endpoint(d)) => {
+                    let (a, b) = self.ranges[d];
+                    let class = self.matrix.class_of(s);
+                    let forced = self.matrix.forced(s, d);
+                    for (k, column) in columns.iter().enumerate().take(b).skip(a) {
+                        if self.port.is_some() && !self.port_kept((column.port, column.protocol)) {
+                            continue;
+                        }
+                        let decided = if forced {
+                            Decided {
+                                allowed: true,
+                                only: None,
+                            }
+                        } else {
+                            Decided {
+                                allowed: column.allowed.contains(class),
+                                only: column.only_over(class),
+                            }
+                        };
+                        emit(c, PortAt::Column(k), decided);
+                    }
+                }
+                (Node::External(x), Node::Endpoint(d)) => {
+                    let (a, b) = self.ranges[d];
+                    for k in a..b {
+                        let column = &columns[k];
+                        if self.port_kept((column.port, column.protocol)) {
+                            emit(c, PortAt::Column(k), self.from_external[x][k]);
+                        }
+                    }
+                }
+                (Node::Endpoint(s), Node::External(x)) => {
+                    let cells = &self.to_external[self.matrix.class_of(s)][x];
+                    for (k, &port) in self.external_ports.iter().enumerate() {
+                        if self.port_kept(port) {
+                            emit(c, PortAt::External(k), cells[k]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     pub fn keeps(&self, c: &GridCell) -> bool {
         self.only.is_none_or(|a| a == c.decided.allowed)
     }
 
     /// The cells of one source row, in destination order, after every filter.
+    #[cfg(test)]
     pub fn row(&self, src: Node) -> impl Iterator<Item = GridCell> + '_ {
         self.cols
             .iter()
@@ -317,7 +388,9 @@ impl<'a> Grid<'a> {
             .filter(|c| self.keeps(c))
     }
 
-    /// Every cell kept, by source, destination, port and protocol.
+    /// Every cell kept, by source, destination, port and protocol: what
+    /// the writers' fast path ([`Grid::for_each_in_row`]) is tested against.
+    #[cfg(test)]
     pub fn cells(&self) -> impl Iterator<Item = GridCell> + '_ {
         self.rows.iter().flat_map(move |&src| self.row(src))
     }
