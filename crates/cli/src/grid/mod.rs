@@ -114,6 +114,7 @@ impl<'a> Grid<'a> {
         narrow: Narrow,
     ) -> Grid<'a> {
         let all = all_nodes(cluster, &externals);
+        let (narrow_rows, narrow_cols) = (narrow.rows.is_some(), narrow.cols.is_some());
         let rows = narrow.rows.unwrap_or_else(|| all.clone());
         let cols = narrow.cols.unwrap_or(all);
         let external_ports = external_ports(cluster);
@@ -128,12 +129,28 @@ impl<'a> Grid<'a> {
             .collect();
         let pod_columns = ranges.iter().map(|(a, b)| b - a).sum();
         let classes = matrix.matrix.endpoints;
-        // Per class: whether one of its pods is a kept column (row).
+        // Per class: whether one of its pods is a kept column (row), or in
+        // the workload of one: the summary sums whole workloads.
+        let narrowed = narrow_rows || narrow_cols;
+        let workloads: Vec<String> = if narrowed {
+            (0..n).map(|i| cluster.workload(i)).collect()
+        } else {
+            Vec::new()
+        };
         let wanted = |nodes: &[Node]| {
             let mut w = vec![false; classes];
+            let mut kept = std::collections::HashSet::new();
             for node in nodes {
                 if let Node::Endpoint(i) = node {
                     w[matrix.class_of(*i)] = true;
+                    if narrowed {
+                        kept.insert(workloads[*i].as_str());
+                    }
+                }
+            }
+            for (i, workload) in workloads.iter().enumerate() {
+                if kept.contains(workload.as_str()) {
+                    w[matrix.class_of(i)] = true;
                 }
             }
             w

@@ -3,7 +3,7 @@
 //! [`Grid::cells`] formatted on its own with `format!` and serde_json, and
 //! the summary summed from those cells per pair of workloads.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use netpol_engine::{ClassMatrix, Classes, Engine};
 use netpol_model::{Cluster, Family};
@@ -75,8 +75,9 @@ fn narrows(grid: &Grid) -> Vec<(&'static str, Narrow)> {
     ]
 }
 
-/// Calls `check` with every cluster's grid under every narrowing.
-fn each_grid(mut check: impl FnMut(&str, &Grid)) {
+/// Calls `check` with every cluster's grid under every narrowing, and the
+/// whole grid.
+fn each_grid(mut check: impl FnMut(&str, &Grid, &Grid)) {
     let (mut externals_seen, mut one_family_seen) = (false, false);
     for (i, c) in clusters().iter().enumerate() {
         let classes = Classes::new(c);
@@ -88,7 +89,7 @@ fn each_grid(mut check: impl FnMut(&str, &Grid)) {
             let grid = Grid::new(c, &engine, &matrix, ext.clone(), narrow);
             externals_seen |= grid.cells().any(|c| matches!(c.src, Node::External(_)));
             one_family_seen |= grid.cells().any(|c| c.decided.only.is_some());
-            check(&format!("cluster {i}, {what}"), &grid);
+            check(&format!("cluster {i}, {what}"), &grid, &whole);
         }
     }
     assert!(externals_seen, "no cell from an external peer");
@@ -108,7 +109,7 @@ fn lines(c: &GridCell) -> Vec<(Option<Family>, bool)> {
 
 #[test]
 fn matrix_json_is_every_cell_as_serde_json_writes_it() {
-    each_grid(|what, grid| {
+    each_grid(|what, grid, _| {
         let mut expected = Vec::new();
         for c in grid.cells() {
             for (family, allowed) in lines(&c) {
@@ -155,7 +156,7 @@ fn matrix_json_is_every_cell_as_serde_json_writes_it() {
 
 #[test]
 fn matrix_csv_is_every_cell_formatted_on_its_own() {
-    each_grid(|what, grid| {
+    each_grid(|what, grid, _| {
         let families = grid.has_one_family();
         let mut expected = format!(
             "src,dst,port,protocol,allowed{}\n",
@@ -182,22 +183,28 @@ fn matrix_csv_is_every_cell_formatted_on_its_own() {
 }
 
 /// (allowed, connections) per (source, destination) workload, summed from
-/// the cells; an external peer is its own workload.
-fn sums(grid: &Grid) -> BTreeMap<(String, String), (usize, usize)> {
+/// the cells of the whole grid; an external peer is its own workload. A
+/// workload is kept when one of its pods is, and counts with all its pods.
+fn sums(grid: &Grid, whole: &Grid) -> BTreeMap<(String, String), (usize, usize)> {
     let workload = |n: Node| match n {
         Node::Endpoint(i) => grid.cluster.workload(i),
         Node::External(_) => grid.name(n).to_string(),
     };
+    let src_kept: BTreeSet<String> = grid.rows.iter().map(|&n| workload(n)).collect();
+    let dst_kept: BTreeSet<String> = grid.cols.iter().map(|&n| workload(n)).collect();
     let mut sums: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
-    // `--only` leaves out pairs, not cells: sum every cell of the kept rows
-    // and columns, then filter the pairs.
+    // `--only` leaves out pairs, not cells: sum every cell, then filter the
+    // pairs.
     let mut cells = Vec::new();
-    for &src in &grid.rows {
-        for &dst in &grid.cols {
-            cells.clear();
-            grid.pair_into(src, dst, &mut cells);
+    for &src in &whole.rows {
+        for &dst in &whole.cols {
+            let key = (workload(src), workload(dst));
+            if !src_kept.contains(&key.0) || !dst_kept.contains(&key.1) {
+                continue;
+            }
+            whole.pair_into(src, dst, &mut cells);
             for c in &cells {
-                let s = sums.entry((workload(src), workload(dst))).or_default();
+                let s = sums.entry(key.clone()).or_default();
                 s.0 += usize::from(c.decided.allowed);
                 s.1 += 1;
             }
@@ -212,18 +219,18 @@ fn sums(grid: &Grid) -> BTreeMap<(String, String), (usize, usize)> {
 }
 
 /// The summary's own narrowings: `--summary` refuses `--port`.
-fn each_summary_grid(mut check: impl FnMut(&str, &Grid)) {
-    each_grid(|what, grid| {
+fn each_summary_grid(mut check: impl FnMut(&str, &Grid, &Grid)) {
+    each_grid(|what, grid, whole| {
         if grid.port.is_none() {
-            check(what, grid)
+            check(what, grid, whole)
         }
     });
 }
 
 #[test]
 fn summary_json_and_csv_are_the_cells_summed_per_workload() {
-    each_summary_grid(|what, grid| {
-        let sums = sums(grid);
+    each_summary_grid(|what, grid, whole| {
+        let sums = sums(grid, whole);
         assert!(!sums.is_empty(), "{what}");
         let quote = |s: &str| serde_json::to_string(s).unwrap();
         let lines: Vec<String> = sums
@@ -248,8 +255,8 @@ fn summary_json_and_csv_are_the_cells_summed_per_workload() {
 
 #[test]
 fn summary_table_is_the_cells_summed_per_workload() {
-    each_summary_grid(|what, grid| {
-        let sums = sums(grid);
+    each_summary_grid(|what, grid, whole| {
+        let sums = sums(grid, whole);
         let width = |nodes: &[Node], at_least: usize| {
             nodes
                 .iter()
