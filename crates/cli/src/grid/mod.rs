@@ -81,9 +81,11 @@ pub struct Grid<'a> {
     ranges: Vec<(usize, usize)>,
     /// `[external][class matrix column]`, for the externals among the rows.
     from_external: Vec<Vec<Decided>>,
-    /// `[class][external][external port]`, for the rows' classes and the
-    /// externals among the columns.
-    to_external: Vec<Vec<Vec<Decided>>>,
+    /// `[class][slot * external ports + external port]`, for the rows'
+    /// classes and the externals among the columns (`ext_slot`).
+    to_external: Vec<Vec<Decided>>,
+    /// Per external peer, its place among the columns' external peers.
+    ext_slot: Vec<usize>,
     /// Per-pod columns in all (every endpoint's ports).
     pod_columns: usize,
 }
@@ -156,9 +158,15 @@ impl<'a> Grid<'a> {
             w
         };
         let wanted_cols = wanted(&cols);
+        let mut external_rows = vec![false; externals.len()];
+        for node in &rows {
+            if let Node::External(x) = node {
+                external_rows[*x] = true;
+            }
+        }
         let from_external: Vec<Vec<Decided>> = (0..externals.len())
             .map(|x| {
-                if !rows.contains(&Node::External(x)) {
+                if !external_rows[x] {
                     return Vec::new();
                 }
                 let address = externals[x].address;
@@ -189,29 +197,31 @@ impl<'a> Grid<'a> {
             })
             .collect();
         let wanted_rows = wanted(&rows);
-        let to_external: Vec<Vec<Vec<Decided>>> = (0..classes)
+        let mut ext_slot = vec![usize::MAX; externals.len()];
+        for (slot, &x) in external_cols.iter().enumerate() {
+            ext_slot[x] = slot;
+        }
+        // One flat list per class: a class, an external peer and a port are
+        // tens of millions of cells at 150,000 pods.
+        let externals_ref = &externals;
+        let to_external: Vec<Vec<Decided>> = (0..classes)
             .into_par_iter()
             .map(|src| {
-                if !wanted_rows[src] || external_cols.is_empty() {
+                if !wanted_rows[src] {
                     return Vec::new();
                 }
-                (0..externals.len())
-                    .map(|x| {
-                        if !external_cols.contains(&x) {
-                            return Vec::new();
-                        }
-                        external_ports
-                            .iter()
-                            .map(|&(port, protocol)| {
-                                external_cells::to_external(
-                                    engine,
-                                    src,
-                                    externals[x].address,
-                                    port,
-                                    protocol,
-                                )
-                            })
-                            .collect()
+                external_cols
+                    .iter()
+                    .flat_map(|&x| {
+                        external_ports.iter().map(move |&(port, protocol)| {
+                            external_cells::to_external(
+                                engine,
+                                src,
+                                externals_ref[x].address,
+                                port,
+                                protocol,
+                            )
+                        })
                     })
                     .collect()
             })
@@ -229,8 +239,17 @@ impl<'a> Grid<'a> {
             ranges,
             from_external,
             to_external,
+            ext_slot,
             pod_columns,
         }
+    }
+
+    /// The cells from (a pod of) `class` to the external peer `x`, one per
+    /// external port; `x` must be among the columns.
+    fn to_external_cells(&self, class: usize, x: usize) -> &[Decided] {
+        let n = self.external_ports.len();
+        let slot = self.ext_slot[x];
+        &self.to_external[class][slot * n..(slot + 1) * n]
     }
 
     pub fn name(&self, node: Node) -> &str {
@@ -327,7 +346,7 @@ impl<'a> Grid<'a> {
                         cell(
                             port,
                             protocol,
-                            self.to_external[self.matrix.class_of(s)][x][k],
+                            self.to_external_cells(self.matrix.class_of(s), x)[k],
                         )
                     }),
             ),
@@ -381,7 +400,7 @@ impl<'a> Grid<'a> {
                     }
                 }
                 (Node::Endpoint(s), Node::External(x)) => {
-                    let cells = &self.to_external[self.matrix.class_of(s)][x];
+                    let cells = self.to_external_cells(self.matrix.class_of(s), x);
                     for (k, &port) in self.external_ports.iter().enumerate() {
                         if self.port_kept(port) {
                             emit(c, PortAt::External(k), cells[k]);
@@ -424,7 +443,7 @@ impl<'a> Grid<'a> {
                 .from_external
                 .iter()
                 .flatten()
-                .chain(self.to_external.iter().flatten().flatten())
+                .chain(self.to_external.iter().flatten())
                 .any(|d| d.only.is_some())
     }
 }

@@ -175,7 +175,7 @@ impl Summary<'_, '_> {
                 connections: 0,
             };
             for &m in &self.members[src] {
-                let cells = &grid.to_external[grid.matrix.class_of(m)][x];
+                let cells = grid.to_external_cells(grid.matrix.class_of(m), x);
                 p.connections += ports.len();
                 p.allowed += ports.iter().filter(|&&k| cells[k].allowed).count();
             }
