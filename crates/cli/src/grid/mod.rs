@@ -392,8 +392,7 @@ impl<'a> Grid<'a> {
                 }
                 (Node::External(x), Node::Endpoint(d)) => {
                     let (a, b) = self.ranges[d];
-                    for k in a..b {
-                        let column = &columns[k];
+                    for (k, column) in columns.iter().enumerate().take(b).skip(a) {
                         if self.port_kept((column.port, column.protocol)) {
                             emit(c, PortAt::Column(k), self.from_external[x][k]);
                         }
