@@ -90,7 +90,7 @@ impl<'a> ClassMatrix<'a> {
 
     /// Allowed whatever the policies say: a pod to itself, and a pod and its
     /// own node (a host-network pod on it).
-    fn forced(&self, src: usize, dst: usize) -> bool {
+    pub fn forced(&self, src: usize, dst: usize) -> bool {
         if self.classes.per_pod {
             return false;
         }
@@ -224,20 +224,49 @@ impl<'a> ClassMatrix<'a> {
         &self,
         mut f: impl FnMut(PairSummary<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
+        let sums = self.workload_sums();
+        let nw = sums.len();
+        const CHUNK: usize = 64;
+        for start in (0..nw).step_by(CHUNK) {
+            let end = (start + CHUNK).min(nw);
+            let counts: Vec<Vec<usize>> = (start..end)
+                .into_par_iter()
+                .map(|src| sums.allowed_row(src))
+                .collect();
+            for (src, allowed) in (start..end).zip(counts) {
+                for (dst, &allowed) in allowed.iter().enumerate() {
+                    let connections = sums.connections(src, dst);
+                    if connections > 0 {
+                        f(PairSummary {
+                            src: &sums.workloads[src],
+                            dst: &sums.workloads[dst],
+                            src_index: src,
+                            dst_index: dst,
+                            allowed,
+                            connections,
+                        })?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What summing the matrix per pair of workloads needs, prepared once;
+    /// each source workload's row is then summed on its own (in parallel,
+    /// by callers that write rows as they come).
+    pub fn workload_sums(&self) -> WorkloadSums {
         let n = self.endpoints();
         let names: Vec<String> = (0..n).map(|i| self.cluster.workload(i)).collect();
-        let mut workloads: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut workloads: Vec<String> = names.clone();
         workloads.sort_unstable();
         workloads.dedup();
         let nw = workloads.len();
         let workload_of: Vec<usize> = names
             .iter()
-            .map(|name| {
-                workloads
-                    .binary_search(&name.as_str())
-                    .expect("every name is listed")
-            })
+            .map(|name| workloads.binary_search(name).expect("every name is listed"))
             .collect();
+        drop(names);
         let mut pods_of = vec![0usize; nw];
         let mut columns_of = vec![0usize; nw];
         let mut groups: Vec<(usize, u32)> = Vec::with_capacity(n);
@@ -255,9 +284,17 @@ impl<'a> ClassMatrix<'a> {
             classes_of[w].push((c, run.len()));
             workloads_of[c].push((w, run.len()));
         }
-        let rows = self.rows();
-        let column_class: Vec<usize> = self.matrix.columns.iter().map(|c| c.dst).collect();
-        let mut forced: Vec<HashMap<usize, usize>> = vec![HashMap::new(); nw];
+        // Per class matrix column, the workloads of its class: what one
+        // allowed bit adds to, without going through the class.
+        let mut targets_start = Vec::with_capacity(self.matrix.columns.len() + 1);
+        let mut targets = Vec::new();
+        for c in &self.matrix.columns {
+            targets_start.push(targets.len());
+            targets.extend(workloads_of[c.dst].iter().copied());
+        }
+        targets_start.push(targets.len());
+        let mut forced: Vec<Vec<(usize, usize)>> = vec![Vec::new(); nw];
+        let mut forced_map: HashMap<(usize, usize), usize> = HashMap::new();
         self.for_each_forced(|src, dst| {
             let class = self.classes.class_of[src] as usize;
             let denied = self
@@ -266,50 +303,26 @@ impl<'a> ClassMatrix<'a> {
                 .filter(|c| !c.allowed.contains(class))
                 .count();
             if denied > 0 {
-                *forced[workload_of[src]]
-                    .entry(workload_of[dst])
+                *forced_map
+                    .entry((workload_of[src], workload_of[dst]))
                     .or_default() += denied;
             }
         });
-        const CHUNK: usize = 64;
-        for start in (0..nw).step_by(CHUNK) {
-            let end = (start + CHUNK).min(nw);
-            let counts: Vec<Vec<usize>> = (start..end)
-                .into_par_iter()
-                .map(|src| {
-                    let mut allowed = vec![0usize; nw];
-                    for &(class, pods) in &classes_of[src] {
-                        for k in rows[class].ones() {
-                            for &(dst, dst_pods) in &workloads_of[column_class[k]] {
-                                allowed[dst] += pods * dst_pods;
-                            }
-                        }
-                    }
-                    for (&dst, &extra) in &forced[src] {
-                        allowed[dst] += extra;
-                    }
-                    allowed
-                })
-                .collect();
-            for (src, allowed) in (start..end).zip(counts) {
-                for dst in 0..nw {
-                    let connections = pods_of[src] * columns_of[dst];
-                    if connections > 0 {
-                        f(PairSummary {
-                            src: workloads[src],
-                            dst: workloads[dst],
-                            src_index: src,
-                            dst_index: dst,
-                            allowed: allowed[dst],
-                            connections,
-                        })?;
-                    }
-                }
-            }
+        for ((src, dst), extra) in forced_map {
+            forced[src].push((dst, extra));
         }
-        Ok(())
+        WorkloadSums {
+            workloads,
+            workload_of,
+            pods_of,
+            columns_of,
+            classes_of,
+            rows: self.rows(),
+            targets_start,
+            targets,
+            forced,
+        }
     }
-
     /// The class matrix transposed: per source class, the columns that allow it.
     fn rows(&self) -> Vec<FixedBitSet> {
         let columns = &self.matrix.columns;
@@ -338,5 +351,66 @@ impl<'a> ClassMatrix<'a> {
                 }
             });
         rows
+    }
+}
+
+/// The matrix summed per pair of workloads, one source row at a time; see
+/// [`ClassMatrix::workload_sums`].
+pub struct WorkloadSums {
+    /// Workload names, sorted: a workload's index is its position here.
+    pub workloads: Vec<String>,
+    /// Per pod, its workload.
+    pub workload_of: Vec<usize>,
+    pods_of: Vec<usize>,
+    columns_of: Vec<usize>,
+    classes_of: Vec<Vec<(usize, usize)>>,
+    /// Per source class, the class matrix columns that allow it.
+    rows: Vec<FixedBitSet>,
+    targets_start: Vec<usize>,
+    /// Per class matrix column (from `targets_start`), the (workload, pods)
+    /// of its destination class.
+    targets: Vec<(usize, usize)>,
+    /// Per source workload: connections allowed whatever the policies say
+    /// (and denied by them), per destination workload.
+    forced: Vec<Vec<(usize, usize)>>,
+}
+
+impl WorkloadSums {
+    /// Number of workloads.
+    pub fn len(&self) -> usize {
+        self.workloads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.workloads.is_empty()
+    }
+
+    /// Pods of workload `w`.
+    pub fn pods(&self, w: usize) -> usize {
+        self.pods_of[w]
+    }
+
+    /// Connections from the pods of `src` to those of `dst`, one per pod
+    /// pair and destination port.
+    pub fn connections(&self, src: usize, dst: usize) -> usize {
+        self.pods_of[src] * self.columns_of[dst]
+    }
+
+    /// Allowed connections from workload `src` to every workload (indexed
+    /// by workload).
+    pub fn allowed_row(&self, src: usize) -> Vec<usize> {
+        let mut allowed = vec![0usize; self.len()];
+        for &(class, pods) in &self.classes_of[src] {
+            for k in self.rows[class].ones() {
+                let targets = &self.targets[self.targets_start[k]..self.targets_start[k + 1]];
+                for &(dst, dst_pods) in targets {
+                    allowed[dst] += pods * dst_pods;
+                }
+            }
+        }
+        for &(dst, extra) in &self.forced[src] {
+            allowed[dst] += extra;
+        }
+        allowed
     }
 }

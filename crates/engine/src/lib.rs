@@ -20,7 +20,7 @@ pub mod tier;
 mod trace;
 mod verdict;
 
-pub use class_matrix::ClassMatrix;
+pub use class_matrix::{ClassMatrix, WorkloadSums};
 pub use classes::Classes;
 pub use compile::{
     CompiledPeer, CompiledPolicy, CompiledRule, Engine, family_index, ip_in_block,

@@ -10,7 +10,10 @@ use netpol_engine::{ClassMatrix, Engine};
 
 mod external_cells;
 pub mod graph;
+pub mod ordered;
 pub mod summary;
+#[cfg(test)]
+mod writers_tests;
 use netpol_model::{Cluster, Family, Protocol};
 use rayon::prelude::*;
 
@@ -39,6 +42,14 @@ pub struct GridCell {
     pub port: u16,
     pub protocol: Protocol,
     pub decided: Decided,
+}
+
+/// Where a cell's port and protocol are: a column of the class matrix (an
+/// endpoint destination), or one of the external ports (an external one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortAt {
+    Column(usize),
+    External(usize),
 }
 
 /// What to keep of the whole matrix.
@@ -70,9 +81,11 @@ pub struct Grid<'a> {
     ranges: Vec<(usize, usize)>,
     /// `[external][class matrix column]`, for the externals among the rows.
     from_external: Vec<Vec<Decided>>,
-    /// `[class][external][external port]`, for the rows' classes and the
-    /// externals among the columns.
-    to_external: Vec<Vec<Vec<Decided>>>,
+    /// `[class][slot * external ports + external port]`, for the rows'
+    /// classes and the externals among the columns (`ext_slot`).
+    to_external: Vec<Vec<Decided>>,
+    /// Per external peer, its place among the columns' external peers.
+    ext_slot: Vec<usize>,
     /// Per-pod columns in all (every endpoint's ports).
     pod_columns: usize,
 }
@@ -103,6 +116,7 @@ impl<'a> Grid<'a> {
         narrow: Narrow,
     ) -> Grid<'a> {
         let all = all_nodes(cluster, &externals);
+        let (narrow_rows, narrow_cols) = (narrow.rows.is_some(), narrow.cols.is_some());
         let rows = narrow.rows.unwrap_or_else(|| all.clone());
         let cols = narrow.cols.unwrap_or(all);
         let external_ports = external_ports(cluster);
@@ -117,20 +131,42 @@ impl<'a> Grid<'a> {
             .collect();
         let pod_columns = ranges.iter().map(|(a, b)| b - a).sum();
         let classes = matrix.matrix.endpoints;
-        // Per class: whether one of its pods is a kept column (row).
+        // Per class: whether one of its pods is a kept column (row), or in
+        // the workload of one: the summary sums whole workloads.
+        let narrowed = narrow_rows || narrow_cols;
+        let workloads: Vec<String> = if narrowed {
+            (0..n).map(|i| cluster.workload(i)).collect()
+        } else {
+            Vec::new()
+        };
         let wanted = |nodes: &[Node]| {
             let mut w = vec![false; classes];
+            let mut kept = std::collections::HashSet::new();
             for node in nodes {
                 if let Node::Endpoint(i) = node {
                     w[matrix.class_of(*i)] = true;
+                    if narrowed {
+                        kept.insert(workloads[*i].as_str());
+                    }
+                }
+            }
+            for (i, workload) in workloads.iter().enumerate() {
+                if kept.contains(workload.as_str()) {
+                    w[matrix.class_of(i)] = true;
                 }
             }
             w
         };
         let wanted_cols = wanted(&cols);
+        let mut external_rows = vec![false; externals.len()];
+        for node in &rows {
+            if let Node::External(x) = node {
+                external_rows[*x] = true;
+            }
+        }
         let from_external: Vec<Vec<Decided>> = (0..externals.len())
             .map(|x| {
-                if !rows.contains(&Node::External(x)) {
+                if !external_rows[x] {
                     return Vec::new();
                 }
                 let address = externals[x].address;
@@ -161,29 +197,31 @@ impl<'a> Grid<'a> {
             })
             .collect();
         let wanted_rows = wanted(&rows);
-        let to_external: Vec<Vec<Vec<Decided>>> = (0..classes)
+        let mut ext_slot = vec![usize::MAX; externals.len()];
+        for (slot, &x) in external_cols.iter().enumerate() {
+            ext_slot[x] = slot;
+        }
+        // One flat list per class: a class, an external peer and a port are
+        // tens of millions of cells at 150,000 pods.
+        let externals_ref = &externals;
+        let to_external: Vec<Vec<Decided>> = (0..classes)
             .into_par_iter()
             .map(|src| {
-                if !wanted_rows[src] || external_cols.is_empty() {
+                if !wanted_rows[src] {
                     return Vec::new();
                 }
-                (0..externals.len())
-                    .map(|x| {
-                        if !external_cols.contains(&x) {
-                            return Vec::new();
-                        }
-                        external_ports
-                            .iter()
-                            .map(|&(port, protocol)| {
-                                external_cells::to_external(
-                                    engine,
-                                    src,
-                                    externals[x].address,
-                                    port,
-                                    protocol,
-                                )
-                            })
-                            .collect()
+                external_cols
+                    .iter()
+                    .flat_map(|&x| {
+                        external_ports.iter().map(move |&(port, protocol)| {
+                            external_cells::to_external(
+                                engine,
+                                src,
+                                externals_ref[x].address,
+                                port,
+                                protocol,
+                            )
+                        })
                     })
                     .collect()
             })
@@ -201,8 +239,17 @@ impl<'a> Grid<'a> {
             ranges,
             from_external,
             to_external,
+            ext_slot,
             pod_columns,
         }
+    }
+
+    /// The cells from (a pod of) `class` to the external peer `x`, one per
+    /// external port; `x` must be among the columns.
+    fn to_external_cells(&self, class: usize, x: usize) -> &[Decided] {
+        let n = self.external_ports.len();
+        let slot = self.ext_slot[x];
+        &self.to_external[class][slot * n..(slot + 1) * n]
     }
 
     pub fn name(&self, node: Node) -> &str {
@@ -245,6 +292,7 @@ impl<'a> Grid<'a> {
     /// Every cell between `src` and `dst` on the destination's ports, before
     /// the allowed/denied filter; none between two external peers, which no
     /// NetworkPolicy can see.
+    #[cfg(test)]
     pub fn pair(&self, src: Node, dst: Node) -> Vec<GridCell> {
         let mut out = Vec::new();
         self.pair_into(src, dst, &mut out);
@@ -298,10 +346,67 @@ impl<'a> Grid<'a> {
                         cell(
                             port,
                             protocol,
-                            self.to_external[self.matrix.class_of(s)][x][k],
+                            self.to_external_cells(self.matrix.class_of(s), x)[k],
                         )
                     }),
             ),
+        }
+    }
+
+    /// Every kept cell of `src`'s row, in destination order, without
+    /// building cells: `f` gets the destination's position in `cols`,
+    /// where its port is, and the answer. Writers of many GB format from
+    /// this, each piece once per column.
+    pub fn for_each_in_row(&self, src: Node, mut f: impl FnMut(usize, PortAt, Decided)) {
+        let only = self.only;
+        let mut emit = |c: usize, at: PortAt, d: Decided| {
+            if only.is_none_or(|a| a == d.allowed) {
+                f(c, at, d)
+            }
+        };
+        let columns = &self.matrix.matrix.columns;
+        for (c, &dst) in self.cols.iter().enumerate() {
+            match (src, dst) {
+                (Node::External(_), Node::External(_)) => {}
+                (Node::Endpoint(s), Node::Endpoint(d)) => {
+                    let (a, b) = self.ranges[d];
+                    let class = self.matrix.class_of(s);
+                    let forced = self.matrix.forced(s, d);
+                    for (k, column) in columns.iter().enumerate().take(b).skip(a) {
+                        if self.port.is_some() && !self.port_kept((column.port, column.protocol)) {
+                            continue;
+                        }
+                        let decided = if forced {
+                            Decided {
+                                allowed: true,
+                                only: None,
+                            }
+                        } else {
+                            Decided {
+                                allowed: column.allowed.contains(class),
+                                only: column.only_over(class),
+                            }
+                        };
+                        emit(c, PortAt::Column(k), decided);
+                    }
+                }
+                (Node::External(x), Node::Endpoint(d)) => {
+                    let (a, b) = self.ranges[d];
+                    for (k, column) in columns.iter().enumerate().take(b).skip(a) {
+                        if self.port_kept((column.port, column.protocol)) {
+                            emit(c, PortAt::Column(k), self.from_external[x][k]);
+                        }
+                    }
+                }
+                (Node::Endpoint(s), Node::External(x)) => {
+                    let cells = self.to_external_cells(self.matrix.class_of(s), x);
+                    for (k, &port) in self.external_ports.iter().enumerate() {
+                        if self.port_kept(port) {
+                            emit(c, PortAt::External(k), cells[k]);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -310,6 +415,7 @@ impl<'a> Grid<'a> {
     }
 
     /// The cells of one source row, in destination order, after every filter.
+    #[cfg(test)]
     pub fn row(&self, src: Node) -> impl Iterator<Item = GridCell> + '_ {
         self.cols
             .iter()
@@ -317,7 +423,9 @@ impl<'a> Grid<'a> {
             .filter(|c| self.keeps(c))
     }
 
-    /// Every cell kept, by source, destination, port and protocol.
+    /// Every cell kept, by source, destination, port and protocol: what
+    /// the writers' fast path ([`Grid::for_each_in_row`]) is tested against.
+    #[cfg(test)]
     pub fn cells(&self) -> impl Iterator<Item = GridCell> + '_ {
         self.rows.iter().flat_map(move |&src| self.row(src))
     }
@@ -334,7 +442,7 @@ impl<'a> Grid<'a> {
                 .from_external
                 .iter()
                 .flatten()
-                .chain(self.to_external.iter().flatten().flatten())
+                .chain(self.to_external.iter().flatten())
                 .any(|d| d.only.is_some())
     }
 }

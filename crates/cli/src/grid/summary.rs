@@ -1,9 +1,9 @@
 //! The grid summed per pair of workloads, external peers counting as their
-//! own workload, streamed one source workload at a time.
+//! own workload. Each source's row is summed on its own, so that writers
+//! can sum and format rows in parallel and write them in order, holding a
+//! few rows at a time.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use netpol_engine::PairSummary;
+use netpol_engine::WorkloadSums;
 
 use super::{Grid, Node};
 
@@ -16,156 +16,205 @@ pub struct Pair<'s> {
     pub connections: usize,
 }
 
-impl Grid<'_> {
-    /// Calls `f` for every pair of workloads (and external peers) with
-    /// connections, in name order, among the kept rows and columns (a
-    /// workload is kept when one of its pods is). Only one source's pairs
-    /// are held at a time. With `--only allowed` a pair needs one allowed
-    /// connection, with `--only denied` one denied.
-    pub fn for_each_pair<E>(&self, f: impl FnMut(Pair<'_>) -> Result<(), E>) -> Result<(), E> {
-        let workloads: Vec<String> = (0..self.cluster.endpoints.len())
-            .map(|i| self.cluster.workload(i))
-            .collect();
-        let kept = |nodes: &[Node]| -> BTreeSet<&str> {
-            nodes
-                .iter()
-                .filter_map(|n| match n {
-                    Node::Endpoint(i) => Some(workloads[*i].as_str()),
-                    Node::External(_) => None,
-                })
-                .collect()
+/// A source or destination of the summary: a workload (its index in
+/// [`WorkloadSums::workloads`]) or an external peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    Workload(usize),
+    External(usize),
+}
+
+/// One destination of a source's row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowPair {
+    pub dst: End,
+    pub allowed: usize,
+    pub connections: usize,
+}
+
+pub struct Summary<'g, 'a> {
+    grid: &'g Grid<'a>,
+    pub sums: WorkloadSums,
+    /// Every source, in name order (a source whose row is empty included).
+    pub sources: Vec<End>,
+    /// Destination workloads kept, in name order.
+    dst_workloads: Vec<usize>,
+    /// External peers among the columns, in name order.
+    ext_cols: Vec<usize>,
+    /// Per workload, its pods.
+    members: Vec<Vec<usize>>,
+}
+
+impl<'a> Grid<'a> {
+    /// The summary of the kept rows and columns: a workload is kept when one
+    /// of its pods is.
+    pub fn summary(&self) -> Summary<'_, 'a> {
+        let sums = self.matrix.workload_sums();
+        let nw = sums.len();
+        let kept = |nodes: &[Node]| {
+            let mut kept = vec![false; nw];
+            for n in nodes {
+                if let Node::Endpoint(i) = n {
+                    kept[sums.workload_of[*i]] = true;
+                }
+            }
+            kept
         };
         let (src_kept, dst_kept) = (kept(&self.rows), kept(&self.cols));
-        let mut members: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-        for (i, w) in workloads.iter().enumerate() {
-            members.entry(w.as_str()).or_default().push(i);
+        let mut members = vec![Vec::new(); nw];
+        for (i, &w) in sums.workload_of.iter().enumerate() {
+            members[w].push(i);
         }
-        let ext_rows: Vec<usize> = externals_in(&self.rows);
-        let ext_cols: Vec<usize> = externals_in(&self.cols);
-        let only = self.only;
-        let keep = move |p: &Pair| {
+        // Workload rows in name order, each external peer's row before the
+        // first workload whose name sorts after its label.
+        let ext_rows = externals_in(&self.rows);
+        let mut sources = Vec::new();
+        let mut next = 0;
+        for w in (0..nw).filter(|&w| src_kept[w]) {
+            while next < ext_rows.len()
+                && self.externals[ext_rows[next]].label.as_str() < sums.workloads[w].as_str()
+            {
+                sources.push(End::External(ext_rows[next]));
+                next += 1;
+            }
+            sources.push(End::Workload(w));
+        }
+        sources.extend(ext_rows[next..].iter().map(|&x| End::External(x)));
+        Summary {
+            grid: self,
+            dst_workloads: (0..nw).filter(|&w| dst_kept[w]).collect(),
+            sums,
+            sources,
+            ext_cols: externals_in(&self.cols),
+            members,
+        }
+    }
+
+    /// Calls `f` for every pair of workloads (and external peers) with
+    /// connections, in name order, among the kept rows and columns. With
+    /// `--only allowed` a pair needs one allowed connection, with `--only
+    /// denied` one denied.
+    pub fn for_each_pair<E>(&self, mut f: impl FnMut(Pair<'_>) -> Result<(), E>) -> Result<(), E> {
+        let summary = self.summary();
+        let mut row = Vec::new();
+        for &src in &summary.sources {
+            summary.row(src, &mut row);
+            for p in &row {
+                f(Pair {
+                    src: summary.name(src),
+                    dst: summary.name(p.dst),
+                    allowed: p.allowed,
+                    connections: p.connections,
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Summary<'_, '_> {
+    pub fn name(&self, end: End) -> &str {
+        match end {
+            End::Workload(w) => &self.sums.workloads[w],
+            End::External(x) => &self.grid.externals[x].label,
+        }
+    }
+
+    /// Every name a source or destination can have, for writers that
+    /// format each name once: workloads first, then external peers.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.sums
+            .workloads
+            .iter()
+            .map(String::as_str)
+            .chain(self.grid.externals.iter().map(|e| e.label.as_str()))
+    }
+
+    /// The position of `end`'s name in [`Summary::names`].
+    pub fn name_index(&self, end: End) -> usize {
+        match end {
+            End::Workload(w) => w,
+            End::External(x) => self.sums.len() + x,
+        }
+    }
+
+    /// The pairs of source `src` that the `--only` filter keeps, in
+    /// destination name order (`out` is cleared first).
+    pub fn row(&self, src: End, out: &mut Vec<RowPair>) {
+        out.clear();
+        match src {
+            End::Workload(w) => self.workload_row(w, out),
+            End::External(x) => self.external_row(x, out),
+        }
+        let only = self.grid.only;
+        out.retain(|p| {
             p.connections > 0
                 && match only {
                     None => true,
                     Some(true) => p.allowed > 0,
                     Some(false) => p.allowed < p.connections,
                 }
-        };
-        let mut next_ext_row = 0;
-        // Rows of external peers whose label sorts before `before`.
-        let mut emit_ext_rows =
-            |before: Option<&str>, f: &mut dyn FnMut(Pair<'_>) -> Result<(), E>| -> Result<(), E> {
-                while next_ext_row < ext_rows.len() {
-                    let x = ext_rows[next_ext_row];
-                    let label = self.externals[x].label.as_str();
-                    if before.is_some_and(|b| label >= b) {
-                        break;
-                    }
-                    next_ext_row += 1;
-                    let mut sums: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-                    for (d, w) in workloads.iter().enumerate() {
-                        let w = w.as_str();
-                        if !dst_kept.contains(w) {
-                            continue;
-                        }
-                        let (a, b) = self.ranges[d];
-                        for k in a..b {
-                            let c = &self.matrix.matrix.columns[k];
-                            if !self.port_kept((c.port, c.protocol)) {
-                                continue;
-                            }
-                            let s = sums.entry(w).or_default();
-                            s.0 += usize::from(self.from_external[x][k].allowed);
-                            s.1 += 1;
-                        }
-                    }
-                    for (dst, (allowed, connections)) in sums {
-                        let p = Pair {
-                            src: label,
-                            dst,
-                            allowed,
-                            connections,
-                        };
-                        if keep(&p) {
-                            f(p)?;
-                        }
-                    }
-                }
-                Ok(())
+        });
+    }
+
+    fn workload_row(&self, src: usize, out: &mut Vec<RowPair>) {
+        let grid = self.grid;
+        let allowed = self.sums.allowed_row(src);
+        let mut to_workloads = self.dst_workloads.iter().map(|&dst| RowPair {
+            dst: End::Workload(dst),
+            allowed: allowed[dst],
+            connections: self.sums.connections(src, dst),
+        });
+        let ports: Vec<usize> = (0..grid.external_ports.len())
+            .filter(|&k| grid.port_kept(grid.external_ports[k]))
+            .collect();
+        let to_externals = self.ext_cols.iter().map(|&x| {
+            let mut p = RowPair {
+                dst: End::External(x),
+                allowed: 0,
+                connections: 0,
             };
-        let to_externals = |src: &str| -> Vec<Pair<'_>> {
-            let Some(ms) = members.get(src) else {
-                return Vec::new();
-            };
-            ext_cols
-                .iter()
-                .map(|&x| {
-                    let mut p = Pair {
-                        src: "",
-                        dst: self.externals[x].label.as_str(),
-                        allowed: 0,
-                        connections: 0,
-                    };
-                    for &m in ms {
-                        for (k, port) in self.external_ports.iter().enumerate() {
-                            if self.port_kept(*port) {
-                                p.connections += 1;
-                                p.allowed += usize::from(
-                                    self.to_external[self.matrix.class_of(m)][x][k].allowed,
-                                );
-                            }
-                        }
-                    }
-                    p
-                })
-                .collect()
-        };
-        let mut row: Vec<(String, usize, usize)> = Vec::new();
-        let mut current: Option<String> = None;
-        let flush = |src: &str,
-                     row: &mut Vec<(String, usize, usize)>,
-                     f: &mut dyn FnMut(Pair<'_>) -> Result<(), E>|
-         -> Result<(), E> {
-            let mut pairs: Vec<Pair> = row
-                .iter()
-                .map(|(dst, allowed, connections)| Pair {
-                    src,
-                    dst,
-                    allowed: *allowed,
-                    connections: *connections,
-                })
-                .collect();
-            pairs.extend(to_externals(src).into_iter().map(|p| Pair { src, ..p }));
-            pairs.sort_by(|a, b| a.dst.cmp(b.dst));
-            for p in pairs {
-                if keep(&p) {
-                    f(p)?;
-                }
+            for &m in &self.members[src] {
+                let cells = grid.to_external_cells(grid.matrix.class_of(m), x);
+                p.connections += ports.len();
+                p.allowed += ports.iter().filter(|&&k| cells[k].allowed).count();
             }
-            row.clear();
-            Ok(())
-        };
-        let mut f = f;
-        self.matrix.for_each_workload_pair(|p: PairSummary<'_>| {
-            if !src_kept.contains(p.src) {
-                return Ok(());
+            p
+        });
+        // Both in name order: merged, a workload first when names tie.
+        let mut next = to_workloads.next();
+        for e in to_externals {
+            let label = self.name(e.dst);
+            while let Some(w) = next.filter(|w| self.name(w.dst) <= label) {
+                out.push(w);
+                next = to_workloads.next();
             }
-            if current.as_deref() != Some(p.src) {
-                if let Some(prev) = current.take() {
-                    flush(&prev, &mut row, &mut f)?;
-                }
-                emit_ext_rows(Some(p.src), &mut f)?;
-                current = Some(p.src.to_string());
-            }
-            if dst_kept.contains(p.dst) {
-                row.push((p.dst.to_string(), p.allowed, p.connections));
-            }
-            Ok(())
-        })?;
-        if let Some(prev) = current.take() {
-            flush(&prev, &mut row, &mut f)?;
+            out.push(e);
         }
-        emit_ext_rows(None, &mut f)
+        out.extend(next);
+        out.extend(to_workloads);
+    }
+
+    fn external_row(&self, x: usize, out: &mut Vec<RowPair>) {
+        let grid = self.grid;
+        for &w in &self.dst_workloads {
+            let mut p = RowPair {
+                dst: End::Workload(w),
+                allowed: 0,
+                connections: 0,
+            };
+            for &d in &self.members[w] {
+                let (a, b) = grid.ranges[d];
+                for k in a..b {
+                    let c = &grid.matrix.matrix.columns[k];
+                    if grid.port_kept((c.port, c.protocol)) {
+                        p.allowed += usize::from(grid.from_external[x][k].allowed);
+                        p.connections += 1;
+                    }
+                }
+            }
+            out.push(p);
+        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use netpol_model::{Cluster, Family, Protocol};
 
 use super::progress::Progress;
-use crate::grid::{Grid, GridCell, Node};
+use crate::grid::{Grid, GridCell, Node, PortAt, ordered};
 
 /// `{"connections":[...]}`, one connection per line so that it diffs well,
 /// written as it is produced rather than built in memory. A connection
@@ -13,60 +13,135 @@ use crate::grid::{Grid, GridCell, Node};
 /// one per family, each with `"family"`: no line claims more than is true.
 /// An external end adds the address it was decided with (`srcAddress`,
 /// `dstAddress`).
+///
+/// The output can be many GB: every piece of a line is formatted once (a
+/// row's source, a column's destination, a port), rows are formatted in
+/// parallel and written in order.
 pub fn json(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
-    let names: Vec<String> = grid
+    let heads: Vec<Vec<u8>> = grid
         .rows
         .iter()
-        .chain(&grid.cols)
-        .map(|&n| quote(grid.name(n)))
+        .map(|&n| format!(",\n{{\"src\":{},\"dst\":", quote(grid.name(n))).into_bytes())
         .collect();
-    let row_name = |i: usize| &names[i];
-    let col_name = |i: usize| &names[grid.rows.len() + i];
-    out.write_all(b"{\"connections\":[")?;
-    let mut progress = Progress::new("writing connections", grid.size_hint());
-    let mut i = 0;
-    for (r, &src) in grid.rows.iter().enumerate() {
-        for (k, &dst) in grid.cols.iter().enumerate() {
-            for c in grid.pair(src, dst) {
-                if !grid.keeps(&c) {
-                    continue;
-                }
-                progress.tick(i);
-                let families: Vec<(Option<Family>, bool)> = match c.decided.only {
-                    None => vec![(None, c.decided.allowed)],
-                    Some(only) => Family::ALL
-                        .into_iter()
-                        .map(|f| (Some(f), f == only))
-                        .collect(),
-                };
-                for (family, allowed) in families {
-                    if i > 0 {
-                        out.write_all(b",")?;
+    let dsts: Vec<Vec<u8>> = grid
+        .cols
+        .iter()
+        .map(|&n| quote(grid.name(n)).into_bytes())
+        .collect();
+    let address = |key: &str, n: Node| match grid.address(n) {
+        Some(a) => format!("\"{key}\":\"{a}\",").into_bytes(),
+        None => Vec::new(),
+    };
+    let src_addresses: Vec<Vec<u8>> = grid
+        .rows
+        .iter()
+        .map(|&n| address("srcAddress", n))
+        .collect();
+    let dst_addresses: Vec<Vec<u8>> = grid
+        .cols
+        .iter()
+        .map(|&n| address("dstAddress", n))
+        .collect();
+    let ports = PortPieces::new(grid, |port, protocol| {
+        format!(",\"port\":{port},\"protocol\":\"{protocol}\",")
+    });
+    let families = Family::ALL.map(|f| format!("\"family\":\"{f}\",").into_bytes());
+    let row = |&r: &usize, buf: &mut Vec<u8>| {
+        let mut line = |c: usize, port: &[u8], family: Option<usize>, allowed: bool| {
+            buf.extend_from_slice(&heads[r]);
+            buf.extend_from_slice(&dsts[c]);
+            buf.extend_from_slice(port);
+            if let Some(f) = family {
+                buf.extend_from_slice(&families[f]);
+            }
+            buf.extend_from_slice(&src_addresses[r]);
+            buf.extend_from_slice(&dst_addresses[c]);
+            buf.extend_from_slice(if allowed {
+                b"\"allowed\":true}"
+            } else {
+                b"\"allowed\":false}"
+            });
+        };
+        grid.for_each_in_row(grid.rows[r], |c, at, decided| {
+            let port = ports.get(at);
+            match decided.only {
+                None => line(c, port, None, decided.allowed),
+                Some(only) => {
+                    for (i, f) in Family::ALL.into_iter().enumerate() {
+                        line(c, port, Some(i), f == only);
                     }
-                    i += 1;
-                    write!(
-                        out,
-                        "\n{{\"src\":{},\"dst\":{},\"port\":{},\"protocol\":\"{}\",",
-                        row_name(r),
-                        col_name(k),
-                        c.port,
-                        c.protocol
-                    )?;
-                    if let Some(f) = family {
-                        write!(out, "\"family\":\"{f}\",")?;
-                    }
-                    if let Some(a) = grid.address(src) {
-                        write!(out, "\"srcAddress\":\"{a}\",")?;
-                    }
-                    if let Some(a) = grid.address(dst) {
-                        write!(out, "\"dstAddress\":\"{a}\",")?;
-                    }
-                    write!(out, "\"allowed\":{allowed}}}")?;
                 }
             }
+        });
+    };
+    out.write_all(b"{\"connections\":[")?;
+    // Every line starts with the comma that separates it from the one
+    // before: the first line drops it.
+    let mut first = true;
+    write_rows(grid, 100, row, |bytes| {
+        let bytes = match first {
+            true if !bytes.is_empty() => {
+                first = false;
+                &bytes[1..]
+            }
+            _ => bytes,
+        };
+        out.write_all(bytes)
+    })?;
+    out.write_all(b"\n]}\n")
+}
+
+/// Formats every row with `row` and hands the bytes to `sink` in row
+/// order, reporting progress; `cell_bytes` is about what one cell takes.
+fn write_rows(
+    grid: &Grid,
+    cell_bytes: usize,
+    row: impl Fn(&usize, &mut Vec<u8>) + Sync,
+    sink: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut progress = Progress::new("writing connections", grid.size_hint());
+    let row_cells = grid.size_hint() / grid.rows.len().max(1);
+    let rows: Vec<usize> = (0..grid.rows.len()).collect();
+    ordered::write_in_order(
+        &rows,
+        ordered::per_chunk(row_cells * cell_bytes),
+        row,
+        sink,
+        |done| progress.tick(done * row_cells),
+    )
+}
+
+/// A piece of every line formatted once per port: per class matrix column
+/// and per external port.
+struct PortPieces {
+    columns: Vec<Vec<u8>>,
+    external: Vec<Vec<u8>>,
+}
+
+impl PortPieces {
+    fn new(grid: &Grid, piece: impl Fn(u16, Protocol) -> String) -> PortPieces {
+        PortPieces {
+            columns: grid
+                .matrix
+                .matrix
+                .columns
+                .iter()
+                .map(|c| piece(c.port, c.protocol).into_bytes())
+                .collect(),
+            external: grid
+                .external_ports
+                .iter()
+                .map(|&(p, proto)| piece(p, proto).into_bytes())
+                .collect(),
         }
     }
-    out.write_all(b"\n]}\n")
+
+    fn get(&self, at: PortAt) -> &[u8] {
+        match at {
+            PortAt::Column(k) => &self.columns[k],
+            PortAt::External(k) => &self.external[k],
+        }
+    }
 }
 
 fn quote(s: &str) -> String {
@@ -114,34 +189,37 @@ pub fn csv(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
         "src,dst,port,protocol,allowed{}",
         if families { ",family" } else { "" }
     )?;
-    let mut progress = Progress::new("writing connections", grid.size_hint());
-    for (i, c) in grid.cells().enumerate() {
-        progress.tick(i);
-        let (src, dst) = (grid.name(c.src), grid.name(c.dst));
-        match c.decided.only {
-            None => writeln!(
-                out,
-                "{src},{dst},{},{},{}{}",
-                c.port,
-                c.protocol,
-                c.decided.allowed,
-                if families { "," } else { "" }
-            )?,
-            // As in the JSON: one row per family when the answer differs.
-            Some(only) => {
-                for f in Family::ALL {
-                    writeln!(
-                        out,
-                        "{src},{dst},{},{},{},{f}",
-                        c.port,
-                        c.protocol,
-                        f == only
-                    )?;
+    let heads: Vec<Vec<u8>> = grid
+        .rows
+        .iter()
+        .map(|&n| format!("{},", grid.name(n)).into_bytes())
+        .collect();
+    let dsts: Vec<&[u8]> = grid.cols.iter().map(|&n| grid.name(n).as_bytes()).collect();
+    let ports = PortPieces::new(grid, |port, protocol| format!(",{port},{protocol},"));
+    let end: &[u8] = if families { b",\n" } else { b"\n" };
+    let family_ends = Family::ALL.map(|f| format!(",{f}\n").into_bytes());
+    let row = |&r: &usize, buf: &mut Vec<u8>| {
+        let mut line = |c: usize, port: &[u8], allowed: bool, end: &[u8]| {
+            buf.extend_from_slice(&heads[r]);
+            buf.extend_from_slice(dsts[c]);
+            buf.extend_from_slice(port);
+            buf.extend_from_slice(if allowed { b"true" } else { b"false" });
+            buf.extend_from_slice(end);
+        };
+        grid.for_each_in_row(grid.rows[r], |c, at, decided| {
+            let port = ports.get(at);
+            match decided.only {
+                None => line(c, port, decided.allowed, end),
+                // As in the JSON: one row per family when the answer differs.
+                Some(only) => {
+                    for (i, f) in Family::ALL.into_iter().enumerate() {
+                        line(c, port, f == only, &family_ends[i]);
+                    }
                 }
             }
-        }
-    }
-    Ok(())
+        });
+    };
+    write_rows(grid, 60, row, |bytes| out.write_all(bytes))
 }
 
 /// Row labels longer than this are cut with an ellipsis: the grid stays
@@ -225,15 +303,13 @@ pub fn table(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
     }
     let mut partly = Vec::new();
     let (mut total, mut allowed, mut one_family) = (0usize, 0usize, 0usize);
+    let mut cells: Vec<GridCell> = Vec::new();
     for &src in &grid.rows {
         let mut line = fit(grid.name(src), name_width);
         line.push_str("  ");
         for (k, &dst) in grid.cols.iter().enumerate() {
-            let cells: Vec<GridCell> = grid
-                .pair(src, dst)
-                .into_iter()
-                .filter(|c| grid.keeps(c))
-                .collect();
+            grid.pair_into(src, dst, &mut cells);
+            cells.retain(|c| grid.keeps(c));
             total += cells.len();
             allowed += cells.iter().filter(|c| c.decided.allowed).count();
             one_family += cells.iter().filter(|c| c.decided.only.is_some()).count();
