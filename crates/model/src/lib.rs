@@ -6,7 +6,9 @@
 //! field, and a cluster is produced only when there are none.
 
 mod diag;
+mod json;
 mod load;
+mod lines;
 mod manifest;
 pub mod text;
 mod tiers;
