@@ -146,7 +146,10 @@ fn scan(text: &str) -> Option<Scan> {
 
 /// Where the value starting at `line` is recorded: at its key's line in an
 /// object, with the key.
-fn value_start<'t>(stack: &mut [Open<'t>], line: usize) -> (usize, Option<std::borrow::Cow<'t, str>>) {
+fn value_start<'t>(
+    stack: &mut [Open<'t>],
+    line: usize,
+) -> (usize, Option<std::borrow::Cow<'t, str>>) {
     match stack.last_mut().and_then(|top| top.key.take()) {
         Some((k, at)) => (at, Some(k)),
         None => (line, None),
@@ -164,4 +167,86 @@ fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{MAX_EXPANDED_BYTES, child_index, child_key, parse_documents};
+
+    /// Every path of `v`, containers and scalars.
+    fn paths(v: &Value, path: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    paths(x, child_key(&path, k), out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    paths(x, child_index(&path, i), out);
+                }
+            }
+            _ => {}
+        }
+        out.push(path);
+    }
+
+    #[test]
+    fn values_and_lines_are_those_of_the_yaml_path() {
+        let text = r#"
+{
+  "apiVersion": "v1", "kind": "List",
+  "items": [
+    {
+      "metadata": {"name": "a\"b", "labels": {"app.kubernetes.io/name": "x",
+        "app": "y"}},
+      "spec": {
+        "ports": [80, -3, 1.5, 1e3, true, null,
+          [], {}, [[1], [2,
+            3]]],
+        "esc\\aped": "\u00e9\n"
+      }
+    },
+    {"kind": "Pod"}
+  ]
+}
+"#;
+        let fast = parse(text, &Budget::default()).unwrap().unwrap();
+        let slow = parse_documents(text).unwrap();
+        assert_eq!(fast.len(), 1);
+        assert_eq!(fast[0].value, slow[0].value);
+        let mut all = Vec::new();
+        paths(&fast[0].value, String::new(), &mut all);
+        assert!(all.len() > 25, "{all:?}");
+        for p in all
+            .iter()
+            .map(String::as_str)
+            .chain(["items[0].spec.missing", "items[9]", "nope"])
+        {
+            assert_eq!(fast[0].lines.line(p), slow[0].lines.line(p), "{p}");
+        }
+        assert_eq!(fast[0].lines.line("items[0].spec.ports[8][1]"), 10);
+        assert_eq!(fast[0].lines.line("items[0].metadata.labels.app"), 7);
+    }
+
+    #[test]
+    fn what_is_not_plain_json_goes_to_the_yaml_parser() {
+        let budget = Budget::default();
+        assert!(parse("{\"a\": 1, \"a\": 2}", &budget).is_none());
+        assert!(parse("{\"a\": 1}\n---\n{\"b\": 2}", &budget).is_none());
+        assert!(parse("{a: 1}", &budget).is_none());
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert!(parse(&deep, &budget).is_none());
+        assert!(!looks_like_json("# c\n{}"));
+        assert!(looks_like_json("\n  [1]"));
+    }
+
+    #[test]
+    fn json_is_charged_to_the_shared_budget() {
+        let budget = Budget::with_limits(10, MAX_EXPANDED_BYTES);
+        assert!(parse("[1, 2, 3, 4]", &budget).unwrap().is_ok());
+        let err = parse("[1, 2, 3, 4, 5, 6]", &budget).unwrap().unwrap_err();
+        assert!(err.message.contains("input too large"), "{err:?}");
+    }
 }

@@ -7,8 +7,8 @@
 
 mod diag;
 mod json;
-mod load;
 mod lines;
+mod load;
 mod manifest;
 pub mod text;
 mod tiers;

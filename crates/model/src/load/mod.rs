@@ -215,8 +215,7 @@ fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Ac
     } else {
         None
     };
-    let parsed =
-        parsed.unwrap_or_else(|| yaml::parse_documents_within(&source.text, budget));
+    let parsed = parsed.unwrap_or_else(|| yaml::parse_documents_within(&source.text, budget));
     match parsed {
         Err(e) => acc.errors.push(Diagnostic {
             file: source.name.clone(),
@@ -293,8 +292,7 @@ impl Accumulator {
                     self.errors
                         .extend_from_slice(&errors[object.first_error..object.end_error]);
                     next_error = object.end_error;
-                    self.seen
-                        .insert(object.key.clone(), object.origin.clone());
+                    self.seen.insert(object.key.clone(), object.origin.clone());
                     self.loaded.push(LoadedObject {
                         first_error,
                         end_error: self.errors.len(),
