@@ -364,12 +364,12 @@ impl Accumulator {
 
     /// Converts the objects of `todo` (last first) and the items of the
     /// Lists among them.
-    fn objects<'v>(
+    fn objects(
         &mut self,
         file: &Arc<str>,
         doc: &Document,
         opts: &LoadOptions,
-        mut todo: Vec<(String, &'v Value)>,
+        mut todo: Vec<(String, &Value)>,
     ) {
         while let Some((prefix, value)) = todo.pop() {
             let mut ctx = Ctx {
