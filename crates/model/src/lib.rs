@@ -6,6 +6,8 @@
 //! field, and a cluster is produced only when there are none.
 
 mod diag;
+mod json;
+mod lines;
 mod load;
 mod manifest;
 pub mod text;

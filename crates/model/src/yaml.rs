@@ -14,8 +14,8 @@ pub const MAX_DEPTH: usize = 128;
 /// What one input (every document of every file of a run) may expand to,
 /// aliases included: values (scalars, mappings, sequences)...
 pub const MAX_NODES: usize = 10_000_000;
-/// ...and bytes of text (scalars, keys and the field paths kept for line
-/// numbers). Without aliases a file cannot exceed its own size here, so
+/// ...and bytes of text (scalars and keys, which the line index keeps once more
+/// for line numbers). Without aliases a file cannot exceed its own size here, so
 /// this is the input size cap: aliases cannot multiply a small file
 /// ("billion laughs") past what a large one could hold.
 pub const MAX_EXPANDED_BYTES: usize = 256 * 1024 * 1024;
@@ -46,7 +46,7 @@ impl Budget {
         }
     }
 
-    fn charge(&self, nodes: usize, bytes: usize) -> Result<(), String> {
+    pub(crate) fn charge(&self, nodes: usize, bytes: usize) -> Result<(), String> {
         let n = self
             .nodes
             .fetch_add(nodes, Ordering::Relaxed)
@@ -86,36 +86,8 @@ pub struct Document {
     pub lines: std::sync::Arc<LineIndex>,
 }
 
-/// Field path (`spec.ingress[0].from`) to 1-based line.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct LineIndex {
-    lines: HashMap<String, usize>,
-    start: usize,
-}
-
-impl LineIndex {
-    /// Line of `path`, or of its nearest ancestor that has one.
-    pub fn line(&self, path: &str) -> usize {
-        let mut p = path;
-        loop {
-            if let Some(l) = self.lines.get(p) {
-                return *l;
-            }
-            match parent_path(p) {
-                Some(parent) => p = parent,
-                None => return self.start,
-            }
-        }
-    }
-}
-
-fn parent_path(path: &str) -> Option<&str> {
-    if path.is_empty() {
-        return None;
-    }
-    let cut = path.rfind(['.', '[']).unwrap_or(0);
-    Some(&path[..cut])
-}
+pub use crate::lines::LineIndex;
+use crate::lines::LinesBuilder;
 
 pub fn child_key(path: &str, key: &str) -> String {
     if path.is_empty() {
@@ -188,16 +160,15 @@ type Size = (usize, usize);
 enum Frame {
     Seq {
         items: Vec<Value>,
-        path: String,
         anchor: usize,
         /// `Builder::used` when the frame opened.
         start: Size,
     },
     Map {
         map: Map<String, Value>,
-        path: String,
         anchor: usize,
-        key: Option<String>,
+        /// The key whose value comes next, and its line.
+        key: Option<(String, usize)>,
         start: Size,
     },
 }
@@ -207,7 +178,7 @@ struct Builder<'b> {
     docs: Vec<Document>,
     doc_index: usize,
     stack: Vec<Frame>,
-    lines: HashMap<String, usize>,
+    lines: LinesBuilder,
     doc_start: usize,
     /// Each anchored value with its size, charged again at every alias.
     anchors: HashMap<usize, (Value, Size)>,
@@ -232,25 +203,38 @@ impl Builder<'_> {
         }
     }
 
-    /// The path the next node will have, recording its line.
-    fn next_path(&mut self, line: usize) -> Option<String> {
-        let path = self.path_of_next()?;
-        if self.charge(0, path.len(), line) {
-            self.lines.entry(path.clone()).or_insert(line);
+    /// Records the line of the node that starts now: a mapping entry's
+    /// value is at its key's line. `None` when the node would be a key.
+    fn next_node(&mut self, line: usize, container: Option<bool>) -> Option<()> {
+        let (line, key) = match self.stack.last() {
+            Some(Frame::Map { key: None, .. }) => return None,
+            Some(Frame::Map {
+                key: Some((k, l)), ..
+            }) => (*l, Some(k.as_str())),
+            _ => (line, None),
+        };
+        match container {
+            Some(is_map) => self.lines.open(line, key, is_map),
+            None => {
+                self.lines.node(line, key);
+            }
         }
-        Some(path)
+        Some(())
     }
 
-    fn path_of_next(&self) -> Option<String> {
-        let path = match self.stack.last() {
-            None => String::new(),
-            Some(Frame::Seq { items, path, .. }) => child_index(path, items.len()),
-            Some(Frame::Map {
-                key: Some(k), path, ..
-            }) => child_key(path, k),
-            Some(Frame::Map { key: None, .. }) => return None,
-        };
-        Some(path)
+    /// The path of the innermost open container, for messages only.
+    fn current_path(&self) -> String {
+        let mut path = String::new();
+        for pair in self.stack.windows(2) {
+            path = match &pair[0] {
+                Frame::Seq { items, .. } => child_index(&path, items.len()),
+                Frame::Map {
+                    key: Some((k, _)), ..
+                } => child_key(&path, k),
+                Frame::Map { key: None, .. } => path,
+            };
+        }
+        path
     }
 
     /// Charges `nodes` and `bytes`; false (with the error recorded) once the
@@ -310,16 +294,13 @@ impl Builder<'_> {
                     self.docs.push(Document {
                         index: self.doc_index,
                         value,
-                        lines: std::sync::Arc::new(LineIndex {
-                            lines: std::mem::take(&mut self.lines),
-                            start: self.doc_start,
-                        }),
+                        lines: std::sync::Arc::new(self.lines.finish(self.doc_start)),
                     });
                 }
             }
             Some(Frame::Seq { items, .. }) => items.push(value),
             Some(Frame::Map { map, key, .. }) => {
-                if let Some(k) = key.take() {
+                if let Some((k, _)) = key.take() {
                     map.insert(k, value);
                 }
             }
@@ -334,7 +315,12 @@ impl Builder<'_> {
         tag: Option<Tag>,
         line: usize,
     ) {
-        if !self.charge(1, text.len(), line) {
+        // A key is not a value of its own: its text is charged, and its
+        // entry counts once, through the value (a 150,000-pod dump has
+        // some 6 million values, and as many keys again).
+        let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
+        let nodes = usize::from(!is_key);
+        if !self.charge(nodes, text.len(), line) {
             return;
         }
         let size = (1, text.len());
@@ -354,21 +340,19 @@ impl Builder<'_> {
                     Value::Null => "null".to_string(),
                     other => other.to_string(),
                 };
-                if let Some(Frame::Map { key, map, path, .. }) = self.stack.last_mut() {
-                    let p = child_key(path, &k);
-                    if map.contains_key(&k) {
-                        self.fail(line, format!("{p}: duplicate key {k:?}"));
-                        return;
-                    }
-                    *key = Some(k);
-                    if self.charge(0, p.len(), line) {
-                        self.lines.insert(p, line);
-                    }
+                let duplicate = matches!(self.stack.last(), Some(Frame::Map { map, .. }) if map.contains_key(&k));
+                if duplicate {
+                    let p = child_key(&self.current_path(), &k);
+                    self.fail(line, format!("{p}: duplicate key {k:?}"));
+                    return;
+                }
+                if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
+                    *key = Some((k, line));
                 }
                 return;
             }
         }
-        self.next_path(line);
+        self.next_node(line, None);
         self.push_value(value, anchor, size);
     }
 
@@ -380,13 +364,13 @@ impl Builder<'_> {
             self.fail(line, format!("nesting deeper than {MAX_DEPTH} levels"));
             return;
         }
-        let Some(path) = self.next_path(line) else {
+        if self.next_node(line, Some(is_map)).is_none() {
             self.fail(
                 line,
                 "a mapping or sequence used as a mapping key is not supported".into(),
             );
             return;
-        };
+        }
         if !self.charge(1, 0, line) {
             return;
         }
@@ -394,7 +378,6 @@ impl Builder<'_> {
         self.stack.push(if is_map {
             Frame::Map {
                 map: Map::new(),
-                path,
                 anchor,
                 key: None,
                 start,
@@ -402,7 +385,6 @@ impl Builder<'_> {
         } else {
             Frame::Seq {
                 items: Vec::new(),
-                path,
                 anchor,
                 start,
             }
@@ -410,6 +392,7 @@ impl Builder<'_> {
     }
 
     fn close(&mut self) {
+        self.lines.close();
         let (value, anchor, start) = match self.stack.pop() {
             Some(Frame::Seq {
                 items,
@@ -444,7 +427,7 @@ impl Builder<'_> {
             match value {
                 Value::String(s) => {
                     if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
-                        *key = Some(s);
+                        *key = Some((s, line));
                     }
                 }
                 _ => self.fail(
@@ -454,7 +437,7 @@ impl Builder<'_> {
             }
             return;
         }
-        self.next_path(line);
+        self.next_node(line, None);
         self.push_value(value, 0, size);
     }
 }
@@ -686,6 +669,19 @@ mod tests {
                 .count()
         });
         assert!(failed >= 1, "4 x 10^6 values passed a budget of 3.5 x 10^6");
+    }
+
+    #[test]
+    fn keys_are_charged_as_text_not_as_values() {
+        // One mapping and three values: a budget of four is enough.
+        let budget = Budget::with_limits(4, MAX_EXPANDED_BYTES);
+        assert!(parse_documents_within("a: 1\nb: 2\nc: 3\n", &budget).is_ok());
+        // Keys being free cannot make aliases free: a key's anchor is not
+        // one an alias can name.
+        let budget = Budget::with_limits(100, MAX_EXPANDED_BYTES);
+        let text = format!("{{&k \"\": 1, l: [{}]}}\n", vec!["*k"; 200].join(", "));
+        let err = parse_documents_within(&text, &budget).unwrap_err();
+        assert!(err.message.contains("unknown anchor"), "{err:?}");
     }
 
     #[test]

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+
 use netpol_model::{
     Cluster, Endpoint, LabelSelector, Labels, Operator, Peer, Policy, PortRef, Protocol, Rule,
     Service, WorkloadKind,
@@ -475,5 +477,156 @@ fn selector_body(out: &mut String, indent: usize, sel: &LabelSelector) {
             let values: Vec<String> = r.values.iter().map(|v| q(v)).collect();
             let _ = writeln!(out, "{p}  values: [{}]", values.join(", "));
         }
+    }
+}
+
+/// The text format [`reshape`] writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Format {
+    #[default]
+    Yaml,
+    /// As `kubectl get ... -o json` prints: every file one `List`.
+    Json,
+}
+
+/// The objects of `files` in another shape: as JSON (each file one `List`)
+/// and/or, with `single`, all of them as one `List` in `cluster.yaml` or
+/// `cluster.json` (a whole live dump in one document, as `kubectl get
+/// ... -A -o yaml` gives it). The objects and their order are unchanged;
+/// only where each starts differs.
+pub fn reshape(files: Vec<File>, format: Format, single: bool) -> Vec<File> {
+    if format == Format::Yaml && !single {
+        return files;
+    }
+    let ext = match format {
+        Format::Yaml => "yaml",
+        Format::Json => "json",
+    };
+    if single {
+        let items: Vec<Value> = files.iter().flat_map(objects).collect();
+        return vec![File {
+            path: format!("cluster.{ext}").into(),
+            text: render(items, format),
+        }];
+    }
+    files
+        .iter()
+        .map(|f| File {
+            path: f.path.with_extension(ext),
+            text: render(objects(f), format),
+        })
+        .collect()
+}
+
+/// The objects of a file netpol-synth wrote, a `List`'s items in its place.
+fn objects(file: &File) -> Vec<Value> {
+    let docs =
+        netpol_model::yaml::parse_documents(&file.text).expect("netpol-synth writes valid YAML");
+    let mut out = Vec::new();
+    for doc in docs {
+        match doc.value {
+            Value::Object(mut m)
+                if m.get("kind").and_then(Value::as_str) == Some("List")
+                    && m.get("items").is_some_and(Value::is_array) =>
+            {
+                if let Some(Value::Array(items)) = m.remove("items") {
+                    out.extend(items);
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn render(items: Vec<Value>, format: Format) -> String {
+    let mut list = serde_json::Map::new();
+    list.insert("apiVersion".into(), "v1".into());
+    list.insert("kind".into(), "List".into());
+    list.insert("items".into(), Value::Array(items));
+    list.insert(
+        "metadata".into(),
+        serde_json::json!({ "resourceVersion": "" }),
+    );
+    let list = Value::Object(list);
+    match format {
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(&list).expect("a Value serializes");
+            text.push('\n');
+            text
+        }
+        Format::Yaml => {
+            let mut text = doc_start();
+            yaml_block(&mut text, 0, &list);
+            text
+        }
+    }
+}
+
+/// A non-empty mapping or sequence as block YAML at `indent`, every string
+/// double-quoted (a JSON string is a valid YAML one).
+fn yaml_block(out: &mut String, indent: usize, v: &Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                out.push_str(&pad(indent));
+                yaml_entry(out, indent, k, x);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                out.push_str(&pad(indent));
+                out.push_str("- ");
+                yaml_item(out, indent + 2, x);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn yaml_entry(out: &mut String, indent: usize, key: &str, x: &Value) {
+    out.push_str(&yaml_scalar(&Value::String(key.to_string())));
+    match x {
+        Value::Object(m) if !m.is_empty() => {
+            out.push_str(":\n");
+            yaml_block(out, indent + 2, x);
+        }
+        // kubectl's style: a sequence's dashes at its key's indentation.
+        Value::Array(a) if !a.is_empty() => {
+            out.push_str(":\n");
+            yaml_block(out, indent, x);
+        }
+        _ => {
+            let _ = writeln!(out, ": {}", yaml_scalar(x));
+        }
+    }
+}
+
+/// A sequence item after its `- `: a mapping's first entry on the dash's line.
+fn yaml_item(out: &mut String, indent: usize, x: &Value) {
+    match x {
+        Value::Object(m) if !m.is_empty() => {
+            for (i, (k, y)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&pad(indent));
+                }
+                yaml_entry(out, indent, k, y);
+            }
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            yaml_block(out, indent, x);
+        }
+        _ => {
+            let _ = writeln!(out, "{}", yaml_scalar(x));
+        }
+    }
+}
+
+fn yaml_scalar(v: &Value) -> String {
+    match v {
+        Value::Object(_) => "{}".into(),
+        Value::Array(_) => "[]".into(),
+        other => other.to_string(),
     }
 }

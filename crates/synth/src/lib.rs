@@ -8,7 +8,7 @@ mod generate;
 mod live;
 mod rng;
 
-pub use emit::{File, HEADER, to_files, to_yaml, write_dir, write_files};
+pub use emit::{File, Format, HEADER, reshape, to_files, to_yaml, write_dir, write_files};
 pub use generate::{DNS_NAMESPACE, Params, generate, summary};
 pub use live::{live, to_live_files};
 pub use rng::Rng;

@@ -25,9 +25,24 @@ struct Args {
     /// addresses, nodes and ownerReferences), plus the controllers owning them.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     replicas: Option<u32>,
+    /// Write every file as JSON (a `List` per file, as `kubectl get -o json`
+    /// prints). JSON has no comments to mark a file as generated: an existing
+    /// .json file is never overwritten.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Yaml)]
+    output_format: OutputFormat,
+    /// Write every object into one `List` document, `cluster.yaml` or
+    /// `cluster.json` (a live dump in one piece).
+    #[arg(long)]
+    single_file: bool,
     /// Output directory (created if missing).
     #[arg(short, long)]
     output: PathBuf,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OutputFormat {
+    Yaml,
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -54,6 +69,11 @@ fn main() -> ExitCode {
             ),
         ),
     };
+    let format = match args.output_format {
+        OutputFormat::Yaml => netpol_synth::Format::Yaml,
+        OutputFormat::Json => netpol_synth::Format::Json,
+    };
+    let files = netpol_synth::reshape(files, format, args.single_file);
     match netpol_synth::write_files(&files, &args.output) {
         Ok(files) => {
             eprintln!(

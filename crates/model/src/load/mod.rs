@@ -210,7 +210,13 @@ pub fn load_sources(sources: &[Source], opts: &LoadOptions) -> Result<Cluster, L
 fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Accumulator {
     let mut acc = Accumulator::default();
     let file: Arc<str> = Arc::from(source.name.as_str());
-    match yaml::parse_documents_within(&source.text, budget) {
+    let parsed = if crate::json::looks_like_json(&source.text) {
+        crate::json::parse(&source.text, budget)
+    } else {
+        None
+    };
+    let parsed = parsed.unwrap_or_else(|| yaml::parse_documents_within(&source.text, budget));
+    match parsed {
         Err(e) => acc.errors.push(Diagnostic {
             file: source.name.clone(),
             document: e.document,
@@ -278,7 +284,20 @@ impl Accumulator {
                     next_error = object.end_error;
                 }
                 None => {
-                    self.seen.insert(object.key, object.origin);
+                    // Kept with its errors' new places, for when this part
+                    // is itself joined to another (a List's items into their file).
+                    self.errors
+                        .extend_from_slice(&errors[next_error..object.first_error]);
+                    let first_error = self.errors.len();
+                    self.errors
+                        .extend_from_slice(&errors[object.first_error..object.end_error]);
+                    next_error = object.end_error;
+                    self.seen.insert(object.key.clone(), object.origin.clone());
+                    self.loaded.push(LoadedObject {
+                        first_error,
+                        end_error: self.errors.len(),
+                        ..object
+                    });
                 }
             }
         }
@@ -316,7 +335,42 @@ impl Accumulator {
     }
 
     fn document(&mut self, file: &Arc<str>, doc: &Document, opts: &LoadOptions) {
-        let mut todo: Vec<(String, &Value)> = vec![(String::new(), &doc.value)];
+        if let Some(items) = large_list_items(&doc.value) {
+            // A live dump is often one List: its items are converted in
+            // parallel, in chunks joined in order, so the result and the
+            // diagnostics are those of converting them one after the other.
+            let parts: Vec<Accumulator> = items
+                .par_chunks(LIST_CHUNK)
+                .enumerate()
+                .map(|(c, chunk)| {
+                    let mut part = Accumulator::default();
+                    let todo = chunk
+                        .iter()
+                        .enumerate()
+                        .rev()
+                        .map(|(j, item)| (child_index("items", c * LIST_CHUNK + j), item))
+                        .collect();
+                    part.objects(file, doc, opts, todo);
+                    part
+                })
+                .collect();
+            for part in parts {
+                self.join(part);
+            }
+            return;
+        }
+        self.objects(file, doc, opts, vec![(String::new(), &doc.value)]);
+    }
+
+    /// Converts the objects of `todo` (last first) and the items of the
+    /// Lists among them.
+    fn objects(
+        &mut self,
+        file: &Arc<str>,
+        doc: &Document,
+        opts: &LoadOptions,
+        mut todo: Vec<(String, &Value)>,
+    ) {
         while let Some((prefix, value)) = todo.pop() {
             let mut ctx = Ctx {
                 file,
@@ -604,6 +658,20 @@ fn top_owner(
         _ => name,
     };
     Some(format!("{ns}/{name}"))
+}
+
+/// Items of a List converted per chunk of this many, in parallel.
+const LIST_CHUNK: usize = 256;
+
+/// The items of a document that is a List with more than one chunk of
+/// them: exactly the documents whose items [`Accumulator::objects`] would
+/// read one by one without any error about the List itself.
+fn large_list_items(value: &Value) -> Option<&[Value]> {
+    let obj = value.as_object()?;
+    let kind = obj.get("kind")?.as_str()?;
+    obj.get("apiVersion")?.as_str()?;
+    let items = obj.get("items")?.as_array()?;
+    (kind.ends_with("List") && items.len() > LIST_CHUNK).then_some(items.as_slice())
 }
 
 fn expected_group(kind: &str) -> Option<&'static str> {
