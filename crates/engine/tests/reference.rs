@@ -489,6 +489,28 @@ fn outside_addresses(c: &Cluster) -> Vec<IpAddr> {
     ips
 }
 
+/// `Engine::decide` (no trace) gives the verdict's answer.
+fn same_without_trace(
+    engine: &Engine,
+    v: &netpol_engine::Verdict,
+    src: Party,
+    dst: Party,
+) -> Result<(), String> {
+    let o = engine.decide(src, dst, v.port, v.protocol);
+    if (o.allowed, o.only) != (v.allowed, v.only_over()) {
+        return Err(format!(
+            "{} -> {} {}/{}: decide {o:?}, verdict {} (only {:?})",
+            v.src,
+            v.dst,
+            v.port,
+            v.protocol,
+            v.allowed,
+            v.only_over()
+        ));
+    }
+    Ok(())
+}
+
 /// Checks every matrix cell, extra ports and external parties; returns how many checks ran.
 fn check_cluster(c: &Cluster) -> Result<usize, String> {
     let engine = Engine::new(c);
@@ -518,6 +540,12 @@ fn check_cluster(c: &Cluster) -> Result<usize, String> {
         if let Some(u) = &verdict.undecidable {
             return Err(format!("undecidable without domainNames: {u}"));
         }
+        same_without_trace(
+            &engine,
+            &verdict,
+            Party::Endpoint(cell.src),
+            Party::Endpoint(cell.dst),
+        )?;
         let cell_only = cell.only.map(|f| f == Family::V6);
         let verdict_only = verdict.only_over().map(|f| f == Family::V6);
         if cell.allowed != want
@@ -563,6 +591,7 @@ fn check_cluster(c: &Cluster) -> Result<usize, String> {
                 let answer = spec::decide(c, Who::Pod(src), Who::Pod(dst), port, protocol);
                 let want = (answer.allowed(), answer.only_v6());
                 let v = engine.verdict(Party::Endpoint(src), Party::Endpoint(dst), port, protocol);
+                same_without_trace(&engine, &v, Party::Endpoint(src), Party::Endpoint(dst))?;
                 let got = (v.allowed, v.only_over().map(|f| f == Family::V6));
                 if got != want {
                     return Err(format!(
@@ -599,7 +628,9 @@ fn check_cluster(c: &Cluster) -> Result<usize, String> {
                     ),
                 ] {
                     let want = spec::allowed(c, src, dst, port, protocol);
-                    let got = engine.verdict(s, d, port, protocol).allowed;
+                    let v = engine.verdict(s, d, port, protocol);
+                    same_without_trace(&engine, &v, s, d)?;
+                    let got = v.allowed;
                     if got != want {
                         return Err(format!(
                             "{src:?} -> {dst:?} {port}/{protocol}: reference {want}, verdict {got}"
@@ -1192,10 +1223,8 @@ fn classes_merge_pods_under_cluster_policies() {
     let (mut across_nodes, mut networks_split) = (false, false);
     for seed in 1..=6u64 {
         let template = generate(&Params::new(40, seed));
-        let pods = forget_some_host_addresses(
-            with_cluster_policies(spread_host_pods(live(&template, 3), seed), seed, 6),
-            seed,
-        );
+        let pods =
+            forget_some_host_addresses(with_cluster_policies(live(&template, 3), seed, 6), seed);
         let n = check_classes(&pods).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         merged += n;
         pods_total += pods.endpoints.len();

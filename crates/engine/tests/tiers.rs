@@ -242,6 +242,8 @@ fn domain_names_are_undecidable_unless_the_answer_is_the_same_either_way() {
     let v = e.verdict(a, outside, 443, Protocol::Tcp);
     assert!(!v.allowed);
     assert_eq!(v.egress.status, SideStatus::Undecidable);
+    // Without the trace: not allowed, as the verdict says.
+    assert!(!e.decide(a, outside, 443, Protocol::Tcp).allowed);
     let u = v.undecidable.as_deref().unwrap();
     assert!(
         u.contains("admin/dns rule egress[0]") && u.contains("domainNames"),
@@ -255,6 +257,8 @@ fn domain_names_are_undecidable_unless_the_answer_is_the_same_either_way() {
         Protocol::Tcp,
     );
     assert!(v.allowed && v.undecidable.is_none());
+    let inside = Party::External("10.9.9.9".parse().unwrap());
+    assert!(e.decide(a, inside, 443, Protocol::Tcp).allowed);
     // A pod is not taken to be a domain name's address.
     assert!(verdict(&c, "x/a", "y/b", 80, Protocol::Tcp).allowed);
 }

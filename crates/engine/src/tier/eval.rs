@@ -8,7 +8,7 @@ use netpol_model::{
 
 use super::compile::{CompiledTierPeer, CompiledTiers};
 use super::trace::{Layer, TierPolicyTrace, TierRuleTrace, TierTrace};
-use crate::compile::{Engine, ports_admit};
+use crate::compile::Engine;
 use crate::selector;
 use crate::trace::{Check, SideStatus, SideTrace};
 use crate::verdict::Party;
@@ -494,66 +494,6 @@ impl Engine<'_> {
             policies,
             tiers: Some(Box::new(tt)),
         }
-    }
-
-    /// The same decision as [`Engine::tiered_side`] between two endpoints
-    /// over one family, without the trace: what the matrix asks.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn tiered_allows(
-        &self,
-        tiers: &CompiledTiers,
-        direction: Direction,
-        subject: usize,
-        peer: usize,
-        port: u16,
-        protocol: Protocol,
-        family: Family,
-    ) -> bool {
-        let s = &self.cluster.endpoints[subject];
-        if s.host_network {
-            return true;
-        }
-        let dst = match direction {
-            Direction::Ingress => s,
-            Direction::Egress => &self.cluster.endpoints[peer],
-        };
-        let (party, fam) = (Party::Endpoint(peer), Some(family));
-        let run = |tier| {
-            self.run_tier(
-                tiers,
-                tier,
-                direction,
-                subject,
-                party,
-                Some(dst),
-                port,
-                protocol,
-                fam,
-                None,
-            )
-            .decision
-        };
-        match run(Tier::Admin) {
-            Some((Action::Accept, ..)) => return true,
-            Some((Action::Deny, ..)) => return false,
-            _ => {}
-        }
-        let selecting = self.policies_selecting(subject, direction);
-        if !selecting.is_empty() {
-            return selecting.iter().any(|&pi| {
-                let (policy, compiled) = self.policy(pi);
-                compiled.rules(direction).iter().any(|cr| {
-                    cr.admitted_over(fam).contains(peer)
-                        && ports_admit(
-                            &policy.rules(direction)[cr.index].ports,
-                            Some(dst),
-                            port,
-                            protocol,
-                        )
-                })
-            });
-        }
-        !matches!(run(Tier::Baseline), Some((Action::Deny, ..)))
     }
 }
 
