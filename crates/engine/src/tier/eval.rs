@@ -62,7 +62,7 @@ pub fn tier_port_admits(
     }
 }
 
-fn rule_ports_admit(
+pub(crate) fn rule_ports_admit(
     rule: &TierRule,
     dst: Option<&Endpoint>,
     port: u16,
