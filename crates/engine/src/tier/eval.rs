@@ -223,20 +223,40 @@ impl Engine<'_> {
                 .enumerate()
             {
                 let ports_ok = rule_ports_admit(rule, dst, port, protocol);
-                let hits: Vec<Hit> = rule
-                    .peers
-                    .iter()
-                    .zip(&crule.peers)
-                    .map(|(p, cp)| hit(p, cp, peer, family))
-                    .collect();
+                let peers = rule.peers.iter().zip(&crule.peers);
+                // Every peer's answer only for the trace; without it, the
+                // first that matches is enough.
+                let hits: Vec<Hit> = if trace.is_some() {
+                    peers
+                        .clone()
+                        .map(|(p, cp)| hit(p, cp, peer, family))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 let h = if !ports_ok {
                     Hit::No
-                } else if hits.contains(&Hit::Yes) {
-                    Hit::Yes
-                } else if hits.contains(&Hit::Unknown) {
-                    Hit::Unknown
+                } else if trace.is_some() {
+                    if hits.contains(&Hit::Yes) {
+                        Hit::Yes
+                    } else if hits.contains(&Hit::Unknown) {
+                        Hit::Unknown
+                    } else {
+                        Hit::No
+                    }
                 } else {
-                    Hit::No
+                    let mut h = Hit::No;
+                    for (p, cp) in peers {
+                        match hit(p, cp, peer, family) {
+                            Hit::Yes => {
+                                h = Hit::Yes;
+                                break;
+                            }
+                            Hit::Unknown => h = Hit::Unknown,
+                            Hit::No => {}
+                        }
+                    }
+                    h
                 };
                 if trace.is_some() {
                     rules_trace.push(
