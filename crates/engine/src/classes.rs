@@ -10,17 +10,27 @@
 //! pods stands for different pods, as the engine models replicas: its cell
 //! with itself is traffic between two of them, which policies decide.
 //!
+//! ClusterNetworkPolicies see the same, plus: their `networks` CIDRs cut the
+//! address space like ipBlocks (they join the atoms), and their `nodes` peers
+//! match a pod whose address is a selected Node's address, or a host-network
+//! pod with no recorded address on a selected Node. So, when some `nodes`
+//! peer exists, the key also holds, per address, the labels of the Nodes
+//! that have it, and for a host-network pod without address its node (whose
+//! name the representative keeps, so that it stays on that node).
+//!
 //! Two things are not policies' doing and stay per pod, applied when the
 //! class results are expanded ([`crate::ClassMatrix`]): a pod may always
 //! reach itself, and a pod and its own node (a host-network pod there) may
 //! always reach each other. Keeping the node out of the key keeps the classes
-//! few in clusters where every node runs host-network pods.
+//! few in clusters where every node runs host-network pods. (A representative
+//! that keeps its node stands for pods all on that node, so what the engine
+//! applies between two of them holds for each pair of their pods.)
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
-use netpol_model::{Cluster, ContainerPort, Labels, Peer};
+use netpol_model::{Cluster, ContainerPort, Labels, Peer, TierPeer};
 
 /// The endpoints of a cluster grouped into classes, with one representative
 /// each.
@@ -30,8 +40,9 @@ pub struct Classes {
     /// Per class: its members, ascending.
     pub members: Vec<Vec<u32>>,
     /// The cluster with one endpoint per class (in class order), which the
-    /// engine compiles instead of every pod. Its endpoints have no node: the
-    /// node-local rule is applied per pod.
+    /// engine compiles instead of every pod. Its endpoints have no node (the
+    /// node-local rule is applied per pod), except host-network ones without
+    /// an address when `nodes` peers can match them through their node.
     pub reduced: Cluster,
     /// One class per pod and `reduced` the whole cluster: nothing is merged
     /// and nothing is left to apply per pod.
@@ -39,23 +50,20 @@ pub struct Classes {
 }
 
 impl Classes {
-    /// Classes under the cluster's NetworkPolicies.
+    /// Classes under the cluster's NetworkPolicies and ClusterNetworkPolicies.
     pub fn new(cluster: &Cluster) -> Classes {
         Classes::with_cidrs(cluster, std::iter::empty())
     }
 
-    /// Classes under the cluster's NetworkPolicies and `extra` address
-    /// ranges that other policy kinds match on (they cut the address space
-    /// too).
-    ///
-    /// ClusterNetworkPolicies fall back to [`Classes::per_pod`]: their
-    /// `nodes` peers see a pod through the node it runs on and the node-local
-    /// rule is theirs to decide, which the key does not model yet.
+    /// Classes under the cluster's policies and `extra` address ranges that
+    /// something else matches on (they cut the address space too).
     pub fn with_cidrs(cluster: &Cluster, extra: impl IntoIterator<Item = IpNet>) -> Classes {
-        if !cluster.cluster_policies.is_empty() {
-            return Classes::per_pod(cluster);
-        }
-        let atoms = Atoms::new(policy_cidrs(cluster).chain(extra));
+        let atoms = Atoms::new(
+            policy_cidrs(cluster)
+                .chain(network_cidrs(cluster))
+                .chain(extra),
+        );
+        let nodes = NodeView::new(cluster);
         let mut by_key: HashMap<Key<'_>, u32> = HashMap::new();
         let mut class_of = Vec::with_capacity(cluster.endpoints.len());
         let mut members: Vec<Vec<u32>> = Vec::new();
@@ -63,7 +71,11 @@ impl Classes {
             let mut ports = e.ports.clone();
             ports.sort();
             ports.dedup();
-            let mut addresses: Vec<(bool, u32)> = e.ips.iter().map(|ip| atoms.of(*ip)).collect();
+            let mut addresses: Vec<Address<'_>> = e
+                .ips
+                .iter()
+                .map(|ip| (atoms.of(*ip), nodes.having(*ip)))
+                .collect();
             addresses.sort_unstable();
             addresses.dedup();
             let key = Key {
@@ -72,6 +84,7 @@ impl Classes {
                 ports,
                 host_network: e.host_network,
                 addresses,
+                node: nodes.node_of(e),
             };
             let next = members.len() as u32;
             let class = *by_key.entry(key).or_insert(next);
@@ -84,8 +97,9 @@ impl Classes {
         let endpoints = members
             .iter()
             .map(|m| {
-                let mut rep = cluster.endpoints[m[0] as usize].clone();
-                rep.node = None;
+                let first = &cluster.endpoints[m[0] as usize];
+                let mut rep = first.clone();
+                rep.node = nodes.node_of(first).map(str::to_string);
                 rep.host_ip = None;
                 if m.len() > 1 {
                     // Several different pods: the engine's replicas.
@@ -98,6 +112,8 @@ impl Classes {
             namespaces: cluster.namespaces.clone(),
             endpoints,
             policies: cluster.policies.clone(),
+            cluster_policies: cluster.cluster_policies.clone(),
+            nodes: cluster.nodes.clone(),
             ..Cluster::default()
         };
         Classes {
@@ -137,8 +153,58 @@ struct Key<'c> {
     labels: &'c Labels,
     ports: Vec<ContainerPort>,
     host_network: bool,
-    /// (IPv6?, atom) of each address.
-    addresses: Vec<(bool, u32)>,
+    addresses: Vec<Address<'c>>,
+    /// The node of a host-network pod without address, when `nodes` peers
+    /// can match it through its node.
+    node: Option<&'c str>,
+}
+
+/// (IPv6?, atom) of an address, and the labels of the Nodes that have it
+/// (empty when no `nodes` peer exists).
+type Address<'c> = ((bool, u32), Vec<&'c Labels>);
+
+/// What `nodes` peers can see of an endpoint, when there are any.
+struct NodeView<'c> {
+    /// Whether some ClusterNetworkPolicy has a `nodes` peer.
+    wanted: bool,
+    /// Per Node address: the labels of the Nodes that have it, sorted.
+    by_address: HashMap<IpAddr, Vec<&'c Labels>>,
+}
+
+impl<'c> NodeView<'c> {
+    fn new(cluster: &'c Cluster) -> NodeView<'c> {
+        let wanted = cluster
+            .cluster_policies
+            .iter()
+            .flat_map(|p| p.ingress.iter().chain(&p.egress))
+            .flat_map(|r| &r.peers)
+            .any(|peer| matches!(peer, TierPeer::Nodes { .. }));
+        let mut by_address: HashMap<IpAddr, Vec<&Labels>> = HashMap::new();
+        if wanted {
+            for n in &cluster.nodes {
+                for ip in &n.addresses {
+                    by_address.entry(*ip).or_default().push(&n.labels);
+                }
+            }
+            for labels in by_address.values_mut() {
+                labels.sort();
+                labels.dedup();
+            }
+        }
+        NodeView { wanted, by_address }
+    }
+
+    fn having(&self, ip: IpAddr) -> Vec<&'c Labels> {
+        self.by_address.get(&ip).cloned().unwrap_or_default()
+    }
+
+    /// The node that `nodes` peers match `e` through (its address is its
+    /// node's): a host-network pod with no recorded address.
+    fn node_of<'e>(&self, e: &'e netpol_model::Endpoint) -> Option<&'e str> {
+        (self.wanted && e.host_network && e.ips.is_empty())
+            .then_some(e.node.as_deref())
+            .flatten()
+    }
 }
 
 /// Every ipBlock CIDR and except of the cluster's NetworkPolicies.
@@ -153,6 +219,19 @@ fn policy_cidrs(cluster: &Cluster) -> impl Iterator<Item = IpNet> + '_ {
                 .chain(except.iter().copied())
                 .collect(),
             Peer::Pods { .. } => Vec::new(),
+        })
+}
+
+/// Every `networks` CIDR of the cluster's ClusterNetworkPolicies.
+fn network_cidrs(cluster: &Cluster) -> impl Iterator<Item = IpNet> + '_ {
+    cluster
+        .cluster_policies
+        .iter()
+        .flat_map(|p| p.ingress.iter().chain(&p.egress))
+        .flat_map(|r| &r.peers)
+        .flat_map(|peer| match peer {
+            TierPeer::Networks { cidrs, .. } => cidrs.clone(),
+            _ => Vec::new(),
         })
 }
 

@@ -27,6 +27,7 @@ pub use compile::{
     port_rule_admits, ports_admit,
 };
 pub use matrix::{Cell, Column, FamilySplit, Matrix, PairSummary};
+pub use tier::Outcome;
 pub use trace::{
     Check, Decision, FamilyVerdict, PolicyTrace, RuleTrace, SideStatus, SideTrace, Verdict,
 };

@@ -489,6 +489,28 @@ fn outside_addresses(c: &Cluster) -> Vec<IpAddr> {
     ips
 }
 
+/// `Engine::decide` (no trace) gives the verdict's answer.
+fn same_without_trace(
+    engine: &Engine,
+    v: &netpol_engine::Verdict,
+    src: Party,
+    dst: Party,
+) -> Result<(), String> {
+    let o = engine.decide(src, dst, v.port, v.protocol);
+    if (o.allowed, o.only) != (v.allowed, v.only_over()) {
+        return Err(format!(
+            "{} -> {} {}/{}: decide {o:?}, verdict {} (only {:?})",
+            v.src,
+            v.dst,
+            v.port,
+            v.protocol,
+            v.allowed,
+            v.only_over()
+        ));
+    }
+    Ok(())
+}
+
 /// Checks every matrix cell, extra ports and external parties; returns how many checks ran.
 fn check_cluster(c: &Cluster) -> Result<usize, String> {
     let engine = Engine::new(c);
@@ -518,6 +540,12 @@ fn check_cluster(c: &Cluster) -> Result<usize, String> {
         if let Some(u) = &verdict.undecidable {
             return Err(format!("undecidable without domainNames: {u}"));
         }
+        same_without_trace(
+            &engine,
+            &verdict,
+            Party::Endpoint(cell.src),
+            Party::Endpoint(cell.dst),
+        )?;
         let cell_only = cell.only.map(|f| f == Family::V6);
         let verdict_only = verdict.only_over().map(|f| f == Family::V6);
         if cell.allowed != want
@@ -563,6 +591,7 @@ fn check_cluster(c: &Cluster) -> Result<usize, String> {
                 let answer = spec::decide(c, Who::Pod(src), Who::Pod(dst), port, protocol);
                 let want = (answer.allowed(), answer.only_v6());
                 let v = engine.verdict(Party::Endpoint(src), Party::Endpoint(dst), port, protocol);
+                same_without_trace(&engine, &v, Party::Endpoint(src), Party::Endpoint(dst))?;
                 let got = (v.allowed, v.only_over().map(|f| f == Family::V6));
                 if got != want {
                     return Err(format!(
@@ -599,7 +628,9 @@ fn check_cluster(c: &Cluster) -> Result<usize, String> {
                     ),
                 ] {
                     let want = spec::allowed(c, src, dst, port, protocol);
-                    let got = engine.verdict(s, d, port, protocol).allowed;
+                    let v = engine.verdict(s, d, port, protocol);
+                    same_without_trace(&engine, &v, s, d)?;
+                    let got = v.allowed;
                     if got != want {
                         return Err(format!(
                             "{src:?} -> {dst:?} {port}/{protocol}: reference {want}, verdict {got}"
@@ -905,9 +936,44 @@ fn with_cluster_policies(mut c: Cluster, seed: u64, count: usize) -> Cluster {
     c
 }
 
+/// `c` with some host-network pods moved to other nodes (with their
+/// node's address), as a host-network DaemonSet's pods are on every node.
+fn spread_host_pods(mut c: Cluster, seed: u64) -> Cluster {
+    let mut rng = Rng(seed.rotate_left(29) | 1);
+    let mut nodes: Vec<(String, IpAddr)> = c
+        .endpoints
+        .iter()
+        .filter_map(|e| Some((e.node.clone()?, e.host_ip?)))
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    for e in c.endpoints.iter_mut().filter(|e| e.host_network) {
+        if let Some((node, ip)) = rng.pick(&nodes).filter(|_| e.ips.len() == 1) {
+            e.node = Some(node.clone());
+            e.host_ip = Some(*ip);
+            e.ips = vec![*ip];
+        }
+    }
+    c
+}
+
+/// `c` with the addresses of some host-network pods forgotten (a pod known
+/// by its node only), which `nodes` peers then match through its node.
+fn forget_some_host_addresses(mut c: Cluster, seed: u64) -> Cluster {
+    let mut rng = Rng(seed.rotate_left(17) | 1);
+    for e in c.endpoints.iter_mut().filter(|e| e.host_network) {
+        if rng.below(2) == 0 {
+            e.ips.clear();
+        }
+    }
+    c
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 120, failure_persistence: None, ..ProptestConfig::default() })]
 
+    /// Template-level clusters, and live dumps of them (replicas on several
+    /// nodes, host-network pods, some known by their node only).
     #[test]
     fn random_clusters_with_cluster_policies_agree_with_the_reference(
         seed in any::<u64>(),
@@ -915,11 +981,16 @@ proptest! {
         policies in 0usize..8,
         cluster_policies in 1usize..6,
         namespaces in 1usize..4,
+        replicas in 1usize..3,
     ) {
-        let cluster = generate(&Params { workloads, policies, namespaces, seed });
-        let cluster = with_cluster_policies(cluster, seed, cluster_policies);
-        if let Err(e) = check_cluster(&cluster) {
-            prop_assert!(false, "{}", e);
+        let template = generate(&Params { workloads, policies, namespaces, seed });
+        let pods = spread_host_pods(live(&template, replicas), seed);
+        let pods = forget_some_host_addresses(with_cluster_policies(pods, seed, cluster_policies), seed);
+        let template = with_cluster_policies(template, seed, cluster_policies);
+        for cluster in [template, pods] {
+            if let Err(e) = check_cluster(&cluster) {
+                prop_assert!(false, "{}", e);
+            }
         }
     }
 }
@@ -984,6 +1055,7 @@ fn cnp_conformance_scenarios_agree_with_the_reference() {
         .unwrap_or_else(|e| panic!("{}: {e}", s.display()));
         assert!(!cluster.cluster_policies.is_empty(), "{}", s.display());
         check_cluster(&cluster).unwrap_or_else(|e| panic!("{}: {e}", s.display()));
+        check_classes(&cluster).unwrap_or_else(|e| panic!("{} (classes): {e}", s.display()));
     }
 }
 
@@ -1098,8 +1170,8 @@ proptest! {
         replicas in 1usize..4,
     ) {
         let template = generate(&Params { workloads, policies, namespaces, seed });
-        for c in [live(&template, replicas), template] {
-            let c = with_cluster_policies(c, seed, cluster_policies);
+        for c in [spread_host_pods(live(&template, replicas), seed), template] {
+            let c = forget_some_host_addresses(with_cluster_policies(c, seed, cluster_policies), seed);
             if let Err(e) = check_classes(&c) {
                 prop_assert!(false, "{}", e);
             }
@@ -1138,4 +1210,78 @@ fn classes_merge_replicas_and_keep_what_policies_see_apart() {
         "no host-network pod shares a node"
     );
     check_classes(&template).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Agreeing under cluster policies proves something only if classes still
+/// merge pods there, and `nodes` and `networks` peers match pods that
+/// classes could otherwise merge: host-network pods on several nodes (some
+/// known by their node only), and replicas that a `networks` CIDR splits.
+#[test]
+fn classes_merge_pods_under_cluster_policies() {
+    let (mut merged, mut pods_total) = (0, 0);
+    let (mut node_matches, mut by_node_only) = (0, 0);
+    let (mut across_nodes, mut networks_split) = (false, false);
+    for seed in 1..=6u64 {
+        let template = generate(&Params::new(40, seed));
+        let pods =
+            forget_some_host_addresses(with_cluster_policies(live(&template, 3), seed, 6), seed);
+        let n = check_classes(&pods).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        merged += n;
+        pods_total += pods.endpoints.len();
+        let engine = Engine::new(&pods);
+        let tiers = engine.tiers.as_deref().expect("cluster policies");
+        for (p, cp) in pods.cluster_policies.iter().zip(&tiers.policies) {
+            for (rule, crule) in p.egress.iter().zip(&cp.egress) {
+                for (peer, c) in rule.peers.iter().zip(&crule.peers) {
+                    if matches!(peer, TierPeer::Networks { .. }) {
+                        // Some replicas of a workload in the networks, some not.
+                        let matched = |i: usize| c.by_family.iter().any(|s| s.contains(i));
+                        networks_split |= (0..pods.endpoints.len()).any(|i| {
+                            (0..pods.endpoints.len()).any(|j| {
+                                pods.workload(i) == pods.workload(j) && matched(i) && !matched(j)
+                            })
+                        });
+                    }
+                    if !matches!(peer, TierPeer::Nodes { .. }) {
+                        continue;
+                    }
+                    for i in c.by_family.iter().flat_map(|s| s.ones()) {
+                        let e = &pods.endpoints[i];
+                        assert!(e.host_network, "{}", e.id());
+                        node_matches += 1;
+                        by_node_only += usize::from(e.ips.is_empty());
+                    }
+                }
+            }
+        }
+        let classes = Classes::new(&pods);
+        let nodes_of_merged_host_pods = classes.members.iter().any(|m| {
+            let mut nodes: Vec<_> = m
+                .iter()
+                .map(|&i| &pods.endpoints[i as usize])
+                .filter(|e| e.host_network)
+                .map(|e| e.node.clone())
+                .collect();
+            nodes.sort();
+            nodes.dedup();
+            nodes.len() > 1
+        });
+        across_nodes |= nodes_of_merged_host_pods;
+    }
+    // The generated `networks` are mostly pod addresses and their /24s,
+    // which split many replicas: fewer merges than under NetworkPolicy alone.
+    assert!(
+        merged * 10 < pods_total * 9,
+        "{merged} classes for {pods_total} pods"
+    );
+    assert!(node_matches > 0, "no nodes peer matches a pod");
+    assert!(by_node_only > 0, "no nodes peer matches a pod by its node");
+    assert!(
+        across_nodes,
+        "no class of host-network pods on several nodes"
+    );
+    assert!(
+        networks_split,
+        "no networks CIDR splits a workload's replicas"
+    );
 }

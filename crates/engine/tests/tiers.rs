@@ -242,6 +242,8 @@ fn domain_names_are_undecidable_unless_the_answer_is_the_same_either_way() {
     let v = e.verdict(a, outside, 443, Protocol::Tcp);
     assert!(!v.allowed);
     assert_eq!(v.egress.status, SideStatus::Undecidable);
+    // Without the trace: not allowed, as the verdict says.
+    assert!(!e.decide(a, outside, 443, Protocol::Tcp).allowed);
     let u = v.undecidable.as_deref().unwrap();
     assert!(
         u.contains("admin/dns rule egress[0]") && u.contains("domainNames"),
@@ -255,6 +257,8 @@ fn domain_names_are_undecidable_unless_the_answer_is_the_same_either_way() {
         Protocol::Tcp,
     );
     assert!(v.allowed && v.undecidable.is_none());
+    let inside = Party::External("10.9.9.9".parse().unwrap());
+    assert!(e.decide(a, inside, 443, Protocol::Tcp).allowed);
     // A pod is not taken to be a domain name's address.
     assert!(verdict(&c, "x/a", "y/b", 80, Protocol::Tcp).allowed);
 }
@@ -271,4 +275,58 @@ fn without_cluster_policies_nothing_changes() {
         !json.contains("tiers") && !json.contains("undecidable"),
         "{json}"
     );
+}
+
+/// Host-network pods alike in everything but their node: `nodes` peers tell
+/// them apart by the selected Nodes' addresses (or, without an address of
+/// their own, by their node), so classes must too; pods on Nodes with the
+/// same labels may share a class.
+#[test]
+fn classes_tell_host_network_pods_apart_as_nodes_peers_do() {
+    use netpol_engine::{Cell, ClassMatrix, Classes};
+    let node = |name: &str, zone: &str, ip: &str| {
+        format!(
+            "apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  labels:\n    zone: {zone}\nstatus:\n  addresses:\n  - type: InternalIP\n    address: {ip}\n---\n"
+        )
+    };
+    let agent = |name: &str, node: &str, ip: Option<&str>| {
+        let status = ip
+            .map(|ip| format!("status:\n  podIP: {ip}\n"))
+            .unwrap_or_default();
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: mon\n  labels:\n    app: agent\nspec:\n  nodeName: {node}\n  hostNetwork: true\n  containers:\n  - name: c\n    image: i\n    ports:\n    - containerPort: 9100\n{status}---\n"
+        )
+    };
+    let text = [
+        node("n1", "a", "192.168.0.1"),
+        node("n2", "b", "192.168.0.2"),
+        node("n3", "b", "192.168.0.3"),
+        agent("agent-1", "n1", Some("192.168.0.1")),
+        agent("agent-2", "n2", Some("192.168.0.2")),
+        agent("agent-3", "n3", Some("192.168.0.3")),
+        agent("agent-4", "n2", None),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: client\n  namespace: x\nspec:\n  nodeName: n1\n  containers:\n  - name: c\n    image: i\nstatus:\n  podIP: 10.1.0.1\n---\n".into(),
+        "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata:\n  name: no-zone-b\nspec:\n  tier: Admin\n  priority: 1\n  subject:\n    namespaces:\n      matchLabels:\n        kubernetes.io/metadata.name: x\n  egress:\n  - action: Deny\n    to:\n    - nodes:\n        matchLabels:\n          zone: b\n".into(),
+    ]
+    .concat();
+    let c = inline(&text);
+    let id = |name: &str| c.endpoint(name).unwrap_or_else(|| panic!("{name}"));
+    let classes = Classes::new(&c);
+    let class = |name: &str| classes.class_of[id(name)];
+    assert_ne!(class("mon/agent-1"), class("mon/agent-2"));
+    assert_eq!(class("mon/agent-2"), class("mon/agent-3"));
+    assert_ne!(class("mon/agent-2"), class("mon/agent-4"));
+    let by_class = ClassMatrix::new(&c, &classes);
+    let per_pod = Engine::new(&c).matrix();
+    let cells: Vec<Cell> = by_class.cells().collect();
+    assert_eq!(cells, per_pod.cells().collect::<Vec<_>>());
+    let allowed = |dst: &str| {
+        cells
+            .iter()
+            .find(|x| x.src == id("x/client") && x.dst == id(dst))
+            .unwrap()
+            .allowed
+    };
+    assert!(allowed("mon/agent-1"));
+    assert!(!allowed("mon/agent-2") && !allowed("mon/agent-3") && !allowed("mon/agent-4"));
 }

@@ -34,6 +34,11 @@ struct Args {
     /// `cluster.json` (a live dump in one piece).
     #[arg(long)]
     single_file: bool,
+    /// Also write this many ClusterNetworkPolicies (Admin and Baseline
+    /// tiers, namespaces/pods/nodes/networks peers, Accept/Deny/Pass) and the
+    /// Nodes they can select, under `cluster/`.
+    #[arg(long, default_value_t = 0)]
+    cluster_policies: usize,
     /// Output directory (created if missing).
     #[arg(short, long)]
     output: PathBuf,
@@ -55,7 +60,7 @@ fn main() -> ExitCode {
         params.namespaces = n;
     }
     let cluster = netpol_synth::generate(&params);
-    let (files, summary) = match args.replicas {
+    let (mut files, mut summary) = match args.replicas {
         None => (
             netpol_synth::to_files(&cluster),
             netpol_synth::summary(&cluster),
@@ -69,6 +74,19 @@ fn main() -> ExitCode {
             ),
         ),
     };
+    if args.cluster_policies > 0 {
+        // The Nodes are those the written pods name.
+        let written = match args.replicas {
+            None => cluster,
+            Some(n) => netpol_synth::live(&cluster, n as usize),
+        };
+        files.extend(netpol_synth::cluster_policy_files(
+            &written,
+            args.cluster_policies,
+            args.seed,
+        ));
+        summary.push_str(&format!("; {} cluster policies", args.cluster_policies));
+    }
     let format = match args.output_format {
         OutputFormat::Yaml => netpol_synth::Format::Yaml,
         OutputFormat::Json => netpol_synth::Format::Json,

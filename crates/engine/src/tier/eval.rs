@@ -8,7 +8,7 @@ use netpol_model::{
 
 use super::compile::{CompiledTierPeer, CompiledTiers};
 use super::trace::{Layer, TierPolicyTrace, TierRuleTrace, TierTrace};
-use crate::compile::{Engine, ports_admit};
+use crate::compile::Engine;
 use crate::selector;
 use crate::trace::{Check, SideStatus, SideTrace};
 use crate::verdict::Party;
@@ -62,7 +62,7 @@ pub fn tier_port_admits(
     }
 }
 
-fn rule_ports_admit(
+pub(crate) fn rule_ports_admit(
     rule: &TierRule,
     dst: Option<&Endpoint>,
     port: u16,
@@ -223,20 +223,40 @@ impl Engine<'_> {
                 .enumerate()
             {
                 let ports_ok = rule_ports_admit(rule, dst, port, protocol);
-                let hits: Vec<Hit> = rule
-                    .peers
-                    .iter()
-                    .zip(&crule.peers)
-                    .map(|(p, cp)| hit(p, cp, peer, family))
-                    .collect();
+                let peers = rule.peers.iter().zip(&crule.peers);
+                // Every peer's answer only for the trace; without it, the
+                // first that matches is enough.
+                let hits: Vec<Hit> = if trace.is_some() {
+                    peers
+                        .clone()
+                        .map(|(p, cp)| hit(p, cp, peer, family))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 let h = if !ports_ok {
                     Hit::No
-                } else if hits.contains(&Hit::Yes) {
-                    Hit::Yes
-                } else if hits.contains(&Hit::Unknown) {
-                    Hit::Unknown
+                } else if trace.is_some() {
+                    if hits.contains(&Hit::Yes) {
+                        Hit::Yes
+                    } else if hits.contains(&Hit::Unknown) {
+                        Hit::Unknown
+                    } else {
+                        Hit::No
+                    }
                 } else {
-                    Hit::No
+                    let mut h = Hit::No;
+                    for (p, cp) in peers {
+                        match hit(p, cp, peer, family) {
+                            Hit::Yes => {
+                                h = Hit::Yes;
+                                break;
+                            }
+                            Hit::Unknown => h = Hit::Unknown,
+                            Hit::No => {}
+                        }
+                    }
+                    h
                 };
                 if trace.is_some() {
                     rules_trace.push(
@@ -494,66 +514,6 @@ impl Engine<'_> {
             policies,
             tiers: Some(Box::new(tt)),
         }
-    }
-
-    /// The same decision as [`Engine::tiered_side`] between two endpoints
-    /// over one family, without the trace: what the matrix asks.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn tiered_allows(
-        &self,
-        tiers: &CompiledTiers,
-        direction: Direction,
-        subject: usize,
-        peer: usize,
-        port: u16,
-        protocol: Protocol,
-        family: Family,
-    ) -> bool {
-        let s = &self.cluster.endpoints[subject];
-        if s.host_network {
-            return true;
-        }
-        let dst = match direction {
-            Direction::Ingress => s,
-            Direction::Egress => &self.cluster.endpoints[peer],
-        };
-        let (party, fam) = (Party::Endpoint(peer), Some(family));
-        let run = |tier| {
-            self.run_tier(
-                tiers,
-                tier,
-                direction,
-                subject,
-                party,
-                Some(dst),
-                port,
-                protocol,
-                fam,
-                None,
-            )
-            .decision
-        };
-        match run(Tier::Admin) {
-            Some((Action::Accept, ..)) => return true,
-            Some((Action::Deny, ..)) => return false,
-            _ => {}
-        }
-        let selecting = self.policies_selecting(subject, direction);
-        if !selecting.is_empty() {
-            return selecting.iter().any(|&pi| {
-                let (policy, compiled) = self.policy(pi);
-                compiled.rules(direction).iter().any(|cr| {
-                    cr.admitted_over(fam).contains(peer)
-                        && ports_admit(
-                            &policy.rules(direction)[cr.index].ports,
-                            Some(dst),
-                            port,
-                            protocol,
-                        )
-                })
-            });
-        }
-        !matches!(run(Tier::Baseline), Some((Action::Deny, ..)))
     }
 }
 

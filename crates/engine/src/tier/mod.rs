@@ -8,10 +8,12 @@
 //! egress Accept still leaves the destination's ingress to decide.
 
 mod compile;
+mod decide;
 mod eval;
 mod matrix;
 mod trace;
 
 pub use compile::{CompiledClusterPolicy, CompiledTierPeer, CompiledTierRule, CompiledTiers};
+pub use decide::Outcome;
 pub use eval::{describe_tier_peer, describe_tier_port, tier_port_admits};
 pub use trace::{Layer, TierPolicyTrace, TierRuleTrace, TierTrace};
