@@ -9,20 +9,84 @@ mod redundancy;
 mod selection;
 mod tiers;
 
-use netpol_engine::Engine;
+use std::collections::HashMap;
+
+use fixedbitset::FixedBitSet;
+use netpol_engine::{Classes, Engine};
 use netpol_model::text::short_list;
-use netpol_model::{Direction, Policy};
+use netpol_model::{Cluster, Direction, Endpoint, Policy};
 
 use crate::finding::Finding;
 
-pub(crate) fn run_all(engine: &Engine) -> Vec<Finding> {
+/// What the rules read: the cluster as loaded, and the engine compiled over
+/// its equivalence classes. The engine's endpoints (and so every compiled
+/// bitset) are classes; findings that name pods expand them.
+pub(crate) struct Ctx<'a> {
+    /// Every pod, as loaded.
+    pub cluster: &'a Cluster,
+    /// Over `classes.reduced`: endpoint `c` is class `c`.
+    pub engine: &'a Engine<'a>,
+    pub classes: &'a Classes,
+    /// Per namespace: its endpoints, ascending.
+    by_namespace: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(cluster: &'a Cluster, engine: &'a Engine<'a>, classes: &'a Classes) -> Ctx<'a> {
+        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, e) in cluster.endpoints.iter().enumerate() {
+            by_namespace.entry(&e.namespace).or_default().push(i);
+        }
+        Ctx {
+            cluster,
+            engine,
+            classes,
+            by_namespace,
+        }
+    }
+
+    /// The class of endpoint `i`.
+    pub fn class(&self, i: usize) -> usize {
+        self.classes.class_of[i] as usize
+    }
+
+    /// The endpoints of namespace `ns`, ascending.
+    pub fn in_namespace(&self, ns: &str) -> &[usize] {
+        self.by_namespace.get(ns).map_or(&[], Vec::as_slice)
+    }
+
+    /// The endpoints of the classes in `set`, ascending.
+    pub fn pods(&self, set: &FixedBitSet) -> Vec<usize> {
+        let mut pods: Vec<usize> = set
+            .ones()
+            .flat_map(|c| self.classes.members[c].iter().map(|&i| i as usize))
+            .collect();
+        pods.sort_unstable();
+        pods
+    }
+
+    /// The classes in `set` in the order of their first member, each with
+    /// its representative: iterating them finds what iterating the pods in
+    /// order would first find.
+    pub fn classes_in_pod_order(&self, set: &FixedBitSet) -> Vec<(usize, &'a Endpoint)> {
+        let mut classes: Vec<usize> = set.ones().collect();
+        classes.sort_unstable_by_key(|&c| self.classes.members[c][0]);
+        classes
+            .into_iter()
+            .map(|c| (c, &self.classes.reduced.endpoints[c]))
+            .collect()
+    }
+}
+
+pub(crate) fn run_all(ctx: &Ctx) -> Vec<Finding> {
+    let engine = ctx.engine;
     let mut out = Vec::new();
-    selection::check(engine, &mut out);
-    peers::check(engine, &mut out);
-    isolation::check(engine, &mut out);
-    ports::check(engine, &mut out);
+    selection::check(ctx, &mut out);
+    peers::check(ctx, &mut out);
+    isolation::check(ctx, &mut out);
+    ports::check(ctx, &mut out);
     redundancy::check(engine, &mut out);
-    ipblock::check(engine, &mut out);
+    ipblock::check(ctx, &mut out);
     policy_types::check(engine, &mut out);
     tiers::check(engine, &mut out);
     out

@@ -1,16 +1,16 @@
 //! Peers that match nothing: NP002 (no pod or no namespace) and NP004 (a
 //! namespaceSelector on a label no namespace carries, the `name:` mistake).
 
-use netpol_engine::{Engine, describe_peer, selector};
-use netpol_model::{LabelSelector, NAMESPACE_NAME_LABEL, Operator, Peer};
+use netpol_engine::{describe_peer, selector};
+use netpol_model::{Cluster, LabelSelector, NAMESPACE_NAME_LABEL, Operator, Peer};
 
-use super::{effective_directions, pods_with_labels, short_list};
+use super::{Ctx, effective_directions, pods_with_labels, short_list};
 use crate::finding::{Finding, Location};
 
-pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
-    let cluster = engine.cluster;
+pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let cluster = ctx.cluster;
     for (pi, policy) in cluster.policies.iter().enumerate() {
-        let (_, compiled) = engine.policy(pi);
+        let (_, compiled) = ctx.engine.policy(pi);
         for direction in effective_directions(policy) {
             for crule in compiled.rules(direction) {
                 let rule = &policy.rules(direction)[crule.index];
@@ -41,7 +41,7 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                             .filter(|n| selector::matches(ns_sel, &n.labels))
                             .count();
                         if namespaces == 0 {
-                            let finding = match unknown_namespace_label(engine, ns_sel) {
+                            let finding = match unknown_namespace_label(cluster, ns_sel) {
                                 Some((message, hint)) => {
                                     Finding::new("NP004", at, format!("{item}: {message}"), hint)
                                 }
@@ -51,7 +51,7 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                                     format!(
                                         "{item}: {described}: the namespaceSelector matches no namespace"
                                     ),
-                                    namespace_hint(engine, ns_sel),
+                                    namespace_hint(cluster, ns_sel),
                                 ),
                             };
                             out.push(finding.policy(policy.id()));
@@ -59,7 +59,7 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                         }
                     }
                     let hint = match pod_selector {
-                        Some(sel) => pod_hint(engine, policy, sel, namespace_selector.as_ref()),
+                        Some(sel) => pod_hint(cluster, policy, sel, namespace_selector.as_ref()),
                         None => {
                             "the selected namespaces have no workloads in the input".to_string()
                         }
@@ -80,8 +80,8 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
 }
 
 /// Keys the selector requires that no namespace has.
-fn unknown_namespace_label(engine: &Engine, sel: &LabelSelector) -> Option<(String, String)> {
-    let namespaces = &engine.cluster.namespaces;
+fn unknown_namespace_label(cluster: &Cluster, sel: &LabelSelector) -> Option<(String, String)> {
+    let namespaces = &cluster.namespaces;
     let has_key = |key: &str| namespaces.values().any(|n| n.labels.contains_key(key));
     let required = sel
         .match_labels
@@ -114,9 +114,8 @@ fn unknown_namespace_label(engine: &Engine, sel: &LabelSelector) -> Option<(Stri
     None
 }
 
-fn namespace_hint(engine: &Engine, sel: &LabelSelector) -> String {
-    let seen: Vec<String> = engine
-        .cluster
+fn namespace_hint(cluster: &Cluster, sel: &LabelSelector) -> String {
+    let seen: Vec<String> = cluster
         .namespaces
         .values()
         .map(|n| {
@@ -140,12 +139,11 @@ fn namespace_hint(engine: &Engine, sel: &LabelSelector) -> String {
 }
 
 fn pod_hint(
-    engine: &Engine,
+    cluster: &Cluster,
     policy: &netpol_model::Policy,
     sel: &LabelSelector,
     ns_sel: Option<&LabelSelector>,
 ) -> String {
-    let cluster = engine.cluster;
     let in_scope = |ns: &str| match ns_sel {
         None => ns == policy.namespace,
         Some(s) => cluster
