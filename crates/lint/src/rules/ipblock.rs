@@ -6,7 +6,7 @@ use ipnet::IpNet;
 use netpol_engine::ip_in_block;
 use netpol_model::{Cluster, Peer};
 
-use super::{Ctx, effective_directions, short_list};
+use super::{Ctx, effective_directions, short_list, short_list_of};
 use crate::finding::{Finding, Location, Severity};
 
 /// Every address of the cluster's endpoints and Services, sorted, so that
@@ -122,11 +122,8 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
                         .into_iter()
                         .map(|i| &cluster.endpoints[i])
                         .collect();
-                    let pods: Vec<String> = covered
-                        .iter()
-                        .filter(|e| !e.host_network)
-                        .map(|e| e.id())
-                        .collect();
+                    let pods: Vec<&&netpol_model::Endpoint> =
+                        covered.iter().filter(|e| !e.host_network).collect();
                     let nodes: Vec<String> = covered
                         .iter()
                         .filter(|e| e.host_network)
@@ -134,7 +131,10 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
                         .collect();
                     let mut what = Vec::new();
                     if !pods.is_empty() {
-                        what.push(format!("pod IPs ({})", short_list(&pods)));
+                        what.push(format!(
+                            "pod IPs ({})",
+                            short_list_of(pods.len(), |i| pods[i].id())
+                        ));
                     }
                     if !nodes.is_empty() {
                         let mut nodes = nodes;

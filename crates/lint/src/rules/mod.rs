@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use fixedbitset::FixedBitSet;
 use netpol_engine::{Classes, Engine};
-use netpol_model::text::short_list;
+use netpol_model::text::{SHOWN, short_list};
 use netpol_model::{Cluster, Direction, Endpoint, Policy};
 
 use crate::finding::Finding;
@@ -29,19 +29,26 @@ pub(crate) struct Ctx<'a> {
     pub classes: &'a Classes,
     /// Per namespace: its endpoints, ascending.
     by_namespace: HashMap<&'a str, Vec<usize>>,
+    namespace_order: Vec<&'a str>,
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(cluster: &'a Cluster, engine: &'a Engine<'a>, classes: &'a Classes) -> Ctx<'a> {
         let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut namespace_order = Vec::new();
         for (i, e) in cluster.endpoints.iter().enumerate() {
-            by_namespace.entry(&e.namespace).or_default().push(i);
+            let pods = by_namespace.entry(&e.namespace).or_default();
+            if pods.is_empty() {
+                namespace_order.push(e.namespace.as_str());
+            }
+            pods.push(i);
         }
         Ctx {
             cluster,
             engine,
             classes,
             by_namespace,
+            namespace_order,
         }
     }
 
@@ -53,6 +60,34 @@ impl<'a> Ctx<'a> {
     /// The endpoints of namespace `ns`, ascending.
     pub fn in_namespace(&self, ns: &str) -> &[usize] {
         self.by_namespace.get(ns).map_or(&[], Vec::as_slice)
+    }
+
+    /// How many pods the classes in `set` hold, and the first `SHOWN + 1` of
+    /// them, ascending: what [`short_list`] shows of them.
+    pub fn first_pods(&self, classes: impl Iterator<Item = usize>) -> (usize, Vec<usize>) {
+        let mut count = 0;
+        let mut first = Vec::new();
+        for c in classes {
+            let members = &self.classes.members[c];
+            count += members.len();
+            // Members are ascending: the first pods overall are among each
+            // class's first.
+            first.extend(members.iter().take(SHOWN + 1).map(|&i| i as usize));
+        }
+        first.sort_unstable();
+        first.truncate(SHOWN + 1);
+        (count, first)
+    }
+
+    /// `short_list` of the ids of the pods of the classes in `set`.
+    pub fn short_pods(&self, classes: impl Iterator<Item = usize>) -> String {
+        let (count, first) = self.first_pods(classes);
+        short_list_of(count, |i| self.cluster.endpoints[first[i]].id())
+    }
+
+    /// The namespaces with endpoints, in the order of their endpoints.
+    pub fn namespaces(&self) -> &[&'a str] {
+        &self.namespace_order
     }
 
     /// The endpoints of the classes in `set`, ascending.
@@ -101,18 +136,32 @@ fn effective_directions(policy: &Policy) -> impl Iterator<Item = Direction> + '_
 }
 
 /// `ns/a (app=web), ns/b (no labels)`: what a selector had to choose from.
-fn pods_with_labels<'a>(pods: impl Iterator<Item = &'a netpol_model::Endpoint>) -> String {
-    let described: Vec<String> = pods
-        .map(|e| {
-            let labels: Vec<String> = e.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            if labels.is_empty() {
-                format!("{} (no labels)", e.id())
-            } else {
-                format!("{} ({})", e.id(), labels.join(","))
-            }
-        })
-        .collect();
-    short_list(&described)
+fn pods_with_labels(pods: &[&Endpoint]) -> String {
+    pods_with_labels_of(pods.len(), pods)
+}
+
+/// [`pods_with_labels`] of `len` pods of which `first` are the first
+/// (at least as many as the list shows).
+fn pods_with_labels_of(len: usize, first: &[&Endpoint]) -> String {
+    short_list_of(len, |i| {
+        let e = first[i];
+        let labels: Vec<String> = e.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if labels.is_empty() {
+            format!("{} (no labels)", e.id())
+        } else {
+            format!("{} ({})", e.id(), labels.join(","))
+        }
+    })
+}
+
+/// [`short_list`] of `len` items, formatting only the ones it shows: the
+/// lists of a large cluster's pods run to thousands.
+fn short_list_of(len: usize, item: impl Fn(usize) -> String) -> String {
+    if len <= SHOWN + 1 {
+        return short_list(&(0..len).map(item).collect::<Vec<_>>());
+    }
+    let shown: Vec<String> = (0..SHOWN).map(item).collect();
+    format!("{} and {} more", shown.join(", "), len - SHOWN)
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

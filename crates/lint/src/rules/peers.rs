@@ -4,11 +4,17 @@
 use netpol_engine::{describe_peer, selector};
 use netpol_model::{Cluster, LabelSelector, NAMESPACE_NAME_LABEL, Operator, Peer};
 
-use super::{Ctx, effective_directions, pods_with_labels, short_list};
+use std::collections::{HashMap, HashSet};
+
+use netpol_model::Endpoint;
+use netpol_model::text::SHOWN;
+
+use super::{Ctx, effective_directions, pods_with_labels_of, short_list};
 use crate::finding::{Finding, Location};
 
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     let cluster = ctx.cluster;
+    let mut matching = HashMap::new();
     for (pi, policy) in cluster.policies.iter().enumerate() {
         let (_, compiled) = ctx.engine.policy(pi);
         for direction in effective_directions(policy) {
@@ -59,7 +65,9 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
                         }
                     }
                     let hint = match pod_selector {
-                        Some(sel) => pod_hint(cluster, policy, sel, namespace_selector.as_ref()),
+                        Some(sel) => {
+                            pod_hint(ctx, &mut matching, policy, sel, namespace_selector.as_ref())
+                        }
                         None => {
                             "the selected namespaces have no workloads in the input".to_string()
                         }
@@ -138,25 +146,30 @@ fn namespace_hint(cluster: &Cluster, sel: &LabelSelector) -> String {
     )
 }
 
-fn pod_hint(
-    cluster: &Cluster,
+fn pod_hint<'a>(
+    ctx: &Ctx<'a>,
+    matching: &mut HashMap<&'a LabelSelector, Vec<usize>>,
     policy: &netpol_model::Policy,
-    sel: &LabelSelector,
+    sel: &'a LabelSelector,
     ns_sel: Option<&LabelSelector>,
 ) -> String {
+    let cluster = ctx.cluster;
     let in_scope = |ns: &str| match ns_sel {
         None => ns == policy.namespace,
         Some(s) => cluster
             .namespace_labels(ns)
             .is_some_and(|l| selector::matches(s, l)),
     };
-    let candidates: Vec<_> = cluster
-        .endpoints
+    // Namespace by namespace (in the order of their pods), not pod by pod.
+    let scope: Vec<&str> = ctx
+        .namespaces()
         .iter()
-        .filter(|e| in_scope(&e.namespace))
+        .copied()
+        .filter(|ns| in_scope(ns))
         .collect();
-    let host: Vec<String> = candidates
-        .iter()
+    let candidates = || scope.iter().flat_map(|ns| ctx.in_namespace(ns));
+    let host: Vec<String> = candidates()
+        .map(|&i| &cluster.endpoints[i])
         .filter(|e| e.host_network && selector::matches(sel, &e.labels))
         .map(|e| e.id())
         .collect();
@@ -166,11 +179,18 @@ fn pod_hint(
             short_list(&host)
         );
     }
-    let elsewhere: Vec<String> = cluster
-        .endpoints
+    // Labels are the classes' own: match each class once per selector.
+    let classes = &ctx.classes.reduced.endpoints;
+    let matched = matching.entry(sel).or_insert_with(|| {
+        (0..classes.len())
+            .filter(|&c| !classes[c].host_network && selector::matches(sel, &classes[c].labels))
+            .collect()
+    });
+    let scope_set: HashSet<&str> = scope.iter().copied().collect();
+    let elsewhere: Vec<usize> = matched
         .iter()
-        .filter(|e| !e.host_network && !in_scope(&e.namespace) && selector::matches(sel, &e.labels))
-        .map(|e| e.id())
+        .copied()
+        .filter(|&c| !scope_set.contains(classes[c].namespace.as_str()))
         .collect();
     if !elsewhere.is_empty() {
         let scope = match ns_sel {
@@ -182,14 +202,19 @@ fn pod_hint(
         };
         return format!(
             "it matches {} in other namespaces: {scope}",
-            short_list(&elsewhere)
+            ctx.short_pods(elsewhere.into_iter())
         );
     }
-    if candidates.is_empty() {
+    if candidates().next().is_none() {
         return "the namespaces in scope have no workloads in the input".to_string();
     }
-    format!(
-        "pods in scope: {}",
-        pods_with_labels(candidates.iter().copied().filter(|e| !e.host_network))
-    )
+    // What the list shows: the first pods on the pod network, and how many.
+    let on_pod_network = || {
+        candidates()
+            .map(|&i| &cluster.endpoints[i])
+            .filter(|e| !e.host_network)
+    };
+    let count = on_pod_network().count();
+    let first: Vec<&Endpoint> = on_pod_network().take(SHOWN + 1).collect();
+    format!("pods in scope: {}", pods_with_labels_of(count, &first))
 }

@@ -90,11 +90,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
                     let item = format!("{rule_name}.ports[{i}]");
                     let finding = match &pr.port {
                         Some(PortRef::Name(name)) => {
-                            let ids: Vec<String> = ctx
-                                .pods(&destinations)
-                                .into_iter()
-                                .map(|i| cluster.endpoints[i].id())
-                                .collect();
+                            let ids = ctx.short_pods(destinations.ones());
                             named_port(&dsts, &ids, pr, name, &item, at)
                         }
                         Some(PortRef::Number(port)) if pr.end_port.is_none() => {
@@ -110,10 +106,10 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
 }
 
 /// `dsts`: one pod of each destination class, in the order of the pods;
-/// `ids`: every destination pod.
+/// `ids`: the destination pods, listed.
 fn named_port(
     dsts: &[&Endpoint],
-    ids: &[String],
+    ids: &str,
     pr: &PortRule,
     name: &str,
     item: &str,
@@ -156,8 +152,7 @@ fn named_port(
         at,
         format!(
             "{item}: named port {name}/{} is declared by none of the destination pods ({}): this port entry allows nothing",
-            pr.protocol,
-            short_list(ids)
+            pr.protocol, ids
         ),
         hint,
     ))

@@ -55,7 +55,13 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
                 format!(
                     "pods in {}: {}",
                     policy.namespace,
-                    pods_with_labels(in_namespace.iter().copied().filter(|e| !e.host_network))
+                    pods_with_labels(
+                        &in_namespace
+                            .iter()
+                            .copied()
+                            .filter(|e| !e.host_network)
+                            .collect::<Vec<_>>(),
+                    )
                 )
             };
             out.push(
