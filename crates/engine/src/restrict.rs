@@ -11,11 +11,12 @@ use netpol_model::Cluster;
 
 use crate::Party;
 
-/// A cluster cut down to some of its endpoints, every policy, namespace and
-/// node kept.
+/// A cluster cut down to some of its endpoints, their namespaces and the
+/// NetworkPolicies of those namespaces; every cluster policy and node kept.
 pub struct Restricted {
     /// The sub-cluster: the kept endpoints in their original order (so still
-    /// sorted by id), no Services (policies never read them).
+    /// sorted by id), no Services (policies never read them). Its policies
+    /// are a subsequence of the original's: indexes differ, names do not.
     pub cluster: Cluster,
     /// Per endpoint of `cluster`: its index in the original cluster.
     pub original: Vec<usize>,
@@ -40,10 +41,26 @@ impl Restricted {
                 Some((id, w))
             })
             .collect();
+        // Namespace selectors reach pods only through their namespaces: the
+        // others would be matched against every selector for nothing.
+        let namespaces = cluster
+            .namespaces
+            .iter()
+            .filter(|(name, _)| endpoints.iter().any(|e| &e.namespace == *name))
+            .map(|(name, ns)| (name.clone(), ns.clone()))
+            .collect();
+        // A NetworkPolicy selects pods of its own namespace only, and a
+        // verdict reads the policies selecting its two ends.
+        let policies = cluster
+            .policies
+            .iter()
+            .filter(|p| endpoints.iter().any(|e| e.namespace == p.namespace))
+            .cloned()
+            .collect();
         let cluster = Cluster {
-            namespaces: cluster.namespaces.clone(),
+            namespaces,
             endpoints,
-            policies: cluster.policies.clone(),
+            policies,
             cluster_policies: cluster.cluster_policies.clone(),
             nodes: cluster.nodes.clone(),
             workload_of,

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use fixedbitset::FixedBitSet;
 use netpol_engine::{Classes, Engine};
 use netpol_model::text::{SHOWN, short_list};
-use netpol_model::{Cluster, Direction, Endpoint, Policy};
+use netpol_model::{Cluster, Direction, Endpoint, LabelSelector, Policy};
 
 use crate::finding::Finding;
 
@@ -30,6 +30,8 @@ pub(crate) struct Ctx<'a> {
     /// Per namespace: its endpoints, ascending.
     by_namespace: HashMap<&'a str, Vec<usize>>,
     namespace_order: Vec<&'a str>,
+    /// Per label: the classes that carry it, ascending.
+    by_label: HashMap<(&'a str, &'a str), Vec<usize>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -43,12 +45,19 @@ impl<'a> Ctx<'a> {
             }
             pods.push(i);
         }
+        let mut by_label: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+        for (c, e) in classes.reduced.endpoints.iter().enumerate() {
+            for (k, v) in &e.labels {
+                by_label.entry((k, v)).or_default().push(c);
+            }
+        }
         Ctx {
             cluster,
             engine,
             classes,
             by_namespace,
             namespace_order,
+            by_label,
         }
     }
 
@@ -83,6 +92,20 @@ impl<'a> Ctx<'a> {
     pub fn short_pods(&self, classes: impl Iterator<Item = usize>) -> String {
         let (count, first) = self.first_pods(classes);
         short_list_of(count, |i| self.cluster.endpoints[first[i]].id())
+    }
+
+    /// Classes that may match `sel`, ascending: those carrying the rarest of
+    /// its matchLabels, or every class when it has none.
+    pub fn classes_with_labels(&self, sel: &LabelSelector) -> Vec<usize> {
+        let rarest = sel.match_labels.iter().map(|(k, v)| {
+            self.by_label
+                .get(&(k.as_str(), v.as_str()))
+                .map_or(&[][..], Vec::as_slice)
+        });
+        match rarest.min_by_key(|classes| classes.len()) {
+            Some(classes) => classes.to_vec(),
+            None => (0..self.classes.len()).collect(),
+        }
     }
 
     /// The namespaces with endpoints, in the order of their endpoints.

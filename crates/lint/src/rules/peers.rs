@@ -182,7 +182,9 @@ fn pod_hint<'a>(
     // Labels are the classes' own: match each class once per selector.
     let classes = &ctx.classes.reduced.endpoints;
     let matched = matching.entry(sel).or_insert_with(|| {
-        (0..classes.len())
+        let candidates = ctx.classes_with_labels(sel);
+        candidates
+            .into_iter()
             .filter(|&c| !classes[c].host_network && selector::matches(sel, &classes[c].labels))
             .collect()
     });
