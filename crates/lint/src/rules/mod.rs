@@ -29,6 +29,8 @@ pub(crate) struct Ctx<'a> {
     pub classes: &'a Classes,
     /// Per namespace: its endpoints, ascending.
     by_namespace: HashMap<&'a str, Vec<usize>>,
+    /// Per namespace: its host-network endpoints, ascending.
+    host_by_namespace: HashMap<&'a str, Vec<usize>>,
     namespace_order: Vec<&'a str>,
     /// Per label: the classes that carry it, ascending.
     by_label: HashMap<(&'a str, &'a str), Vec<usize>>,
@@ -45,6 +47,12 @@ impl<'a> Ctx<'a> {
             }
             pods.push(i);
         }
+        let mut host_by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, e) in cluster.endpoints.iter().enumerate() {
+            if e.host_network {
+                host_by_namespace.entry(&e.namespace).or_default().push(i);
+            }
+        }
         let mut by_label: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
         for (c, e) in classes.reduced.endpoints.iter().enumerate() {
             for (k, v) in &e.labels {
@@ -56,6 +64,7 @@ impl<'a> Ctx<'a> {
             engine,
             classes,
             by_namespace,
+            host_by_namespace,
             namespace_order,
             by_label,
         }
@@ -111,6 +120,11 @@ impl<'a> Ctx<'a> {
     /// The namespaces with endpoints, in the order of their endpoints.
     pub fn namespaces(&self) -> &[&'a str] {
         &self.namespace_order
+    }
+
+    /// The host-network endpoints of namespace `ns`, ascending.
+    pub fn host_in_namespace(&self, ns: &str) -> &[usize] {
+        self.host_by_namespace.get(ns).map_or(&[], Vec::as_slice)
     }
 
     /// The endpoints of the classes in `set`, ascending.

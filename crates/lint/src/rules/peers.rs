@@ -15,6 +15,7 @@ use crate::finding::{Finding, Location};
 pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
     let cluster = ctx.cluster;
     let mut matching = HashMap::new();
+    let mut hints: HashMap<(&str, Option<&LabelSelector>, &LabelSelector), String> = HashMap::new();
     for (pi, policy) in cluster.policies.iter().enumerate() {
         let (_, compiled) = ctx.engine.policy(pi);
         for direction in effective_directions(policy) {
@@ -66,7 +67,25 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
                     }
                     let hint = match pod_selector {
                         Some(sel) => {
-                            pod_hint(ctx, &mut matching, policy, sel, namespace_selector.as_ref())
+                            // The hint reads the policy's namespace only
+                            // without a namespaceSelector.
+                            let own = match namespace_selector {
+                                None => policy.namespace.as_str(),
+                                Some(_) => "",
+                            };
+                            let key = (own, namespace_selector.as_ref(), sel);
+                            hints
+                                .entry(key)
+                                .or_insert_with(|| {
+                                    pod_hint(
+                                        ctx,
+                                        &mut matching,
+                                        policy,
+                                        sel,
+                                        namespace_selector.as_ref(),
+                                    )
+                                })
+                                .clone()
                         }
                         None => {
                             "the selected namespaces have no workloads in the input".to_string()
@@ -160,19 +179,22 @@ fn pod_hint<'a>(
             .namespace_labels(ns)
             .is_some_and(|l| selector::matches(s, l)),
     };
-    // Namespace by namespace (in the order of their pods), not pod by pod.
+    // Namespace by namespace, not pod by pod: the namespaces in scope that
+    // have endpoints.
     let scope: Vec<&str> = ctx
         .namespaces()
         .iter()
         .copied()
         .filter(|ns| in_scope(ns))
         .collect();
-    let candidates = || scope.iter().flat_map(|ns| ctx.in_namespace(ns));
-    let host: Vec<String> = candidates()
-        .map(|&i| &cluster.endpoints[i])
-        .filter(|e| e.host_network && selector::matches(sel, &e.labels))
-        .map(|e| e.id())
+    let mut host: Vec<usize> = scope
+        .iter()
+        .flat_map(|ns| ctx.host_in_namespace(ns))
+        .copied()
+        .filter(|&i| selector::matches(sel, &cluster.endpoints[i].labels))
         .collect();
+    host.sort_unstable();
+    let host: Vec<String> = host.iter().map(|&i| cluster.endpoints[i].id()).collect();
     if !host.is_empty() {
         return format!(
             "it would match {}, but those use the host network and selectors never match them; use an ipBlock of the node address",
@@ -207,16 +229,26 @@ fn pod_hint<'a>(
             ctx.short_pods(elsewhere.into_iter())
         );
     }
-    if candidates().next().is_none() {
+    if scope.is_empty() {
         return "the namespaces in scope have no workloads in the input".to_string();
     }
     // What the list shows: the first pods on the pod network, and how many.
-    let on_pod_network = || {
-        candidates()
-            .map(|&i| &cluster.endpoints[i])
-            .filter(|e| !e.host_network)
-    };
-    let count = on_pod_network().count();
-    let first: Vec<&Endpoint> = on_pod_network().take(SHOWN + 1).collect();
+    let mut first: Vec<usize> = scope
+        .iter()
+        .flat_map(|ns| {
+            ctx.in_namespace(ns)
+                .iter()
+                .copied()
+                .filter(|&i| !cluster.endpoints[i].host_network)
+                .take(SHOWN + 1)
+        })
+        .collect();
+    first.sort_unstable();
+    first.truncate(SHOWN + 1);
+    let first: Vec<&Endpoint> = first.iter().map(|&i| &cluster.endpoints[i]).collect();
+    let count = scope
+        .iter()
+        .map(|ns| ctx.in_namespace(ns).len() - ctx.host_in_namespace(ns).len())
+        .sum();
     format!("pods in scope: {}", pods_with_labels_of(count, &first))
 }
