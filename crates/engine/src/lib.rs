@@ -13,6 +13,7 @@ mod compile;
 mod family;
 mod index;
 mod matrix;
+mod restrict;
 pub mod selector;
 #[doc(hidden)]
 pub mod test_hook;
@@ -27,6 +28,7 @@ pub use compile::{
     port_rule_admits, ports_admit,
 };
 pub use matrix::{Cell, Column, FamilySplit, Matrix, PairSummary};
+pub use restrict::Restricted;
 pub use tier::Outcome;
 pub use trace::{
     Check, Decision, FamilyVerdict, PolicyTrace, RuleTrace, SideStatus, SideTrace, Verdict,

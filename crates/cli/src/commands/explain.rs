@@ -1,7 +1,7 @@
 //! `netpol explain`: one connection, or each connection between the pods two
 //! names stand for (a workload's replicas, a Service's pods), with the trace.
 
-use netpol_engine::Engine;
+use netpol_engine::{Engine, Party, Restricted};
 
 use super::explain_port::{destination_port, parse_port};
 use super::resolve::resolve;
@@ -59,13 +59,23 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if connections.is_empty() {
         return Err(Failure::Usage(skipped.join("; ")));
     }
-    let engine = Engine::new(&cluster);
+    // A verdict reads only its two endpoints (and the policies, namespaces
+    // and nodes): compiling the others would cost seconds on large clusters.
+    let parties = connections.iter().flat_map(|(s, d, _)| [*s, *d]);
+    let restricted = Restricted::new(
+        &cluster,
+        parties.filter_map(|p| match p {
+            Party::Endpoint(i) => Some(i),
+            Party::External(_) => None,
+        }),
+    );
+    let engine = Engine::new(&restricted.cluster);
     let explained: Vec<Explained> = connections
         .into_iter()
         .map(|(s, d, r)| Explained {
             via: r.via,
             notes: r.notes,
-            verdict: engine.verdict(s, d, r.port, protocol),
+            verdict: engine.verdict(restricted.party(s), restricted.party(d), r.port, protocol),
         })
         .collect();
     let denied = explained.iter().filter(|e| !e.verdict.allowed).count();

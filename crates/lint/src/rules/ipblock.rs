@@ -1,14 +1,84 @@
 //! NP010: ipBlocks that cover addresses inside the cluster.
 
-use ipnet::IpNet;
-use netpol_engine::{Engine, ip_in_block};
-use netpol_model::Peer;
+use std::net::IpAddr;
 
-use super::{effective_directions, short_list};
+use ipnet::IpNet;
+use netpol_engine::ip_in_block;
+use netpol_model::{Cluster, Peer};
+
+use super::{Ctx, effective_directions, short_list, short_list_of};
 use crate::finding::{Finding, Location, Severity};
 
-pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
-    let cluster = engine.cluster;
+/// Every address of the cluster's endpoints and Services, sorted, so that
+/// an ipBlock is a range lookup rather than a scan of every pod.
+struct Addresses {
+    /// (address, endpoint)
+    endpoints: Vec<(IpAddr, usize)>,
+    /// (address, Service, position among its ClusterIPs)
+    services: Vec<(IpAddr, usize, usize)>,
+}
+
+impl Addresses {
+    fn new(cluster: &Cluster) -> Addresses {
+        let mut endpoints: Vec<(IpAddr, usize)> = cluster
+            .endpoints
+            .iter()
+            .enumerate()
+            .flat_map(|(i, e)| e.ips.iter().map(move |ip| (*ip, i)))
+            .collect();
+        endpoints.sort_unstable();
+        let mut services: Vec<(IpAddr, usize, usize)> = cluster
+            .services
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| {
+                s.cluster_ips
+                    .iter()
+                    .enumerate()
+                    .map(move |(k, ip)| (*ip, i, k))
+            })
+            .collect();
+        services.sort_unstable();
+        Addresses {
+            endpoints,
+            services,
+        }
+    }
+
+    /// Endpoints with an address in the block, ascending.
+    fn endpoints_in(&self, cidr: &IpNet, except: &[IpNet]) -> Vec<usize> {
+        let mut found: Vec<usize> = in_range(&self.endpoints, cidr, |a| a.0)
+            .iter()
+            .filter(|a| ip_in_block(a.0, cidr, except))
+            .map(|a| a.1)
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// (Service, ClusterIP) in the block, in Service order.
+    fn services_in(&self, cidr: &IpNet, except: &[IpNet]) -> Vec<(usize, IpAddr)> {
+        let mut found: Vec<(usize, usize, IpAddr)> = in_range(&self.services, cidr, |a| a.0)
+            .iter()
+            .filter(|a| ip_in_block(a.0, cidr, except))
+            .map(|a| (a.1, a.2, a.0))
+            .collect();
+        found.sort_unstable();
+        found.into_iter().map(|(s, _, ip)| (s, ip)).collect()
+    }
+}
+
+/// The entries of `sorted` whose address is in `cidr`'s range.
+fn in_range<'a, T>(sorted: &'a [T], cidr: &IpNet, ip: impl Fn(&T) -> IpAddr) -> &'a [T] {
+    let start = sorted.partition_point(|a| ip(a) < cidr.network());
+    let end = sorted.partition_point(|a| ip(a) <= cidr.broadcast());
+    &sorted[start..end.max(start)]
+}
+
+pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let cluster = ctx.cluster;
+    let addresses = Addresses::new(cluster);
     for policy in &cluster.policies {
         for direction in effective_directions(policy) {
             for (ri, rule) in policy.rules(direction).iter().enumerate() {
@@ -27,16 +97,10 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                     };
                     let item = format!("{}[{ri}].{field}[{i}] ipBlock {cidr}", direction.as_str());
                     let at = Location::at(&policy.origin, *line);
-                    let covers = |ip: &std::net::IpAddr| ip_in_block(*ip, cidr, except);
-                    let services: Vec<String> = cluster
-                        .services
-                        .iter()
-                        .flat_map(|s| {
-                            s.cluster_ips
-                                .iter()
-                                .filter(|ip| covers(ip))
-                                .map(move |ip| format!("{} ({ip})", s.id()))
-                        })
+                    let services: Vec<String> = addresses
+                        .services_in(cidr, except)
+                        .into_iter()
+                        .map(|(s, ip)| format!("{} ({ip})", cluster.services[s].id()))
                         .collect();
                     if !services.is_empty() {
                         out.push(
@@ -53,21 +117,24 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                             .policy(policy.id()),
                         );
                     }
-                    let pods: Vec<String> = cluster
-                        .endpoints
-                        .iter()
-                        .filter(|e| !e.host_network && e.ips.iter().any(covers))
-                        .map(|e| e.id())
+                    let covered: Vec<&netpol_model::Endpoint> = addresses
+                        .endpoints_in(cidr, except)
+                        .into_iter()
+                        .map(|i| &cluster.endpoints[i])
                         .collect();
-                    let nodes: Vec<String> = cluster
-                        .endpoints
+                    let pods: Vec<&&netpol_model::Endpoint> =
+                        covered.iter().filter(|e| !e.host_network).collect();
+                    let nodes: Vec<String> = covered
                         .iter()
-                        .filter(|e| e.host_network && e.ips.iter().any(covers))
+                        .filter(|e| e.host_network)
                         .map(|e| format!("{} ({})", e.node.as_deref().unwrap_or("node"), e.ips[0]))
                         .collect();
                     let mut what = Vec::new();
                     if !pods.is_empty() {
-                        what.push(format!("pod IPs ({})", short_list(&pods)));
+                        what.push(format!(
+                            "pod IPs ({})",
+                            short_list_of(pods.len(), |i| pods[i].id())
+                        ));
                     }
                     if !nodes.is_empty() {
                         let mut nodes = nodes;

@@ -1,24 +1,25 @@
 //! Isolation as a whole: NP013 (no policies at all), NP003 (a namespace
 //! without default-deny) and NP009 (egress isolated, DNS not allowed).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use netpol_engine::{Engine, ports_admit};
+use fixedbitset::FixedBitSet;
+use netpol_engine::ports_admit;
 use netpol_model::{Direction, Endpoint, Policy, Protocol};
 
-use super::{plural, short_list};
+use super::{Ctx, plural, short_list};
 use crate::finding::{Finding, Location, Severity};
 
 const DNS_PORT: u16 = 53;
 
-pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
-    no_policies(engine, out);
-    default_deny(engine, out);
-    dns(engine, out);
+pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
+    no_policies(ctx, out);
+    default_deny(ctx, out);
+    dns(ctx, out);
 }
 
-fn no_policies(engine: &Engine, out: &mut Vec<Finding>) {
-    let cluster = engine.cluster;
+fn no_policies(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let cluster = ctx.cluster;
     let Some(first) = cluster.endpoints.first() else {
         return;
     };
@@ -49,8 +50,14 @@ fn is_default_deny_ingress(p: &Policy) -> bool {
     p.pod_selector.is_empty() && p.affects_ingress && p.ingress.is_empty()
 }
 
-fn default_deny(engine: &Engine, out: &mut Vec<Finding>) {
-    let cluster = engine.cluster;
+fn default_deny(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let (cluster, engine) = (ctx.cluster, ctx.engine);
+    let denied: BTreeSet<&str> = cluster
+        .policies
+        .iter()
+        .filter(|p| is_default_deny_ingress(p))
+        .map(|p| p.namespace.as_str())
+        .collect();
     let mut by_namespace: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, e) in cluster.endpoints.iter().enumerate() {
         // Policies cannot isolate host-network pods, so they do not need one.
@@ -59,16 +66,16 @@ fn default_deny(engine: &Engine, out: &mut Vec<Finding>) {
         }
     }
     for (ns, members) in by_namespace {
-        if cluster
-            .policies
-            .iter()
-            .any(|p| p.namespace == ns && is_default_deny_ingress(p))
-        {
+        if denied.contains(ns) {
             continue;
         }
         let open: Vec<String> = members
             .iter()
-            .filter(|&&i| engine.policies_selecting(i, Direction::Ingress).is_empty())
+            .filter(|&&i| {
+                engine
+                    .policies_selecting(ctx.class(i), Direction::Ingress)
+                    .is_empty()
+            })
             .map(|&i| cluster.endpoints[i].id())
             .collect();
         let first = &cluster.endpoints[members[0]];
@@ -108,9 +115,8 @@ fn default_deny(engine: &Engine, out: &mut Vec<Finding>) {
 }
 
 /// The cluster DNS servers in the input: pods serving 53/UDP that look like kube-dns.
-fn dns_servers(engine: &Engine) -> Vec<usize> {
-    engine
-        .cluster
+fn dns_servers(ctx: &Ctx) -> Vec<usize> {
+    ctx.cluster
         .endpoints
         .iter()
         .enumerate()
@@ -128,18 +134,16 @@ fn dns_servers(engine: &Engine) -> Vec<usize> {
         .collect()
 }
 
-fn dns(engine: &Engine, out: &mut Vec<Finding>) {
-    let cluster = engine.cluster;
-    let servers = dns_servers(engine);
-    let reachable: Vec<fixedbitset::FixedBitSet> = servers
-        .iter()
-        .map(|&d| engine.allowed_sources_for(d, DNS_PORT, Protocol::Udp))
-        .collect();
-    let has_dns = |src: usize| -> bool {
-        if servers.is_empty() {
-            // No DNS server in the input: any egress rule admitting 53/UDP counts.
-            return engine
-                .policies_selecting(src, Direction::Egress)
+/// Per class: whether its pods reach the cluster DNS on 53/UDP (with no
+/// server in the input: whether an egress rule admits 53/UDP at all).
+fn dns_by_class(ctx: &Ctx, servers: &[usize]) -> FixedBitSet {
+    let engine = ctx.engine;
+    let classes = ctx.classes.len();
+    let mut reached = FixedBitSet::with_capacity(classes);
+    if servers.is_empty() {
+        for c in 0..classes {
+            let admits = engine
+                .policies_selecting(c, Direction::Egress)
                 .iter()
                 .any(|&pi| {
                     let (policy, _) = engine.policy(pi);
@@ -148,8 +152,29 @@ fn dns(engine: &Engine, out: &mut Vec<Finding>) {
                         .iter()
                         .any(|r| ports_admit(&r.ports, None, DNS_PORT, Protocol::Udp))
                 });
+            reached.set(c, admits);
         }
-        reachable.iter().any(|set| set.contains(src))
+        return reached;
+    }
+    let server_classes: BTreeSet<usize> = servers.iter().map(|&d| ctx.class(d)).collect();
+    for d in server_classes {
+        reached.union_with(&engine.allowed_sources_for(d, DNS_PORT, Protocol::Udp));
+    }
+    reached
+}
+
+fn dns(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let (cluster, engine) = (ctx.cluster, ctx.engine);
+    let servers = dns_servers(ctx);
+    let reached = dns_by_class(ctx, &servers);
+    let mut is_server = FixedBitSet::with_capacity(cluster.endpoints.len());
+    is_server.extend(servers.iter().copied());
+    // A class's cell with itself is traffic between two of its pods; a
+    // single pod reaching itself is always allowed, and so a DNS server
+    // that is one pod has DNS whatever the policies.
+    let has_dns = |src: usize| -> bool {
+        reached.contains(ctx.class(src))
+            || (is_server.contains(src) && !cluster.endpoints[src].may_be_several_pods())
     };
     let server_names: Vec<String> = servers.iter().map(|&d| cluster.endpoints[d].id()).collect();
     let mut reported = fixedbitset::FixedBitSet::with_capacity(cluster.endpoints.len());
@@ -159,9 +184,9 @@ fn dns(engine: &Engine, out: &mut Vec<Finding>) {
         }
         let (_, compiled) = engine.policy(pi);
         // Each pod is reported once, at the first policy isolating it.
-        let indexes: Vec<usize> = compiled
-            .selected
-            .ones()
+        let indexes: Vec<usize> = ctx
+            .pods(&compiled.selected)
+            .into_iter()
             .filter(|&i| !reported.contains(i) && !has_dns(i))
             .collect();
         for &i in &indexes {

@@ -1,16 +1,23 @@
 //! Peers that match nothing: NP002 (no pod or no namespace) and NP004 (a
 //! namespaceSelector on a label no namespace carries, the `name:` mistake).
 
-use netpol_engine::{Engine, describe_peer, selector};
-use netpol_model::{LabelSelector, NAMESPACE_NAME_LABEL, Operator, Peer};
+use netpol_engine::{describe_peer, selector};
+use netpol_model::{Cluster, LabelSelector, NAMESPACE_NAME_LABEL, Operator, Peer};
 
-use super::{effective_directions, pods_with_labels, short_list};
+use std::collections::{HashMap, HashSet};
+
+use netpol_model::Endpoint;
+use netpol_model::text::SHOWN;
+
+use super::{Ctx, effective_directions, pods_with_labels_of, short_list};
 use crate::finding::{Finding, Location};
 
-pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
-    let cluster = engine.cluster;
+pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let cluster = ctx.cluster;
+    let mut matching = HashMap::new();
+    let mut hints: HashMap<(&str, Option<&LabelSelector>, &LabelSelector), String> = HashMap::new();
     for (pi, policy) in cluster.policies.iter().enumerate() {
-        let (_, compiled) = engine.policy(pi);
+        let (_, compiled) = ctx.engine.policy(pi);
         for direction in effective_directions(policy) {
             for crule in compiled.rules(direction) {
                 let rule = &policy.rules(direction)[crule.index];
@@ -41,7 +48,7 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                             .filter(|n| selector::matches(ns_sel, &n.labels))
                             .count();
                         if namespaces == 0 {
-                            let finding = match unknown_namespace_label(engine, ns_sel) {
+                            let finding = match unknown_namespace_label(cluster, ns_sel) {
                                 Some((message, hint)) => {
                                     Finding::new("NP004", at, format!("{item}: {message}"), hint)
                                 }
@@ -51,7 +58,7 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                                     format!(
                                         "{item}: {described}: the namespaceSelector matches no namespace"
                                     ),
-                                    namespace_hint(engine, ns_sel),
+                                    namespace_hint(cluster, ns_sel),
                                 ),
                             };
                             out.push(finding.policy(policy.id()));
@@ -59,7 +66,27 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                         }
                     }
                     let hint = match pod_selector {
-                        Some(sel) => pod_hint(engine, policy, sel, namespace_selector.as_ref()),
+                        Some(sel) => {
+                            // The hint reads the policy's namespace only
+                            // without a namespaceSelector.
+                            let own = match namespace_selector {
+                                None => policy.namespace.as_str(),
+                                Some(_) => "",
+                            };
+                            let key = (own, namespace_selector.as_ref(), sel);
+                            hints
+                                .entry(key)
+                                .or_insert_with(|| {
+                                    pod_hint(
+                                        ctx,
+                                        &mut matching,
+                                        policy,
+                                        sel,
+                                        namespace_selector.as_ref(),
+                                    )
+                                })
+                                .clone()
+                        }
                         None => {
                             "the selected namespaces have no workloads in the input".to_string()
                         }
@@ -80,8 +107,8 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
 }
 
 /// Keys the selector requires that no namespace has.
-fn unknown_namespace_label(engine: &Engine, sel: &LabelSelector) -> Option<(String, String)> {
-    let namespaces = &engine.cluster.namespaces;
+fn unknown_namespace_label(cluster: &Cluster, sel: &LabelSelector) -> Option<(String, String)> {
+    let namespaces = &cluster.namespaces;
     let has_key = |key: &str| namespaces.values().any(|n| n.labels.contains_key(key));
     let required = sel
         .match_labels
@@ -114,9 +141,8 @@ fn unknown_namespace_label(engine: &Engine, sel: &LabelSelector) -> Option<(Stri
     None
 }
 
-fn namespace_hint(engine: &Engine, sel: &LabelSelector) -> String {
-    let seen: Vec<String> = engine
-        .cluster
+fn namespace_hint(cluster: &Cluster, sel: &LabelSelector) -> String {
+    let seen: Vec<String> = cluster
         .namespaces
         .values()
         .map(|n| {
@@ -139,40 +165,56 @@ fn namespace_hint(engine: &Engine, sel: &LabelSelector) -> String {
     )
 }
 
-fn pod_hint(
-    engine: &Engine,
+fn pod_hint<'a>(
+    ctx: &Ctx<'a>,
+    matching: &mut HashMap<&'a LabelSelector, Vec<usize>>,
     policy: &netpol_model::Policy,
-    sel: &LabelSelector,
+    sel: &'a LabelSelector,
     ns_sel: Option<&LabelSelector>,
 ) -> String {
-    let cluster = engine.cluster;
+    let cluster = ctx.cluster;
     let in_scope = |ns: &str| match ns_sel {
         None => ns == policy.namespace,
         Some(s) => cluster
             .namespace_labels(ns)
             .is_some_and(|l| selector::matches(s, l)),
     };
-    let candidates: Vec<_> = cluster
-        .endpoints
+    // Namespace by namespace, not pod by pod: the namespaces in scope that
+    // have endpoints.
+    let scope: Vec<&str> = ctx
+        .namespaces()
         .iter()
-        .filter(|e| in_scope(&e.namespace))
+        .copied()
+        .filter(|ns| in_scope(ns))
         .collect();
-    let host: Vec<String> = candidates
+    let mut host: Vec<usize> = scope
         .iter()
-        .filter(|e| e.host_network && selector::matches(sel, &e.labels))
-        .map(|e| e.id())
+        .flat_map(|ns| ctx.host_in_namespace(ns))
+        .copied()
+        .filter(|&i| selector::matches(sel, &cluster.endpoints[i].labels))
         .collect();
+    host.sort_unstable();
+    let host: Vec<String> = host.iter().map(|&i| cluster.endpoints[i].id()).collect();
     if !host.is_empty() {
         return format!(
             "it would match {}, but those use the host network and selectors never match them; use an ipBlock of the node address",
             short_list(&host)
         );
     }
-    let elsewhere: Vec<String> = cluster
-        .endpoints
+    // Labels are the classes' own: match each class once per selector.
+    let classes = &ctx.classes.reduced.endpoints;
+    let matched = matching.entry(sel).or_insert_with(|| {
+        let candidates = ctx.classes_with_labels(sel);
+        candidates
+            .into_iter()
+            .filter(|&c| !classes[c].host_network && selector::matches(sel, &classes[c].labels))
+            .collect()
+    });
+    let scope_set: HashSet<&str> = scope.iter().copied().collect();
+    let elsewhere: Vec<usize> = matched
         .iter()
-        .filter(|e| !e.host_network && !in_scope(&e.namespace) && selector::matches(sel, &e.labels))
-        .map(|e| e.id())
+        .copied()
+        .filter(|&c| !scope_set.contains(classes[c].namespace.as_str()))
         .collect();
     if !elsewhere.is_empty() {
         let scope = match ns_sel {
@@ -184,14 +226,29 @@ fn pod_hint(
         };
         return format!(
             "it matches {} in other namespaces: {scope}",
-            short_list(&elsewhere)
+            ctx.short_pods(elsewhere.into_iter())
         );
     }
-    if candidates.is_empty() {
+    if scope.is_empty() {
         return "the namespaces in scope have no workloads in the input".to_string();
     }
-    format!(
-        "pods in scope: {}",
-        pods_with_labels(candidates.iter().copied().filter(|e| !e.host_network))
-    )
+    // What the list shows: the first pods on the pod network, and how many.
+    let mut first: Vec<usize> = scope
+        .iter()
+        .flat_map(|ns| {
+            ctx.in_namespace(ns)
+                .iter()
+                .copied()
+                .filter(|&i| !cluster.endpoints[i].host_network)
+                .take(SHOWN + 1)
+        })
+        .collect();
+    first.sort_unstable();
+    first.truncate(SHOWN + 1);
+    let first: Vec<&Endpoint> = first.iter().map(|&i| &cluster.endpoints[i]).collect();
+    let count = scope
+        .iter()
+        .map(|ns| ctx.in_namespace(ns).len() - ctx.host_in_namespace(ns).len())
+        .sum();
+    format!("pods in scope: {}", pods_with_labels_of(count, &first))
 }

@@ -95,14 +95,17 @@ fn is_allow_all(rule: &Rule) -> bool {
 /// Other policies with rules in `direction` that select some of the pods an
 /// allow-all rule of `pi` already opens completely.
 fn other_policies_shadowed(engine: &Engine, pi: usize, direction: Direction) -> Vec<String> {
-    let (_, compiled) = engine.policy(pi);
+    let (p, compiled) = engine.policy(pi);
     engine
         .cluster
         .policies
         .iter()
         .enumerate()
         .filter(|&(qi, q)| {
+            // A policy selects pods of its own namespace only: the
+            // namespace rules out most pairs before their bitsets are read.
             qi != pi
+                && q.namespace == p.namespace
                 && q.affects(direction)
                 && !q.rules(direction).is_empty()
                 && !q.rules(direction).iter().all(is_allow_all)

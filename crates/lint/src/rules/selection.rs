@@ -1,21 +1,21 @@
 //! Which pods a policy applies to: NP001 (none) and NP012 (hostNetwork pods).
 
-use netpol_engine::{Engine, selector};
+use netpol_engine::selector;
 use netpol_model::{Cluster, Endpoint};
 
-use super::{pods_with_labels, short_list};
+use super::{Ctx, pods_with_labels, short_list};
 use crate::finding::{Finding, Location};
 
-pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
-    let cluster = engine.cluster;
+pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let cluster = ctx.cluster;
     for (pi, policy) in cluster.policies.iter().enumerate() {
-        let (_, compiled) = engine.policy(pi);
+        let (_, compiled) = ctx.engine.policy(pi);
         let at = Location::at(&policy.origin, policy.origin.line);
         let sel = selector::display(&policy.pod_selector);
-        let in_namespace: Vec<&Endpoint> = cluster
-            .endpoints
+        let in_namespace: Vec<&Endpoint> = ctx
+            .in_namespace(&policy.namespace)
             .iter()
-            .filter(|e| e.namespace == policy.namespace)
+            .map(|&i| &cluster.endpoints[i])
             .collect();
         let host: Vec<String> = in_namespace
             .iter()
@@ -44,7 +44,7 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
         // default-deny. Only a namespace that nothing but policies mentions
         // suggests a mistaken metadata.namespace.
         let empty_namespace_on_purpose = policy.pod_selector.is_empty()
-            && namespace_exists_apart_from_policies(cluster, &policy.namespace);
+            && namespace_exists_apart_from_policies(cluster, &in_namespace, &policy.namespace);
         if compiled.selected.is_clear() && host.is_empty() && !empty_namespace_on_purpose {
             let hint = if in_namespace.is_empty() {
                 format!(
@@ -55,7 +55,13 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                 format!(
                     "pods in {}: {}",
                     policy.namespace,
-                    pods_with_labels(in_namespace.iter().copied().filter(|e| !e.host_network))
+                    pods_with_labels(
+                        &in_namespace
+                            .iter()
+                            .copied()
+                            .filter(|e| !e.host_network)
+                            .collect::<Vec<_>>(),
+                    )
                 )
             };
             out.push(
@@ -72,11 +78,15 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
 }
 
 /// Declared by a Namespace object, or used by a workload or Service.
-fn namespace_exists_apart_from_policies(cluster: &Cluster, namespace: &str) -> bool {
+fn namespace_exists_apart_from_policies(
+    cluster: &Cluster,
+    endpoints: &[&Endpoint],
+    namespace: &str,
+) -> bool {
     cluster
         .namespaces
         .get(namespace)
         .is_some_and(|n| n.declared)
-        || cluster.endpoints.iter().any(|e| e.namespace == namespace)
+        || !endpoints.is_empty()
         || cluster.services.iter().any(|s| s.namespace == namespace)
 }
