@@ -475,12 +475,16 @@ mod tests {
 
     /// The grid read through classes (external cells decided per class)
     /// against the grid over the per-pod engine, on live dumps whose
-    /// replicas classes merge and whose ipBlocks make external peers.
+    /// replicas classes merge and whose ipBlocks make external peers, with
+    /// and without ClusterNetworkPolicies.
     #[test]
     fn the_grid_through_classes_is_the_per_pod_grid() {
         let mut merged = false;
-        for seed in 1..=4 {
+        let dumps = (1..=4).flat_map(|seed| {
             let c = live(&generate(&Params::new(24, seed)), 3);
+            [c.clone(), netpol_synth::with_cluster_policies(c, 8, seed)].map(|c| (seed, c))
+        });
+        for (seed, c) in dumps {
             let externals = externals(&c);
             assert!(!externals.is_empty());
             let classes = Classes::new(&c);
