@@ -17,6 +17,21 @@ pub fn per_chunk(item_bytes: usize) -> usize {
     (CHUNK_BYTES / item_bytes.max(1)).clamp(threads, 4096)
 }
 
+/// A sink for JSON array elements that each start with the comma
+/// separating them from the one before: the very first comma is dropped.
+pub fn json_elements(
+    mut out: impl FnMut(&[u8]) -> io::Result<()>,
+) -> impl FnMut(&[u8]) -> io::Result<()> {
+    let mut first = true;
+    move |bytes: &[u8]| match first {
+        true if !bytes.is_empty() => {
+            first = false;
+            out(&bytes[1..])
+        }
+        _ => out(bytes),
+    }
+}
+
 /// Formats every item with `format` (in parallel, `per_chunk` items at a
 /// time) and hands the bytes to `sink` in item order; `done` is told how
 /// many items are written after each chunk.

@@ -75,19 +75,12 @@ pub fn json(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
         });
     };
     out.write_all(b"{\"connections\":[")?;
-    // Every line starts with the comma that separates it from the one
-    // before: the first line drops it.
-    let mut first = true;
-    write_rows(grid, 100, row, |bytes| {
-        let bytes = match first {
-            true if !bytes.is_empty() => {
-                first = false;
-                &bytes[1..]
-            }
-            _ => bytes,
-        };
-        out.write_all(bytes)
-    })?;
+    write_rows(
+        grid,
+        100,
+        row,
+        ordered::json_elements(|bytes| out.write_all(bytes)),
+    )?;
     out.write_all(b"\n]}\n")
 }
 

@@ -52,19 +52,11 @@ pub fn json(out: &mut impl Write, grid: &Grid) -> io::Result<()> {
         buf.extend_from_slice(numbers.format(p.connections).as_bytes());
         buf.push(b'}');
     };
-    // Every line starts with the comma that separates it from the one
-    // before: the first line drops it.
-    let mut first = true;
-    write_rows(&summary, line, |bytes| {
-        let bytes = match first {
-            true if !bytes.is_empty() => {
-                first = false;
-                &bytes[1..]
-            }
-            _ => bytes,
-        };
-        out.write_all(bytes)
-    })?;
+    write_rows(
+        &summary,
+        line,
+        ordered::json_elements(|bytes| out.write_all(bytes)),
+    )?;
     out.write_all(b"\n]}\n")
 }
 
