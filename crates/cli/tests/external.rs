@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use support::{explain, json, netpol};
+use support::{explain, json, netpol, summary_pairs};
 
 /// (src, dst, port/protocol) -> allowed, for the connections with an external end.
 fn external_cells(dir: &str) -> BTreeMap<(String, String, String), (bool, String)> {
@@ -145,26 +145,9 @@ fn every_format_shows_the_external_peers() {
         e.0 += u64::from(*allowed);
         e.1 += 1;
     }
-    let got: BTreeMap<(String, String), (u64, u64)> = v["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| {
-            p["src"].as_str().unwrap().starts_with("external")
-                || p["dst"].as_str().unwrap().starts_with("external")
-        })
-        .map(|p| {
-            (
-                (
-                    p["src"].as_str().unwrap().to_string(),
-                    p["dst"].as_str().unwrap().to_string(),
-                ),
-                (
-                    p["allowed"].as_u64().unwrap(),
-                    p["connections"].as_u64().unwrap(),
-                ),
-            )
-        })
+    let got: BTreeMap<(String, String), (u64, u64)> = summary_pairs(&v)
+        .into_iter()
+        .filter(|((src, dst), _)| src.starts_with("external") || dst.starts_with("external"))
         .collect();
     assert_eq!(got, sums);
     let names: Vec<String> = v["pairs"]

@@ -1,6 +1,6 @@
 mod support;
 
-use support::{fixtures, netpol, netpol_with_stdin};
+use support::{fixtures, netpol, netpol_with_stdin, summary_pairs};
 
 #[test]
 fn table_snapshot() {
@@ -162,23 +162,7 @@ fn summary_sums_the_matrix_per_workload() {
         }
     }
     let s: serde_json::Value = serde_json::from_str(&summary.stdout).unwrap();
-    let got: std::collections::BTreeMap<(String, String), (u64, u64)> = s["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                (
-                    p["src"].as_str().unwrap().to_string(),
-                    p["dst"].as_str().unwrap().to_string(),
-                ),
-                (
-                    p["allowed"].as_u64().unwrap(),
-                    p["connections"].as_u64().unwrap(),
-                ),
-            )
-        })
-        .collect();
+    let got = summary_pairs(&s);
     assert_eq!(got, expected);
     assert!(
         got.values().any(|(a, c)| a < c && *a > 0),

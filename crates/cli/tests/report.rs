@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{json, netpol};
+use support::{json, netpol, summary_pairs};
 
 const EXAMPLE: [&str; 4] = [
     "../../../../examples/homelab/manifests",
@@ -91,18 +91,9 @@ fn the_data_is_the_matrix_lint_and_verify() {
         "-o",
         "json",
     ]));
-    let expected: BTreeSet<(String, String, u64, u64)> = summary["pairs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["src"].as_str().unwrap().to_string(),
-                p["dst"].as_str().unwrap().to_string(),
-                p["allowed"].as_u64().unwrap(),
-                p["connections"].as_u64().unwrap(),
-            )
-        })
+    let expected: BTreeSet<(String, String, u64, u64)> = summary_pairs(&summary)
+        .into_iter()
+        .map(|((src, dst), (allowed, connections))| (src, dst, allowed, connections))
         .collect();
     assert_eq!(pairs, expected);
     let lint = json(&netpol(&["lint", EXAMPLE[0], EXAMPLE[1], "-o", "json"]));

@@ -18,7 +18,12 @@ use netpol_model::Cluster;
 /// The engine is compiled over equivalence classes (pods no policy can tell
 /// apart), not every pod; findings that name pods list the classes' members.
 pub fn lint(cluster: &Cluster) -> Vec<Finding> {
-    lint_with(cluster, &Classes::new(cluster))
+    let classes = if cluster.cluster_policies.is_empty() {
+        Classes::new(cluster)
+    } else {
+        Classes::per_pod(cluster)
+    };
+    lint_with(cluster, &classes)
 }
 
 /// [`lint`] through the given `classes` of `cluster`'s endpoints:

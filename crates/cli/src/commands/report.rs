@@ -51,11 +51,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let engine = Engine::new(&cluster);
     let externals = externals(&cluster);
     let narrow = args.focus.narrow(&cluster, &externals)?;
-    // Lint reads the cluster on its own: it runs beside the matrix.
-    // The grid per class, the traces per pod.
+    // The grid per class, the traces per pod; lint runs beside the matrix
+    // over the same classes.
     let classes = Classes::new(&cluster);
     let by_class = Engine::new(&classes.reduced);
-    let (matrix, findings) = rayon::join(|| by_class.matrix(), || netpol_lint::lint(&cluster));
+    let (matrix, findings) = rayon::join(
+        || by_class.matrix(),
+        || netpol_lint::lint_with(&cluster, &classes),
+    );
     let matrix = ClassMatrix::from_matrix(&cluster, &classes, matrix);
     let grid = Grid::new(&cluster, &by_class, &matrix, externals, narrow);
     let lint: Vec<Item> = findings

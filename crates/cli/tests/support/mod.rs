@@ -158,6 +158,27 @@ pub fn review_diff(new_policies: &str, extra: &[&str]) -> Run {
     netpol(&args)
 }
 
+/// `matrix --summary -o json`'s pairs: (source, destination) to
+/// (allowed, connections).
+#[allow(dead_code)]
+pub fn summary_pairs(
+    v: &serde_json::Value,
+) -> std::collections::BTreeMap<(String, String), (u64, u64)> {
+    let text = |p: &serde_json::Value, k: &str| p[k].as_str().unwrap().to_string();
+    let number = |p: &serde_json::Value, k: &str| p[k].as_u64().unwrap();
+    v["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                (text(p, "src"), text(p, "dst")),
+                (number(p, "allowed"), number(p, "connections")),
+            )
+        })
+        .collect()
+}
+
 /// `matrix -o json`'s connections as the CSV rows `matrix -o csv` should
 /// print, one field per column name (an absent field is empty).
 #[allow(dead_code)]
