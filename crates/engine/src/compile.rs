@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use fixedbitset::FixedBitSet;
 use ipnet::IpNet;
 use netpol_model::{
-    Cluster, Direction, Endpoint, Family, Peer, Policy, PortRef, PortRule, Protocol,
+    Cluster, Direction, Endpoint, Family, Peer, Policy, PortRef, PortRule, Protocol, Rule,
 };
 use rayon::prelude::*;
 
@@ -282,6 +282,16 @@ fn peer_endpoints(index: &LabelIndex, policy: &Policy, peer: &Peer) -> FixedBitS
 pub fn ip_in_block(ip: IpAddr, cidr: &IpNet, except: &[IpNet]) -> bool {
     cidr.contains(&ip)
         && (crate::test_hook::excepts_ignored() || !except.iter().any(|x| x.contains(&ip)))
+}
+
+/// Whether a NetworkPolicy rule's peers admit an address outside the
+/// cluster: no peers (every peer), or an ipBlock holding it.
+pub(crate) fn rule_admits_address(rule: &Rule, ip: IpAddr) -> bool {
+    rule.peers.is_empty()
+        || rule.peers.iter().any(|p| match p {
+            Peer::IpBlock { cidr, except, .. } => ip_in_block(ip, cidr, except),
+            Peer::Pods { .. } => false,
+        })
 }
 
 /// Whether a port entry admits `port`/`protocol` on the destination. Named

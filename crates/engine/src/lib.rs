@@ -6,6 +6,7 @@
 //! connection at once from the same compiled rules, so the two cannot disagree.
 //! Pure functions on the model: no I/O.
 
+mod addresses;
 mod class_matrix;
 mod classes;
 mod column;
@@ -21,6 +22,7 @@ pub mod tier;
 mod trace;
 mod verdict;
 
+pub use addresses::{FromAddresses, ToAddresses};
 pub use class_matrix::{ClassMatrix, WorkloadSums};
 pub use classes::Classes;
 pub use compile::{

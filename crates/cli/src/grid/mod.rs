@@ -15,9 +15,9 @@ pub mod summary;
 #[cfg(test)]
 mod writers_tests;
 use netpol_model::{Cluster, Family, Protocol};
-use rayon::prelude::*;
 
 use crate::external::{External, external_ports};
+use external_cells::ExternalCells;
 
 /// A row or column: an endpoint, or an external peer (index into `Grid::externals`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,13 +79,8 @@ pub struct Grid<'a> {
     names: Vec<String>,
     /// Per endpoint, its range of class matrix columns.
     ranges: Vec<(usize, usize)>,
-    /// `[external][class matrix column]`, for the externals among the rows.
-    from_external: Vec<Vec<Decided>>,
-    /// `[class][slot * external ports + external port]`, for the rows'
-    /// classes and the externals among the columns (`ext_slot`).
-    to_external: Vec<Vec<Decided>>,
-    /// Per external peer, its place among the columns' external peers.
-    ext_slot: Vec<usize>,
+    /// The cells with an external end.
+    external: ExternalCells,
     /// Per-pod columns in all (every endpoint's ports).
     pod_columns: usize,
 }
@@ -164,31 +159,6 @@ impl<'a> Grid<'a> {
                 external_rows[*x] = true;
             }
         }
-        let from_external: Vec<Vec<Decided>> = (0..externals.len())
-            .map(|x| {
-                if !external_rows[x] {
-                    return Vec::new();
-                }
-                let address = externals[x].address;
-                matrix
-                    .matrix
-                    .columns
-                    .par_iter()
-                    .map(|c| {
-                        if wanted_cols[c.dst] {
-                            external_cells::from_external(
-                                engine, address, c.dst, c.port, c.protocol,
-                            )
-                        } else {
-                            Decided {
-                                allowed: false,
-                                only: None,
-                            }
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
         let external_cols: Vec<usize> = cols
             .iter()
             .filter_map(|c| match c {
@@ -197,35 +167,18 @@ impl<'a> Grid<'a> {
             })
             .collect();
         let wanted_rows = wanted(&rows);
-        let mut ext_slot = vec![usize::MAX; externals.len()];
-        for (slot, &x) in external_cols.iter().enumerate() {
-            ext_slot[x] = slot;
-        }
-        // One flat list per class: a class, an external peer and a port are
-        // tens of millions of cells at 150,000 pods.
-        let externals_ref = &externals;
-        let to_external: Vec<Vec<Decided>> = (0..classes)
-            .into_par_iter()
-            .map(|src| {
-                if !wanted_rows[src] {
-                    return Vec::new();
-                }
-                external_cols
-                    .iter()
-                    .flat_map(|&x| {
-                        external_ports.iter().map(move |&(port, protocol)| {
-                            external_cells::to_external(
-                                engine,
-                                src,
-                                externals_ref[x].address,
-                                port,
-                                protocol,
-                            )
-                        })
-                    })
-                    .collect()
-            })
-            .collect();
+        let external = ExternalCells::new(
+            engine,
+            matrix,
+            &externals,
+            &external_ports,
+            external_cells::Asked {
+                rows: &wanted_rows,
+                cols: &wanted_cols,
+                external_rows: external_rows.contains(&true),
+                external_cols: &external_cols,
+            },
+        );
         Grid {
             cluster,
             matrix,
@@ -237,19 +190,9 @@ impl<'a> Grid<'a> {
             only: narrow.only,
             names,
             ranges,
-            from_external,
-            to_external,
-            ext_slot,
+            external,
             pod_columns,
         }
-    }
-
-    /// The cells from (a pod of) `class` to the external peer `x`, one per
-    /// external port; `x` must be among the columns.
-    fn to_external_cells(&self, class: usize, x: usize) -> &[Decided] {
-        let n = self.external_ports.len();
-        let slot = self.ext_slot[x];
-        &self.to_external[class][slot * n..(slot + 1) * n]
     }
 
     pub fn name(&self, node: Node) -> &str {
@@ -333,7 +276,7 @@ impl<'a> Grid<'a> {
                         })
                         .map(|k| {
                             let c = &self.matrix.matrix.columns[k];
-                            cell(c.port, c.protocol, self.from_external[x][k])
+                            cell(c.port, c.protocol, self.external.from(x, k))
                         }),
                 )
             }
@@ -346,7 +289,7 @@ impl<'a> Grid<'a> {
                         cell(
                             port,
                             protocol,
-                            self.to_external_cells(self.matrix.class_of(s), x)[k],
+                            self.external.to(self.matrix.class_of(s), x, k),
                         )
                     }),
             ),
@@ -394,15 +337,15 @@ impl<'a> Grid<'a> {
                     let (a, b) = self.ranges[d];
                     for (k, column) in columns.iter().enumerate().take(b).skip(a) {
                         if self.port_kept((column.port, column.protocol)) {
-                            emit(c, PortAt::Column(k), self.from_external[x][k]);
+                            emit(c, PortAt::Column(k), self.external.from(x, k));
                         }
                     }
                 }
                 (Node::Endpoint(s), Node::External(x)) => {
-                    let cells = self.to_external_cells(self.matrix.class_of(s), x);
+                    let class = self.matrix.class_of(s);
                     for (k, &port) in self.external_ports.iter().enumerate() {
                         if self.port_kept(port) {
-                            emit(c, PortAt::External(k), cells[k]);
+                            emit(c, PortAt::External(k), self.external.to(class, x, k));
                         }
                     }
                 }
@@ -435,21 +378,16 @@ impl<'a> Grid<'a> {
         self.rows.len() * self.pod_columns.max(1)
     }
 
-    /// Whether some kept cell is allowed over one family only.
+    /// Whether some kept cell is allowed over one family only: a cell with
+    /// an external end never is.
     pub fn has_one_family(&self) -> bool {
         self.matrix.one_family_count() > 0
-            || self
-                .from_external
-                .iter()
-                .flatten()
-                .chain(self.to_external.iter().flatten())
-                .any(|d| d.only.is_some())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use netpol_engine::{ClassMatrix, Classes, Engine};
+    use netpol_engine::{ClassMatrix, Classes, Engine, Party};
     use netpol_synth::{Params, generate, live};
 
     use super::*;
@@ -471,6 +409,90 @@ mod tests {
         })
         .unwrap();
         (grid.cells().collect(), pairs)
+    }
+
+    /// Every cell with an external end, read from the grid over classes
+    /// (decided in bulk), against the per-pod engine's verdict: without
+    /// and with ClusterNetworkPolicies, on templates and live dumps, with
+    /// more than 64 external ports once so that port sets span words.
+    #[test]
+    fn external_cells_are_the_engine_verdicts() {
+        let (mut checked, mut allowed, mut wide) = (0, 0, false);
+        for seed in 1..=3 {
+            let template = generate(&Params::new(40, seed));
+            let mut dumps = vec![template.clone(), live(&template, 2)];
+            dumps.extend(
+                dumps
+                    .clone()
+                    .into_iter()
+                    .map(|c| netpol_synth::with_cluster_policies(c, 10, seed)),
+            );
+            for mut c in dumps {
+                if seed == 3 {
+                    widen_egress_ports(&mut c);
+                }
+                let externals = externals(&c);
+                let classes = Classes::new(&c);
+                let engine = Engine::new(&classes.reduced);
+                let matrix = ClassMatrix::from_matrix(&c, &classes, engine.matrix());
+                let grid = Grid::new(&c, &engine, &matrix, externals, Narrow::default());
+                wide |= grid.external_ports.len() > 64;
+                let per_pod = Engine::new(&c);
+                for cell in grid.cells() {
+                    let party = |n: Node| match n {
+                        Node::Endpoint(i) => Party::Endpoint(i),
+                        Node::External(x) => Party::External(grid.externals[x].address),
+                    };
+                    if !matches!((cell.src, cell.dst), (Node::Endpoint(_), Node::Endpoint(_))) {
+                        let v = per_pod.verdict(
+                            party(cell.src),
+                            party(cell.dst),
+                            cell.port,
+                            cell.protocol,
+                        );
+                        assert_eq!(
+                            (cell.decided.allowed, cell.decided.only),
+                            (v.allowed, v.only_over()),
+                            "seed {seed}: {} -> {} {}/{}",
+                            v.src,
+                            v.dst,
+                            cell.port,
+                            cell.protocol
+                        );
+                        checked += 1;
+                        allowed += usize::from(v.allowed);
+                    }
+                }
+            }
+        }
+        assert!(wide, "never more than 64 external ports");
+        assert!(
+            checked > 10_000 && allowed > 1000 && checked - allowed > 1000,
+            "{checked} cells, {allowed} allowed"
+        );
+    }
+
+    /// Gives every egress rule with an ipBlock 70 more ports, so that the
+    /// external ports span two words.
+    fn widen_egress_ports(c: &mut netpol_model::Cluster) {
+        for p in &mut c.policies {
+            for rule in &mut p.egress {
+                if rule
+                    .peers
+                    .iter()
+                    .any(|x| matches!(x, netpol_model::Peer::IpBlock { .. }))
+                    && !rule.ports.is_empty()
+                {
+                    let template = rule.ports[0].clone();
+                    for port in 2000..2070 {
+                        let mut extra = template.clone();
+                        extra.port = Some(netpol_model::PortRef::Number(port));
+                        extra.end_port = None;
+                        rule.ports.push(extra);
+                    }
+                }
+            }
+        }
     }
 
     /// The grid read through classes (external cells decided per class)

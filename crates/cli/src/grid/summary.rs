@@ -165,9 +165,14 @@ impl Summary<'_, '_> {
             allowed: allowed[dst],
             connections: self.sums.connections(src, dst),
         });
-        let ports: Vec<usize> = (0..grid.external_ports.len())
-            .filter(|&k| grid.port_kept(grid.external_ports[k]))
-            .collect();
+        let mut kept = vec![0u64; grid.external_ports.len().div_ceil(64)];
+        let mut ports = 0;
+        for (k, &port) in grid.external_ports.iter().enumerate() {
+            if grid.port_kept(port) {
+                kept[k / 64] |= 1 << (k % 64);
+                ports += 1;
+            }
+        }
         let to_externals = self.ext_cols.iter().map(|&x| {
             let mut p = RowPair {
                 dst: End::External(x),
@@ -175,9 +180,8 @@ impl Summary<'_, '_> {
                 connections: 0,
             };
             for &m in &self.members[src] {
-                let cells = grid.to_external_cells(grid.matrix.class_of(m), x);
-                p.connections += ports.len();
-                p.allowed += ports.iter().filter(|&&k| cells[k].allowed).count();
+                p.connections += ports;
+                p.allowed += grid.external.allowed_to(grid.matrix.class_of(m), x, &kept);
             }
             p
         });
@@ -208,7 +212,7 @@ impl Summary<'_, '_> {
                 for k in a..b {
                     let c = &grid.matrix.matrix.columns[k];
                     if grid.port_kept((c.port, c.protocol)) {
-                        p.allowed += usize::from(grid.from_external[x][k].allowed);
+                        p.allowed += usize::from(grid.external.from(x, k).allowed);
                         p.connections += 1;
                     }
                 }

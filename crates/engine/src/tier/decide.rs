@@ -1,11 +1,12 @@
 //! A connection decided without its trace, through the tiers when there are
-//! cluster policies: what the matrix and the grid's external cells ask for
-//! in bulk. [`Engine::verdict`] decides the same from the same compiled
-//! rules and explains it; the tests hold the two against each other.
+//! cluster policies. [`Engine::verdict`] decides the same from the same
+//! compiled rules and explains it; the tests hold the two against each
+//! other, and hold the bulk paths (the matrix columns, the cells with an
+//! outside address) against this one connection at a time.
 
-use netpol_model::{Action, Direction, Endpoint, Family, Peer, Protocol, Tier};
+use netpol_model::{Action, Direction, Endpoint, Family, Protocol, Tier};
 
-use crate::compile::{Engine, ip_in_block, ports_admit};
+use crate::compile::{Engine, ports_admit, rule_admits_address};
 use crate::verdict::Party;
 
 /// The answer of [`Engine::verdict`] without its trace.
@@ -121,15 +122,7 @@ impl Engine<'_> {
                     let rule = &policy.rules(direction)[cr.index];
                     let peer_ok = match peer {
                         Party::Endpoint(e) => cr.admitted_over(family).contains(e),
-                        Party::External(ip) => {
-                            rule.peers.is_empty()
-                                || rule.peers.iter().any(|p| match p {
-                                    Peer::IpBlock { cidr, except, .. } => {
-                                        ip_in_block(ip, cidr, except)
-                                    }
-                                    Peer::Pods { .. } => false,
-                                })
-                        }
+                        Party::External(ip) => rule_admits_address(rule, ip),
                     };
                     peer_ok && ports_admit(&rule.ports, dst, port, protocol)
                 })

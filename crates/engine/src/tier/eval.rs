@@ -1,6 +1,8 @@
 //! One side of a connection decided through the tiers, with or without the
 //! trace: the verdict records it, the matrix only wants the answer.
 
+use std::net::IpAddr;
+
 use netpol_model::{
     Action, ClusterPolicy, Direction, Endpoint, Family, Protocol, Tier, TierPeer, TierPort,
     TierRule,
@@ -88,6 +90,16 @@ fn hit(peer: &TierPeer, compiled: &CompiledTierPeer, party: Party, family: Optio
             TierPeer::DomainNames { .. } => Hit::Unknown,
         },
     }
+}
+
+/// Whether a peer matches an address outside the cluster: what decides,
+/// since a `domainNames` peer that may match is no match for the decision.
+pub(crate) fn peer_matches_address(
+    peer: &TierPeer,
+    compiled: &CompiledTierPeer,
+    ip: IpAddr,
+) -> bool {
+    hit(peer, compiled, Party::External(ip), Some(Family::of(ip))) == Hit::Yes
 }
 
 pub fn describe_tier_peer(peer: &TierPeer) -> String {

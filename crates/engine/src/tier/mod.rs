@@ -16,4 +16,5 @@ mod trace;
 pub use compile::{CompiledClusterPolicy, CompiledTierPeer, CompiledTierRule, CompiledTiers};
 pub use decide::Outcome;
 pub use eval::{describe_tier_peer, describe_tier_port, tier_port_admits};
+pub(crate) use eval::{peer_matches_address, rule_ports_admit};
 pub use trace::{Layer, TierPolicyTrace, TierRuleTrace, TierTrace};
