@@ -162,3 +162,53 @@ fn every_format_shows_the_external_peers() {
     let table = netpol(&["matrix", "external"]);
     insta::assert_snapshot!(table.transcript());
 }
+
+/// A pod's egress to an outside address does not depend on the ports pods
+/// declare: with no declared port anywhere, the summary still sums each
+/// workload's cells to the external peers (over the ports the egress rules
+/// name), and has no pod-to-pod or external-to-pod pair, which need a
+/// declared port to exist.
+#[test]
+fn the_summary_keeps_external_pairs_when_no_pod_declares_a_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |name: &str, ip: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: app\n  labels:\n    app: {name}\nspec:\n  containers:\n  - name: c\n    image: x\nstatus:\n  podIP: {ip}\n---\n"
+        )
+    };
+    let manifests = pod("client", "10.0.0.5")
+        + &pod("other", "10.0.0.6")
+        + "apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: client-out
+  namespace: app
+spec:
+  podSelector:
+    matchLabels:
+      app: client
+  policyTypes: [Egress]
+  egress:
+  - to:
+    - ipBlock:
+        cidr: 0.0.0.0/0
+        except: [10.0.0.0/8]
+    ports:
+    - port: 443
+    - port: 80
+";
+    std::fs::write(dir.path().join("cluster.yaml"), manifests).unwrap();
+    let path = dir.path().to_str().unwrap();
+    let v = json(&netpol(&["matrix", path, "--summary", "-o", "json"]));
+    let pairs = summary_pairs(&v);
+    let want: BTreeMap<(String, String), (u64, u64)> = [
+        ("app/client", "external:0.0.0.0/0", (2, 2)),
+        ("app/client", "external:10.0.0.0/8", (0, 2)),
+        ("app/other", "external:0.0.0.0/0", (2, 2)),
+        ("app/other", "external:10.0.0.0/8", (2, 2)),
+    ]
+    .into_iter()
+    .map(|(s, d, n)| ((s.to_string(), d.to_string()), n))
+    .collect();
+    assert_eq!(pairs, want, "{v}");
+}

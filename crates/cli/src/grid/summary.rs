@@ -43,6 +43,9 @@ pub struct Summary<'g, 'a> {
     ext_cols: Vec<usize>,
     /// Per workload, its pods.
     members: Vec<Vec<usize>>,
+    /// Per workload, the classes of its pods and how many pods each:
+    /// replicas are mostly of one class, and a class decides alike.
+    member_classes: Vec<Vec<(usize, usize)>>,
 }
 
 impl<'a> Grid<'a> {
@@ -65,6 +68,22 @@ impl<'a> Grid<'a> {
         for (i, &w) in sums.workload_of.iter().enumerate() {
             members[w].push(i);
         }
+        let member_classes = members
+            .iter()
+            .map(|pods| {
+                let mut classes: Vec<usize> =
+                    pods.iter().map(|&m| self.matrix.class_of(m)).collect();
+                classes.sort_unstable();
+                let mut counted: Vec<(usize, usize)> = Vec::new();
+                for c in classes {
+                    match counted.last_mut() {
+                        Some((last, n)) if *last == c => *n += 1,
+                        _ => counted.push((c, 1)),
+                    }
+                }
+                counted
+            })
+            .collect();
         // Workload rows in name order, each external peer's row before the
         // first workload whose name sorts after its label.
         let ext_rows = externals_in(&self.rows);
@@ -87,6 +106,7 @@ impl<'a> Grid<'a> {
             sources,
             ext_cols: externals_in(&self.cols),
             members,
+            member_classes,
         }
     }
 
@@ -179,9 +199,9 @@ impl Summary<'_, '_> {
                 allowed: 0,
                 connections: 0,
             };
-            for &m in &self.members[src] {
-                p.connections += ports;
-                p.allowed += grid.external.allowed_to(grid.matrix.class_of(m), x, &kept);
+            for &(class, pods) in &self.member_classes[src] {
+                p.connections += ports * pods;
+                p.allowed += pods * grid.external.allowed_to(class, x, &kept);
             }
             p
         });
