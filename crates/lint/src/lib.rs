@@ -18,26 +18,13 @@ use netpol_model::Cluster;
 /// The engine is compiled over equivalence classes (pods no policy can tell
 /// apart), not every pod; findings that name pods list the classes' members.
 pub fn lint(cluster: &Cluster) -> Vec<Finding> {
-    let classes = if cluster.cluster_policies.is_empty() {
-        Classes::new(cluster)
-    } else {
-        Classes::per_pod(cluster)
-    };
-    lint_with(cluster, &classes)
+    lint_with(cluster, &Classes::new(cluster))
 }
 
 /// [`lint`] through the given `classes` of `cluster`'s endpoints:
 /// [`Classes::per_pod`] lints with the engine over every pod, which must
-/// give the same findings as any other classes. The ClusterNetworkPolicy
-/// rules always read the engine per pod.
+/// give the same findings as any other classes.
 pub fn lint_with(cluster: &Cluster, classes: &Classes) -> Vec<Finding> {
-    let per_pod;
-    let classes = if cluster.cluster_policies.is_empty() || classes.per_pod {
-        classes
-    } else {
-        per_pod = Classes::per_pod(cluster);
-        &per_pod
-    };
     let engine = Engine::new(&classes.reduced);
     let ctx = rules::Ctx::new(cluster, &engine, classes);
     let mut findings = rules::run_all(&ctx);

@@ -160,7 +160,7 @@ pub(crate) fn run_all(ctx: &Ctx) -> Vec<Finding> {
     redundancy::check(engine, &mut out);
     ipblock::check(ctx, &mut out);
     policy_types::check(engine, &mut out);
-    tiers::check(engine, &mut out);
+    tiers::check(ctx, &mut out);
     out
 }
 

@@ -1,20 +1,25 @@
 //! ClusterNetworkPolicy rules: NP014 (a rule earlier rules of its tier
 //! always decide first), NP015 (equal priorities over the same pods), NP016
 //! (a Baseline Deny NetworkPolicy already decides) and NP017 (domainNames).
+//! The engine's endpoints are classes of pods that no policy, cluster
+//! policies included, can tell apart: a rule decides a pair of classes as
+//! it decides every pair of their pods, and counts are of pods.
 
 use std::collections::BTreeSet;
 
 use netpol_engine::{Engine, Party};
 use netpol_model::{Action, ClusterPolicy, Direction, Family, Protocol, Tier, TierPeer, TierPort};
 
-use super::{plural, short_list};
+use super::{Ctx, plural, short_list};
 use crate::finding::{Finding, Location};
 
-pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
+pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let engine = ctx.engine;
     let Some(tiers) = engine.tiers.as_deref() else {
         return;
     };
     let cluster = engine.cluster;
+    let pods = |classes: &fixedbitset::FixedBitSet| ctx.first_pods(classes.ones()).0;
     let policies = &cluster.cluster_policies;
     for (pi, p) in policies.iter().enumerate() {
         for direction in [Direction::Ingress, Direction::Egress] {
@@ -36,7 +41,7 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                         .policy(p.id()),
                     );
                 }
-                if let Some(by) = shadowed_by(engine, pi, direction, ri) {
+                if let Some(by) = shadowed_by(ctx, pi, direction, ri) {
                     out.push(
                         Finding::new(
                             "NP014",
@@ -51,18 +56,18 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                     );
                 }
                 if p.tier == Tier::Baseline && rule.action == Action::Deny {
-                    let subjects: Vec<usize> = tiers.policies[pi].subject.ones().collect();
+                    let subjects = &tiers.policies[pi].subject;
                     let isolated = subjects
-                        .iter()
-                        .all(|&e| !engine.policies_selecting(e, direction).is_empty());
-                    if !subjects.is_empty() && isolated {
+                        .ones()
+                        .all(|e| !engine.policies_selecting(e, direction).is_empty());
+                    if !subjects.is_clear() && isolated {
                         out.push(
                             Finding::new(
                                 "NP016",
                                 at,
                                 format!(
                                     "{label} is a Baseline Deny, but NetworkPolicies select every one of its {} for {}: NetworkPolicy decides and the rule is never reached",
-                                    plural(subjects.len(), "pod", "pods"),
+                                    plural(pods(subjects), "pod", "pods"),
                                     direction.as_str()
                                 ),
                                 "move the guardrail to the Admin tier if it must hold whatever the NetworkPolicies say",
@@ -95,7 +100,7 @@ pub(super) fn check(engine: &Engine, out: &mut Vec<Finding>) {
                         q.id(),
                         p.tier,
                         p.priority,
-                        plural(both.count_ones(..), "pod", "pods")
+                        plural(pods(&both), "pod", "pods")
                     ),
                     format!("give {} a different priority", q.id()),
                 )
@@ -118,7 +123,8 @@ fn rule_label(p: &ClusterPolicy, direction: Direction, ri: usize) -> String {
 /// rule matches, on every port; `None` when the rule
 /// decides one, matches none, or can match addresses outside the cluster
 /// (networks, nodes, domainNames), which cannot all be tried.
-fn shadowed_by(engine: &Engine, pi: usize, direction: Direction, ri: usize) -> Option<Vec<String>> {
+fn shadowed_by(ctx: &Ctx, pi: usize, direction: Direction, ri: usize) -> Option<Vec<String>> {
+    let engine: &Engine = ctx.engine;
     let cluster = engine.cluster;
     let tiers = engine.tiers.as_deref()?;
     let p = &cluster.cluster_policies[pi];
@@ -135,8 +141,10 @@ fn shadowed_by(engine: &Engine, pi: usize, direction: Direction, ri: usize) -> O
     for cp in &compiled.peers {
         peers.union_with(&cp.by_family[0]);
     }
-    // Exhaustive, so bounded: a rule over too many pairs is not judged.
-    let pairs = tiers.policies[pi].subject.count_ones(..) * peers.count_ones(..);
+    // Exhaustive, so bounded: a rule over too many pairs of pods is not
+    // judged (counted in pods, so that classes judge the rules pods do).
+    let subject = &tiers.policies[pi].subject;
+    let pairs = ctx.first_pods(subject.ones()).0 * ctx.first_pods(peers.ones()).0;
     if pairs > 250_000 {
         return None;
     }
