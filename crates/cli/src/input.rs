@@ -26,6 +26,43 @@ pub struct Input {
     /// Unknown fields, as `kubectl apply --validate`: an error, a warning, or dropped silently
     #[arg(long = "validate", value_enum, value_name = "MODE", default_value_t = Validate::Strict)]
     pub validate: Validate,
+
+    /// The most read from all PATHs together, e.g. 1Gi (Ki, Mi, Gi, Ti; k, M, G, T): a live dump of a very large cluster needs more than the default
+    #[arg(long = "max-input-size", value_name = "SIZE", default_value = "256Mi", value_parser = byte_size)]
+    pub max_input_size: u64,
+}
+
+/// A size as Kubernetes quantities write it: a whole number of bytes with
+/// an optional binary (`Ki`..`Ti`) or decimal (`k`..`T`) suffix.
+pub fn byte_size(s: &str) -> Result<u64, String> {
+    let digits = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, suffix) = s.split_at(digits);
+    let whole = "expected a whole number of bytes, e.g. 512Mi or 2Gi";
+    if number.is_empty() || suffix.starts_with(|c: char| !c.is_ascii_alphabetic()) {
+        return Err(whole.into());
+    }
+    let unit: u64 = match suffix {
+        "" => 1,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "T" => 1_000_000_000_000,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "unknown suffix {suffix:?}: use a number of bytes, optionally with Ki, Mi, Gi, Ti, k, M, G or T"
+            ));
+        }
+    };
+    let n: u64 = number.parse().map_err(|_| whole.to_string())?;
+    match n.checked_mul(unit) {
+        Some(0) => Err("must be more than 0 bytes".into()),
+        Some(bytes) => Ok(bytes),
+        None => Err("too large".into()),
+    }
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -86,6 +123,7 @@ impl Input {
             default_namespace: self.namespace.clone(),
             validation: self.validate.into(),
             keep_manifests,
+            max_input_bytes: self.max_input_size,
         };
         let cluster = load_paths(&self.paths, &opts).map_err(Failure::Load)?;
         for w in &cluster.warnings {

@@ -238,8 +238,9 @@ fn oversized_input_is_refused_with_the_cap() {
     let r = run(tmp.path(), &["matrix", "big.yaml"], Stdio::null());
     assert_eq!(r.code, 2, "{}", r.transcript());
     assert!(
-        r.stderr
-            .contains("big.yaml: larger than 256 MiB (netpol's input size cap)"),
+        r.stderr.contains(
+            "big.yaml: larger than 256 MiB (netpol's input size cap; --max-input-size raises it)"
+        ),
         "{}",
         r.transcript()
     );
@@ -262,6 +263,75 @@ fn oversized_input_is_refused_with_the_cap() {
     assert_eq!(r.code, 2, "{}", r.transcript());
     assert!(
         r.stderr.contains("<stdin>: larger than 256 MiB"),
+        "{}",
+        r.transcript()
+    );
+    // A lower cap refuses what the default reads, and says so in its own size.
+    let small = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\n";
+    std::fs::write(tmp.path().join("pod.yaml"), small.repeat(1)).unwrap();
+    let r = run(
+        tmp.path(),
+        &["matrix", "pod.yaml", "--max-input-size", "10"],
+        Stdio::null(),
+    );
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert!(
+        r.stderr.contains(
+            "pod.yaml: larger than 10 bytes (netpol's input size cap; --max-input-size raises it)"
+        ),
+        "{}",
+        r.transcript()
+    );
+    for bad in ["0", "12X", "1.5Gi", "Mi", "99999999Ti"] {
+        let r = run(
+            tmp.path(),
+            &["matrix", "pod.yaml", "--max-input-size", bad],
+            Stdio::null(),
+        );
+        assert_eq!(r.code, 2, "{bad}: {}", r.transcript());
+        assert!(
+            r.stderr.contains("--max-input-size"),
+            "{bad}: {}",
+            r.transcript()
+        );
+    }
+}
+
+/// A live dump larger than the default cap loads once the cap is raised,
+/// and the expansion budget grows with it: 300 MiB of real objects (padded
+/// with an annotation, as managed fields and status pad real pods).
+#[test]
+fn a_raised_cap_reads_a_larger_dump() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::with_capacity(300 << 20);
+    let pad = "x".repeat(60_000);
+    let mut i = 0;
+    while text.len() < (300 << 20) {
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-{i}\n  namespace: shop\n  labels:\n    app: web\n  annotations:\n    pad: {pad}\nstatus:\n  podIP: 10.{}.{}.{}\n",
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255
+        ));
+        i += 1;
+    }
+    std::fs::write(tmp.path().join("dump.yaml"), &text).unwrap();
+    drop(text);
+    let r = run(tmp.path(), &["lint", "dump.yaml"], Stdio::null());
+    assert_eq!(r.code, 2, "{}", r.transcript());
+    assert!(
+        r.stderr.contains("larger than 256 MiB"),
+        "{}",
+        r.transcript()
+    );
+    let r = run(
+        tmp.path(),
+        &["lint", "dump.yaml", "--max-input-size", "400Mi"],
+        Stdio::null(),
+    );
+    assert!(r.code == 0 || r.code == 1, "{}", r.transcript());
+    assert!(
+        r.stdout.contains(&format!("{i} workloads")),
         "{}",
         r.transcript()
     );

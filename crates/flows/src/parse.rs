@@ -310,7 +310,12 @@ pub fn slug(s: &str) -> String {
 /// Reads a flows file from disk.
 pub fn read_flows(path: &std::path::Path) -> Result<Flows, FlowsErrors> {
     let name = path.display().to_string();
-    let text = netpol_model::read_file(path, netpol_model::MAX_INPUT_BYTES).map_err(|message| {
+    let text = netpol_model::read_file(
+        path,
+        netpol_model::MAX_INPUT_BYTES,
+        netpol_model::MAX_INPUT_BYTES,
+    )
+    .map_err(|message| {
         FlowsErrors(vec![FlowsError {
             file: name.clone(),
             document: 0,

@@ -23,7 +23,7 @@ pub use load::names::{
 };
 pub use load::{
     LoadOptions, NOT_KUBERNETES, Source, Validation, load_paths, load_sources, read_paths,
-    read_paths_noting,
+    read_paths_noting, read_paths_within,
 };
 pub use manifest::{Manifest, field, get_path, is_cluster_scoped, item};
 pub use tiers::*;

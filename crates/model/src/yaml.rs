@@ -37,6 +37,17 @@ impl Default for Budget {
 }
 
 impl Budget {
+    /// The budget for an input of at most `cap` bytes: the defaults for the
+    /// default cap, and as many more values and bytes as a larger cap
+    /// allows, so that aliases still cannot multiply the input.
+    pub fn for_input(cap: u64) -> Self {
+        let scale = |default: usize| {
+            let scaled = (default as u128 * cap as u128 / crate::MAX_INPUT_BYTES as u128) as usize;
+            scaled.max(default)
+        };
+        Budget::with_limits(scale(MAX_NODES), scale(MAX_EXPANDED_BYTES))
+    }
+
     pub fn with_limits(max_nodes: usize, max_bytes: usize) -> Self {
         Budget {
             nodes: AtomicUsize::new(0),
@@ -669,6 +680,19 @@ mod tests {
                 .count()
         });
         assert!(failed >= 1, "4 x 10^6 values passed a budget of 3.5 x 10^6");
+    }
+
+    #[test]
+    fn a_raised_input_cap_raises_the_budget_in_proportion() {
+        let of = |b: &Budget| (b.max_nodes, b.max_bytes);
+        let default = Budget::default();
+        assert_eq!(of(&Budget::for_input(crate::MAX_INPUT_BYTES)), of(&default));
+        // A lower cap keeps the defaults: the read cap is what refuses first.
+        assert_eq!(of(&Budget::for_input(10)), of(&default));
+        assert_eq!(
+            of(&Budget::for_input(4 * crate::MAX_INPUT_BYTES)),
+            (4 * MAX_NODES, 4 * MAX_EXPANDED_BYTES)
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use crate::exit::{BAD_INPUT, FINDINGS, Failure};
 use crate::format::{Format, only};
-use crate::input::{Input, Validate, namespace_name};
+use crate::input::{Input, Validate, byte_size, namespace_name};
 use crate::render;
 
 const FORMATS: &[Format] = &[Format::Text, Format::Json, Format::Markdown];
@@ -34,6 +34,10 @@ pub struct Args {
     /// Unknown fields, as `kubectl apply --validate`: an error, a warning, or dropped silently
     #[arg(long = "validate", value_enum, value_name = "MODE", default_value_t = Validate::Strict)]
     validate: Validate,
+
+    /// The most read from each side's PATHs together, e.g. 1Gi (Ki, Mi, Gi, Ti; k, M, G, T)
+    #[arg(long = "max-input-size", value_name = "SIZE", default_value = "256Mi", value_parser = byte_size)]
+    max_input_size: u64,
 
     /// Output format
     #[arg(short = 'o', long = "output", value_name = "FORMAT", value_parser = only(FORMATS), default_value = "text")]
@@ -79,6 +83,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             paths,
             namespace: args.namespace.clone(),
             validate: args.validate,
+            max_input_size: args.max_input_size,
         }
         // One side without policies is the usual "what do these policies change".
         .load_without_policies()

@@ -6,8 +6,11 @@ use std::io::Read;
 use std::os::unix::fs::FileTypeExt;
 
 /// The most netpol reads from one file, and from all files of a run
-/// together (stdin included). A kubectl dump of a large cluster is a few
-/// hundred MB at most; anything larger is a mistake or an attack.
+/// together (stdin included), unless told otherwise (`--max-input-size`,
+/// [`crate::LoadOptions::max_input_bytes`]). Larger is more often a mistake
+/// or an attack than a cluster; a live dump of a very large cluster (a real
+/// 150,000-pod `kubectl get pods -o yaml` is several hundred MB) needs the
+/// cap raised.
 pub const MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// What a path that is not a regular file or directory is, for messages.
@@ -28,48 +31,51 @@ pub fn special_kind(meta: &Metadata) -> Option<&'static str> {
     }
 }
 
-/// Reads at most `limit` bytes of text from `reader`; more is an error.
-pub fn read_text(reader: impl Read, limit: u64) -> Result<String, String> {
+/// Reads at most `limit` bytes of text from `reader`, what is left of the
+/// run's `cap`; more is an error.
+pub fn read_text(reader: impl Read, limit: u64, cap: u64) -> Result<String, String> {
     let mut bytes = Vec::new();
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read: {e}"))?;
     if bytes.len() as u64 > limit {
-        return Err(too_large(limit));
+        return Err(too_large(limit, cap));
     }
     String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
 
-pub fn too_large(limit: u64) -> String {
-    if limit < MAX_INPUT_BYTES {
-        format!(
-            "the input is larger than {} MiB in total (netpol's input size cap)",
-            MAX_INPUT_BYTES >> 20
-        )
+pub fn too_large(limit: u64, cap: u64) -> String {
+    let what = if limit < cap {
+        "the input is larger than"
     } else {
-        format!(
-            "larger than {} MiB (netpol's input size cap)",
-            MAX_INPUT_BYTES >> 20
-        )
-    }
+        "larger than"
+    };
+    let size = if cap % (1 << 20) == 0 {
+        format!("{} MiB", cap >> 20)
+    } else {
+        format!("{cap} bytes")
+    };
+    format!(
+        "{what} {size}{} (netpol's input size cap; --max-input-size raises it)",
+        if limit < cap { " in total" } else { "" }
+    )
 }
 
 /// A file named on the command line (a flows file, a manifest): a regular
 /// file or a pipe (`<(helm template .)`), read up to the cap; a device is
-/// refused before it is opened. `limit` is what is left of
-/// [`MAX_INPUT_BYTES`] for the run.
-pub fn read_file(path: &std::path::Path, limit: u64) -> Result<String, String> {
+/// refused before it is opened. `limit` is what is left of the run's `cap`.
+pub fn read_file(path: &std::path::Path, limit: u64, cap: u64) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
     if meta.is_dir() {
         return Err("is a directory, not a file".into());
     }
     refuse_device(&meta)?;
     if meta.is_file() && meta.len() > limit {
-        return Err(too_large(limit));
+        return Err(too_large(limit, cap));
     }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    read_text(file, limit)
+    read_text(file, limit, cap)
 }
 
 /// Devices never end (/dev/zero) or are not text; pipes and sockets are

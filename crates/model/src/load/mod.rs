@@ -43,6 +43,9 @@ pub struct LoadOptions {
     pub keep_manifests: bool,
     /// What an unknown field is.
     pub validation: Validation,
+    /// The most read from all files together ([`MAX_INPUT_BYTES`] unless
+    /// raised); the expansion budget grows with it.
+    pub max_input_bytes: u64,
 }
 
 impl Default for LoadOptions {
@@ -51,6 +54,7 @@ impl Default for LoadOptions {
             default_namespace: "default".to_string(),
             keep_manifests: false,
             validation: Validation::Strict,
+            max_input_bytes: files::MAX_INPUT_BYTES,
         }
     }
 }
@@ -84,14 +88,22 @@ pub fn read_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Source>, LoadErrors
 pub fn read_paths_noting<P: AsRef<Path>>(
     paths: &[P],
 ) -> Result<(Vec<Source>, Vec<Diagnostic>), LoadErrors> {
+    read_paths_within(paths, files::MAX_INPUT_BYTES)
+}
+
+/// [`read_paths_noting`] with `cap` bytes at most, per file and in total.
+pub fn read_paths_within<P: AsRef<Path>>(
+    paths: &[P],
+    cap: u64,
+) -> Result<(Vec<Source>, Vec<Diagnostic>), LoadErrors> {
     let mut sources = Vec::new();
     let mut errors = Vec::new();
     let mut notes = Vec::new();
-    let mut left = files::MAX_INPUT_BYTES;
+    let mut left = cap;
     for p in paths {
         let p = p.as_ref();
         if p == Path::new("-") {
-            match files::read_text(std::io::stdin().lock(), left) {
+            match files::read_text(std::io::stdin().lock(), left, cap) {
                 Ok(text) => {
                     left -= text.len() as u64;
                     sources.push(Source {
@@ -110,7 +122,7 @@ pub fn read_paths_noting<P: AsRef<Path>>(
         }
         for f in found {
             let name = f.display().to_string();
-            match files::read_file(&f, left) {
+            match files::read_file(&f, left, cap) {
                 Ok(text) => {
                     left -= text.len() as u64;
                     sources.push(Source { name, text });
@@ -180,7 +192,7 @@ fn collect_files(
 
 /// Reads and loads PATH arguments in one step.
 pub fn load_paths<P: AsRef<Path>>(paths: &[P], opts: &LoadOptions) -> Result<Cluster, LoadErrors> {
-    let (sources, notes) = read_paths_noting(paths)?;
+    let (sources, notes) = read_paths_within(paths, opts.max_input_bytes)?;
     let mut cluster = load_sources(&sources, opts)?;
     cluster.warnings.extend(notes);
     Ok(cluster)
@@ -195,7 +207,7 @@ pub fn load_paths<P: AsRef<Path>>(paths: &[P], opts: &LoadOptions) -> Result<Clu
 pub fn load_sources(sources: &[Source], opts: &LoadOptions) -> Result<Cluster, LoadErrors> {
     // One budget for the whole input, shared by the parsing threads: aliases
     // cannot multiply it file by file.
-    let budget = yaml::Budget::default();
+    let budget = yaml::Budget::for_input(opts.max_input_bytes);
     let parts: Vec<Accumulator> = sources
         .par_iter()
         .map(|source| load_source(source, opts, &budget))
