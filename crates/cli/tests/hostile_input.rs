@@ -268,7 +268,7 @@ fn oversized_input_is_refused_with_the_cap() {
     );
     // A lower cap refuses what the default reads, and says so in its own size.
     let small = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\n";
-    std::fs::write(tmp.path().join("pod.yaml"), small.repeat(1)).unwrap();
+    std::fs::write(tmp.path().join("pod.yaml"), small).unwrap();
     let r = run(
         tmp.path(),
         &["matrix", "pod.yaml", "--max-input-size", "10"],
