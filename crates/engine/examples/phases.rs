@@ -1,7 +1,7 @@
 //! Times each stage of netpol on one synthetic cluster and reports the
 //! process's peak resident memory during it. Used by `scripts/bench`.
 //!
-//! `cargo run --release -p netpol-engine --example phases -- WORKLOADS [SEED] [REPLICAS] [POLICIES]`
+//! `cargo run --release -p netpol-engine --example phases -- WORKLOADS [SEED] [REPLICAS] [POLICIES] [CLUSTER_POLICIES]`
 //!
 //! With REPLICAS, the cluster is the live dump of `netpol-synth --replicas`
 //! (every workload as that many pods), and the matrix is computed through
@@ -10,6 +10,10 @@
 //! per-workload sums of `matrix --summary`, without writing them). Explain
 //! then compiles only the two endpoints it asks about (`Restricted`), as
 //! `netpol explain` does, and each explain's time includes that compile.
+//!
+//! With CLUSTER_POLICIES, the files also hold that many Admin and Baseline
+//! ClusterNetworkPolicies and the Nodes they select, as `netpol-synth
+//! --cluster-policies` writes them.
 //!
 //! Prints one tab-separated line per stage: `stage seconds peak_kib detail`.
 //! Peak memory is the kernel's high-water mark (VmHWM), reset before each
@@ -31,7 +35,7 @@ fn main() -> ExitCode {
     };
     let (Some(workloads), Some(seed), Some(replicas)) = (parse(0, 1000), parse(1, 1), parse(2, 0))
     else {
-        eprintln!("usage: phases [WORKLOADS] [SEED] [REPLICAS] [POLICIES]");
+        eprintln!("usage: phases [WORKLOADS] [SEED] [REPLICAS] [POLICIES] [CLUSTER_POLICIES]");
         return ExitCode::from(2);
     };
     let mut params = Params::new(workloads as usize, seed);
@@ -41,11 +45,25 @@ fn main() -> ExitCode {
 
     // The YAML is produced outside any measured stage, as a user's files would be.
     let template = generate(&params);
-    let files = if replicas > 0 {
+    let mut files = if replicas > 0 {
         to_live_files(&template, replicas as usize)
     } else {
         to_files(&template)
     };
+    let cluster_policies = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(0);
+    if cluster_policies > 0 {
+        // The Nodes are those the written pods name.
+        let written = if replicas > 0 {
+            netpol_synth::live(&template, replicas as usize)
+        } else {
+            template.clone()
+        };
+        files.extend(netpol_synth::cluster_policy_files(
+            &written,
+            cluster_policies,
+            seed,
+        ));
+    }
     drop(template);
     let sources: Vec<Source> = files
         .into_iter()
@@ -69,11 +87,12 @@ fn main() -> ExitCode {
         t,
         peak,
         &format!(
-            "{} files, {:.1} MiB YAML, {} workloads, {} policies",
+            "{} files, {:.1} MiB YAML, {} workloads, {} policies, {} cluster policies",
             sources.len(),
             bytes as f64 / (1 << 20) as f64,
             cluster.endpoints.len(),
-            cluster.policies.len()
+            cluster.policies.len(),
+            cluster.cluster_policies.len()
         ),
     );
 
