@@ -2,8 +2,9 @@
 //! denied, what is allowed but no flow means, which namespaces are open by
 //! default, and what is odd about the flows themselves.
 
-use netpol_engine::{Decision, Engine, Party, Verdict};
+use netpol_engine::{ClassMatrix, Classes, Column, Decision, Engine, Party, Verdict};
 use netpol_model::{Direction, Family, Protocol};
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::expand::{Destinations, Expansion, Finding, PortSel, Severity, Sources};
@@ -135,98 +136,8 @@ pub(crate) fn probes(sel: &PortSel, declared: &[(u16, Protocol)]) -> Vec<(u16, P
 
 pub fn verify(x: &Expansion) -> Report {
     let engine = Engine::new(x.cluster);
-    let mut checked = 0;
-    let mut missing = Vec::new();
-    for f in &x.expanded {
-        // The implicit DNS flow means pods on the pod network: host-network
-        // pods resolve names through their node.
-        let implicit = f.def.field == "allowDns";
-        let sources: Vec<Party> = match &f.sources {
-            Sources::Pods(set) => set
-                .endpoints
-                .iter()
-                .chain(if implicit {
-                    &[][..]
-                } else {
-                    &set.host_network[..]
-                })
-                .map(|&i| Party::Endpoint(i))
-                .collect(),
-            Sources::Addresses { blocks } => blocks
-                .iter()
-                .filter_map(|b| b.sample())
-                .map(Party::External)
-                .collect(),
-        };
-        for (dst, ports) in &destinations(&f.destinations, true) {
-            let probes = probe_set(&engine, *dst, ports);
-            for src in &sources {
-                for &(port, protocol) in &probes {
-                    checked += 1;
-                    let verdict = engine.verdict(*src, *dst, port, protocol);
-                    // A flow means the connection over every family both ends
-                    // can use: one allowed over IPv4 only is still missing over IPv6.
-                    let family = verdict.only_over().map(Family::other);
-                    if !verdict.allowed || family.is_some() {
-                        missing.push(Missing {
-                            flow: f.def.field.clone(),
-                            line: f.def.line,
-                            purpose: f.def.purpose.clone(),
-                            src: verdict.src.clone(),
-                            dst: verdict.dst.clone(),
-                            port,
-                            protocol,
-                            family,
-                            verdict,
-                        });
-                    }
-                }
-            }
-        }
-    }
-    let coverage = x.coverage();
-    let mut extra = Vec::new();
-    let matrix = engine.matrix();
-    for column in &matrix.columns {
-        for src in column.allowed.ones() {
-            let dst = column.dst;
-            // A pod reaching itself is no connection a policy could deny; two
-            // replicas of one workload are two pods, which policies decide.
-            let same_pod = src == dst && !x.cluster.endpoints[dst].may_be_several_pods();
-            if same_pod
-                || engine.is_node_traffic(Party::Endpoint(src), Party::Endpoint(dst))
-                || !x.in_scope(src, dst)
-                || coverage.covers(src, dst, column.port, column.protocol)
-            {
-                continue;
-            }
-            let v = engine.verdict(
-                Party::Endpoint(src),
-                Party::Endpoint(dst),
-                column.port,
-                column.protocol,
-            );
-            debug_assert!(v.allowed && v.decided_by == Decision::Policies);
-            let only = column.only_over(src);
-            // The reasons of the family that lets it through.
-            let (ingress, egress) = match v.by_family.iter().find(|f| Some(f.family) == only) {
-                Some(f) => (f.ingress.reason.clone(), f.egress.reason.clone()),
-                None => (v.ingress.reason, v.egress.reason),
-            };
-            extra.push(Extra {
-                src: v.src,
-                dst: v.dst,
-                port: column.port,
-                protocol: column.protocol,
-                only,
-                ingress,
-                egress,
-            });
-        }
-    }
-    extra.sort_by(|a, b| {
-        (&a.dst, a.port, a.protocol, &a.src).cmp(&(&b.dst, b.port, b.protocol, &b.src))
-    });
+    let (checked, missing) = missing(x, &engine);
+    let extra = extras(x, &engine);
     Report {
         checked,
         missing,
@@ -238,6 +149,135 @@ pub fn verify(x: &Expansion) -> Report {
             f
         },
         would_break: Vec::new(),
+    }
+}
+
+/// Every connection a flow means, decided without a trace (most are
+/// allowed); the denied ones explained. Flows are checked in parallel and
+/// their results kept in file order.
+fn missing(x: &Expansion, engine: &Engine) -> (usize, Vec<Missing>) {
+    let per_flow: Vec<(usize, Vec<Missing>)> = x
+        .expanded
+        .par_iter()
+        .map(|f| {
+            let mut checked = 0;
+            let mut missing = Vec::new();
+            // The implicit DNS flow means pods on the pod network: host-network
+            // pods resolve names through their node.
+            let implicit = f.def.field == "allowDns";
+            let sources: Vec<Party> = match &f.sources {
+                Sources::Pods(set) => set
+                    .endpoints
+                    .iter()
+                    .chain(if implicit {
+                        &[][..]
+                    } else {
+                        &set.host_network[..]
+                    })
+                    .map(|&i| Party::Endpoint(i))
+                    .collect(),
+                Sources::Addresses { blocks } => blocks
+                    .iter()
+                    .filter_map(|b| b.sample())
+                    .map(Party::External)
+                    .collect(),
+            };
+            for (dst, ports) in &destinations(&f.destinations, true) {
+                let probes = probe_set(engine, *dst, ports);
+                for src in &sources {
+                    for &(port, protocol) in &probes {
+                        checked += 1;
+                        // A flow means the connection over every family both
+                        // ends can use: one allowed over IPv4 only is still
+                        // missing over IPv6.
+                        let decided = engine.decide(*src, *dst, port, protocol);
+                        if decided.allowed && decided.only.is_none() {
+                            continue;
+                        }
+                        let verdict = engine.verdict(*src, *dst, port, protocol);
+                        missing.push(Missing {
+                            flow: f.def.field.clone(),
+                            line: f.def.line,
+                            purpose: f.def.purpose.clone(),
+                            src: verdict.src.clone(),
+                            dst: verdict.dst.clone(),
+                            port,
+                            protocol,
+                            family: verdict.only_over().map(Family::other),
+                            verdict,
+                        });
+                    }
+                }
+            }
+            (checked, missing)
+        })
+        .collect();
+    let checked = per_flow.iter().map(|(c, _)| c).sum();
+    (checked, per_flow.into_iter().flat_map(|(_, m)| m).collect())
+}
+
+/// Every connection the policies allow that no flow means, read from the
+/// matrix over classes of pods (what no policy tells apart) and explained
+/// per pod by `engine`, the engine over every pod.
+fn extras(x: &Expansion, engine: &Engine) -> Vec<Extra> {
+    let cluster = x.cluster;
+    let classes = Classes::new(cluster);
+    let by_class = Engine::new(&classes.reduced);
+    let matrix = ClassMatrix::from_matrix(cluster, &classes, by_class.matrix());
+    let coverage = x.coverage();
+    let mut extra: Vec<Extra> = (0..cluster.endpoints.len())
+        .into_par_iter()
+        .flat_map_iter(|dst| {
+            let mut out = Vec::new();
+            for column in matrix.columns(dst) {
+                for class in column.allowed.ones() {
+                    for &src in &classes.members[class] {
+                        let src = src as usize;
+                        // A pod reaching itself is no connection a policy
+                        // could deny; two replicas of one workload are two
+                        // pods, which policies decide.
+                        let same_pod = src == dst && !cluster.endpoints[dst].may_be_several_pods();
+                        if same_pod
+                            || engine.is_node_traffic(Party::Endpoint(src), Party::Endpoint(dst))
+                            || !x.in_scope(src, dst)
+                            || coverage.covers(src, dst, column.port, column.protocol)
+                        {
+                            continue;
+                        }
+                        out.push(extra(engine, src, dst, column, column.only_over(class)));
+                    }
+                }
+            }
+            out
+        })
+        .collect();
+    extra.sort_by(|a, b| {
+        (&a.dst, a.port, a.protocol, &a.src).cmp(&(&b.dst, b.port, b.protocol, &b.src))
+    });
+    extra
+}
+
+fn extra(engine: &Engine, src: usize, dst: usize, column: &Column, only: Option<Family>) -> Extra {
+    let v = engine.verdict(
+        Party::Endpoint(src),
+        Party::Endpoint(dst),
+        column.port,
+        column.protocol,
+    );
+    debug_assert!(v.allowed && v.decided_by == Decision::Policies);
+    // The reasons of the family that lets it through.
+    let (ingress, egress) = match v.by_family.iter().find(|f| Some(f.family) == only) {
+        Some(f) => (f.ingress.reason.clone(), f.egress.reason.clone()),
+        None => (v.ingress.reason, v.egress.reason),
+    };
+    Extra {
+        src: v.src,
+        dst: v.dst,
+        port: column.port,
+        protocol: column.protocol,
+        only,
+        ingress,
+        egress,
     }
 }
 
@@ -302,3 +342,7 @@ pub(crate) fn probe_set(engine: &Engine, dst: Party, ports: &[PortSel]) -> Vec<(
     v.dedup();
     v
 }
+
+#[cfg(test)]
+#[path = "verify_tests.rs"]
+mod tests;

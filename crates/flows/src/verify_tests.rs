@@ -1,0 +1,192 @@
+//! `verify` reads the allowed connections from the matrix over classes and
+//! decides the flows' connections without a trace first; its report must be
+//! the one of the plain per-pod reading (every flow connection explained,
+//! the per-pod matrix walked), written out here as the reference.
+
+use netpol_engine::{Decision, Engine, Party};
+use netpol_model::{Cluster, Family};
+use netpol_synth::{Params, generate, live};
+
+use super::*;
+use crate::{expand, parse_flows};
+
+fn per_pod(x: &Expansion) -> (usize, Vec<Missing>, Vec<Extra>) {
+    let engine = Engine::new(x.cluster);
+    let (mut checked, mut missing) = (0, Vec::new());
+    for f in &x.expanded {
+        let implicit = f.def.field == "allowDns";
+        let sources: Vec<Party> = match &f.sources {
+            Sources::Pods(set) => set
+                .endpoints
+                .iter()
+                .chain(if implicit {
+                    &[][..]
+                } else {
+                    &set.host_network[..]
+                })
+                .map(|&i| Party::Endpoint(i))
+                .collect(),
+            Sources::Addresses { blocks } => blocks
+                .iter()
+                .filter_map(|b| b.sample())
+                .map(Party::External)
+                .collect(),
+        };
+        for (dst, ports) in &destinations(&f.destinations, true) {
+            let probes = probe_set(&engine, *dst, ports);
+            for src in &sources {
+                for &(port, protocol) in &probes {
+                    checked += 1;
+                    let verdict = engine.verdict(*src, *dst, port, protocol);
+                    let family = verdict.only_over().map(Family::other);
+                    if !verdict.allowed || family.is_some() {
+                        missing.push((f.def.field.clone(), verdict, port, protocol, family));
+                    }
+                }
+            }
+        }
+    }
+    let missing = missing
+        .into_iter()
+        .map(|(flow, verdict, port, protocol, family)| Missing {
+            line: x
+                .expanded
+                .iter()
+                .find(|f| f.def.field == flow)
+                .unwrap()
+                .def
+                .line,
+            purpose: x
+                .expanded
+                .iter()
+                .find(|f| f.def.field == flow)
+                .unwrap()
+                .def
+                .purpose
+                .clone(),
+            flow,
+            src: verdict.src.clone(),
+            dst: verdict.dst.clone(),
+            port,
+            protocol,
+            family,
+            verdict,
+        })
+        .collect();
+    let coverage = x.coverage();
+    let mut extra = Vec::new();
+    for column in &engine.matrix().columns {
+        for src in column.allowed.ones() {
+            let dst = column.dst;
+            let same_pod = src == dst && !x.cluster.endpoints[dst].may_be_several_pods();
+            if same_pod
+                || engine.is_node_traffic(Party::Endpoint(src), Party::Endpoint(dst))
+                || !x.in_scope(src, dst)
+                || coverage.covers(src, dst, column.port, column.protocol)
+            {
+                continue;
+            }
+            let v = engine.verdict(
+                Party::Endpoint(src),
+                Party::Endpoint(dst),
+                column.port,
+                column.protocol,
+            );
+            assert!(v.allowed && v.decided_by == Decision::Policies);
+            let only = column.only_over(src);
+            let (ingress, egress) = match v.by_family.iter().find(|f| Some(f.family) == only) {
+                Some(f) => (f.ingress.reason.clone(), f.egress.reason.clone()),
+                None => (v.ingress.reason, v.egress.reason),
+            };
+            extra.push(Extra {
+                src: v.src,
+                dst: v.dst,
+                port: column.port,
+                protocol: column.protocol,
+                only,
+                ingress,
+                egress,
+            });
+        }
+    }
+    extra.sort_by(|a, b| {
+        (&a.dst, a.port, a.protocol, &a.src).cmp(&(&b.dst, b.port, b.protocol, &b.src))
+    });
+    (checked, missing, extra)
+}
+
+/// Flows over the synthetic cluster's namespaces: every pair, one
+/// namespace to all, ports declared, numbered and any, with and without
+/// egress isolation and DNS.
+fn flows_files(c: &Cluster) -> Vec<String> {
+    let ns: Vec<&String> = c
+        .namespaces
+        .keys()
+        .filter(|n| n.starts_with("ns-"))
+        .collect();
+    let (a, b) = (ns[0], ns[ns.len() - 1]);
+    vec![
+        "defaultDeny: ingress\nallowDns: false\nflows:\n  - from: \"*\"\n    to: \"*\"\n    ports: declared\n    purpose: all\n".to_string(),
+        format!("defaultDeny: ingress+egress\nallowDns: true\nflows:\n  - from: {a}\n    to: \"*\"\n    ports: any\n    purpose: one\n  - from: \"*\"\n    to: {b}\n    ports: [8080, 53/udp]\n    purpose: two\n"),
+        format!("defaultDeny: ingress\nflows:\n  - from: {b}\n    to: {a}\n    ports: declared\n    purpose: three\n"),
+    ]
+}
+
+/// Dual-stack pods, one of them admitted by an ipBlock over IPv4 only:
+/// connections allowed over one family, missing over the other.
+fn dual_stack() -> Cluster {
+    let pod = |name: &str, n: u8| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: ns-1\n  labels:\n    app: {name}\nspec:\n  containers:\n  - name: c\n    image: x\n    ports:\n    - containerPort: 8080\nstatus:\n  podIP: 10.0.0.{n}\n  podIPs:\n  - ip: 10.0.0.{n}\n  - ip: fd00::{n}\n---\n"
+        )
+    };
+    let text = pod("client", 5)
+        + &pod("other", 6)
+        + &pod("server", 7)
+        + "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: server\n  namespace: ns-1\nspec:\n  podSelector:\n    matchLabels:\n      app: server\n  ingress:\n  - from:\n    - ipBlock:\n        cidr: 10.0.0.5/32\n";
+    let sources = [netpol_model::Source {
+        name: "dual.yaml".into(),
+        text,
+    }];
+    netpol_model::load_sources(&sources, &Default::default()).unwrap()
+}
+
+#[test]
+fn verify_is_the_per_pod_reading() {
+    let (mut missing, mut extra, mut merged) = (0, 0, false);
+    let mut one_family = (0, 0);
+    for seed in 1..=2 {
+        let template = generate(&Params::new(20, seed));
+        for c in [live(&template, 3), template, dual_stack()] {
+            merged |= netpol_engine::Classes::new(&c).len() < c.endpoints.len();
+            for text in flows_files(&c) {
+                let flows =
+                    parse_flows("flows.yaml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+                let x = expand(&c, &flows);
+                let got = verify(&x);
+                let (checked, want_missing, want_extra) = per_pod(&x);
+                assert_eq!(got.checked, checked, "seed {seed}\n{text}");
+                let json = |m: &[Missing]| serde_json::to_string(m).unwrap();
+                assert_eq!(
+                    json(&got.missing),
+                    json(&want_missing),
+                    "seed {seed}\n{text}"
+                );
+                assert_eq!(got.extra, want_extra, "seed {seed}\n{text}");
+                missing += got.missing.len();
+                one_family.0 += got.missing.iter().filter(|m| m.family.is_some()).count();
+                one_family.1 += got.extra.iter().filter(|e| e.only.is_some()).count();
+                extra += got.extra.len();
+            }
+        }
+    }
+    assert!(merged, "no classes merged pods");
+    assert!(
+        missing > 100 && extra > 100,
+        "{missing} missing, {extra} extra"
+    );
+    assert!(
+        one_family.0 > 0 && one_family.1 > 0,
+        "{one_family:?} over one family"
+    );
+}
