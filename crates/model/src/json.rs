@@ -21,8 +21,10 @@ pub fn looks_like_json(text: &str) -> bool {
 /// The one document of a JSON text, or `None` when the YAML parser should
 /// read it instead.
 pub fn parse(text: &str, budget: &Budget) -> Option<Result<Vec<Document>, YamlError>> {
-    let value: Value = serde_json::from_str(text).ok()?;
-    let scan = scan(text)?;
+    let (value, scan) = match split_list(text) {
+        Some(split) => parse_list(text, &split)?,
+        None => (serde_json::from_str(text).ok()?, scan(text, 1, 0)?),
+    };
     if let Err(message) = budget.charge(scan.nodes, scan.bytes) {
         return Some(Err(YamlError {
             document: 1,
@@ -35,6 +37,139 @@ pub fn parse(text: &str, budget: &Budget) -> Option<Result<Vec<Document>, YamlEr
         value,
         lines: std::sync::Arc::new(scan.lines),
     }]))
+}
+
+/// Below this a List is parsed whole: splitting it would not pay.
+const SPLIT_BYTES: usize = 1 << 20;
+
+/// Where the items of a large `{"items": [...]}` document are: the array's
+/// brackets, and each item's bytes with the line it starts on.
+struct Split {
+    open: usize,
+    close: usize,
+    items: Vec<(usize, usize, usize)>,
+}
+
+/// The items of a large List, found by a pass that only follows strings,
+/// brackets and commas, so that they can be parsed in parallel (a live
+/// dump is often one List of a few hundred MB). `None` for anything else,
+/// which is parsed whole; anything that is not valid JSON fails to parse
+/// in one of the parts and goes to the YAML parser, as a whole text would.
+fn split_list(text: &str) -> Option<Split> {
+    if text.len() < SPLIT_BYTES {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let (mut depth, mut line, mut i) = (0usize, 1usize, 0usize);
+    // At depth 1: whether the next string is a key, and whether the last
+    // key was `items`.
+    let (mut key_next, mut after_items_key) = (false, false);
+    let (mut open, mut close) = (None, None);
+    let mut in_items = false;
+    let mut item: Option<(usize, usize)> = None;
+    let mut items = Vec::new();
+    while i < bytes.len() {
+        let c = bytes[i];
+        let starts_item = in_items && depth == 2 && item.is_none();
+        match c {
+            b'\n' => line += 1,
+            b' ' | b'\t' | b'\r' | b':' => {}
+            b'"' => {
+                let end = string_end(bytes, i)?;
+                if depth == 1 && key_next {
+                    after_items_key = &text[i + 1..end] == "items";
+                    key_next = false;
+                } else if starts_item {
+                    item = Some((i, line));
+                }
+                i = end;
+            }
+            b'{' | b'[' => {
+                if starts_item {
+                    item = Some((i, line));
+                }
+                if depth == 0 && c != b'{' {
+                    return None;
+                }
+                if depth == 1 && c == b'[' && after_items_key && open.is_none() {
+                    open = Some(i);
+                    in_items = true;
+                }
+                depth += 1;
+                key_next = depth == 1;
+            }
+            b'}' | b']' => {
+                if in_items && depth == 2 {
+                    if let Some((start, at)) = item.take() {
+                        items.push((start, i, at));
+                    } else if !items.is_empty() {
+                        return None;
+                    }
+                    close = Some(i);
+                    in_items = false;
+                }
+                depth = depth.checked_sub(1)?;
+            }
+            b',' => {
+                if depth == 1 {
+                    key_next = true;
+                    after_items_key = false;
+                }
+                if in_items && depth == 2 {
+                    let (start, at) = item.take()?;
+                    items.push((start, i, at));
+                }
+            }
+            _ => {
+                if starts_item {
+                    item = Some((i, line));
+                }
+            }
+        }
+        i += 1;
+    }
+    let (open, close) = (open?, close?);
+    (items.len() > 1).then_some(Split { open, close, items })
+}
+
+/// A List split by [`split_list`]: the document around the items and the
+/// items parsed and scanned in parallel, then put together as parsing the
+/// whole text would have.
+fn parse_list(text: &str, split: &Split) -> Option<(Value, Scan)> {
+    use rayon::prelude::*;
+    // The items' lines kept as blank lines, so that what follows the array
+    // keeps its line numbers.
+    let inner = &text[split.open + 1..split.close];
+    let newlines = inner.bytes().filter(|&b| b == b'\n').count();
+    let mut shell = String::with_capacity(text.len() - inner.len() + newlines);
+    shell.push_str(&text[..=split.open]);
+    shell.extend(std::iter::repeat_n('\n', newlines));
+    shell.push_str(&text[split.close..]);
+    let parts: Vec<Option<(Value, Scan)>> = split
+        .items
+        .par_iter()
+        .map(|&(start, end, line)| {
+            let piece = &text[start..end];
+            Some((serde_json::from_str(piece).ok()?, scan(piece, line, 2)?))
+        })
+        .collect();
+    let mut value: Value = serde_json::from_str(&shell).ok()?;
+    let mut whole = scan(&shell, 1, 0)?;
+    let mut values = Vec::with_capacity(parts.len());
+    let mut lines = Vec::with_capacity(parts.len());
+    for part in parts {
+        let (v, scan) = part?;
+        whole.nodes += scan.nodes;
+        whole.bytes += scan.bytes;
+        values.push(v);
+        lines.push(scan.lines);
+    }
+    match value.get_mut("items") {
+        Some(Value::Array(items)) if items.is_empty() => *items = values,
+        _ => return None,
+    }
+    whole.lines.graft("items", lines)?;
+    Some((value, whole))
 }
 
 struct Scan {
@@ -52,13 +187,14 @@ struct Open<'t> {
     seen: Vec<std::borrow::Cow<'t, str>>,
 }
 
-/// Lines of valid JSON `text`; `None` for what the YAML path must judge
+/// Lines of valid JSON `text`, which starts at `line` and `depth` levels
+/// deep in its document; `None` for what the YAML path must judge
 /// (nesting too deep, a duplicate key).
-fn scan(text: &str) -> Option<Scan> {
+fn scan(text: &str, line: usize, depth: usize) -> Option<Scan> {
     let bytes = text.as_bytes();
     let mut b = LinesBuilder::default();
     let mut stack: Vec<Open> = Vec::new();
-    let (mut line, mut i) = (1usize, 0usize);
+    let (mut line, mut i) = (line, 0usize);
     let (mut nodes, mut size) = (0usize, 0usize);
     let mut start = 0;
     while i < bytes.len() {
@@ -73,7 +209,7 @@ fn scan(text: &str) -> Option<Scan> {
                 if nodes == 0 {
                     start = line;
                 }
-                if stack.len() >= MAX_DEPTH {
+                if depth + stack.len() >= MAX_DEPTH {
                     return None;
                 }
                 let (at, key) = value_start(&mut stack, line);
@@ -240,6 +376,90 @@ mod tests {
         assert!(parse(&deep, &budget).is_none());
         assert!(!looks_like_json("# c\n{}"));
         assert!(looks_like_json("\n  [1]"));
+    }
+
+    /// A pretty-printed List of `n` pods, more than [`SPLIT_BYTES`] from a
+    /// few thousand on: kubectl's shape, with `metadata` after the items.
+    fn big_list(n: usize) -> String {
+        let items: Vec<Value> = (0..n)
+            .map(|i| {
+                serde_json::json!({
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": format!("p{i}"), "namespace": "ns",
+                        "labels": {"app.kubernetes.io/name": "x", "pod-template-hash": "abc"}},
+                    "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80}]}]},
+                    "status": {"podIP": "10.0.0.1", "podIPs": [{"ip": "10.0.0.1"}]}
+                })
+            })
+            .collect();
+        let list = serde_json::json!({"apiVersion": "v1", "items": items,
+            "kind": "List", "metadata": {"resourceVersion": ""}});
+        serde_json::to_string_pretty(&list).unwrap()
+    }
+
+    #[test]
+    fn a_large_list_split_in_parts_is_the_list_parsed_whole() {
+        let text = big_list(4000);
+        assert!(text.len() > SPLIT_BYTES, "{}", text.len());
+        let split = split_list(&text).expect("split");
+        assert_eq!(split.items.len(), 4000);
+        let (value, scan_split) = parse_list(&text, &split).unwrap();
+        let whole: Value = serde_json::from_str(&text).unwrap();
+        let scan_whole = scan(&text, 1, 0).unwrap();
+        assert!(value == whole);
+        assert_eq!(
+            (scan_split.nodes, scan_split.bytes),
+            (scan_whole.nodes, scan_whole.bytes)
+        );
+        // The same line for every path, and those the YAML parser gives.
+        let slow = parse_documents(&text).unwrap();
+        let mut all = Vec::new();
+        paths(&value, String::new(), &mut all);
+        assert!(all.len() > 4000 * 20, "{}", all.len());
+        let extra = [
+            "metadata.resourceVersion",
+            "items[3999].spec.nope",
+            "items[4000]",
+        ];
+        for p in all.iter().map(String::as_str).chain(extra) {
+            let line = scan_split.lines.line(p);
+            assert_eq!(line, scan_whole.lines.line(p), "{p}");
+            assert_eq!(line, slow[0].lines.line(p), "{p}");
+        }
+        assert_eq!(scan_split.lines.line("items[2].metadata.name"), 76);
+        let docs = parse(&text, &Budget::default()).unwrap().unwrap();
+        assert!(docs[0].value == whole);
+    }
+
+    #[test]
+    fn a_large_list_that_is_not_plain_json_still_goes_to_the_yaml_parser() {
+        let text = big_list(4000);
+        let budget = Budget::default();
+        // A comma missing between two items, one too many, a duplicate key
+        // inside an item, an item left open.
+        let missing = text.replacen("},\n    {", "}\n    {", 1);
+        let trailing = text.replacen("}\n  ],", "},\n  ],", 1);
+        let duplicate = text.replacen("\"name\": \"p7\"", "\"name\": \"p7\", \"name\": \"q\"", 1);
+        let open = text.replacen("\"name\": \"p9\"", "\"name\": [\"p9\"", 1);
+        for bad in [&missing, &trailing, &duplicate, &open] {
+            assert_ne!(bad, &text);
+            assert!(parse(bad, &budget).is_none());
+        }
+        // Too deep inside an item, counting the levels above it.
+        let deep = format!(
+            "{}1{}",
+            "[".repeat(MAX_DEPTH - 3),
+            "]".repeat(MAX_DEPTH - 3)
+        );
+        let inside = text.replacen("\"p3\"", &deep, 1);
+        assert!(parse(&inside, &budget).is_none());
+        let shallow = format!(
+            "{}1{}",
+            "[".repeat(MAX_DEPTH - 5),
+            "]".repeat(MAX_DEPTH - 5)
+        );
+        let fits = text.replacen("\"p3\"", &shallow, 1);
+        assert!(parse(&fits, &budget).unwrap().is_ok());
     }
 
     #[test]

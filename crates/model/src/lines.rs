@@ -58,6 +58,42 @@ impl LineIndex {
         }
     }
 
+    /// Puts `items` (the indexes of a split document's parts, in order) in
+    /// as the items of the empty sequence that `key` of the root holds, as
+    /// if the whole document had been indexed at once.
+    pub(crate) fn graft(&mut self, key: &str, items: Vec<LineIndex>) -> Option<()> {
+        let root = *self.nodes.first().filter(|n| n.is_map)?;
+        let (seq, rest) = self.entry(&root, key)?;
+        if !rest.is_empty() || self.nodes[seq].is_map || self.nodes[seq].children.1 != 0 {
+            return None;
+        }
+        let total: usize = items.iter().map(|i| i.nodes.len()).sum();
+        self.nodes.reserve(total);
+        self.children.reserve(total + items.len());
+        let mut roots = Vec::with_capacity(items.len());
+        for item in items {
+            let node_base = u32::try_from(self.nodes.len()).ok()?;
+            let child_base = u32::try_from(self.children.len()).ok()?;
+            let key_base = u32::try_from(self.keys.len()).ok()?;
+            if item.nodes.is_empty() {
+                return None;
+            }
+            roots.push(node_base);
+            self.nodes.extend(item.nodes.iter().map(|n| Node {
+                key: (n.key.0 + key_base, n.key.1),
+                children: (n.children.0 + child_base, n.children.1),
+                ..*n
+            }));
+            self.children
+                .extend(item.children.iter().map(|c| c + node_base));
+            self.keys.push_str(&item.keys);
+        }
+        let start = u32::try_from(self.children.len()).ok()?;
+        self.nodes[seq].children = (start, roots.len() as u32);
+        self.children.extend(roots);
+        Some(())
+    }
+
     fn kids(&self, n: &Node) -> &[u32] {
         let (start, len) = (n.children.0 as usize, n.children.1 as usize);
         &self.children[start..start + len]
