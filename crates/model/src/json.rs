@@ -21,10 +21,8 @@ pub fn looks_like_json(text: &str) -> bool {
 /// The one document of a JSON text, or `None` when the YAML parser should
 /// read it instead.
 pub fn parse(text: &str, budget: &Budget) -> Option<Result<Vec<Document>, YamlError>> {
-    let (value, scan) = match split_list(text) {
-        Some(split) => parse_list(text, &split)?,
-        None => (serde_json::from_str(text).ok()?, scan(text, 1, 0)?),
-    };
+    let value: Value = serde_json::from_str(text).ok()?;
+    let scan = scan(text, 1, 0)?;
     if let Err(message) = budget.charge(scan.nodes, scan.bytes) {
         return Some(Err(YamlError {
             document: 1,
@@ -39,8 +37,89 @@ pub fn parse(text: &str, budget: &Budget) -> Option<Result<Vec<Document>, YamlEr
     }]))
 }
 
-/// Below this a List is parsed whole: splitting it would not pay.
+/// Below this a List is parsed whole: streaming its items would not pay.
 const SPLIT_BYTES: usize = 1 << 20;
+
+/// A large JSON List (`kubectl get ... -o json`) whose items are parsed,
+/// converted and dropped one by one, in parallel, never held all at once:
+/// memory follows the model, not the text.
+pub struct LargeList<'t> {
+    /// Each item's text and the line it starts on.
+    pub items: Vec<(&'t str, usize)>,
+    /// The line the List starts on, where a budget error is reported.
+    pub line: usize,
+}
+
+/// `text` as a [`LargeList`] when it is one: an object of a `*List` kind
+/// with an apiVersion and more than `min_items` items, as plain JSON
+/// around them. `None` for anything else, which is parsed whole; an item
+/// that is not plain JSON shows when [`list_item`] parses it.
+pub fn large_list<'t>(
+    text: &'t str,
+    min_items: usize,
+    budget: &Budget,
+) -> Option<Result<LargeList<'t>, YamlError>> {
+    let split = split_list(text)?;
+    if split.items.len() <= min_items {
+        return None;
+    }
+    // The items' lines kept as blank lines, so that what follows the array
+    // keeps its line numbers.
+    let inner = &text[split.open + 1..split.close];
+    let newlines = inner.bytes().filter(|&b| b == b'\n').count();
+    let mut shell = String::with_capacity(text.len() - inner.len() + newlines);
+    shell.push_str(&text[..=split.open]);
+    shell.extend(std::iter::repeat_n('\n', newlines));
+    shell.push_str(&text[split.close..]);
+    let value: Value = serde_json::from_str(&shell).ok()?;
+    let scan = scan(&shell, 1, 0)?;
+    let obj = value.as_object()?;
+    let is_list = obj.get("kind")?.as_str()?.ends_with("List")
+        && obj.get("apiVersion")?.is_string()
+        && obj.get("items")?.as_array()?.is_empty();
+    if !is_list {
+        return None;
+    }
+    let line = scan.lines.line("");
+    if let Err(message) = budget.charge(scan.nodes, scan.bytes) {
+        return Some(Err(YamlError {
+            document: 1,
+            line,
+            message,
+        }));
+    }
+    let items = split
+        .items
+        .iter()
+        .map(|&(start, end, at)| (&text[start..end], at))
+        .collect();
+    Some(Ok(LargeList { items, line }))
+}
+
+/// Item `index` of a [`LargeList`], as a document of its own whose lines
+/// answer for paths under `items[index]`; `None` when it is not plain JSON.
+pub fn list_item(
+    list: &LargeList,
+    index: usize,
+    budget: &Budget,
+) -> Option<Result<Document, YamlError>> {
+    let (text, line) = list.items[index];
+    let value: Value = serde_json::from_str(text).ok()?;
+    let mut scan = scan(text, line, 2)?;
+    if let Err(message) = budget.charge(scan.nodes, scan.bytes) {
+        return Some(Err(YamlError {
+            document: 1,
+            line: list.line,
+            message,
+        }));
+    }
+    scan.lines.prefix = crate::yaml::child_index("items", index);
+    Some(Ok(Document {
+        index: 1,
+        value,
+        lines: std::sync::Arc::new(scan.lines),
+    }))
+}
 
 /// Where the items of a large `{"items": [...]}` document are: the array's
 /// brackets, and each item's bytes with the line it starts on.
@@ -51,10 +130,9 @@ struct Split {
 }
 
 /// The items of a large List, found by a pass that only follows strings,
-/// brackets and commas, so that they can be parsed in parallel (a live
-/// dump is often one List of a few hundred MB). `None` for anything else,
-/// which is parsed whole; anything that is not valid JSON fails to parse
-/// in one of the parts and goes to the YAML parser, as a whole text would.
+/// brackets and commas. `None` for anything else. Whether the text is
+/// valid JSON is left to parsing the parts: a missing or extra comma makes
+/// an item that does not parse.
 fn split_list(text: &str) -> Option<Split> {
     if text.len() < SPLIT_BYTES {
         return None;
@@ -128,48 +206,11 @@ fn split_list(text: &str) -> Option<Split> {
         }
         i += 1;
     }
-    let (open, close) = (open?, close?);
-    (items.len() > 1).then_some(Split { open, close, items })
-}
-
-/// A List split by [`split_list`]: the document around the items and the
-/// items parsed and scanned in parallel, then put together as parsing the
-/// whole text would have.
-fn parse_list(text: &str, split: &Split) -> Option<(Value, Scan)> {
-    use rayon::prelude::*;
-    // The items' lines kept as blank lines, so that what follows the array
-    // keeps its line numbers.
-    let inner = &text[split.open + 1..split.close];
-    let newlines = inner.bytes().filter(|&b| b == b'\n').count();
-    let mut shell = String::with_capacity(text.len() - inner.len() + newlines);
-    shell.push_str(&text[..=split.open]);
-    shell.extend(std::iter::repeat_n('\n', newlines));
-    shell.push_str(&text[split.close..]);
-    let parts: Vec<Option<(Value, Scan)>> = split
-        .items
-        .par_iter()
-        .map(|&(start, end, line)| {
-            let piece = &text[start..end];
-            Some((serde_json::from_str(piece).ok()?, scan(piece, line, 2)?))
-        })
-        .collect();
-    let mut value: Value = serde_json::from_str(&shell).ok()?;
-    let mut whole = scan(&shell, 1, 0)?;
-    let mut values = Vec::with_capacity(parts.len());
-    let mut lines = Vec::with_capacity(parts.len());
-    for part in parts {
-        let (v, scan) = part?;
-        whole.nodes += scan.nodes;
-        whole.bytes += scan.bytes;
-        values.push(v);
-        lines.push(scan.lines);
-    }
-    match value.get_mut("items") {
-        Some(Value::Array(items)) if items.is_empty() => *items = values,
-        _ => return None,
-    }
-    whole.lines.graft("items", lines)?;
-    Some((value, whole))
+    Some(Split {
+        open: open?,
+        close: close?,
+        items,
+    })
 }
 
 struct Scan {
@@ -398,37 +439,50 @@ mod tests {
     }
 
     #[test]
-    fn a_large_list_split_in_parts_is_the_list_parsed_whole() {
+    fn a_large_list_item_by_item_is_the_list_parsed_whole() {
         let text = big_list(4000);
         assert!(text.len() > SPLIT_BYTES, "{}", text.len());
-        let split = split_list(&text).expect("split");
-        assert_eq!(split.items.len(), 4000);
-        let (value, scan_split) = parse_list(&text, &split).unwrap();
+        let budget = Budget::default();
+        let list = large_list(&text, 256, &budget).unwrap().unwrap();
+        assert_eq!((list.items.len(), list.line), (4000, 1));
+        assert!(large_list(&text, 4000, &budget).is_none());
         let whole: Value = serde_json::from_str(&text).unwrap();
         let scan_whole = scan(&text, 1, 0).unwrap();
-        assert!(value == whole);
-        assert_eq!(
-            (scan_split.nodes, scan_split.bytes),
-            (scan_whole.nodes, scan_whole.bytes)
-        );
-        // The same line for every path, and those the YAML parser gives.
+        // The same values, and for every path the line of the whole index
+        // and of the YAML parser.
         let slow = parse_documents(&text).unwrap();
-        let mut all = Vec::new();
-        paths(&value, String::new(), &mut all);
-        assert!(all.len() > 4000 * 20, "{}", all.len());
-        let extra = [
-            "metadata.resourceVersion",
-            "items[3999].spec.nope",
-            "items[4000]",
-        ];
-        for p in all.iter().map(String::as_str).chain(extra) {
-            let line = scan_split.lines.line(p);
-            assert_eq!(line, scan_whole.lines.line(p), "{p}");
-            assert_eq!(line, slow[0].lines.line(p), "{p}");
+        let mut nodes = 0;
+        for i in 0..4000 {
+            let doc = list_item(&list, i, &budget).unwrap().unwrap();
+            assert!(doc.value == whole["items"][i], "{i}");
+            let mut all = Vec::new();
+            paths(&doc.value, format!("items[{i}]"), &mut all);
+            nodes += all.len();
+            all.push(format!("items[{i}].spec.nope"));
+            for p in &all {
+                let line = doc.lines.line(p);
+                assert_eq!(line, scan_whole.lines.line(p), "{p}");
+                if i % 97 == 0 {
+                    assert_eq!(line, slow[0].lines.line(p), "{p}");
+                }
+            }
         }
-        assert_eq!(scan_split.lines.line("items[2].metadata.name"), 76);
-        let docs = parse(&text, &Budget::default()).unwrap().unwrap();
-        assert!(docs[0].value == whole);
+        assert!(nodes > 4000 * 20, "{nodes}");
+        let third = list_item(&list, 2, &budget).unwrap().unwrap();
+        assert_eq!(third.lines.line("items[2].metadata.name"), 76);
+        // Charged as the whole text would be.
+        let used = Budget::with_limits(scan_whole.nodes, MAX_EXPANDED_BYTES);
+        let list = large_list(&text, 256, &used).unwrap().unwrap();
+        for i in 0..4000 {
+            assert!(list_item(&list, i, &used).unwrap().is_ok());
+        }
+        let short = Budget::with_limits(scan_whole.nodes - 1, MAX_EXPANDED_BYTES);
+        let list = large_list(&text, 256, &short).unwrap().unwrap();
+        let err = (0..4000)
+            .find_map(|i| list_item(&list, i, &short).unwrap().err())
+            .unwrap();
+        assert!(err.message.contains("input too large"), "{err:?}");
+        assert_eq!((err.document, err.line), (1, 1));
     }
 
     #[test]
@@ -444,6 +498,11 @@ mod tests {
         for bad in [&missing, &trailing, &duplicate, &open] {
             assert_ne!(bad, &text);
             assert!(parse(bad, &budget).is_none());
+            // Not split, or split with an item that does not parse.
+            if let Some(list) = large_list(bad, 256, &budget) {
+                let list = list.unwrap();
+                assert!((0..list.items.len()).any(|i| list_item(&list, i, &budget).is_none()));
+            }
         }
         // Too deep inside an item, counting the levels above it.
         let deep = format!(

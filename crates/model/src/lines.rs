@@ -11,6 +11,9 @@ pub struct LineIndex {
     /// The keys of mapping entries, one after the other.
     keys: String,
     pub(crate) start: usize,
+    /// The path of this index's root in its document (`items[3]` for an
+    /// item of a List indexed on its own); empty for a whole document.
+    pub(crate) prefix: String,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +32,16 @@ impl LineIndex {
         if self.nodes.is_empty() {
             return self.start;
         }
+        let path = if self.prefix.is_empty() {
+            path
+        } else {
+            match path.strip_prefix(self.prefix.as_str()) {
+                Some(rest) if rest.starts_with('.') => &rest[1..],
+                Some(rest) if rest.is_empty() || rest.starts_with('[') => rest,
+                // Outside the part indexed here: its root is the nearest.
+                _ => return self.nodes[0].line as usize,
+            }
+        };
         let mut node = 0usize;
         let mut rest = path;
         let mut root = true;
@@ -56,42 +69,6 @@ impl LineIndex {
                 None => return n.line as usize,
             }
         }
-    }
-
-    /// Puts `items` (the indexes of a split document's parts, in order) in
-    /// as the items of the empty sequence that `key` of the root holds, as
-    /// if the whole document had been indexed at once.
-    pub(crate) fn graft(&mut self, key: &str, items: Vec<LineIndex>) -> Option<()> {
-        let root = *self.nodes.first().filter(|n| n.is_map)?;
-        let (seq, rest) = self.entry(&root, key)?;
-        if !rest.is_empty() || self.nodes[seq].is_map || self.nodes[seq].children.1 != 0 {
-            return None;
-        }
-        let total: usize = items.iter().map(|i| i.nodes.len()).sum();
-        self.nodes.reserve(total);
-        self.children.reserve(total + items.len());
-        let mut roots = Vec::with_capacity(items.len());
-        for item in items {
-            let node_base = u32::try_from(self.nodes.len()).ok()?;
-            let child_base = u32::try_from(self.children.len()).ok()?;
-            let key_base = u32::try_from(self.keys.len()).ok()?;
-            if item.nodes.is_empty() {
-                return None;
-            }
-            roots.push(node_base);
-            self.nodes.extend(item.nodes.iter().map(|n| Node {
-                key: (n.key.0 + key_base, n.key.1),
-                children: (n.children.0 + child_base, n.children.1),
-                ..*n
-            }));
-            self.children
-                .extend(item.children.iter().map(|c| c + node_base));
-            self.keys.push_str(&item.keys);
-        }
-        let start = u32::try_from(self.children.len()).ok()?;
-        self.nodes[seq].children = (start, roots.len() as u32);
-        self.children.extend(roots);
-        Some(())
     }
 
     fn kids(&self, n: &Node) -> &[u32] {

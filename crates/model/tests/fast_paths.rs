@@ -251,3 +251,30 @@ fn errors_deep_in_a_list_of_megabytes_keep_item_line_and_field() {
     assert_eq!(errs[0].line, start(4321) + 4, "{errs:?}");
     assert!(errs[0].message.contains("invalid YAML"), "{errs:?}");
 }
+
+#[test]
+fn objects_kept_from_a_list_of_megabytes_point_at_their_lines() {
+    let items: Vec<String> = (0..6000).map(|i| json_pod(&format!("p{i}"), "")).collect();
+    let text = json_list(&items);
+    assert!(text.len() > 1 << 20, "{}", text.len());
+    let opts = LoadOptions {
+        keep_manifests: true,
+        ..LoadOptions::default()
+    };
+    let source = Source {
+        name: "dump.json".into(),
+        text,
+    };
+    let cluster = load_sources(&[source], &opts).unwrap();
+    assert_eq!(cluster.endpoints.len(), 6000);
+    let m = &cluster.manifests[4500];
+    assert_eq!(m.name, "p4500");
+    // Item i starts at line 5 + 14 * i.
+    assert_eq!(m.origin.line, 5 + 14 * 4500);
+    assert_eq!(m.line("metadata.name"), 5 + 14 * 4500 + 4);
+    assert_eq!(m.line("spec.containers[0].name"), 5 + 14 * 4500 + 10);
+    assert_eq!(
+        m.get("metadata.name").and_then(|v| v.as_str()),
+        Some("p4500")
+    );
+}

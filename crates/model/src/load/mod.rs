@@ -208,30 +208,100 @@ pub fn load_sources(sources: &[Source], opts: &LoadOptions) -> Result<Cluster, L
 }
 
 fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Accumulator {
-    let mut acc = Accumulator::default();
     let file: Arc<str> = Arc::from(source.name.as_str());
-    let parsed = if crate::json::looks_like_json(&source.text) {
+    let json = crate::json::looks_like_json(&source.text);
+    if json {
+        match crate::json::large_list(&source.text, LIST_CHUNK, budget) {
+            Some(Ok(list)) => {
+                if let Some(acc) = load_large_list(&file, &list, opts, budget) {
+                    return acc;
+                }
+            }
+            Some(Err(e)) => return parse_error(source, e),
+            None => {}
+        }
+    }
+    let parsed = if json {
         crate::json::parse(&source.text, budget)
     } else {
         None
     };
     let parsed = parsed.unwrap_or_else(|| yaml::parse_documents_within(&source.text, budget));
     match parsed {
-        Err(e) => acc.errors.push(Diagnostic {
-            file: source.name.clone(),
-            document: e.document,
-            line: e.line,
-            object: None,
-            field: None,
-            message: e.message,
-        }),
+        Err(e) => parse_error(source, e),
         Ok(docs) => {
+            let mut acc = Accumulator::default();
             for doc in &docs {
                 acc.document(&file, doc, opts);
             }
+            acc
         }
     }
+}
+
+fn parse_error(source: &Source, e: yaml::YamlError) -> Accumulator {
+    let mut acc = Accumulator::default();
+    acc.errors.push(Diagnostic {
+        file: source.name.clone(),
+        document: e.document,
+        line: e.line,
+        object: None,
+        field: None,
+        message: e.message,
+    });
     acc
+}
+
+/// The items of a large JSON List, each parsed, converted and dropped in
+/// turn, chunks of them in parallel, joined in order: the result and the
+/// diagnostics are those of converting the List parsed whole, and the
+/// parsed items are never all held at once. `None` when an item is not
+/// plain JSON: the whole text then goes to the YAML parser.
+fn load_large_list(
+    file: &Arc<str>,
+    list: &crate::json::LargeList,
+    opts: &LoadOptions,
+    budget: &yaml::Budget,
+) -> Option<Accumulator> {
+    let indexes: Vec<usize> = (0..list.items.len()).collect();
+    let parts: Vec<Option<Result<Accumulator, yaml::YamlError>>> = indexes
+        .par_chunks(LIST_CHUNK)
+        .map(|chunk| {
+            let mut part = Accumulator::default();
+            for &i in chunk {
+                let doc = match crate::json::list_item(list, i, budget)? {
+                    Ok(doc) => doc,
+                    Err(e) => return Some(Err(e)),
+                };
+                part.objects(
+                    file,
+                    &doc,
+                    opts,
+                    vec![(child_index("items", i), &doc.value)],
+                );
+            }
+            Some(Ok(part))
+        })
+        .collect();
+    let mut acc = Accumulator::default();
+    for part in parts {
+        match part? {
+            Ok(part) => acc.join(part),
+            Err(e) => {
+                let mut acc = Accumulator::default();
+                acc.errors.push(Diagnostic {
+                    file: file.to_string(),
+                    document: e.document,
+                    line: e.line,
+                    object: None,
+                    field: None,
+                    message: e.message,
+                });
+                return Some(acc);
+            }
+        }
+    }
+    Some(acc)
 }
 
 #[derive(Default)]
