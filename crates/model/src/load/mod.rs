@@ -310,8 +310,9 @@ struct Accumulator {
     workloads: Vec<workload::Loaded>,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
-    /// (kind, namespace, name) -> where first seen.
-    seen: BTreeMap<(String, String, String), String>,
+    /// (kind, namespace, name) -> where first seen. Only looked up, never
+    /// iterated: hashed.
+    seen: HashMap<(String, String, String), String>,
     /// Every object this part loaded, in order, for finding duplicates
     /// across parts when they are joined.
     loaded: Vec<LoadedObject>,
@@ -585,17 +586,14 @@ impl Accumulator {
                 .filter(|ns| !ns.is_empty());
             names::object_meta(&mut ctx, kind, name, declared_ns);
             let origin = format!("{}:{}", file, ctx.line(""));
-            if let Some(first) =
-                self.seen
-                    .get(&(kind.to_string(), ns.to_string(), name.to_string()))
-            {
+            let key = (kind.to_string(), ns.to_string(), name.to_string());
+            if let Some(first) = self.seen.get(&key) {
                 ctx.error(
                     "metadata.name",
                     format!("duplicate {kind} {ns}/{name}: also defined at {first}"),
                 );
                 continue;
             }
-            let key = (kind.to_string(), ns.to_string(), name.to_string());
             self.seen.insert(key.clone(), origin.clone());
             let first_error = ctx.errors.len();
             let duplicate = ctx.diagnostic("metadata.name", String::new());
