@@ -22,7 +22,7 @@ pub fn looks_like_json(text: &str) -> bool {
 /// read it instead.
 pub fn parse(text: &str, budget: &Budget) -> Option<Result<Vec<Document>, YamlError>> {
     let value: Value = serde_json::from_str(text).ok()?;
-    let scan = scan(text, 1, 0)?;
+    let scan = Scan::of(&value, text, 1, 0)?;
     if let Err(message) = budget.charge(scan.nodes, scan.bytes) {
         return Some(Err(YamlError {
             document: 1,
@@ -72,7 +72,7 @@ pub fn large_list<'t>(
     shell.extend(std::iter::repeat_n('\n', newlines));
     shell.push_str(&text[split.close..]);
     let value: Value = serde_json::from_str(&shell).ok()?;
-    let scan = scan(&shell, 1, 0)?;
+    let scan = Scan::of(&value, &shell, 1, 0)?;
     let obj = value.as_object()?;
     let is_list = obj.get("kind")?.as_str()?.ends_with("List")
         && obj.get("apiVersion")?.is_string()
@@ -105,7 +105,7 @@ pub fn list_item(
 ) -> Option<Result<Document, YamlError>> {
     let (text, line) = list.items[index];
     let value: Value = serde_json::from_str(text).ok()?;
-    let mut scan = scan(text, line, 2)?;
+    let mut scan = Scan::of(&value, text, line, 2)?;
     if let Err(message) = budget.charge(scan.nodes, scan.bytes) {
         return Some(Err(YamlError {
             document: 1,
@@ -217,6 +217,28 @@ struct Scan {
     lines: LineIndex,
     nodes: usize,
     bytes: usize,
+    /// Object entries, keys counted as written.
+    entries: usize,
+}
+
+impl Scan {
+    /// `text` scanned as `value`, which serde_json parsed from it: `None`
+    /// when an object held a key twice (serde_json keeps the last one
+    /// silently; the YAML path reports it), which shows as fewer entries
+    /// in the value than keys in the text.
+    fn of(value: &Value, text: &str, line: usize, depth: usize) -> Option<Scan> {
+        let scan = scan(text, line, depth)?;
+        (entries(value) == scan.entries).then_some(scan)
+    }
+}
+
+/// The object entries of `value`, at every depth.
+fn entries(value: &Value) -> usize {
+    match value {
+        Value::Object(m) => m.len() + m.values().map(entries).sum::<usize>(),
+        Value::Array(a) => a.iter().map(entries).sum(),
+        _ => 0,
+    }
 }
 
 /// Per open container: whether it is an object and, in an object, the key
@@ -224,19 +246,17 @@ struct Scan {
 struct Open<'t> {
     is_map: bool,
     key: Option<(std::borrow::Cow<'t, str>, usize)>,
-    /// The keys seen, for refusing duplicates as the YAML path does.
-    seen: Vec<std::borrow::Cow<'t, str>>,
 }
 
 /// Lines of valid JSON `text`, which starts at `line` and `depth` levels
-/// deep in its document; `None` for what the YAML path must judge
-/// (nesting too deep, a duplicate key).
+/// deep in its document; `None` for nesting too deep, which the YAML path
+/// must judge. Duplicate keys are found by [`Scan::of`].
 fn scan(text: &str, line: usize, depth: usize) -> Option<Scan> {
     let bytes = text.as_bytes();
     let mut b = LinesBuilder::default();
     let mut stack: Vec<Open> = Vec::new();
     let (mut line, mut i) = (line, 0usize);
-    let (mut nodes, mut size) = (0usize, 0usize);
+    let (mut nodes, mut size, mut entries) = (0usize, 0usize, 0usize);
     let mut start = 0;
     while i < bytes.len() {
         let c = bytes[i];
@@ -259,19 +279,11 @@ fn scan(text: &str, line: usize, depth: usize) -> Option<Scan> {
                 stack.push(Open {
                     is_map: c == b'{',
                     key: None,
-                    seen: Vec::new(),
                 });
                 i += 1;
             }
             b'}' | b']' => {
-                let open = stack.pop()?;
-                if open.seen.len() > 1 {
-                    let mut keys = open.seen;
-                    keys.sort_unstable();
-                    if keys.windows(2).any(|w| w[0] == w[1]) {
-                        return None;
-                    }
-                }
+                stack.pop()?;
                 b.close();
                 i += 1;
             }
@@ -287,7 +299,7 @@ fn scan(text: &str, line: usize, depth: usize) -> Option<Scan> {
                 i = end + 1;
                 match stack.last_mut() {
                     Some(top) if top.is_map && top.key.is_none() => {
-                        top.seen.push(s.clone());
+                        entries += 1;
                         top.key = Some((s, line));
                     }
                     _ => {
@@ -318,6 +330,7 @@ fn scan(text: &str, line: usize, depth: usize) -> Option<Scan> {
         lines: b.finish(start),
         nodes,
         bytes: size,
+        entries,
     })
 }
 
@@ -411,6 +424,9 @@ mod tests {
     fn what_is_not_plain_json_goes_to_the_yaml_parser() {
         let budget = Budget::default();
         assert!(parse("{\"a\": 1, \"a\": 2}", &budget).is_none());
+        let nested = "{\"x\": [{\"a\": 1, \"b\": {\"c\": 1, \"d\": {}, \"c\": 2}}]}";
+        assert!(parse(nested, &budget).is_none());
+        assert!(parse(&nested.replace("\"c\": 2", "\"e\": 2"), &budget).is_some());
         assert!(parse("{\"a\": 1}\n---\n{\"b\": 2}", &budget).is_none());
         assert!(parse("{a: 1}", &budget).is_none());
         let deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
