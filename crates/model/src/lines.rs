@@ -11,6 +11,9 @@ pub struct LineIndex {
     /// The keys of mapping entries, one after the other.
     keys: String,
     pub(crate) start: usize,
+    /// The path of this index's root in its document (`items[3]` for an
+    /// item of a List indexed on its own); empty for a whole document.
+    pub(crate) prefix: String,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +32,16 @@ impl LineIndex {
         if self.nodes.is_empty() {
             return self.start;
         }
+        let path = if self.prefix.is_empty() {
+            path
+        } else {
+            match path.strip_prefix(self.prefix.as_str()) {
+                Some(rest) if rest.starts_with('.') => &rest[1..],
+                Some(rest) if rest.is_empty() || rest.starts_with('[') => rest,
+                // Outside the part indexed here: its root is the nearest.
+                _ => return self.nodes[0].line as usize,
+            }
+        };
         let mut node = 0usize;
         let mut rest = path;
         let mut root = true;

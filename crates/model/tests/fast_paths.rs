@@ -194,3 +194,87 @@ fn json_that_serde_refuses_is_judged_by_the_yaml_parser() {
     assert!(errs[0].line >= 3, "{errs:?}");
     assert!(errs[0].message.contains("invalid YAML"), "{errs:?}");
 }
+
+#[test]
+fn errors_deep_in_a_list_of_megabytes_keep_item_line_and_field() {
+    // 6,000 items, about 2 MB: parsed in parallel parts, converted in
+    // parallel chunks, paths formatted only for what is reported.
+    let mut items: Vec<String> = (0..6000).map(|i| json_pod(&format!("p{i}"), "")).collect();
+    items[4000] = json_pod("p4000", "\n        \"hostNetwork\": \"yes\",");
+    items[5123] = json_pod(
+        "p5123",
+        "\n        \"securityContext\": {\"runAsUser\": 1, \"sysctlz\": []},",
+    );
+    items[5999] = json_pod("p17", "");
+    let text = json_list(&items);
+    assert!(text.len() > 1 << 20, "{}", text.len());
+    let errs = errors("dump.json", &text);
+    let got: Vec<_> = errs
+        .iter()
+        .map(|e| (e.document, e.line, e.field.clone().unwrap_or_default()))
+        .collect();
+    // Item i starts at line 5 + 14 * i, one more after each longer item.
+    let start = |i: usize| 5 + 14 * i + usize::from(i > 4000) + usize::from(i > 5123);
+    assert_eq!(
+        got,
+        vec![
+            (
+                1,
+                start(4000) + 9,
+                "items[4000].spec.hostNetwork".to_string()
+            ),
+            (
+                1,
+                start(5123) + 9,
+                "items[5123].spec.securityContext.sysctlz".to_string()
+            ),
+            (1, start(5999) + 4, "items[5999].metadata.name".to_string()),
+        ],
+        "{errs:#?}"
+    );
+    assert!(
+        errs[0].message.contains("invalid type: string \"yes\""),
+        "{:?}",
+        errs[0]
+    );
+    assert!(
+        errs[1].message.contains("did you mean sysctls?"),
+        "{:?}",
+        errs[1]
+    );
+    assert_eq!(errs[0].object.as_deref(), Some("Pod shop/p4000"));
+    // The same text with a syntax error in one item goes to the YAML
+    // parser, which names that item's line.
+    let broken = text.replacen("\"name\": \"p4321\",", "\"name\": \"p4321\" \"x\": 1,", 1);
+    let errs = errors("dump.json", &broken);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].line, start(4321) + 4, "{errs:?}");
+    assert!(errs[0].message.contains("invalid YAML"), "{errs:?}");
+}
+
+#[test]
+fn objects_kept_from_a_list_of_megabytes_point_at_their_lines() {
+    let items: Vec<String> = (0..6000).map(|i| json_pod(&format!("p{i}"), "")).collect();
+    let text = json_list(&items);
+    assert!(text.len() > 1 << 20, "{}", text.len());
+    let opts = LoadOptions {
+        keep_manifests: true,
+        ..LoadOptions::default()
+    };
+    let source = Source {
+        name: "dump.json".into(),
+        text,
+    };
+    let cluster = load_sources(&[source], &opts).unwrap();
+    assert_eq!(cluster.endpoints.len(), 6000);
+    let m = &cluster.manifests[4500];
+    assert_eq!(m.name, "p4500");
+    // Item i starts at line 5 + 14 * i.
+    assert_eq!(m.origin.line, 5 + 14 * 4500);
+    assert_eq!(m.line("metadata.name"), 5 + 14 * 4500 + 4);
+    assert_eq!(m.line("spec.containers[0].name"), 5 + 14 * 4500 + 10);
+    assert_eq!(
+        m.get("metadata.name").and_then(|v| v.as_str()),
+        Some("p4500")
+    );
+}

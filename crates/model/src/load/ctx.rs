@@ -65,14 +65,9 @@ impl Ctx<'_> {
     /// diagnostic at the offending field, and so does an unknown field
     /// (`--validate=strict`; a warning with `warn`, nothing with `ignore`).
     pub fn typed<T: DeserializeOwned>(&mut self, value: &Value) -> Option<T> {
-        let found = Found::default();
-        let result = match self.validation {
-            Validation::Ignore => serde_path_to_error::deserialize::<_, T>(value),
-            Validation::Strict | Validation::Warn => serde_path_to_error::deserialize::<_, T>(
-                strict::De::new(value, String::new(), &found),
-            ),
-        };
-        for unknown in found.into_inner() {
+        let mut found = Found::new(self.validation != Validation::Ignore);
+        let result = T::deserialize(strict::De::new(value, &found));
+        for unknown in found.unknown() {
             let diagnostic = self.diagnostic(&unknown.path, unknown.message());
             match self.validation {
                 Validation::Warn => self.warnings.push(diagnostic),
@@ -82,10 +77,8 @@ impl Ctx<'_> {
         match result {
             Ok(v) => Some(v),
             Err(err) => {
-                let path = err.path().to_string();
-                let path = if path == "." { String::new() } else { path };
-                let message = err.into_inner().to_string();
-                self.error(&path, message);
+                let path = found.error_path();
+                self.error(&path, err.to_string());
                 None
             }
         }

@@ -13,7 +13,7 @@ mod strict;
 mod template;
 mod workload;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -220,30 +220,100 @@ pub fn load_sources(sources: &[Source], opts: &LoadOptions) -> Result<Cluster, L
 }
 
 fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Accumulator {
-    let mut acc = Accumulator::default();
     let file: Arc<str> = Arc::from(source.name.as_str());
-    let parsed = if crate::json::looks_like_json(&source.text) {
+    let json = crate::json::looks_like_json(&source.text);
+    if json {
+        match crate::json::large_list(&source.text, LIST_CHUNK, budget) {
+            Some(Ok(list)) => {
+                if let Some(acc) = load_large_list(&file, &list, opts, budget) {
+                    return acc;
+                }
+            }
+            Some(Err(e)) => return parse_error(source, e),
+            None => {}
+        }
+    }
+    let parsed = if json {
         crate::json::parse(&source.text, budget)
     } else {
         None
     };
     let parsed = parsed.unwrap_or_else(|| yaml::parse_documents_within(&source.text, budget));
     match parsed {
-        Err(e) => acc.errors.push(Diagnostic {
-            file: source.name.clone(),
-            document: e.document,
-            line: e.line,
-            object: None,
-            field: None,
-            message: e.message,
-        }),
+        Err(e) => parse_error(source, e),
         Ok(docs) => {
+            let mut acc = Accumulator::default();
             for doc in &docs {
                 acc.document(&file, doc, opts);
             }
+            acc
         }
     }
+}
+
+fn parse_error(source: &Source, e: yaml::YamlError) -> Accumulator {
+    let mut acc = Accumulator::default();
+    acc.errors.push(Diagnostic {
+        file: source.name.clone(),
+        document: e.document,
+        line: e.line,
+        object: None,
+        field: None,
+        message: e.message,
+    });
     acc
+}
+
+/// The items of a large JSON List, each parsed, converted and dropped in
+/// turn, chunks of them in parallel, joined in order: the result and the
+/// diagnostics are those of converting the List parsed whole, and the
+/// parsed items are never all held at once. `None` when an item is not
+/// plain JSON: the whole text then goes to the YAML parser.
+fn load_large_list(
+    file: &Arc<str>,
+    list: &crate::json::LargeList,
+    opts: &LoadOptions,
+    budget: &yaml::Budget,
+) -> Option<Accumulator> {
+    let indexes: Vec<usize> = (0..list.items.len()).collect();
+    let parts: Vec<Option<Result<Accumulator, yaml::YamlError>>> = indexes
+        .par_chunks(LIST_CHUNK)
+        .map(|chunk| {
+            let mut part = Accumulator::default();
+            for &i in chunk {
+                let doc = match crate::json::list_item(list, i, budget)? {
+                    Ok(doc) => doc,
+                    Err(e) => return Some(Err(e)),
+                };
+                part.objects(
+                    file,
+                    &doc,
+                    opts,
+                    vec![(child_index("items", i), &doc.value)],
+                );
+            }
+            Some(Ok(part))
+        })
+        .collect();
+    let mut acc = Accumulator::default();
+    for part in parts {
+        match part? {
+            Ok(part) => acc.join(part),
+            Err(e) => {
+                let mut acc = Accumulator::default();
+                acc.errors.push(Diagnostic {
+                    file: file.to_string(),
+                    document: e.document,
+                    line: e.line,
+                    object: None,
+                    field: None,
+                    message: e.message,
+                });
+                return Some(acc);
+            }
+        }
+    }
+    Some(acc)
 }
 
 #[derive(Default)]
@@ -252,8 +322,9 @@ struct Accumulator {
     workloads: Vec<workload::Loaded>,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
-    /// (kind, namespace, name) -> where first seen.
-    seen: BTreeMap<(String, String, String), String>,
+    /// (kind, namespace, name) -> where first seen. Only looked up, never
+    /// iterated: hashed.
+    seen: HashMap<(String, String, String), String>,
     /// Every object this part loaded, in order, for finding duplicates
     /// across parts when they are joined.
     loaded: Vec<LoadedObject>,
@@ -527,17 +598,14 @@ impl Accumulator {
                 .filter(|ns| !ns.is_empty());
             names::object_meta(&mut ctx, kind, name, declared_ns);
             let origin = format!("{}:{}", file, ctx.line(""));
-            if let Some(first) =
-                self.seen
-                    .get(&(kind.to_string(), ns.to_string(), name.to_string()))
-            {
+            let key = (kind.to_string(), ns.to_string(), name.to_string());
+            if let Some(first) = self.seen.get(&key) {
                 ctx.error(
                     "metadata.name",
                     format!("duplicate {kind} {ns}/{name}: also defined at {first}"),
                 );
                 continue;
             }
-            let key = (kind.to_string(), ns.to_string(), name.to_string());
             self.seen.insert(key.clone(), origin.clone());
             let first_error = ctx.errors.len();
             let duplicate = ctx.diagnostic("metadata.name", String::new());
@@ -642,31 +710,36 @@ struct Resolved {
     workload_of: BTreeMap<String, String>,
 }
 
-type ObjectKey = (String, String, String);
+/// (namespace, kind, name), borrowed from the loaded objects.
+type ObjectKey<'a> = (&'a str, &'a str, &'a str);
 
-/// The workload a Pod belongs to (`namespace/name`): its top-most owner, loaded
-/// or not. A ReplicaSet that is not loaded stands for the Deployment whose
-/// `pod-template-hash` suffix its name carries.
-fn top_owner(
-    pod: &ObjectKey,
-    owners_of: &BTreeMap<ObjectKey, Vec<ObjectKey>>,
-    present: &BTreeSet<ObjectKey>,
-    labels: &crate::types::Labels,
-) -> Option<String> {
-    let mut top: Option<&ObjectKey> = None;
+/// An owner reference: its key, and its index among the loaded objects
+/// when it is one of them.
+type Owner<'a> = (ObjectKey<'a>, Option<usize>);
+
+/// The workload the Pod `pod` belongs to (`namespace/name`): its top-most
+/// owner, loaded or not. A ReplicaSet that is not loaded stands for the
+/// Deployment whose `pod-template-hash` suffix its name carries.
+fn top_owner(pod: usize, owners: &[Vec<Owner>], labels: &crate::types::Labels) -> Option<String> {
+    let mut top: Option<Owner> = None;
     let mut current = pod;
     for _ in 0..64 {
-        let Some(owner) = owners_of.get(current).and_then(|o| o.first()) else {
+        let Some(&owner) = owners[current].first() else {
             break;
         };
         top = Some(owner);
-        current = owner;
-    }
-    let (ns, kind, name) = top?;
-    let name = match labels.get("pod-template-hash") {
-        Some(hash) if kind == "ReplicaSet" && !present.contains(top?) => {
-            name.strip_suffix(&format!("-{hash}")).unwrap_or(name)
+        match owner.1 {
+            Some(next) => current = next,
+            // Not loaded: it has no owners of its own here.
+            None => break,
         }
+    }
+    let ((ns, kind, name), loaded) = top?;
+    let name = match labels.get("pod-template-hash") {
+        Some(hash) if kind == "ReplicaSet" && loaded.is_none() => name
+            .strip_suffix(hash.as_str())
+            .and_then(|n| n.strip_suffix('-'))
+            .unwrap_or(name),
         _ => name,
     };
     Some(format!("{ns}/{name}"))
@@ -741,91 +814,106 @@ fn namespace(ctx: &mut Ctx, value: &Value) -> Option<Namespace> {
 /// all` dump), the Pods are the endpoints. Without Pods, the top-most loaded
 /// workload stands for its pods (a Deployment, not its ReplicaSets).
 fn resolve_owners(loaded: Vec<workload::Loaded>) -> Resolved {
-    let key =
-        |ns: &str, kind: &str, name: &str| (ns.to_string(), kind.to_string(), name.to_string());
-    let present: BTreeSet<_> = loaded
-        .iter()
-        .map(|w| {
-            key(
-                &w.endpoint.namespace,
-                w.endpoint.kind.as_str(),
-                &w.endpoint.name,
-            )
-        })
-        .collect();
-    let owners_of: BTreeMap<_, _> = loaded
-        .iter()
-        .map(|w| {
-            let k = key(
-                &w.endpoint.namespace,
-                w.endpoint.kind.as_str(),
-                &w.endpoint.name,
-            );
-            let owners: Vec<_> = w
-                .owners
-                .iter()
-                .map(|(kind, name)| key(&w.endpoint.namespace, kind, name))
-                .collect();
-            (k, owners)
-        })
-        .collect();
-    // Every loaded ancestor of every loaded Pod.
-    let mut has_pods = BTreeSet::new();
-    let mut has_loaded_owner = BTreeSet::new();
-    for w in &loaded {
-        let k = key(
-            &w.endpoint.namespace,
+    // Owners are resolved to indices once; the rest walks indices (a live
+    // dump has a loaded object per pod). Nothing is iterated in hash order.
+    fn key_of(w: &workload::Loaded) -> ObjectKey<'_> {
+        (
+            w.endpoint.namespace.as_str(),
             w.endpoint.kind.as_str(),
-            &w.endpoint.name,
-        );
-        let mut todo: Vec<_> = owners_of.get(&k).cloned().unwrap_or_default();
-        if todo.iter().any(|o| present.contains(o)) {
-            has_loaded_owner.insert(k.clone());
+            w.endpoint.name.as_str(),
+        )
+    }
+    let index: HashMap<ObjectKey, usize> = loaded
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (key_of(w), i))
+        .collect();
+    let owners: Vec<Vec<Owner>> = loaded
+        .iter()
+        .map(|w| {
+            let ns = w.endpoint.namespace.as_str();
+            w.owners
+                .iter()
+                .map(|(kind, name)| {
+                    let key = (ns, kind.as_str(), name.as_str());
+                    (key, index.get(&key).copied())
+                })
+                .collect()
+        })
+        .collect();
+    drop(index);
+    // Every loaded ancestor of every loaded Pod.
+    let mut has_pods = vec![false; loaded.len()];
+    for (i, w) in loaded.iter().enumerate() {
+        if w.endpoint.kind != WorkloadKind::Pod {
+            continue;
         }
+        let mut todo = owners[i].clone();
         let mut guard = 0;
-        while let Some(o) = todo.pop() {
+        while let Some((_, o)) = todo.pop() {
             guard += 1;
             if guard > 64 {
                 break;
             }
-            if w.endpoint.kind == WorkloadKind::Pod && present.contains(&o) {
-                has_pods.insert(o.clone());
+            if let Some(o) = o {
+                has_pods[o] = true;
+                todo.extend_from_slice(&owners[o]);
             }
-            todo.extend(owners_of.get(&o).cloned().unwrap_or_default());
         }
     }
+    let has_loaded_owner = |i: usize| owners[i].iter().any(|(_, o)| o.is_some());
+    /// What becomes of a loaded object, decided while the keys borrow it.
+    enum Fate {
+        Endpoint,
+        Finished,
+        ByPods,
+        ByOwner,
+    }
+    let mut workload_of = BTreeMap::new();
+    let fates: Vec<Fate> = loaded
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let e = &w.endpoint;
+            if e.kind == WorkloadKind::Pod {
+                if let Some(workload) = top_owner(i, &owners, &e.labels) {
+                    workload_of.insert(e.id(), workload);
+                }
+                if w.finished {
+                    Fate::Finished
+                } else {
+                    Fate::Endpoint
+                }
+            } else if has_pods[i] {
+                Fate::ByPods
+            } else if has_loaded_owner(i) {
+                Fate::ByOwner
+            } else {
+                Fate::Endpoint
+            }
+        })
+        .collect();
+    drop(owners);
     let mut notes = Vec::new();
     let mut out = Vec::new();
-    let mut workload_of = BTreeMap::new();
-    for w in loaded {
+    for (w, fate) in loaded.into_iter().zip(fates) {
         let e = w.endpoint;
-        let k = key(&e.namespace, e.kind.as_str(), &e.name);
-        if e.kind == WorkloadKind::Pod {
-            if let Some(workload) = top_owner(&k, &owners_of, &present, &e.labels) {
-                workload_of.insert(e.id(), workload);
-            }
-            if w.finished {
-                notes.push(format!(
-                    "Pod {} has finished; it is not an endpoint",
-                    e.id()
-                ));
-                continue;
-            }
-            out.push(e);
-        } else if has_pods.contains(&k) {
-            notes.push(format!(
+        match fate {
+            Fate::Endpoint => out.push(e),
+            Fate::Finished => notes.push(format!(
+                "Pod {} has finished; it is not an endpoint",
+                e.id()
+            )),
+            Fate::ByPods => notes.push(format!(
                 "{} {} is represented by its Pods",
                 e.kind.as_str(),
                 e.id()
-            ));
-        } else if has_loaded_owner.contains(&k) {
-            notes.push(format!(
+            )),
+            Fate::ByOwner => notes.push(format!(
                 "{} {} is represented by its owner",
                 e.kind.as_str(),
                 e.id()
-            ));
-        } else {
-            out.push(e);
+            )),
         }
     }
     Resolved {

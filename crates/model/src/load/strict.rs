@@ -7,14 +7,16 @@
 //! approach of the `serde_ignored` crate), tracks the path of every value and
 //! records a key whose value is skipped together with the FIELDS of the struct
 //! that skipped it, so that the list of known fields comes from the same
-//! generated code that reads the object: no hand-written field tables.
+//! generated code that reads the object: no hand-written field tables. It
+//! also records the path of a type error, as `serde_path_to_error` would,
+//! from the same chain of path segments: both are formatted only when
+//! reported, so a value read without trouble costs no allocation here.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-
-use crate::yaml::{child_index, child_key};
 
 /// A key that no field of its object has.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,35 +64,111 @@ pub(crate) fn closest<'k>(field: &str, known: &[&'k str]) -> Option<&'k str> {
         .map(|(_, k)| k)
 }
 
-pub(crate) type Found = RefCell<Vec<Unknown>>;
-
-/// A deserializer that records unknown fields into `found`.
-pub(crate) struct De<'f, D> {
-    inner: D,
-    path: String,
-    found: &'f Found,
-    /// Set when this value belongs to a key of a struct: the key and the
-    /// struct's fields, recorded if the struct skips the value.
-    pending: Option<(String, &'static [&'static str])>,
+/// The path of the value being read, kept as a chain of borrowed segments
+/// on the stack: a path string is formatted only when something is
+/// reported (an unknown field, a type error), never per value.
+#[derive(Clone, Copy)]
+pub(crate) enum Chain<'a> {
+    Root,
+    Key { parent: &'a Chain<'a>, key: &'a str },
+    Index { parent: &'a Chain<'a>, index: usize },
 }
 
-impl<'f, D> De<'f, D> {
-    /// `path` is the path of the value within its document (`items[3]`).
-    pub fn new(inner: D, path: String, found: &'f Found) -> Self {
-        De {
-            inner,
-            path,
-            found,
-            pending: None,
+impl Chain<'_> {
+    /// `spec.ingress[0].from`, as `child_key`/`child_index` build it.
+    pub fn path(&self) -> String {
+        let mut segments = Vec::new();
+        let mut at = self;
+        loop {
+            match at {
+                Chain::Root => break,
+                Chain::Key { parent, .. } | Chain::Index { parent, .. } => {
+                    segments.push(at);
+                    at = parent;
+                }
+            }
+        }
+        let mut path = String::new();
+        for segment in segments.into_iter().rev() {
+            match segment {
+                Chain::Key { key, .. } => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                }
+                Chain::Index { index, .. } => {
+                    let _ = write!(path, "[{index}]");
+                }
+                Chain::Root => {}
+            }
+        }
+        path
+    }
+
+    fn key(&self) -> &str {
+        match self {
+            Chain::Key { key, .. } => key,
+            _ => "",
+        }
+    }
+}
+
+/// What one typed deserialization found: the unknown fields (when asked
+/// to look for them) and the path of the first error, set by the innermost
+/// wrapper the error passes through (as `serde_path_to_error` does).
+#[derive(Default)]
+pub(crate) struct Found {
+    unknown: RefCell<Vec<Unknown>>,
+    error: RefCell<Option<String>>,
+    /// Whether unknown fields are recorded (`--validate=ignore` drops them).
+    strict: bool,
+}
+
+impl Found {
+    pub fn new(strict: bool) -> Self {
+        Found {
+            strict,
+            ..Found::default()
         }
     }
 
-    fn visitor<V>(&self, inner: V, known: Option<&'static [&'static str]>) -> Vis<'f, V> {
-        Vis {
+    pub fn unknown(&mut self) -> Vec<Unknown> {
+        std::mem::take(self.unknown.get_mut())
+    }
+
+    /// The path of the error the deserialization returned, `""` at the root.
+    pub fn error_path(&mut self) -> String {
+        self.error.get_mut().take().unwrap_or_default()
+    }
+
+    fn trigger<E>(&self, chain: &Chain, err: E) -> E {
+        let mut error = self.error.borrow_mut();
+        if error.is_none() {
+            *error = Some(chain.path());
+        }
+        err
+    }
+}
+
+/// A deserializer that records unknown fields and error paths into `found`.
+pub(crate) struct De<'f, 'c, D> {
+    inner: D,
+    chain: Chain<'c>,
+    found: &'f Found,
+    /// The fields of the struct this value is an entry of, recorded with
+    /// the entry's key if the struct skips the value.
+    pending: Option<&'static [&'static str]>,
+}
+
+impl<'f, D> De<'f, 'static, D> {
+    /// A deserializer for a whole object (its paths start at the object).
+    pub fn new(inner: D, found: &'f Found) -> Self {
+        De {
             inner,
-            path: self.path.clone(),
-            found: self.found,
-            known,
+            chain: Chain::Root,
+            found,
+            pending: None,
         }
     }
 }
@@ -138,14 +216,15 @@ macro_rules! forward_de {
     ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
         $(
             fn $method<V: Visitor<'de>>(self $(, $arg: $ty)*, visitor: V) -> Result<V::Value, D::Error> {
-                let v = self.visitor(visitor, None);
-                self.inner.$method($($arg,)* v)
+                let (chain, found) = (self.chain, self.found);
+                let v = Vis { inner: visitor, chain: &chain, found, known: None };
+                self.inner.$method($($arg,)* v).map_err(|e| found.trigger(&chain, e))
             }
         )*
     };
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for De<'_, D> {
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for De<'_, '_, D> {
     type Error = D::Error;
 
     forwarded_de_methods!(forward_de);
@@ -156,19 +235,30 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for De<'_, D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        let v = self.visitor(visitor, Some(fields));
-        self.inner.deserialize_struct(name, fields, v)
+        let (chain, found) = (self.chain, self.found);
+        let v = Vis {
+            inner: visitor,
+            chain: &chain,
+            found,
+            known: Some(fields),
+        };
+        self.inner
+            .deserialize_struct(name, fields, v)
+            .map_err(|e| found.trigger(&chain, e))
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        if let Some((field, known)) = self.pending {
-            self.found.borrow_mut().push(Unknown {
-                path: self.path,
-                field,
+        let (chain, found) = (self.chain, self.found);
+        if let Some(known) = self.pending.filter(|_| found.strict) {
+            found.unknown.borrow_mut().push(Unknown {
+                path: chain.path(),
+                field: chain.key().to_string(),
                 known,
             });
         }
-        self.inner.deserialize_ignored_any(visitor)
+        self.inner
+            .deserialize_ignored_any(visitor)
+            .map_err(|e| found.trigger(&chain, e))
     }
 
     fn is_human_readable(&self) -> bool {
@@ -177,9 +267,9 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for De<'_, D> {
 }
 
 /// A visitor that hands out tracking maps, sequences and deserializers.
-struct Vis<'f, V> {
+struct Vis<'f, 'c, V> {
     inner: V,
-    path: String,
+    chain: &'c Chain<'c>,
     found: &'f Found,
     /// The fields of the struct being visited; `None` for a plain map.
     known: Option<&'static [&'static str]>,
@@ -189,13 +279,14 @@ macro_rules! forward_visit {
     ($($method:ident($ty:ty);)*) => {
         $(
             fn $method<E: de::Error>(self, v: $ty) -> Result<V::Value, E> {
-                self.inner.$method(v)
+                let (chain, found) = (self.chain, self.found);
+                self.inner.$method(v).map_err(|e| found.trigger(chain, e))
             }
         )*
     };
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for Vis<'_, V> {
+impl<'de, V: Visitor<'de>> Visitor<'de> for Vis<'_, '_, V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -226,69 +317,105 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Vis<'_, V> {
     }
 
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
-        self.inner.visit_none()
+        let (chain, found) = (self.chain, self.found);
+        self.inner.visit_none().map_err(|e| found.trigger(chain, e))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<V::Value, E> {
-        self.inner.visit_unit()
+        let (chain, found) = (self.chain, self.found);
+        self.inner.visit_unit().map_err(|e| found.trigger(chain, e))
     }
 
     fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<V::Value, D2::Error> {
-        self.inner.visit_some(De::new(d, self.path, self.found))
+        let (chain, found) = (self.chain, self.found);
+        let de = De {
+            inner: d,
+            chain: *chain,
+            found,
+            pending: None,
+        };
+        self.inner
+            .visit_some(de)
+            .map_err(|e| found.trigger(chain, e))
     }
 
     fn visit_newtype_struct<D2: Deserializer<'de>>(self, d: D2) -> Result<V::Value, D2::Error> {
+        let (chain, found) = (self.chain, self.found);
+        let de = De {
+            inner: d,
+            chain: *chain,
+            found,
+            pending: None,
+        };
         self.inner
-            .visit_newtype_struct(De::new(d, self.path, self.found))
+            .visit_newtype_struct(de)
+            .map_err(|e| found.trigger(chain, e))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_seq(Seq {
+        let (chain, found) = (self.chain, self.found);
+        let seq = Seq {
             inner: seq,
-            path: self.path,
-            found: self.found,
+            chain,
+            found,
             index: 0,
-        })
+        };
+        self.inner
+            .visit_seq(seq)
+            .map_err(|e| found.trigger(chain, e))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_map(Map {
+        let (chain, found) = (self.chain, self.found);
+        let map = Map {
             inner: map,
-            path: self.path,
-            found: self.found,
+            chain,
+            found,
             known: self.known,
             key: None,
-        })
+        };
+        self.inner
+            .visit_map(map)
+            .map_err(|e| found.trigger(chain, e))
     }
 
     fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
         // No k8s-openapi type nests objects inside an enum.
-        self.inner.visit_enum(data)
+        let (chain, found) = (self.chain, self.found);
+        self.inner
+            .visit_enum(data)
+            .map_err(|e| found.trigger(chain, e))
     }
 }
 
-struct Seq<'f, A> {
+struct Seq<'f, 'c, A> {
     inner: A,
-    path: String,
+    chain: &'c Chain<'c>,
     found: &'f Found,
     index: usize,
 }
 
-impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Seq<'_, A> {
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Seq<'_, '_, A> {
     type Error = A::Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
         &mut self,
         seed: T,
     ) -> Result<Option<T::Value>, A::Error> {
-        let path = child_index(&self.path, self.index);
+        let (parent, found) = (self.chain, self.found);
+        let chain = Chain::Index {
+            parent,
+            index: self.index,
+        };
         self.index += 1;
-        self.inner.next_element_seed(Seed {
-            inner: seed,
-            path,
-            found: self.found,
-            pending: None,
-        })
+        self.inner
+            .next_element_seed(Seed {
+                inner: seed,
+                chain,
+                found,
+                pending: None,
+            })
+            .map_err(|e| found.trigger(parent, e))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -296,16 +423,17 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Seq<'_, A> {
     }
 }
 
-struct Map<'f, A> {
+struct Map<'f, 'c, 'de, A> {
     inner: A,
-    path: String,
+    chain: &'c Chain<'c>,
     found: &'f Found,
     known: Option<&'static [&'static str]>,
-    /// The key whose value comes next.
-    key: Option<String>,
+    /// The key whose value comes next: borrowed from the input when the
+    /// input lends it (a `serde_json::Value`'s keys), copied otherwise.
+    key: Option<Cow<'de, str>>,
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'_, A> {
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'_, '_, 'de, A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -313,22 +441,34 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'_, A> {
         seed: K,
     ) -> Result<Option<K::Value>, A::Error> {
         self.key = None;
-        self.inner.next_key_seed(KeySeed {
+        let result = self.inner.next_key_seed(KeySeed {
             inner: seed,
             key: &mut self.key,
+        });
+        result.map_err(|e| match &self.key {
+            Some(key) => {
+                let chain = Chain::Key {
+                    parent: self.chain,
+                    key,
+                };
+                self.found.trigger(&chain, e)
+            }
+            None => self.found.trigger(self.chain, e),
         })
     }
 
     fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, A::Error> {
         let key = self.key.take().unwrap_or_default();
-        let path = child_key(&self.path, &key);
-        let pending = self.known.map(|known| (key, known));
-        self.inner.next_value_seed(Seed {
-            inner: seed,
-            path,
-            found: self.found,
-            pending,
-        })
+        let (parent, found) = (self.chain, self.found);
+        let chain = Chain::Key { parent, key: &key };
+        self.inner
+            .next_value_seed(Seed {
+                inner: seed,
+                chain,
+                found,
+                pending: self.known,
+            })
+            .map_err(|e| found.trigger(parent, e))
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -336,33 +476,36 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'_, A> {
     }
 }
 
-struct Seed<'f, T> {
+struct Seed<'f, 'c, T> {
     inner: T,
-    path: String,
+    chain: Chain<'c>,
     found: &'f Found,
-    pending: Option<(String, &'static [&'static str])>,
+    pending: Option<&'static [&'static str]>,
 }
 
-impl<'de, T: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<'_, T> {
+impl<'de, T: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<'_, '_, T> {
     type Value = T::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T::Value, D::Error> {
-        self.inner.deserialize(De {
-            inner: d,
-            path: self.path,
-            found: self.found,
-            pending: self.pending,
-        })
+        let (chain, found) = (self.chain, self.found);
+        self.inner
+            .deserialize(De {
+                inner: d,
+                chain,
+                found,
+                pending: self.pending,
+            })
+            .map_err(|e| found.trigger(&chain, e))
     }
 }
 
-/// Deserializes a map key while keeping a copy of its text.
-struct KeySeed<'k, T> {
+/// Deserializes a map key while keeping its text.
+struct KeySeed<'k, 'de, T> {
     inner: T,
-    key: &'k mut Option<String>,
+    key: &'k mut Option<Cow<'de, str>>,
 }
 
-impl<'de, T: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, T> {
+impl<'de, T: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, 'de, T> {
     type Value = T::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T::Value, D::Error> {
@@ -373,9 +516,9 @@ impl<'de, T: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, T> {
     }
 }
 
-struct KeyDe<'k, D> {
+struct KeyDe<'k, 'de, D> {
     inner: D,
-    key: &'k mut Option<String>,
+    key: &'k mut Option<Cow<'de, str>>,
 }
 
 macro_rules! forward_key_de {
@@ -388,7 +531,7 @@ macro_rules! forward_key_de {
     };
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, D> {
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, 'de, D> {
     type Error = D::Error;
 
     forwarded_de_methods!(forward_key_de);
@@ -402,23 +545,23 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, D> {
     }
 }
 
-struct KeyVis<'k, V> {
+struct KeyVis<'k, 'de, V> {
     inner: V,
-    key: &'k mut Option<String>,
+    key: &'k mut Option<Cow<'de, str>>,
 }
 
 macro_rules! forward_key_visit {
     ($($method:ident($ty:ty);)*) => {
         $(
             fn $method<E: de::Error>(self, v: $ty) -> Result<V::Value, E> {
-                *self.key = Some(v.to_string());
+                *self.key = Some(Cow::Owned(v.to_string()));
                 self.inner.$method(v)
             }
         )*
     };
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVis<'_, V> {
+impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVis<'_, 'de, V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -433,11 +576,15 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVis<'_, V> {
         visit_f64(f64);
         visit_char(char);
         visit_str(&str);
-        visit_borrowed_str(&'de str);
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<V::Value, E> {
+        *self.key = Some(Cow::Borrowed(v));
+        self.inner.visit_borrowed_str(v)
     }
 
     fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
-        *self.key = Some(v.clone());
+        *self.key = Some(Cow::Owned(v.clone()));
         self.inner.visit_string(v)
     }
 }
@@ -445,6 +592,124 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVis<'_, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::api::{apps::v1 as apps, core::v1 as core, networking::v1 as net};
+    use serde::Deserialize;
+    use serde::de::DeserializeOwned;
+    use serde_json::{Value, json};
+
+    /// Every value of `v` that is not a container: its path and JSON pointer.
+    fn leaves(v: &Value, at: (String, String), out: &mut Vec<(String, String)>) {
+        let (path, pointer) = at;
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let p = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    leaves(x, (crate::yaml::child_key(&path, k), p), out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    let p = format!("{pointer}/{i}");
+                    leaves(x, (crate::yaml::child_index(&path, i), p), out);
+                }
+            }
+            _ => out.push((path, pointer)),
+        }
+    }
+
+    /// The value at `pointer` replaced by one of another type.
+    fn broken(v: &Value, pointer: &str) -> Value {
+        let mut v = v.clone();
+        let leaf = v.pointer_mut(pointer).expect("a leaf");
+        *leaf = match leaf {
+            Value::String(_) => json!({"not": "a string"}),
+            _ => json!("not a number"),
+        };
+        v
+    }
+
+    /// Every type error the typed read of `value` can meet, one leaf at a
+    /// time: the path and message must be those serde_path_to_error gives.
+    fn errors_as_serde_path_to_error<T: DeserializeOwned>(value: Value) -> usize {
+        let mut paths = Vec::new();
+        leaves(&value, Default::default(), &mut paths);
+        let mut compared = 0;
+        for (path, pointer) in &paths {
+            let v = broken(&value, pointer);
+            let old = serde_path_to_error::deserialize::<_, T>(&v).err();
+            let mut found = Found::new(true);
+            let new = T::deserialize(De::new(&v, &found)).err();
+            match (old, new) {
+                (Some(old), Some(new)) => {
+                    let want = old.path().to_string();
+                    let want = if want == "." { String::new() } else { want };
+                    assert_eq!(found.error_path(), want, "{path}");
+                    assert_eq!(new.to_string(), old.into_inner().to_string(), "{path}");
+                    compared += 1;
+                }
+                (None, None) => {}
+                (old, new) => panic!("{path}: {old:?} vs {new:?}"),
+            }
+            assert!(found.unknown().is_empty(), "{path}");
+        }
+        compared
+    }
+
+    #[test]
+    fn type_errors_are_reported_at_the_path_serde_path_to_error_gives() {
+        let pod = json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "a", "namespace": "n", "labels": {"app.kubernetes.io/name": "x"},
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "r",
+                    "uid": "u", "controller": true}]},
+            "spec": {"hostNetwork": false, "nodeName": "n1",
+                "containers": [{"name": "c", "image": "i",
+                    "ports": [{"containerPort": 80, "protocol": "TCP", "name": "http"},
+                              {"containerPort": 53, "protocol": "UDP"}],
+                    "env": [{"name": "E", "value": "v"}]}]},
+            "status": {"phase": "Running", "podIP": "10.0.0.1", "podIPs": [{"ip": "10.0.0.1"}],
+                "hostIP": "192.168.0.1"}
+        });
+        let policy = json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "p", "namespace": "n"},
+            "spec": {"podSelector": {"matchLabels": {"app": "web"},
+                    "matchExpressions": [{"key": "tier", "operator": "In", "values": ["a", "b"]}]},
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}},
+                    {"namespaceSelector": {}, "podSelector": {"matchLabels": {"x": "y"}}}],
+                    "ports": [{"port": 80, "protocol": "TCP"}, {"port": "http", "endPort": 90}]}],
+                "egress": [{"to": [], "ports": [{"port": 53, "protocol": "UDP"}]}]}
+        });
+        let deployment = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "d", "namespace": "n"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "d"}},
+                "template": {"metadata": {"labels": {"app": "d"}},
+                    "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 8080}]}]}}}
+        });
+        let n = errors_as_serde_path_to_error::<core::Pod>(pod)
+            + errors_as_serde_path_to_error::<net::NetworkPolicy>(policy)
+            + errors_as_serde_path_to_error::<apps::Deployment>(deployment);
+        assert!(n > 40, "{n}");
+    }
+
+    #[test]
+    fn unknown_fields_carry_their_path_and_are_not_recorded_when_ignored() {
+        let v = json!({"metadata": {"name": "a"}, "spec": {"containers": [
+            {"name": "c"}, {"name": "d", "portz": [], "image": "i"}]}});
+        let mut found = Found::new(true);
+        let pod = core::Pod::deserialize(De::new(&v, &found)).unwrap();
+        assert_eq!(pod.spec.unwrap().containers.len(), 2);
+        let unknown = found.unknown();
+        assert_eq!(unknown.len(), 1);
+        assert_eq!(unknown[0].path, "spec.containers[1].portz");
+        assert_eq!(unknown[0].field, "portz");
+        assert!(unknown[0].message().contains("did you mean ports?"));
+        let mut found = Found::new(false);
+        assert!(core::Pod::deserialize(De::new(&v, &found)).is_ok());
+        assert!(found.unknown().is_empty());
+    }
 
     #[test]
     fn closest_field() {
