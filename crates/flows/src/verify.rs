@@ -7,7 +7,7 @@ use netpol_model::{Direction, Family, Protocol};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::expand::{Destinations, Expansion, Finding, PortSel, Severity, Sources};
+use crate::expand::{Destinations, ExpandedFlow, Expansion, Finding, PortSel, Severity, Sources};
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -162,26 +162,7 @@ fn missing(x: &Expansion, engine: &Engine) -> (usize, Vec<Missing>) {
         .map(|f| {
             let mut checked = 0;
             let mut missing = Vec::new();
-            // The implicit DNS flow means pods on the pod network: host-network
-            // pods resolve names through their node.
-            let implicit = f.def.field == "allowDns";
-            let sources: Vec<Party> = match &f.sources {
-                Sources::Pods(set) => set
-                    .endpoints
-                    .iter()
-                    .chain(if implicit {
-                        &[][..]
-                    } else {
-                        &set.host_network[..]
-                    })
-                    .map(|&i| Party::Endpoint(i))
-                    .collect(),
-                Sources::Addresses { blocks } => blocks
-                    .iter()
-                    .filter_map(|b| b.sample())
-                    .map(Party::External)
-                    .collect(),
-            };
+            let sources = sources(f);
             for (dst, ports) in &destinations(&f.destinations, true) {
                 let probes = probe_set(engine, *dst, ports);
                 for src in &sources {
@@ -214,6 +195,30 @@ fn missing(x: &Expansion, engine: &Engine) -> (usize, Vec<Missing>) {
         .collect();
     let checked = per_flow.iter().map(|(c, _)| c).sum();
     (checked, per_flow.into_iter().flat_map(|(_, m)| m).collect())
+}
+
+/// The parties a flow's connections start from. The implicit DNS flow
+/// means pods on the pod network: host-network pods resolve names through
+/// their node.
+pub(crate) fn sources(f: &ExpandedFlow) -> Vec<Party> {
+    let implicit = f.def.field == "allowDns";
+    match &f.sources {
+        Sources::Pods(set) => set
+            .endpoints
+            .iter()
+            .chain(if implicit {
+                &[][..]
+            } else {
+                &set.host_network[..]
+            })
+            .map(|&i| Party::Endpoint(i))
+            .collect(),
+        Sources::Addresses { blocks } => blocks
+            .iter()
+            .filter_map(|b| b.sample())
+            .map(Party::External)
+            .collect(),
+    }
 }
 
 /// Every connection the policies allow that no flow means, read from the

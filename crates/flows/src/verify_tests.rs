@@ -3,7 +3,7 @@
 //! the one of the plain per-pod reading (every flow connection explained,
 //! the per-pod matrix walked), written out here as the reference.
 
-use netpol_engine::{Decision, Engine, Party};
+use netpol_engine::{Engine, Party};
 use netpol_model::{Cluster, Family};
 use netpol_synth::{Params, generate, live};
 
@@ -14,24 +14,7 @@ fn per_pod(x: &Expansion) -> (usize, Vec<Missing>, Vec<Extra>) {
     let engine = Engine::new(x.cluster);
     let (mut checked, mut missing) = (0, Vec::new());
     for f in &x.expanded {
-        let implicit = f.def.field == "allowDns";
-        let sources: Vec<Party> = match &f.sources {
-            Sources::Pods(set) => set
-                .endpoints
-                .iter()
-                .chain(if implicit {
-                    &[][..]
-                } else {
-                    &set.host_network[..]
-                })
-                .map(|&i| Party::Endpoint(i))
-                .collect(),
-            Sources::Addresses { blocks } => blocks
-                .iter()
-                .filter_map(|b| b.sample())
-                .map(Party::External)
-                .collect(),
-        };
+        let sources = sources(f);
         for (dst, ports) in &destinations(&f.destinations, true) {
             let probes = probe_set(&engine, *dst, ports);
             for src in &sources {
@@ -86,27 +69,13 @@ fn per_pod(x: &Expansion) -> (usize, Vec<Missing>, Vec<Extra>) {
             {
                 continue;
             }
-            let v = engine.verdict(
-                Party::Endpoint(src),
-                Party::Endpoint(dst),
-                column.port,
-                column.protocol,
-            );
-            assert!(v.allowed && v.decided_by == Decision::Policies);
-            let only = column.only_over(src);
-            let (ingress, egress) = match v.by_family.iter().find(|f| Some(f.family) == only) {
-                Some(f) => (f.ingress.reason.clone(), f.egress.reason.clone()),
-                None => (v.ingress.reason, v.egress.reason),
-            };
-            extra.push(Extra {
-                src: v.src,
-                dst: v.dst,
-                port: column.port,
-                protocol: column.protocol,
-                only,
-                ingress,
-                egress,
-            });
+            extra.push(super::extra(
+                &engine,
+                src,
+                dst,
+                column,
+                column.only_over(src),
+            ));
         }
     }
     extra.sort_by(|a, b| {
