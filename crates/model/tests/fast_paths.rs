@@ -278,3 +278,67 @@ fn objects_kept_from_a_list_of_megabytes_point_at_their_lines() {
         Some("p4500")
     );
 }
+
+/// `text` loaded as given, and through the YAML parser (a trailing comment
+/// makes serde_json refuse it; the lines stay the same): the same pods, or
+/// the same diagnostics.
+fn both_ways(
+    text: &str,
+) -> (
+    Result<String, Vec<Diagnostic>>,
+    Result<String, Vec<Diagnostic>>,
+) {
+    let load = |text: String| {
+        let source = Source {
+            name: "list.json".into(),
+            text,
+        };
+        load_sources(&[source], &LoadOptions::default())
+            .map(|c| format!("{:?}", c.endpoints))
+            .map_err(|e| e.0)
+    };
+    (
+        load(text.to_string()),
+        load(format!("{text}# read by the YAML parser\n")),
+    )
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, failure_persistence: None, ..Default::default() })]
+
+    /// A List of more than a megabyte (streamed item by item) broken by one
+    /// byte anywhere: never a panic, and the answer the YAML parser gives.
+    #[test]
+    fn a_megabyte_list_broken_anywhere_reads_as_the_yaml_parser_reads_it(
+        at in 0.0f64..1.0,
+        op in 0usize..3,
+        byte in proptest::sample::select(b"{}[],:\"x0 \n\\".to_vec()),
+    ) {
+        let items: Vec<String> = (0..4000).map(|i| json_pod(&format!("p{i}"), "")).collect();
+        let mut bytes = json_list(&items).into_bytes();
+        assert!(bytes.len() > 1 << 20, "{} bytes", bytes.len());
+        let at = ((bytes.len() - 1) as f64 * at) as usize;
+        match op {
+            0 => { bytes.remove(at); }
+            1 => bytes.insert(at, byte),
+            _ => bytes[at] = byte,
+        }
+        let text = String::from_utf8(bytes).unwrap();
+        let (fast, slow) = both_ways(&text);
+        proptest::prop_assert_eq!(fast, slow);
+    }
+}
+
+/// The harness above compares real loads: a List that loads gives its pods
+/// both ways, and one with a type error fails both ways alike.
+#[test]
+fn both_ways_reads_pods_and_errors() {
+    let items: Vec<String> = (0..300).map(|i| json_pod(&format!("p{i}"), "")).collect();
+    let (fast, slow) = both_ways(&json_list(&items));
+    assert_eq!(fast, slow);
+    assert!(fast.as_ref().is_ok_and(|pods| pods.contains("p299")));
+    let broken = json_list(&items).replacen("\"kind\": \"Pod\"", "\"kind\": 7", 1);
+    let (fast, slow) = both_ways(&broken);
+    assert_eq!(fast, slow);
+    assert!(fast.is_err());
+}
