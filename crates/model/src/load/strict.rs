@@ -164,9 +164,16 @@ pub(crate) struct De<'f, 'c, D> {
 impl<'f, D> De<'f, 'static, D> {
     /// A deserializer for a whole object (its paths start at the object).
     pub fn new(inner: D, found: &'f Found) -> Self {
+        De::at(inner, Chain::Root, found)
+    }
+}
+
+impl<'f, 'c, D> De<'f, 'c, D> {
+    /// A deserializer for the value at `chain`.
+    fn at(inner: D, chain: Chain<'c>, found: &'f Found) -> Self {
         De {
             inner,
-            chain: Chain::Root,
+            chain,
             found,
             pending: None,
         }
@@ -328,12 +335,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Vis<'_, '_, V> {
 
     fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<V::Value, D2::Error> {
         let (chain, found) = (self.chain, self.found);
-        let de = De {
-            inner: d,
-            chain: *chain,
-            found,
-            pending: None,
-        };
+        let de = De::at(d, *chain, found);
         self.inner
             .visit_some(de)
             .map_err(|e| found.trigger(chain, e))
@@ -341,12 +343,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Vis<'_, '_, V> {
 
     fn visit_newtype_struct<D2: Deserializer<'de>>(self, d: D2) -> Result<V::Value, D2::Error> {
         let (chain, found) = (self.chain, self.found);
-        let de = De {
-            inner: d,
-            chain: *chain,
-            found,
-            pending: None,
-        };
+        let de = De::at(d, *chain, found);
         self.inner
             .visit_newtype_struct(de)
             .map_err(|e| found.trigger(chain, e))
