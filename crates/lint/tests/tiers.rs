@@ -138,3 +138,53 @@ fn domain_names_are_reported_as_undecidable() {
 fn cluster_policies_are_policies_for_np013() {
     assert!(of("NP013", &findings(&cnp("dns", "Admin", 1, DENY_B))).is_empty());
 }
+
+/// A rule is shadowed only if earlier rules decide every pair it matches
+/// over every family: an earlier rule over IPv4 networks leaves an
+/// IPv6-only peer to the later rule, which therefore still decides.
+#[test]
+fn a_rule_still_deciding_for_ipv6_only_pods_is_not_shadowed() {
+    let pod = |name: &str, ns: &str, ips: &[&str]| {
+        let list: String = ips.iter().map(|ip| format!("  - ip: {ip}\n")).collect();
+        format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  containers:\n  - name: c\n    ports:\n    - containerPort: 80\nstatus:\n  podIP: {}\n  podIPs:\n{list}",
+            ips[0]
+        )
+    };
+    let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels:\n    team: a\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n  labels:\n    team: b\n";
+    let deny_v4 = "  egress:\n  - name: deny-v4\n    action: Deny\n    to:\n    - networks:\n      - 10.0.0.0/8\n";
+    let policies = cnp(
+        "p",
+        "Admin",
+        5,
+        &format!("{deny_v4}{}", ACCEPT_B_80.trim_start_matches("  egress:\n")),
+    );
+    let lint_with = |pods: String| {
+        let c = load_sources(
+            &[
+                Source {
+                    name: "cluster.yaml".into(),
+                    text: format!("{namespaces}{pods}"),
+                },
+                Source {
+                    name: "policies.yaml".into(),
+                    text: policies.clone(),
+                },
+            ],
+            &LoadOptions::default(),
+        )
+        .unwrap();
+        of("NP014", &lint(&c))
+    };
+    let p = pod("p", "a", &["10.0.0.1", "fd00::1"]);
+    // Every peer pod has an IPv4 address the earlier rule denies: shadowed.
+    let v4 = lint_with(format!("{p}{}", pod("q", "b", &["10.0.0.2"])));
+    assert_eq!(v4.len(), 1, "{v4:?}");
+    // An IPv6-only peer pod is reached through the later rule.
+    let v6 = lint_with(format!(
+        "{p}{}{}",
+        pod("q", "b", &["10.0.0.2"]),
+        pod("r", "b", &["fd00::3"])
+    ));
+    assert!(v6.is_empty(), "{v6:?}");
+}
