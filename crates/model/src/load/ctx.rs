@@ -25,12 +25,7 @@ pub(crate) struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn full_path(&self, field: &str) -> String {
-        match (self.prefix.is_empty(), field.is_empty()) {
-            (true, _) => field.to_string(),
-            (false, true) => self.prefix.clone(),
-            (false, false) if field.starts_with('[') => format!("{}{field}", self.prefix),
-            (false, false) => format!("{}.{field}", self.prefix),
-        }
+        full_path(&self.prefix, field)
     }
 
     pub fn line(&self, field: &str) -> usize {
@@ -82,6 +77,16 @@ impl Ctx<'_> {
                 None
             }
         }
+    }
+}
+
+/// `field` of the object at `prefix` in its document.
+pub(crate) fn full_path(prefix: &str, field: &str) -> String {
+    match (prefix.is_empty(), field.is_empty()) {
+        (true, _) => field.to_string(),
+        (false, true) => prefix.to_string(),
+        (false, false) if field.starts_with('[') => format!("{prefix}{field}"),
+        (false, false) => format!("{prefix}.{field}"),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod files;
 mod legacy_tiers;
 pub mod names;
 mod node;
+mod pod_text;
 mod policy;
 mod service;
 mod strict;
@@ -223,7 +224,7 @@ fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Ac
     let file: Arc<str> = Arc::from(source.name.as_str());
     let json = crate::json::looks_like_json(&source.text);
     if json {
-        match crate::json::large_list(&source.text, LIST_CHUNK, budget) {
+        match crate::json::large_list(&source.text, 0, budget) {
             Some(Ok(list)) => {
                 if let Some(acc) = load_large_list(&file, &list, opts, budget) {
                     return acc;
@@ -281,6 +282,9 @@ fn load_large_list(
         .map(|chunk| {
             let mut part = Accumulator::default();
             for &i in chunk {
+                if part.pod_from_text(file, list.items[i], i, opts) {
+                    continue;
+                }
                 let doc = match crate::json::list_item(list, i, budget)? {
                     Ok(doc) => doc,
                     Err(e) => return Some(Err(e)),
@@ -316,6 +320,26 @@ fn load_large_list(
     Some(acc)
 }
 
+/// An object as [`Accumulator::objects`] has identified it.
+struct Object<'a> {
+    kind: &'a str,
+    api_version: &'a str,
+    /// Its namespace, the default one when it names none.
+    ns: &'a str,
+    name: &'a str,
+    /// Its namespace as written, when not empty.
+    declared_ns: Option<&'a str>,
+    /// `Kind namespace/name`, as diagnostics name it.
+    label: String,
+}
+
+/// What an object is converted from: its parsed value, or (for Pods read
+/// straight from JSON text) its typed form.
+enum Body<'v> {
+    Value(&'v Value),
+    Pod(Box<core::Pod>),
+}
+
 #[derive(Default)]
 struct Accumulator {
     cluster: Cluster,
@@ -324,7 +348,7 @@ struct Accumulator {
     warnings: Vec<Diagnostic>,
     /// (kind, namespace, name) -> where first seen. Only looked up, never
     /// iterated: hashed.
-    seen: HashMap<(String, String, String), String>,
+    seen: foldhash::HashMap<ObjectId, At>,
     /// Every object this part loaded, in order, for finding duplicates
     /// across parts when they are joined.
     loaded: Vec<LoadedObject>,
@@ -334,11 +358,51 @@ struct Accumulator {
 /// had it: the error it would have been given there, in place of the
 /// errors its loading gave (`errors[first_error..end_error]`).
 struct LoadedObject {
-    key: (String, String, String),
-    origin: String,
-    duplicate: Diagnostic,
+    key: ObjectId,
+    origin: At,
+    duplicate: NameAt,
     first_error: usize,
     end_error: usize,
+}
+
+/// (kind, namespace, name) of a loaded object, shared by a part's index
+/// and its list of objects rather than copied into each.
+type ObjectId = Arc<(String, String, String)>;
+
+/// Where an object starts, `file:line` in messages.
+#[derive(Clone)]
+struct At {
+    file: Arc<str>,
+    line: usize,
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// Where an object's `metadata.name` is, kept to report a duplicate of an
+/// earlier part there; the diagnostic is only built for one.
+struct NameAt {
+    document: usize,
+    line: usize,
+    /// The object's path in its document (`items[3]`) and its label.
+    prefix: String,
+    label: Option<String>,
+}
+
+impl NameAt {
+    fn diagnostic(self, file: &str, message: String) -> Diagnostic {
+        Diagnostic {
+            file: file.to_string(),
+            document: self.document,
+            line: self.line,
+            object: self.label,
+            field: Some(ctx::full_path(&self.prefix, "metadata.name")),
+            message,
+        }
+    }
 }
 
 impl Accumulator {
@@ -358,12 +422,10 @@ impl Accumulator {
                 Some(first) => {
                     self.errors
                         .extend_from_slice(&errors[next_error..object.first_error]);
-                    let mut duplicate = object.duplicate;
-                    duplicate.message = format!(
-                        "duplicate {} {}/{}: also defined at {first}",
-                        object.key.0, object.key.1, object.key.2
-                    );
-                    self.errors.push(duplicate);
+                    let (kind, ns, name) = &*object.key;
+                    let message = format!("duplicate {kind} {ns}/{name}: also defined at {first}");
+                    self.errors
+                        .push(object.duplicate.diagnostic(&object.origin.file, message));
                     next_error = object.end_error;
                 }
                 None => {
@@ -596,21 +658,70 @@ impl Accumulator {
                 .and_then(|m| m.get("namespace"))
                 .and_then(Value::as_str)
                 .filter(|ns| !ns.is_empty());
-            names::object_meta(&mut ctx, kind, name, declared_ns);
-            let origin = format!("{}:{}", file, ctx.line(""));
-            let key = (kind.to_string(), ns.to_string(), name.to_string());
-            if let Some(first) = self.seen.get(&key) {
-                ctx.error(
-                    "metadata.name",
-                    format!("duplicate {kind} {ns}/{name}: also defined at {first}"),
-                );
-                continue;
+            let object = Object {
+                kind,
+                api_version,
+                ns,
+                name,
+                declared_ns,
+                label: ctx.object.take().unwrap_or_default(),
+            };
+            self.convert(file, doc, prefix, object, Body::Value(value), opts);
+        }
+    }
+
+    /// Converts one object whose kind and apiVersion netpol reads, and
+    /// records it for finding duplicates.
+    fn convert(
+        &mut self,
+        file: &Arc<str>,
+        doc: &Document,
+        prefix: String,
+        object: Object,
+        body: Body,
+        opts: &LoadOptions,
+    ) {
+        let Object {
+            kind,
+            api_version,
+            ns,
+            name,
+            declared_ns,
+            label,
+        } = object;
+        let mut ctx = Ctx {
+            file,
+            doc,
+            prefix,
+            object: Some(label),
+            errors: &mut self.errors,
+            warnings: &mut self.warnings,
+            validation: opts.validation,
+        };
+        names::object_meta(&mut ctx, kind, name, declared_ns);
+        let origin = At {
+            file: file.clone(),
+            line: ctx.line(""),
+        };
+        let key = Arc::new((kind.to_string(), ns.to_string(), name.to_string()));
+        if let Some(first) = self.seen.get(&key) {
+            ctx.error(
+                "metadata.name",
+                format!("duplicate {kind} {ns}/{name}: also defined at {first}"),
+            );
+            return;
+        }
+        self.seen.insert(key.clone(), origin.clone());
+        let first_error = ctx.errors.len();
+        let name_line = ctx.line("metadata.name");
+        let default_ns = opts.default_namespace.as_str();
+        match body {
+            Body::Pod(pod) => {
+                if let Some(w) = workload::pod(&mut ctx, *pod, default_ns) {
+                    self.workloads.push(w);
+                }
             }
-            self.seen.insert(key.clone(), origin.clone());
-            let first_error = ctx.errors.len();
-            let duplicate = ctx.diagnostic("metadata.name", String::new());
-            let default_ns = opts.default_namespace.as_str();
-            match kind {
+            Body::Value(value) => match kind {
                 "Namespace" => {
                     if let Some(ns) = namespace(&mut ctx, value) {
                         self.cluster.namespaces.insert(ns.name.clone(), ns);
@@ -634,9 +745,9 @@ impl Accumulator {
                 "AdminNetworkPolicy" | "BaselineAdminNetworkPolicy" => {
                     if let Some(p) = legacy_tiers::load(&mut ctx, kind, value) {
                         self.cluster.notes.push(format!(
-                            "{kind} {name} ({api_version}) is deprecated: upstream replaced it with ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2); read onto the {} tier",
-                            p.tier
-                        ));
+                        "{kind} {name} ({api_version}) is deprecated: upstream replaced it with ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2); read onto the {} tier",
+                        p.tier
+                    ));
                         self.cluster.cluster_policies.push(p);
                     }
                 }
@@ -653,15 +764,21 @@ impl Accumulator {
                         self.workloads.push(w);
                     }
                 }
-            }
-            self.loaded.push(LoadedObject {
-                key,
-                origin,
-                duplicate,
-                first_error,
-                end_error: self.errors.len(),
-            });
+            },
         }
+        let duplicate = NameAt {
+            document: doc.index,
+            line: name_line,
+            prefix: std::mem::take(&mut ctx.prefix),
+            label: ctx.object.take(),
+        };
+        self.loaded.push(LoadedObject {
+            key,
+            origin,
+            duplicate,
+            first_error,
+            end_error: self.errors.len(),
+        });
     }
 
     fn finish(mut self) -> Result<Cluster, LoadErrors> {

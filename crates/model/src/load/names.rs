@@ -167,14 +167,23 @@ pub(crate) fn labels(
     path: &str,
     labels: Option<&BTreeMap<String, String>>,
 ) -> BTreeMap<String, String> {
-    let labels = labels.cloned().unwrap_or_default();
+    checked_labels(ctx, path, labels.cloned())
+}
+
+/// [`labels`], taking them.
+pub(crate) fn checked_labels(
+    ctx: &mut Ctx,
+    path: &str,
+    labels: Option<BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let labels = labels.unwrap_or_default();
     for (k, v) in &labels {
-        let p = key(path, k);
-        if let Some(e) = label_key_error(k) {
-            ctx.error(&p, e);
-        }
-        if let Some(e) = label_value_error(v) {
-            ctx.error(&p, e);
+        // The path is formatted only for a label that has a problem.
+        for e in [label_key_error(k), label_value_error(v)]
+            .into_iter()
+            .flatten()
+        {
+            ctx.error(&key(path, k), e);
         }
     }
     labels

@@ -13,7 +13,7 @@
 //! reported, so a value read without trouble costs no allocation here.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt::{self, Write as _};
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -123,6 +123,10 @@ pub(crate) struct Found {
     error: RefCell<Option<String>>,
     /// Whether unknown fields are recorded (`--validate=ignore` drops them).
     strict: bool,
+    /// Whether a key repeated in one mapping is looked for. A `Value` cannot
+    /// hold one (its parser has refused it); text read straight into a type
+    /// can, and the generated `Deserialize` impls keep the last silently.
+    duplicates: Option<Cell<bool>>,
 }
 
 impl Found {
@@ -131,6 +135,24 @@ impl Found {
             strict,
             ..Found::default()
         }
+    }
+
+    /// For text read straight into a type, where only a clean read counts:
+    /// unknown fields and repeated keys are both looked for.
+    pub fn exact() -> Self {
+        Found {
+            strict: true,
+            duplicates: Some(Cell::new(false)),
+            ..Found::default()
+        }
+    }
+
+    /// Whether the read met anything a diagnostic would report: an unknown
+    /// field, a repeated key or an error.
+    pub fn any(&self) -> bool {
+        !self.unknown.borrow().is_empty()
+            || self.error.borrow().is_some()
+            || self.duplicates.as_ref().is_some_and(Cell::get)
     }
 
     pub fn unknown(&mut self) -> Vec<Unknown> {
@@ -370,6 +392,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Vis<'_, '_, V> {
             found,
             known: self.known,
             key: None,
+            keys: Vec::new(),
         };
         self.inner
             .visit_map(map)
@@ -428,6 +451,8 @@ struct Map<'f, 'c, 'de, A> {
     /// The key whose value comes next: borrowed from the input when the
     /// input lends it (a `serde_json::Value`'s keys), copied otherwise.
     key: Option<Cow<'de, str>>,
+    /// The keys read so far, kept only when `found` looks for repeated ones.
+    keys: Vec<Cow<'de, str>>,
 }
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'_, '_, 'de, A> {
@@ -442,6 +467,11 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'_, '_, 'de, A> {
             inner: seed,
             key: &mut self.key,
         });
+        if let (Some(repeated), Some(key)) = (&self.found.duplicates, &self.key) {
+            if self.keys.contains(key) {
+                repeated.set(true);
+            }
+        }
         result.map_err(|e| match &self.key {
             Some(key) => {
                 let chain = Chain::Key {
@@ -458,14 +488,19 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'_, '_, 'de, A> {
         let key = self.key.take().unwrap_or_default();
         let (parent, found) = (self.chain, self.found);
         let chain = Chain::Key { parent, key: &key };
-        self.inner
+        let value = self
+            .inner
             .next_value_seed(Seed {
                 inner: seed,
                 chain,
                 found,
                 pending: self.known,
             })
-            .map_err(|e| found.trigger(parent, e))
+            .map_err(|e| found.trigger(parent, e));
+        if found.duplicates.is_some() {
+            self.keys.push(key);
+        }
+        value
     }
 
     fn size_hint(&self) -> Option<usize> {

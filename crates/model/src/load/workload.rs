@@ -26,16 +26,10 @@ pub(crate) fn load(
 ) -> Option<Loaded> {
     // (path of the count, its value): `None` when the kind has none.
     let mut count: Option<(&str, Option<i32>)> = None;
-    let (meta, template_meta, spec, spec_path, status) = match kind {
+    let split = match kind {
         WorkloadKind::Pod => {
-            let pod: core::Pod = ctx.typed(value)?;
-            (
-                pod.metadata.clone(),
-                Some(pod.metadata),
-                pod.spec,
-                "spec".to_string(),
-                pod.status,
-            )
+            let typed = ctx.typed(value)?;
+            return pod(ctx, typed, default_ns);
         }
         WorkloadKind::Deployment => {
             let d: apps::Deployment = ctx.typed(value)?;
@@ -82,6 +76,36 @@ pub(crate) fn load(
             split_template(d.metadata, t, "spec.jobTemplate.spec.template")
         }
     };
+    endpoint(ctx, kind, split, count, default_ns)
+}
+
+/// A Pod, however it was read.
+pub(crate) fn pod(ctx: &mut Ctx, mut pod: core::Pod, default_ns: &str) -> Option<Loaded> {
+    // A Pod is its own template: its labels and annotations move there.
+    let template = ObjectMeta {
+        labels: pod.metadata.labels.take(),
+        annotations: pod.metadata.annotations.take(),
+        ..ObjectMeta::default()
+    };
+    let split = (
+        pod.metadata,
+        Some(template),
+        pod.spec,
+        "spec".to_string(),
+        pod.status,
+    );
+    endpoint(ctx, WorkloadKind::Pod, split, None, default_ns)
+}
+
+/// The endpoint of a workload's pods: `count` is where its replica count
+/// is and what it says, when its kind has one.
+fn endpoint(
+    ctx: &mut Ctx,
+    kind: WorkloadKind,
+    (meta, template_meta, spec, spec_path, status): Split,
+    count: Option<(&str, Option<i32>)>,
+    default_ns: &str,
+) -> Option<Loaded> {
     let Some(name) = meta.name.clone().filter(|n| !n.is_empty()) else {
         ctx.error("metadata.name", "a name is required");
         return None;
@@ -95,8 +119,8 @@ pub(crate) fn load(
         _ => key(&spec_path, "metadata.labels"),
     };
     let template_meta = template_meta.unwrap_or_default();
-    let labels = names::labels(ctx, &labels_path, template_meta.labels.as_ref());
-    let annotations: Labels = template_meta.annotations.clone().unwrap_or_default();
+    let labels = names::checked_labels(ctx, &labels_path, template_meta.labels);
+    let annotations: Labels = template_meta.annotations.unwrap_or_default();
     let spec_path = if kind == WorkloadKind::Pod {
         spec_path
     } else {
@@ -190,7 +214,7 @@ fn container_ports(ctx: &mut Ctx, spec_path: &str, spec: &core::PodSpec) -> Vec<
         .containers
         .iter()
         .enumerate()
-        .map(|(i, c)| (idx(&key(spec_path, "containers"), i), c));
+        .map(|(i, c)| (("containers", i), c));
     // Only restartable init containers (sidecars) keep running and listening.
     let sidecars = spec
         .init_containers
@@ -198,13 +222,14 @@ fn container_ports(ctx: &mut Ctx, spec_path: &str, spec: &core::PodSpec) -> Vec<
         .flatten()
         .enumerate()
         .filter(|(_, c)| c.restart_policy.as_deref() == Some("Always"))
-        .map(|(i, c)| (idx(&key(spec_path, "initContainers"), i), c));
-    for (cpath, container) in containers.chain(sidecars) {
+        .map(|(i, c)| (("initContainers", i), c));
+    for ((list, i), container) in containers.chain(sidecars) {
         for (j, port) in container.ports.iter().flatten().enumerate() {
-            let p = idx(&key(&cpath, "ports"), j);
+            // Formatted only for a port that has a problem.
+            let p = || idx(&key(&idx(&key(spec_path, list), i), "ports"), j);
             let Some(number) = u16::try_from(port.container_port).ok().filter(|n| *n > 0) else {
                 ctx.error(
-                    &key(&p, "containerPort"),
+                    &key(&p(), "containerPort"),
                     format!(
                         "must be between 1 and 65535, inclusive (got {})",
                         port.container_port
@@ -217,14 +242,14 @@ fn container_ports(ctx: &mut Ctx, spec_path: &str, spec: &core::PodSpec) -> Vec<
                 Some(s) => match Protocol::parse(s) {
                     Some(p) => p,
                     None => {
-                        ctx.error(&key(&p, "protocol"), format!("unsupported protocol {s:?}: supported values: \"TCP\", \"UDP\", \"SCTP\""));
+                        ctx.error(&key(&p(), "protocol"), format!("unsupported protocol {s:?}: supported values: \"TCP\", \"UDP\", \"SCTP\""));
                         continue;
                     }
                 },
             };
             if let Some(name) = &port.name {
                 if let Some(e) = names::port_name_error(name) {
-                    ctx.error(&key(&p, "name"), e);
+                    ctx.error(&key(&p(), "name"), e);
                 }
             }
             out.push(ContainerPort {
@@ -240,46 +265,48 @@ fn container_ports(ctx: &mut Ctx, spec_path: &str, spec: &core::PodSpec) -> Vec<
 }
 
 fn pod_ips(ctx: &mut Ctx, status: &core::PodStatus) -> Vec<IpAddr> {
-    let raw: Vec<(String, String)> = status
-        .pod_ips
-        .iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, ip)| (idx("status.podIPs", i) + ".ip", ip.ip.clone()))
-        .collect();
-    parse_ips(ctx, ("status.podIP", status.pod_ip.as_ref()), raw)
+    let list = status.pod_ips.iter().flatten().map(|ip| ip.ip.as_str());
+    parse_ips(
+        ctx,
+        ("status.podIP", status.pod_ip.as_deref()),
+        ("status.podIPs", list),
+    )
 }
 
 /// `status.hostIP` then `status.hostIPs`, the node's addresses.
 fn host_ips(ctx: &mut Ctx, status: &core::PodStatus) -> Vec<IpAddr> {
-    let raw: Vec<(String, String)> = status
-        .host_ips
-        .iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, ip)| (idx("status.hostIPs", i) + ".ip", ip.ip.clone()))
-        .collect();
-    parse_ips(ctx, ("status.hostIP", status.host_ip.as_ref()), raw)
+    let list = status.host_ips.iter().flatten().map(|ip| ip.ip.as_str());
+    parse_ips(
+        ctx,
+        ("status.hostIP", status.host_ip.as_deref()),
+        ("status.hostIPs", list),
+    )
 }
 
-/// The primary address first, then the list; de-duplicated, invalid ones reported.
-fn parse_ips(
+/// The primary address first, then the list; de-duplicated, invalid ones
+/// reported (the path of one formatted then).
+fn parse_ips<'a>(
     ctx: &mut Ctx,
-    (primary_path, primary): (&str, Option<&String>),
-    mut raw: Vec<(String, String)>,
+    (primary_path, primary): (&str, Option<&'a str>),
+    (list_path, list): (&str, impl Iterator<Item = &'a str>),
 ) -> Vec<IpAddr> {
-    if let Some(ip) = primary {
-        raw.insert(0, (primary_path.to_string(), ip.clone()));
-    }
+    let listed = list.enumerate().map(|(i, ip)| (Some(i), ip));
+    let raw = primary.map(|ip| (None, ip)).into_iter().chain(listed);
     let mut ips = Vec::new();
-    for (path, text) in raw {
+    for (at, text) in raw {
         if text.is_empty() {
             continue;
         }
         match text.parse::<IpAddr>() {
             Ok(ip) if !ips.contains(&ip) => ips.push(ip),
             Ok(_) => {}
-            Err(_) => ctx.error(&path, format!("invalid IP address {text:?}")),
+            Err(_) => {
+                let path = match at {
+                    Some(i) => idx(list_path, i) + ".ip",
+                    None => primary_path.to_string(),
+                };
+                ctx.error(&path, format!("invalid IP address {text:?}"));
+            }
         }
     }
     ips
