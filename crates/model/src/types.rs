@@ -1,5 +1,6 @@
 //! The normalized cluster model: what every other crate works on.
 
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -548,7 +549,7 @@ impl Cluster {
             }
         }
         // By the `namespace/name` string users see, so outputs sort the same way.
-        self.endpoints.sort_by_cached_key(|e| e.id());
+        self.endpoints.par_sort_by_cached_key(|e| e.id());
         self.services
             .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         self.policies

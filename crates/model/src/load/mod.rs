@@ -14,7 +14,7 @@ mod strict;
 mod template;
 mod workload;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -93,43 +93,35 @@ pub fn read_paths_noting<P: AsRef<Path>>(
 }
 
 /// [`read_paths_noting`] with `cap` bytes at most, per file and in total.
+///
+/// Regular files are read in parallel when their sizes show beforehand
+/// what reading them one after the other would give; stdin, pipes, a file
+/// that fails or one that changes size meanwhile make the run sequential.
 pub fn read_paths_within<P: AsRef<Path>>(
     paths: &[P],
     cap: u64,
 ) -> Result<(Vec<Source>, Vec<Diagnostic>), LoadErrors> {
-    let mut sources = Vec::new();
-    let mut errors = Vec::new();
+    let mut inputs = Vec::new();
     let mut notes = Vec::new();
-    let mut left = cap;
     for p in paths {
         let p = p.as_ref();
         if p == Path::new("-") {
-            match files::read_text(std::io::stdin().lock(), left, cap) {
-                Ok(text) => {
-                    left -= text.len() as u64;
-                    sources.push(Source {
-                        name: "<stdin>".into(),
-                        text,
-                    });
-                }
-                Err(e) => errors.push(file_error("<stdin>", e)),
-            }
+            inputs.push(Input::Stdin);
             continue;
         }
         let mut found = Vec::new();
-        if let Err(e) = collect_files(p, true, &mut found, &mut notes) {
-            errors.push(file_error(&p.display().to_string(), e));
-            continue;
+        match collect_files(p, true, &mut found, &mut notes) {
+            Ok(()) => inputs.extend(found.into_iter().map(Input::File)),
+            Err(e) => inputs.push(Input::Failed(file_error(&p.display().to_string(), e))),
         }
-        for f in found {
-            let name = f.display().to_string();
-            match files::read_file(&f, left, cap) {
-                Ok(text) => {
-                    left -= text.len() as u64;
-                    sources.push(Source { name, text });
-                }
-                Err(e) => errors.push(file_error(&name, e)),
-            }
+    }
+    let read = read_in_parallel(&inputs, cap).unwrap_or_else(|| read_in_turn(&inputs, cap));
+    let mut sources = Vec::new();
+    let mut errors = Vec::new();
+    for r in read {
+        match r {
+            Ok(source) => sources.push(source),
+            Err(e) => errors.push(e),
         }
     }
     if errors.is_empty() {
@@ -137,6 +129,70 @@ pub fn read_paths_within<P: AsRef<Path>>(
     } else {
         Err(LoadErrors(errors))
     }
+}
+
+/// One thing to read, in the order of the arguments.
+enum Input {
+    Stdin,
+    File(PathBuf),
+    /// A path that could not be listed.
+    Failed(Diagnostic),
+}
+
+/// Each input read in turn, each file within what the earlier ones left
+/// of `cap`.
+fn read_in_turn(inputs: &[Input], cap: u64) -> Vec<Result<Source, Diagnostic>> {
+    let mut left = cap;
+    let mut out = Vec::new();
+    for input in inputs {
+        let (name, text) = match input {
+            Input::Failed(e) => {
+                out.push(Err(e.clone()));
+                continue;
+            }
+            Input::Stdin => (
+                "<stdin>".to_string(),
+                files::read_text(std::io::stdin().lock(), left, cap),
+            ),
+            Input::File(f) => (f.display().to_string(), files::read_file(f, left, cap)),
+        };
+        out.push(match text {
+            Ok(text) => {
+                left -= text.len() as u64;
+                Ok(Source { name, text })
+            }
+            Err(e) => Err(file_error(&name, e)),
+        });
+    }
+    out
+}
+
+/// [`read_in_turn`]'s result read in parallel, or `None` when it might
+/// differ: what each file may hold follows from the sizes of those before.
+fn read_in_parallel(inputs: &[Input], cap: u64) -> Option<Vec<Result<Source, Diagnostic>>> {
+    let mut left = cap;
+    let mut plan = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let Input::File(f) = input else {
+            return None;
+        };
+        let meta = std::fs::metadata(f).ok().filter(|m| m.is_file())?;
+        if meta.len() > left {
+            return None;
+        }
+        plan.push((f, left, meta.len()));
+        left -= meta.len();
+    }
+    plan.par_iter()
+        .map(|&(f, limit, size)| {
+            let text = files::read_file(f, limit, cap).ok()?;
+            (text.len() as u64 == size).then(|| Source {
+                name: f.display().to_string(),
+                text,
+            })
+        })
+        .map(|source| source.map(Ok))
+        .collect()
 }
 
 fn file_error(file: &str, message: String) -> Diagnostic {
@@ -213,11 +269,7 @@ pub fn load_sources(sources: &[Source], opts: &LoadOptions) -> Result<Cluster, L
         .par_iter()
         .map(|source| load_source(source, opts, &budget))
         .collect();
-    let mut acc = Accumulator::default();
-    for part in parts {
-        acc.join(part);
-    }
-    acc.finish()
+    Accumulator::joined(parts).finish()
 }
 
 fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Accumulator {
@@ -299,10 +351,10 @@ fn load_large_list(
             Some(Ok(part))
         })
         .collect();
-    let mut acc = Accumulator::default();
+    let mut converted = Vec::with_capacity(parts.len());
     for part in parts {
         match part? {
-            Ok(part) => acc.join(part),
+            Ok(part) => converted.push(part),
             Err(e) => {
                 let mut acc = Accumulator::default();
                 acc.errors.push(Diagnostic {
@@ -317,7 +369,7 @@ fn load_large_list(
             }
         }
     }
-    Some(acc)
+    Some(Accumulator::joined(converted))
 }
 
 /// An object as [`Accumulator::objects`] has identified it.
@@ -406,6 +458,34 @@ impl NameAt {
 }
 
 impl Accumulator {
+    /// Room for all of `parts`, so that joining them moves each object once.
+    fn reserve_for(&mut self, parts: &[Accumulator]) {
+        let total = |len: fn(&Accumulator) -> usize| parts.iter().map(len).sum::<usize>();
+        self.workloads.reserve(total(|p| p.workloads.len()));
+        self.loaded.reserve(total(|p| p.loaded.len()));
+        self.seen.reserve(total(|p| p.seen.len()));
+        self.cluster
+            .policies
+            .reserve(total(|p| p.cluster.policies.len()));
+        self.cluster
+            .services
+            .reserve(total(|p| p.cluster.services.len()));
+    }
+
+    /// `parts` joined in order. One part is taken whole: joining it into
+    /// nothing would copy it object by object and change nothing.
+    fn joined(parts: Vec<Accumulator>) -> Accumulator {
+        if parts.len() == 1 {
+            return parts.into_iter().next().unwrap_or_default();
+        }
+        let mut acc = Accumulator::default();
+        acc.reserve_for(&parts);
+        for part in parts {
+            acc.join(part);
+        }
+        acc
+    }
+
     /// Appends a later part, as if its sources had been read after ours.
     fn join(&mut self, part: Accumulator) {
         let Accumulator {
@@ -794,23 +874,31 @@ impl Accumulator {
         self.cluster.warnings = std::mem::take(&mut self.warnings);
         self.cluster.endpoints = endpoints;
         self.cluster.notes.extend(notes);
-        let mut names: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for e in &self.cluster.endpoints {
-            names
-                .entry(e.id())
-                .or_default()
-                .push(e.kind.as_str().to_string());
-        }
-        let clashes: Vec<Diagnostic> = names
-            .into_iter()
-            .filter(|(_, kinds)| kinds.len() > 1)
-            .map(|(id, kinds)| Diagnostic {
-                file: "<input>".into(),
-                document: 0,
-                line: 0,
-                object: None,
-                field: None,
-                message: format!("endpoint name {id} is used by several workloads ({}); endpoints must have unique namespace/name", kinds.join(", ")),
+        // By id, then input order: a clash lists its kinds as they came.
+        let mut ids: Vec<(String, usize)> = self
+            .cluster
+            .endpoints
+            .par_iter()
+            .enumerate()
+            .map(|(i, e)| (e.id(), i))
+            .collect();
+        ids.par_sort_unstable();
+        let clashes: Vec<Diagnostic> = ids
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|same| same.len() > 1)
+            .map(|same| {
+                let kinds: Vec<&str> = same
+                    .iter()
+                    .map(|(_, i)| self.cluster.endpoints[*i].kind.as_str())
+                    .collect();
+                Diagnostic {
+                    file: "<input>".into(),
+                    document: 0,
+                    line: 0,
+                    object: None,
+                    field: None,
+                    message: format!("endpoint name {} is used by several workloads ({}); endpoints must have unique namespace/name", same[0].0, kinds.join(", ")),
+                }
             })
             .collect();
         if !clashes.is_empty() {
@@ -940,13 +1028,13 @@ fn resolve_owners(loaded: Vec<workload::Loaded>) -> Resolved {
             w.endpoint.name.as_str(),
         )
     }
-    let index: HashMap<ObjectKey, usize> = loaded
+    let index: foldhash::HashMap<ObjectKey, usize> = loaded
         .iter()
         .enumerate()
         .map(|(i, w)| (key_of(w), i))
         .collect();
     let owners: Vec<Vec<Owner>> = loaded
-        .iter()
+        .par_iter()
         .map(|w| {
             let ns = w.endpoint.namespace.as_str();
             w.owners
@@ -986,30 +1074,38 @@ fn resolve_owners(loaded: Vec<workload::Loaded>) -> Resolved {
         ByPods,
         ByOwner,
     }
-    let mut workload_of = BTreeMap::new();
-    let fates: Vec<Fate> = loaded
-        .iter()
+    // (fate, the Pod's id and workload): decided in parallel, the
+    // workloads then sorted into their map at once.
+    let decided: Vec<(Fate, Option<(String, String)>)> = loaded
+        .par_iter()
         .enumerate()
         .map(|(i, w)| {
             let e = &w.endpoint;
             if e.kind == WorkloadKind::Pod {
-                if let Some(workload) = top_owner(i, &owners, &e.labels) {
-                    workload_of.insert(e.id(), workload);
-                }
-                if w.finished {
+                let workload = top_owner(i, &owners, &e.labels).map(|o| (e.id(), o));
+                let fate = if w.finished {
                     Fate::Finished
                 } else {
                     Fate::Endpoint
-                }
+                };
+                (fate, workload)
             } else if has_pods[i] {
-                Fate::ByPods
+                (Fate::ByPods, None)
             } else if has_loaded_owner(i) {
-                Fate::ByOwner
+                (Fate::ByOwner, None)
             } else {
-                Fate::Endpoint
+                (Fate::Endpoint, None)
             }
         })
         .collect();
+    let mut fates = Vec::with_capacity(decided.len());
+    let mut pairs = Vec::new();
+    for (fate, workload) in decided {
+        fates.push(fate);
+        pairs.extend(workload);
+    }
+    // Collected as `insert` would leave it: the last of equal keys kept.
+    let workload_of: BTreeMap<String, String> = pairs.into_iter().collect();
     drop(owners);
     let mut notes = Vec::new();
     let mut out = Vec::new();

@@ -6,6 +6,10 @@
 //! would report (an unknown field, a repeated key, a type error, an invalid
 //! label, a duplicate Pod) sends the item back to the parsed path, which
 //! reports it with its line; so does any Pod when manifests are kept.
+//!
+//! Nothing is charged to the expansion budget here: it bounds what aliases
+//! can multiply a text into, and JSON has none; the input cap bounds the
+//! text, and no tree is built from it.
 
 use std::sync::Arc;
 
