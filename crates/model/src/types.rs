@@ -204,6 +204,24 @@ impl Endpoint {
         format!("{}/{}", self.namespace, self.name)
     }
 
+    /// The order of [`Endpoint::id`] strings, without formatting them.
+    pub fn id_cmp(&self, other: &Endpoint) -> std::cmp::Ordering {
+        let (a, b) = (self.namespace.as_str(), other.namespace.as_str());
+        if a == b {
+            self.name.cmp(&other.name)
+        } else if !a.starts_with(b) && !b.starts_with(a) {
+            a.cmp(b)
+        } else {
+            // One namespace a prefix of the other: the `/` after the shorter
+            // one meets a character of the longer one.
+            fn id(e: &Endpoint) -> impl Iterator<Item = u8> + '_ {
+                let name = e.name.bytes();
+                e.namespace.bytes().chain(std::iter::once(b'/')).chain(name)
+            }
+            id(self).cmp(id(other))
+        }
+    }
+
     pub fn primary_ip(&self) -> Option<IpAddr> {
         self.ips.first().copied()
     }
@@ -549,7 +567,12 @@ impl Cluster {
             }
         }
         // By the `namespace/name` string users see, so outputs sort the same way.
-        self.endpoints.par_sort_by_cached_key(|e| e.id());
+        // Equal ids keep their order. An order of indices, then one move per
+        // endpoint.
+        let mut order: Vec<usize> = (0..self.endpoints.len()).collect();
+        order.par_sort_by(|&a, &b| self.endpoints[a].id_cmp(&self.endpoints[b]));
+        let mut slots: Vec<Option<Endpoint>> = self.endpoints.drain(..).map(Some).collect();
+        self.endpoints = order.iter().filter_map(|&i| slots[i].take()).collect();
         self.services
             .sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         self.policies
@@ -557,21 +580,23 @@ impl Cluster {
         self.cluster_policies
             .sort_by(|a, b| (a.tier, a.priority, &a.name).cmp(&(b.tier, b.priority, &b.name)));
         self.nodes.sort_by(|a, b| a.name.cmp(&b.name));
-        let used: Vec<String> = self
+        let used = self
             .endpoints
             .iter()
-            .map(|e| e.namespace.clone())
-            .chain(self.services.iter().map(|s| s.namespace.clone()))
-            .chain(self.policies.iter().map(|p| p.namespace.clone()))
-            .collect();
+            .map(|e| &e.namespace)
+            .chain(self.services.iter().map(|s| &s.namespace))
+            .chain(self.policies.iter().map(|p| &p.namespace));
         for ns in used {
-            self.namespaces
-                .entry(ns.clone())
-                .or_insert_with(|| Namespace {
-                    name: ns,
-                    labels: Labels::new(),
-                    declared: false,
-                });
+            if !self.namespaces.contains_key(ns) {
+                self.namespaces.insert(
+                    ns.clone(),
+                    Namespace {
+                        name: ns.clone(),
+                        labels: Labels::new(),
+                        declared: false,
+                    },
+                );
+            }
         }
         for ns in self.namespaces.values_mut() {
             ns.labels

@@ -633,3 +633,54 @@ spec: {containers: [{name: c, image: x}]}
     assert_eq!(cluster.workload(1), "a/lonely");
     assert_eq!(cluster.workload(2), "a/web");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, failure_persistence: None, ..Default::default() })]
+
+    /// Endpoints come sorted by their `namespace/name` string, also where
+    /// one namespace is a prefix of another (`a` and `a-b`: `-` sorts
+    /// before `/`, `b` after it).
+    #[test]
+    fn endpoints_are_in_the_order_of_their_id_strings(
+        pods in proptest::collection::btree_set(
+            (
+                proptest::sample::select(vec!["a", "a-b", "a-b-c", "ab", "a0", "b"]),
+                proptest::sample::select(vec!["a", "a-b", "x", "x-1", "b", "z0"]),
+            ),
+            1..30,
+        ),
+    ) {
+        let text: Vec<String> = pods.iter().rev().map(|(ns, name)| pod(ns, name)).collect();
+        let cluster = load(&text.join("---\n"));
+        let got = ids(&cluster);
+        let mut want: Vec<String> = pods.iter().map(|(ns, name)| format!("{ns}/{name}")).collect();
+        want.sort();
+        proptest::prop_assert_eq!(got, want);
+    }
+}
+
+/// Two workloads that would be the same endpoint: one error naming both
+/// kinds in input order, however their ids sort among the others.
+#[test]
+fn workloads_with_one_endpoint_name_are_refused_together() {
+    let deployment = |ns: &str, name: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  template:\n    metadata:\n      labels:\n        app: x\n"
+        )
+    };
+    let text = [
+        pod("a-b", "web"),
+        deployment("a", "web"),
+        pod("a", "web-0"),
+        format!("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: web\n  namespace: a\nspec:\n  template:\n    metadata:\n      labels:\n        app: x\n"),
+    ]
+    .join("---\n");
+    let err = load_with(&text, &LoadOptions::default()).unwrap_err();
+    let messages: Vec<&str> = err.0.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "endpoint name a/web is used by several workloads (Deployment, StatefulSet); endpoints must have unique namespace/name"
+        ]
+    );
+}

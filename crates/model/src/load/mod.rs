@@ -385,6 +385,16 @@ struct Object<'a> {
     label: String,
 }
 
+/// How diagnostics name an object: `Kind namespace/name`, or `Kind name`
+/// for a cluster-scoped kind.
+fn object_label(kind: &str, ns: &str, name: &str) -> String {
+    if crate::manifest::is_cluster_scoped(kind) {
+        format!("{kind} {name}")
+    } else {
+        format!("{kind} {ns}/{name}")
+    }
+}
+
 /// What an object is converted from: its parsed value, or (for Pods read
 /// straight from JSON text) its typed form.
 enum Body<'v> {
@@ -439,18 +449,18 @@ impl std::fmt::Display for At {
 struct NameAt {
     document: usize,
     line: usize,
-    /// The object's path in its document (`items[3]`) and its label.
+    /// The object's path in its document (`items[3]`).
     prefix: String,
-    label: Option<String>,
 }
 
 impl NameAt {
-    fn diagnostic(self, file: &str, message: String) -> Diagnostic {
+    fn diagnostic(self, file: &str, key: &ObjectId, message: String) -> Diagnostic {
+        let (kind, ns, name) = &**key;
         Diagnostic {
             file: file.to_string(),
             document: self.document,
             line: self.line,
-            object: self.label,
+            object: Some(object_label(kind, ns, name)),
             field: Some(ctx::full_path(&self.prefix, "metadata.name")),
             message,
         }
@@ -504,8 +514,11 @@ impl Accumulator {
                         .extend_from_slice(&errors[next_error..object.first_error]);
                     let (kind, ns, name) = &*object.key;
                     let message = format!("duplicate {kind} {ns}/{name}: also defined at {first}");
-                    self.errors
-                        .push(object.duplicate.diagnostic(&object.origin.file, message));
+                    self.errors.push(object.duplicate.diagnostic(
+                        &object.origin.file,
+                        &object.key,
+                        message,
+                    ));
                     next_error = object.end_error;
                 }
                 None => {
@@ -676,11 +689,7 @@ impl Accumulator {
                     lines: doc.lines.clone(),
                 });
             }
-            ctx.object = Some(if crate::manifest::is_cluster_scoped(kind) {
-                format!("{kind} {name}")
-            } else {
-                format!("{kind} {ns}/{name}")
-            });
+            ctx.object = Some(object_label(kind, ns, name));
             let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
             let mut expected = expected_group(kind);
             // Other groups' kinds of the same name (Longhorn's Node, Antrea's
@@ -850,7 +859,6 @@ impl Accumulator {
             document: doc.index,
             line: name_line,
             prefix: std::mem::take(&mut ctx.prefix),
-            label: ctx.object.take(),
         };
         self.loaded.push(LoadedObject {
             key,
@@ -865,46 +873,47 @@ impl Accumulator {
         if !self.errors.is_empty() {
             return Err(LoadErrors(self.errors));
         }
+        // What only joins needed is freed meanwhile, not before.
+        let done = (
+            std::mem::take(&mut self.seen),
+            std::mem::take(&mut self.loaded),
+        );
+        let (resolved, ()) = rayon::join(
+            || resolve_owners(std::mem::take(&mut self.workloads)),
+            move || drop(done),
+        );
         let Resolved {
             endpoints,
             notes,
             workload_of,
-        } = resolve_owners(std::mem::take(&mut self.workloads));
+        } = resolved;
         self.cluster.workload_of = workload_of;
         self.cluster.warnings = std::mem::take(&mut self.warnings);
         self.cluster.endpoints = endpoints;
         self.cluster.notes.extend(notes);
-        // By id, then input order: a clash lists its kinds as they came.
-        let mut ids: Vec<(String, usize)> = self
+        self.cluster.normalize();
+        // Sorted by id, equal ids in input order: a clash lists its kinds
+        // as they came.
+        let clashes: Vec<Diagnostic> = self
             .cluster
             .endpoints
-            .par_iter()
-            .enumerate()
-            .map(|(i, e)| (e.id(), i))
-            .collect();
-        ids.par_sort_unstable();
-        let clashes: Vec<Diagnostic> = ids
-            .chunk_by(|a, b| a.0 == b.0)
+            .chunk_by(|a, b| a.id_cmp(b).is_eq())
             .filter(|same| same.len() > 1)
             .map(|same| {
-                let kinds: Vec<&str> = same
-                    .iter()
-                    .map(|(_, i)| self.cluster.endpoints[*i].kind.as_str())
-                    .collect();
+                let kinds: Vec<&str> = same.iter().map(|e| e.kind.as_str()).collect();
                 Diagnostic {
                     file: "<input>".into(),
                     document: 0,
                     line: 0,
                     object: None,
                     field: None,
-                    message: format!("endpoint name {} is used by several workloads ({}); endpoints must have unique namespace/name", same[0].0, kinds.join(", ")),
+                    message: format!("endpoint name {} is used by several workloads ({}); endpoints must have unique namespace/name", same[0].id(), kinds.join(", ")),
                 }
             })
             .collect();
         if !clashes.is_empty() {
             return Err(LoadErrors(clashes));
         }
-        self.cluster.normalize();
         Ok(self.cluster)
     }
 }

@@ -68,7 +68,7 @@ impl Accumulator {
             ns: &ns,
             name: &name,
             declared_ns: declared_ns.as_deref(),
-            label: format!("Pod {ns}/{name}"),
+            label: super::object_label("Pod", &ns, &name),
         };
         self.convert(file, &doc, prefix, object, Body::Pod(Box::new(pod)), opts);
         if before.reported(self) {
