@@ -663,16 +663,16 @@ proptest::proptest! {
 /// kinds in input order, however their ids sort among the others.
 #[test]
 fn workloads_with_one_endpoint_name_are_refused_together() {
-    let deployment = |ns: &str, name: &str| {
+    let workload = |kind: &str, ns: &str, name: &str| {
         format!(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  template:\n    metadata:\n      labels:\n        app: x\n"
+            "apiVersion: apps/v1\nkind: {kind}\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  template:\n    metadata:\n      labels:\n        app: x\n"
         )
     };
     let text = [
         pod("a-b", "web"),
-        deployment("a", "web"),
+        workload("Deployment", "a", "web"),
         pod("a", "web-0"),
-        format!("apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: web\n  namespace: a\nspec:\n  template:\n    metadata:\n      labels:\n        app: x\n"),
+        workload("StatefulSet", "a", "web"),
     ]
     .join("---\n");
     let err = load_with(&text, &LoadOptions::default()).unwrap_err();
