@@ -63,7 +63,7 @@ pub fn large_list<'t>(
     // The items' lines kept as blank lines, so that what follows the array
     // keeps its line numbers.
     let inner = &text[split.open + 1..split.close];
-    let newlines = inner.bytes().filter(|&b| b == b'\n').count();
+    let newlines = memchr::memchr_iter(b'\n', inner.as_bytes()).count();
     let mut shell = String::with_capacity(text.len() - inner.len() + newlines);
     shell.push_str(&text[..=split.open]);
     shell.extend(std::iter::repeat_n('\n', newlines));
