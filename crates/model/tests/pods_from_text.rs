@@ -3,8 +3,11 @@
 //! or with any problem a diagnostic reports), the cluster and the
 //! diagnostics must be those of the YAML parser reading the same text.
 
-use netpol_model::{Cluster, Diagnostic, LoadOptions, Source, Validation, load_sources};
+use netpol_model::{
+    Cluster, Diagnostic, LoadOptions, Manifest, Origin, Source, Validation, load_sources, yaml,
+};
 use proptest::prelude::*;
+use serde_json::Value;
 
 /// Ways a Pod can differ from a clean one, each touching what the typed
 /// read, the conversion or the duplicate check judge.
@@ -153,13 +156,11 @@ fn list(items: &[String]) -> String {
 
 /// The files loaded as given and through the YAML parser (a trailing
 /// comment makes serde_json refuse each; lines stay the same).
-fn both_ways(
-    files: &[String],
-    opts: &LoadOptions,
-) -> (
-    Result<Cluster, Vec<Diagnostic>>,
-    Result<Cluster, Vec<Diagnostic>>,
-) {
+/// A load's cluster and its kept manifests as read, or its diagnostics.
+type Loaded = Result<(Cluster, Vec<KeptAsRead>), Vec<Diagnostic>>;
+type KeptAsRead = (String, Origin, Value, Vec<(String, usize)>);
+
+fn both_ways(files: &[String], opts: &LoadOptions) -> (Loaded, Loaded) {
     let load = |suffix: &str| {
         let sources: Vec<Source> = files
             .iter()
@@ -169,9 +170,43 @@ fn both_ways(
                 text: format!("{text}{suffix}"),
             })
             .collect();
-        load_sources(&sources, opts).map_err(|e| e.0)
+        load_sources(&sources, opts)
+            .map(|mut c| {
+                let kept = std::mem::take(&mut c.manifests);
+                (c, kept.iter().map(kept_as_read).collect())
+            })
+            .map_err(|e| e.0)
     };
     (load(""), load("# read by the YAML parser\n"))
+}
+
+/// A kept manifest as rules read it: its value, and the line every path of
+/// it answers (a List item's index of lines may be its own or the List's).
+fn kept_as_read(m: &Manifest) -> KeptAsRead {
+    fn paths(v: &Value, path: String, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                for (k, x) in map {
+                    paths(x, yaml::child_key(&path, k), out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, x) in items.iter().enumerate() {
+                    paths(x, yaml::child_index(&path, i), out);
+                }
+            }
+            _ => {}
+        }
+        out.push(path);
+    }
+    let mut all = Vec::new();
+    paths(&m.value, String::new(), &mut all);
+    let lines = all
+        .into_iter()
+        .map(|p| (m.line(&p), p))
+        .map(|(l, p)| (p, l))
+        .collect();
+    (m.display_name(), m.origin.clone(), m.value.clone(), lines)
 }
 
 fn twist() -> impl Strategy<Value = Twist> {

@@ -57,3 +57,31 @@ fn the_cap_refuses_the_file_that_reaches_it() {
     assert!(err.0[0].file.ends_with("f01.yaml"));
     assert_eq!(err.0[0].message, "not UTF-8 text");
 }
+
+/// A file of more than 32 MiB is read in parts at once: the same text, and
+/// the same refusal of bytes that are not UTF-8 however far in they are.
+#[test]
+fn a_large_file_read_in_parts_is_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dump.yaml");
+    let line = "- name: a-rather-ordinary-line-of-a-dump\n";
+    let mut text = String::with_capacity(34 << 20);
+    let mut n = 0usize;
+    while text.len() < 34 << 20 {
+        text.push_str(&format!("# {n}\n{line}"));
+        n += 1;
+    }
+    std::fs::write(&path, &text).unwrap();
+    let (sources, _) = read_paths_within(&[&path], 64 << 20).unwrap();
+    assert_eq!(sources.len(), 1);
+    assert!(
+        sources[0].text == text,
+        "the text read differs from the file"
+    );
+    let mut bytes = text.into_bytes();
+    let last = bytes.len() - 2;
+    bytes[last] = 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = read_paths_within(&[&path], 64 << 20).unwrap_err();
+    assert_eq!(err.0[0].message, "not UTF-8 text");
+}

@@ -75,7 +75,37 @@ pub fn read_file(path: &std::path::Path, limit: u64, cap: u64) -> Result<String,
         return Err(too_large(limit, cap));
     }
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    if meta.is_file() && meta.len() >= PARALLEL_READ_BYTES {
+        if let Some(text) = read_in_parts(&file, meta.len()) {
+            return text;
+        }
+    }
     read_text(file, limit, cap)
+}
+
+/// From this size on a file is read in parts at once: a live dump in one
+/// file would otherwise be read (and its pages first touched) by one core.
+const PARALLEL_READ_BYTES: u64 = 32 << 20;
+
+/// The `len` bytes of a regular file read in parallel parts, as text;
+/// `None` when the file did not hold exactly `len` bytes meanwhile (the
+/// caller then reads it as a stream).
+fn read_in_parts(file: &std::fs::File, len: u64) -> Option<Result<String, String>> {
+    use rayon::prelude::*;
+    use std::os::unix::fs::FileExt;
+    const PART: usize = 8 << 20;
+    let mut bytes = vec![0u8; usize::try_from(len).ok()?];
+    bytes
+        .par_chunks_mut(PART)
+        .enumerate()
+        .try_for_each(|(i, part)| file.read_exact_at(part, (i * PART) as u64))
+        .ok()?;
+    // Grown meanwhile: not what was measured.
+    let mut more = [0u8; 1];
+    if file.read_at(&mut more, len).ok()? != 0 {
+        return None;
+    }
+    Some(String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string()))
 }
 
 /// Devices never end (/dev/zero) or are not text; pipes and sockets are
