@@ -62,7 +62,7 @@ pub(super) fn events<S: Sink>(text: &str, sink: &mut S) -> Option<()> {
         return None;
     }
     let mut reader = Reader {
-        lines: Lines::new(text),
+        lines: Lines::new(text, 1),
         sink,
         depth: 0,
     };
@@ -70,10 +70,39 @@ pub(super) fn events<S: Sink>(text: &str, sink: &mut S) -> Option<()> {
     (!reader.lines.bad).then_some(())
 }
 
+/// Sends the events of one item of a block sequence at `column`, two
+/// levels deep in its document (a List's `items`), as a document of its
+/// own: `text` is its lines, the first being `first` of the whole text,
+/// which [`plain_text`] has passed.
+pub(super) fn item_events<S: Sink>(
+    text: &str,
+    first: usize,
+    column: usize,
+    sink: &mut S,
+) -> Option<()> {
+    let mut reader = Reader {
+        lines: Lines::new(text, first),
+        sink,
+        // The List's mapping and its `items`, for the depth limit.
+        depth: 2,
+    };
+    let line = reader.lines.next()?;
+    if line.kind != Kind::Content || line.indent != column || !is_dash(line.body) {
+        return None;
+    }
+    reader.sink.event(Event::DocumentStart, line.no);
+    reader.item(line.no, line.body, column)?;
+    if reader.lines.peek().is_some() || reader.lines.bad {
+        return None;
+    }
+    reader.sink.event(Event::DocumentEnd, line.no);
+    Some(())
+}
+
 /// No character that yaml-rust2 treats in a way of its own: control
 /// characters (tabs and `\r` among them; `\0` ends its input), C1 controls,
 /// the Unicode line and paragraph separators, a byte order mark.
-fn plain_text(text: &str) -> bool {
+pub(super) fn plain_text(text: &str) -> bool {
     let b = text.as_bytes();
     for (i, &c) in b.iter().enumerate() {
         let bad = match c {
@@ -92,7 +121,7 @@ fn plain_text(text: &str) -> bool {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
+pub(super) enum Kind {
     Content,
     /// `---`
     Start,
@@ -102,41 +131,47 @@ enum Kind {
 
 /// A line that is not blank and not only a comment.
 #[derive(Clone, Copy, Debug)]
-struct Line<'t> {
-    no: usize,
-    indent: usize,
+pub(super) struct Line<'t> {
+    pub no: usize,
+    /// Where it starts in the text.
+    pub start: usize,
+    pub indent: usize,
     /// From the first non-space character to the end of the line.
-    body: &'t str,
-    kind: Kind,
+    pub body: &'t str,
+    pub kind: Kind,
 }
 
 /// The lines that matter, one ahead.
-struct Lines<'t> {
+pub(super) struct Lines<'t> {
     rest: Option<&'t str>,
+    /// Where `rest` starts in the text.
+    at: usize,
     no: usize,
     peeked: Option<Option<Line<'t>>>,
     /// A line no reading here can take (`--- a`): the text is declined.
-    bad: bool,
+    pub bad: bool,
 }
 
 impl<'t> Lines<'t> {
-    fn new(text: &'t str) -> Self {
+    /// The lines of `text`, whose first line is line `first`.
+    pub fn new(text: &'t str, first: usize) -> Self {
         Lines {
             rest: Some(text),
-            no: 0,
+            at: 0,
+            no: first - 1,
             peeked: None,
             bad: false,
         }
     }
 
-    fn peek(&mut self) -> Option<Line<'t>> {
+    pub fn peek(&mut self) -> Option<Line<'t>> {
         if self.peeked.is_none() {
             self.peeked = Some(self.read());
         }
         self.peeked.flatten()
     }
 
-    fn next(&mut self) -> Option<Line<'t>> {
+    pub fn next(&mut self) -> Option<Line<'t>> {
         let line = self.peek();
         self.peeked = None;
         line
@@ -148,6 +183,8 @@ impl<'t> Lines<'t> {
                 Some(i) => (&rest[..i], Some(&rest[i + 1..])),
                 None => (rest, None),
             };
+            let start = self.at;
+            self.at += line.len() + 1;
             self.rest = rest;
             self.no += 1;
             let body = line.trim_start_matches(' ');
@@ -168,6 +205,7 @@ impl<'t> Lines<'t> {
             };
             return Some(Line {
                 no: self.no,
+                start,
                 indent,
                 body,
                 kind,
@@ -198,7 +236,7 @@ fn marker(indent: usize, body: &str) -> Option<Option<Kind>> {
 }
 
 /// `- ` or a lone `-`: a block sequence entry.
-fn is_dash(body: &str) -> bool {
+pub(super) fn is_dash(body: &str) -> bool {
     body == "-" || body.starts_with("- ")
 }
 
@@ -446,7 +484,7 @@ fn trailing(after: &str) -> Option<()> {
 
 /// The key at the start of `s` (plain, or quoted and closed on the line),
 /// its style, and what follows its `:` (empty, or starting with a space).
-fn key(s: &str) -> Option<(Cow<'_, str>, TScalarStyle, &str)> {
+pub(super) fn key(s: &str) -> Option<(Cow<'_, str>, TScalarStyle, &str)> {
     let (text, style, end) = if matches!(s.as_bytes()[0], b'"' | b'\'') {
         quoted(s)?
     } else {

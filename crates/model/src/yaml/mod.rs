@@ -11,6 +11,11 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 mod fast;
 #[cfg(test)]
 mod fast_tests;
+mod list;
+#[cfg(test)]
+mod list_tests;
+
+pub use list::{LargeList, large_list, list_item};
 
 /// Kubernetes objects nest a few dozen levels at most; anything deeper is
 /// refused before it can exhaust the stack of a recursive consumer.
@@ -103,6 +108,13 @@ impl Budget {
             return false;
         }
         true
+    }
+
+    /// Gives back what [`Budget::try_charge`] took, for a text that is
+    /// then read (and charged) again in another way.
+    pub(crate) fn refund(&self, nodes: usize, bytes: usize) {
+        self.nodes.fetch_sub(nodes, Ordering::Relaxed);
+        self.bytes.fetch_sub(bytes, Ordering::Relaxed);
     }
 }
 
