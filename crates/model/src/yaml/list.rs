@@ -93,10 +93,18 @@ pub(super) fn split<'t>(
 fn items_block(text: &str) -> Option<(usize, usize, usize, Vec<(&str, usize)>)> {
     let mut lines = Lines::new(text, 1);
     // The first `items:` at column 0; a second one is a duplicate key,
-    // which the rest of the text, read as a document, reports.
+    // which the rest of the text, read as a document, reports. A document
+    // before it is no List of one document: given up at once, before the
+    // text is read for nothing.
+    let mut content = false;
     loop {
         let line = lines.next()?;
-        if line.kind != Kind::Content || line.indent != 0 {
+        match line.kind {
+            Kind::Content => content = true,
+            Kind::Start if !content => continue,
+            Kind::Start | Kind::End => return None,
+        }
+        if line.indent != 0 {
             continue;
         }
         let Some((key, _, rest)) = fast::key(line.body) else {
@@ -143,15 +151,14 @@ fn items_block(text: &str) -> Option<(usize, usize, usize, Vec<(&str, usize)>)> 
     Some((first.start, end, column, items))
 }
 
-/// Reads `text` with its items' lines (`start..end`) left blank, so that
-/// every other line keeps its number: it must be one List document whose
-/// `items` is then empty (null). Its cost, which with its items' is the
-/// whole text's (a null costs what the sequence did: one node).
+/// Reads `text` without its items' lines (`start..end`): it must be one
+/// List document whose `items` is then empty (null). Its cost, which with
+/// its items' is the whole text's (a null costs what the sequence did: one
+/// node). Only its value and cost are kept, so its lines need not be the
+/// text's.
 fn shell(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
-    let newlines = text[start..end].bytes().filter(|&b| b == b'\n').count();
-    let mut shell = String::with_capacity(text.len() - (end - start) + newlines);
+    let mut shell = String::with_capacity(text.len() - (end - start));
     shell.push_str(&text[..start]);
-    shell.extend(std::iter::repeat_n('\n', newlines));
     shell.push_str(&text[end..]);
     let mut builder = Builder::default();
     fast::events(&shell, &mut builder)?;
