@@ -213,6 +213,8 @@ fn kubectl_style_texts_are_taken_and_read_as_yaml_rust2_reads_them() {
         "# nothing\n\n",
         "---\n",
         "--- # c\na: 1\n... # d\n",
+        "a: 1\n...\nb: 2\n...\n...\n- c\n---\n",
+        "---\n---\n  a:\n  - b\n  c: ---x\n",
     ];
     for t in texts {
         assert!(agrees(t), "declined: {t:?}");
@@ -566,7 +568,7 @@ fn text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(5000))]
 
     #[test]
     fn generated_texts_are_declined_or_read_as_yaml_rust2_reads_them(text in text()) {

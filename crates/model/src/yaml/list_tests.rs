@@ -198,7 +198,7 @@ fn list_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    #![proptest_config(ProptestConfig::with_cases(3000))]
 
     #[test]
     fn generated_lists_are_declined_or_read_as_yaml_rust2_reads_them(text in list_text()) {
