@@ -7,6 +7,8 @@
 //! duplicate key, YAML that happens to start with `{`) goes to the YAML
 //! parser, which reads JSON too and reports the problem with its line.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use serde_json::Value;
 
 use crate::lines::{LineIndex, LinesBuilder};
@@ -45,6 +47,25 @@ pub struct LargeList<'t> {
     pub items: Vec<(&'t str, usize)>,
     /// The line the List starts on, where a budget error is reported.
     pub line: usize,
+    /// What the List and its items took from the budget so far.
+    charged: (AtomicUsize, AtomicUsize),
+}
+
+impl LargeList<'_> {
+    /// Gives back to `budget` all that the List took, before the whole
+    /// text is read (and charged) again.
+    pub fn give_back(&self, budget: &Budget) {
+        budget.refund(
+            self.charged.0.load(Ordering::Relaxed),
+            self.charged.1.load(Ordering::Relaxed),
+        );
+    }
+
+    fn charge(&self, budget: &Budget, nodes: usize, bytes: usize) -> Result<(), String> {
+        self.charged.0.fetch_add(nodes, Ordering::Relaxed);
+        self.charged.1.fetch_add(bytes, Ordering::Relaxed);
+        budget.charge(nodes, bytes)
+    }
 }
 
 /// `text` as a [`LargeList`] when it is one: an object of a `*List` kind
@@ -78,19 +99,24 @@ pub fn large_list<'t>(
         return None;
     }
     let line = scan.lines.line("");
-    if let Err(message) = budget.charge(scan.nodes, scan.bytes) {
+    let items = split
+        .items
+        .iter()
+        .map(|&(start, end, at)| (&text[start..end], at))
+        .collect();
+    let list = LargeList {
+        items,
+        line,
+        charged: Default::default(),
+    };
+    if let Err(message) = list.charge(budget, scan.nodes, scan.bytes) {
         return Some(Err(YamlError {
             document: 1,
             line,
             message,
         }));
     }
-    let items = split
-        .items
-        .iter()
-        .map(|&(start, end, at)| (&text[start..end], at))
-        .collect();
-    Some(Ok(LargeList { items, line }))
+    Some(Ok(list))
 }
 
 /// Item `index` of a [`LargeList`], as a document of its own whose lines
@@ -103,7 +129,7 @@ pub fn list_item(
     let (text, line) = list.items[index];
     let value: Value = serde_json::from_str(text).ok()?;
     let mut scan = Scan::of(&value, text, line, 2)?;
-    if let Err(message) = budget.charge(scan.nodes, scan.bytes) {
+    if let Err(message) = list.charge(budget, scan.nodes, scan.bytes) {
         return Some(Err(YamlError {
             document: 1,
             line: list.line,
@@ -578,6 +604,32 @@ mod tests {
             .unwrap();
         assert!(err.message.contains("input too large"), "{err:?}");
         assert_eq!((err.document, err.line), (1, 1));
+    }
+
+    /// A List whose last item only the YAML parser reads: what the items
+    /// before it took is given back, so the whole text read again fits a
+    /// budget that holds it once but not twice.
+    #[test]
+    fn a_list_sent_back_to_the_yaml_parser_is_charged_once() {
+        let text = big_list(300);
+        let at = text.rfind("\"x\"").unwrap();
+        let text = format!("{}'x'{}", &text[..at], &text[at + 3..]);
+        let whole = scan(&text, 1, 0).unwrap();
+        let budget = || Budget::with_limits(whole.nodes * 3 / 2, whole.bytes * 3 / 2);
+        let read_items = |budget: &Budget| {
+            let list = large_list(&text, 0, budget).unwrap().unwrap();
+            let read: Vec<bool> = (0..300)
+                .map(|i| list_item(&list, i, budget).is_some_and(|d| d.is_ok()))
+                .collect();
+            assert_eq!(read.iter().filter(|r| **r).count(), 299);
+            list
+        };
+        let given_back = budget();
+        read_items(&given_back).give_back(&given_back);
+        assert!(crate::yaml::parse_documents_within(&text, &given_back).is_ok());
+        let kept = budget();
+        read_items(&kept);
+        assert!(crate::yaml::parse_documents_within(&text, &kept).is_err());
     }
 
     #[test]

@@ -32,19 +32,21 @@ impl LineIndex {
         if self.nodes.is_empty() {
             return self.start;
         }
-        let path = if self.prefix.is_empty() {
-            path
+        // Under a prefix the root is a child like any other: its entries
+        // follow a `.` (an empty key too: `items[0].`).
+        let (path, root) = if self.prefix.is_empty() {
+            (path, true)
         } else {
             match path.strip_prefix(self.prefix.as_str()) {
-                Some(rest) if rest.starts_with('.') => &rest[1..],
-                Some(rest) if rest.is_empty() || rest.starts_with('[') => rest,
+                Some(rest) if rest.starts_with('.') => (rest, false),
+                Some(rest) if rest.is_empty() || rest.starts_with('[') => (rest, true),
                 // Outside the part indexed here: its root is the nearest.
                 _ => return self.nodes[0].line as usize,
             }
         };
         let mut node = 0usize;
         let mut rest = path;
-        let mut root = true;
+        let mut root = root;
         loop {
             let n = &self.nodes[node];
             if rest.is_empty() {

@@ -278,13 +278,22 @@ fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Ac
     if json {
         match crate::json::large_list(&source.text, 0, budget) {
             Some(Ok(list)) => {
-                if let Some(acc) = load_large_list(&file, &list, opts, budget) {
+                let item = |i| crate::json::list_item(&list, i, budget);
+                let count = list.items.len();
+                if let Some(acc) = load_large_list(&file, count, &list.items, opts, item) {
                     return acc;
                 }
+                list.give_back(budget);
             }
             Some(Err(e)) => return parse_error(source, e),
             None => {}
         }
+    } else if let Some(list) = yaml::large_list(&source.text, LIST_CHUNK, budget) {
+        let item = |i| yaml::list_item(&list, i, budget).map(Ok);
+        if let Some(acc) = load_large_list(&file, list.len(), &[], opts, item) {
+            return acc;
+        }
+        list.give_back(budget);
     }
     let parsed = if json {
         crate::json::parse(&source.text, budget)
@@ -317,27 +326,32 @@ fn parse_error(source: &Source, e: yaml::YamlError) -> Accumulator {
     acc
 }
 
-/// The items of a large JSON List, each parsed, converted and dropped in
-/// turn, chunks of them in parallel, joined in order: the result and the
-/// diagnostics are those of converting the List parsed whole, and the
-/// parsed items are never all held at once. `None` when an item is not
-/// plain JSON: the whole text then goes to the YAML parser.
+/// The `count` items of a large List (JSON or YAML), each parsed by
+/// `item`, converted and dropped in turn, chunks of them in parallel,
+/// joined in order: the result and the diagnostics are those of converting
+/// the List parsed whole, and the parsed items are never all held at once.
+/// `None` when an item is not one its fast path reads: the whole text then
+/// goes to the YAML parser. A JSON List also gives each item's text and
+/// line in `pod_texts`, which Pods are read from without being parsed.
 fn load_large_list(
     file: &Arc<str>,
-    list: &crate::json::LargeList,
+    count: usize,
+    pod_texts: &[(&str, usize)],
     opts: &LoadOptions,
-    budget: &yaml::Budget,
+    item: impl Fn(usize) -> Option<Result<Document, yaml::YamlError>> + Sync,
 ) -> Option<Accumulator> {
-    let indexes: Vec<usize> = (0..list.items.len()).collect();
+    let indexes: Vec<usize> = (0..count).collect();
     let parts: Vec<Option<Result<Accumulator, yaml::YamlError>>> = indexes
         .par_chunks(LIST_CHUNK)
         .map(|chunk| {
             let mut part = Accumulator::default();
             for &i in chunk {
-                if part.pod_from_text(file, list.items[i], i, opts) {
-                    continue;
+                if let Some(&text) = pod_texts.get(i) {
+                    if part.pod_from_text(file, text, i, opts) {
+                        continue;
+                    }
                 }
-                let doc = match crate::json::list_item(list, i, budget)? {
+                let doc = match item(i)? {
                     Ok(doc) => doc,
                     Err(e) => return Some(Err(e)),
                 };

@@ -8,6 +8,15 @@ use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+mod fast;
+#[cfg(test)]
+mod fast_tests;
+mod list;
+#[cfg(test)]
+mod list_tests;
+
+pub use list::{LargeList, large_list, list_item};
+
 /// Kubernetes objects nest a few dozen levels at most; anything deeper is
 /// refused before it can exhaust the stack of a recursive consumer.
 pub const MAX_DEPTH: usize = 128;
@@ -80,6 +89,33 @@ impl Budget {
         }
         Ok(())
     }
+
+    /// Charges `nodes` and `bytes` only if they fit: a parse that has
+    /// already counted what it would cost takes its whole charge at once,
+    /// or none of it (and then parses again, charging as it goes).
+    pub(crate) fn try_charge(&self, nodes: usize, bytes: usize) -> bool {
+        let n = self
+            .nodes
+            .fetch_add(nodes, Ordering::Relaxed)
+            .saturating_add(nodes);
+        let b = self
+            .bytes
+            .fetch_add(bytes, Ordering::Relaxed)
+            .saturating_add(bytes);
+        if n > self.max_nodes || b > self.max_bytes {
+            self.nodes.fetch_sub(nodes, Ordering::Relaxed);
+            self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+
+    /// Gives back what [`Budget::try_charge`] took, for a text that is
+    /// then read (and charged) again in another way.
+    pub(crate) fn refund(&self, nodes: usize, bytes: usize) {
+        self.nodes.fetch_sub(nodes, Ordering::Relaxed);
+        self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+    }
 }
 
 /// Charges are batched per parser so that threads sharing a budget do not
@@ -138,6 +174,21 @@ pub fn parse_single_document(text: &str) -> Result<Option<Document>, YamlError> 
 }
 
 fn parse(
+    text: &str,
+    budget: &Budget,
+    max_documents: Option<usize>,
+) -> Result<Vec<Document>, YamlError> {
+    // The block YAML that kubectl and Helm write is read by a scanner of
+    // its own; anything else, and any error, is read again by yaml-rust2,
+    // which has the last word on every message.
+    if let Some(docs) = fast::parse(text, budget, max_documents) {
+        return Ok(docs);
+    }
+    parse_slow(text, budget, max_documents)
+}
+
+/// yaml-rust2's reading of `text`, for any YAML.
+fn parse_slow(
     text: &str,
     budget: &Budget,
     max_documents: Option<usize>,
@@ -455,10 +506,17 @@ impl Builder<'_> {
 
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
+        self.event(ev, mark.line().max(1));
+    }
+}
+
+impl Builder<'_> {
+    /// One event of yaml-rust2's or of the fast path's, at `line`: the only
+    /// part of a marker the documents keep.
+    fn event(&mut self, ev: Event, line: usize) {
         if self.error.is_some() {
             return;
         }
-        let line = mark.line().max(1);
         self.line = line;
         match ev {
             Event::DocumentStart => {
