@@ -468,25 +468,8 @@ fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::{MAX_EXPANDED_BYTES, child_index, child_key, parse_documents};
-
-    /// Every path of `v`, containers and scalars.
-    fn paths(v: &Value, path: String, out: &mut Vec<String>) {
-        match v {
-            Value::Object(m) => {
-                for (k, x) in m {
-                    paths(x, child_key(&path, k), out);
-                }
-            }
-            Value::Array(a) => {
-                for (i, x) in a.iter().enumerate() {
-                    paths(x, child_index(&path, i), out);
-                }
-            }
-            _ => {}
-        }
-        out.push(path);
-    }
+    use crate::yaml::fast_tests::paths;
+    use crate::yaml::{MAX_EXPANDED_BYTES, parse_documents};
 
     #[test]
     fn values_and_lines_are_those_of_the_yaml_path() {

@@ -75,7 +75,7 @@ pub(super) fn slow_events(text: &str) -> Result<Vec<(Event, usize)>, String> {
 }
 
 /// Every path of `v`, containers and scalars.
-pub(super) fn paths(v: &Value, path: String, out: &mut Vec<String>) {
+pub(crate) fn paths(v: &Value, path: String, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
@@ -567,6 +567,22 @@ fn text() -> impl Strategy<Value = String> {
         })
 }
 
+/// `text` with one byte inserted, removed or replaced at `at` (`op` 0, 1,
+/// 2); `None` when that breaks a character.
+pub(super) fn broken(text: String, at: prop::sample::Index, op: u8, byte: u8) -> Option<String> {
+    let mut bytes = text.into_bytes();
+    let i = at.index(bytes.len() + 1);
+    match op {
+        0 => bytes.insert(i, byte),
+        1 if i < bytes.len() => {
+            bytes.remove(i);
+        }
+        _ if i < bytes.len() => bytes[i] = byte,
+        _ => bytes.push(byte),
+    }
+    String::from_utf8(bytes).ok()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(5000))]
 
@@ -584,15 +600,7 @@ proptest! {
         op in 0u8..3,
         byte in prop::sample::select(&b" \n-:#\"'\t{}[]&*!|>\\a0.\r?%~"[..]),
     ) {
-        let mut bytes = text.into_bytes();
-        let i = at.index(bytes.len() + 1);
-        match op {
-            0 => bytes.insert(i, byte),
-            1 if i < bytes.len() => { bytes.remove(i); }
-            _ if i < bytes.len() => bytes[i] = byte,
-            _ => bytes.push(byte),
-        }
-        if let Ok(text) = String::from_utf8(bytes) {
+        if let Some(text) = broken(text, at, op, byte) {
             if let Some(Err(e)) = check(&text) {
                 prop_assert!(false, "{}\n--- text:\n{}", e, text);
             }

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use serde_json::Value;
 
-use super::fast_tests::{charged, key, kubectl_dump, map, node_of, paths};
+use super::fast_tests::{broken, charged, key, kubectl_dump, map, node_of, paths};
 use super::list::{LargeList, list_item, split};
 use super::{Budget, parse_slow};
 
@@ -214,15 +214,7 @@ proptest! {
         op in 0u8..3,
         byte in prop::sample::select(&b" \n-:#\"'{}[]&*!|>a0.?%~"[..]),
     ) {
-        let mut bytes = text.into_bytes();
-        let i = at.index(bytes.len() + 1);
-        match op {
-            0 => bytes.insert(i, byte),
-            1 if i < bytes.len() => { bytes.remove(i); }
-            _ if i < bytes.len() => bytes[i] = byte,
-            _ => bytes.push(byte),
-        }
-        if let Ok(text) = String::from_utf8(bytes) {
+        if let Some(text) = broken(text, at, op, byte) {
             if let Some(Err(e)) = check(&text) {
                 prop_assert!(false, "{}\n--- text:\n{}", e, text);
             }

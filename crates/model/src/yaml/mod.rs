@@ -10,7 +10,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 mod fast;
 #[cfg(test)]
-mod fast_tests;
+pub(crate) mod fast_tests;
 mod list;
 #[cfg(test)]
 mod list_tests;
@@ -66,7 +66,8 @@ impl Budget {
         }
     }
 
-    pub(crate) fn charge(&self, nodes: usize, bytes: usize) -> Result<(), String> {
+    /// Adds to the counts; what they are now.
+    fn add(&self, nodes: usize, bytes: usize) -> (usize, usize) {
         let n = self
             .nodes
             .fetch_add(nodes, Ordering::Relaxed)
@@ -75,6 +76,11 @@ impl Budget {
             .bytes
             .fetch_add(bytes, Ordering::Relaxed)
             .saturating_add(bytes);
+        (n, b)
+    }
+
+    pub(crate) fn charge(&self, nodes: usize, bytes: usize) -> Result<(), String> {
+        let (n, b) = self.add(nodes, bytes);
         if n > self.max_nodes {
             return Err(format!(
                 "input too large: it expands to more than {} values (all documents and files together, aliases expanded); a few aliases (*name) can make a small file expand to billions",
@@ -94,17 +100,9 @@ impl Budget {
     /// already counted what it would cost takes its whole charge at once,
     /// or none of it (and then parses again, charging as it goes).
     pub(crate) fn try_charge(&self, nodes: usize, bytes: usize) -> bool {
-        let n = self
-            .nodes
-            .fetch_add(nodes, Ordering::Relaxed)
-            .saturating_add(nodes);
-        let b = self
-            .bytes
-            .fetch_add(bytes, Ordering::Relaxed)
-            .saturating_add(bytes);
+        let (n, b) = self.add(nodes, bytes);
         if n > self.max_nodes || b > self.max_bytes {
-            self.nodes.fetch_sub(nodes, Ordering::Relaxed);
-            self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+            self.refund(nodes, bytes);
             return false;
         }
         true
