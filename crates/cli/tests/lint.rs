@@ -187,3 +187,26 @@ fn nothing_to_say_about_what_gen_writes_for_the_real_homelab() {
         real.to_str().unwrap(),
     );
 }
+
+/// A live dump lists a Deployment's replicas as Pods: the last line counts
+/// them as one workload and as many endpoints, not as many workloads.
+#[test]
+fn a_live_dump_counts_workloads_and_their_pods() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = |i: usize| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-7d4b9-{i}\n  namespace: shop\n  labels:\n    app: web\n    pod-template-hash: 7d4b9\n  ownerReferences:\n  - apiVersion: apps/v1\n    kind: ReplicaSet\n    name: web-7d4b9\n    uid: u\nspec:\n  containers:\n  - name: c\nstatus:\n  podIP: 10.0.0.{}\n",
+            i + 1
+        )
+    };
+    let dump: Vec<String> = (0..3).map(pod).collect();
+    let path = dir.path().join("pods.yaml");
+    std::fs::write(&path, dump.join("---\n")).unwrap();
+    let run = netpol(&["lint", path.to_str().unwrap()]);
+    let last = run.stdout.lines().last().unwrap_or_default().to_string();
+    assert!(
+        last.ends_with("in 0 policies, 1 workload (3 endpoints)"),
+        "{last}\n{}",
+        run.stderr
+    );
+}

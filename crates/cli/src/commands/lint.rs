@@ -46,21 +46,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     // NP013 is the finding for an input without any NetworkPolicy.
     let cluster = args.input.load_without_policies()?;
     let findings = netpol_lint::lint(&cluster);
-    let checked = format!(
-        "{} polic{}, {} workload{}",
-        cluster.policies.len(),
-        if cluster.policies.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
-        cluster.endpoints.len(),
-        if cluster.endpoints.len() == 1 {
-            ""
-        } else {
-            "s"
-        }
-    );
+    let checked = checked(&cluster);
     let out = match args.output {
         Format::Text => crate::color::findings(&render::lint::text(&findings, &checked)),
         Format::Json => render::lint::json(&findings),
@@ -77,4 +63,25 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return Err(Failure::Status(FINDINGS));
     }
     Ok(())
+}
+
+/// What was checked, for the last line: policies and workloads, and the
+/// endpoints when a live dump lists them as pods (10 replicas of a
+/// Deployment are one workload and 10 endpoints).
+fn checked(cluster: &netpol_model::Cluster) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let workloads: std::collections::BTreeSet<String> = (0..cluster.endpoints.len())
+        .map(|i| cluster.workload(i))
+        .collect();
+    let mut checked = format!(
+        "{}, {}",
+        plural(cluster.policies.len(), "policy", "policies"),
+        plural(workloads.len(), "workload", "workloads")
+    );
+    if workloads.len() != cluster.endpoints.len() {
+        let endpoints = plural(cluster.endpoints.len(), "endpoint", "endpoints");
+        checked.push_str(&format!(" ({endpoints})"));
+    }
+    checked
 }
