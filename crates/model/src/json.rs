@@ -39,9 +39,10 @@ pub fn parse(text: &str, budget: &Budget) -> Option<Result<Vec<Document>, YamlEr
     }]))
 }
 
-/// A large JSON List (`kubectl get ... -o json`) whose items are parsed,
+/// A JSON List (`kubectl get ... -o json`) whose items are parsed,
 /// converted and dropped one by one, in parallel, never held all at once:
-/// memory follows the model, not the text.
+/// memory follows the model, not the text. The loader takes every List
+/// this way, whatever its size.
 pub struct LargeList<'t> {
     /// Each item's text and the line it starts on.
     pub items: Vec<(&'t str, usize)>,

@@ -48,13 +48,8 @@ impl Manifest {
     /// 1-based line of `field` (`spec.rules[0].host`), or of its nearest
     /// ancestor that has one.
     pub fn line(&self, field: &str) -> usize {
-        let full = match (self.prefix.is_empty(), field.is_empty()) {
-            (true, _) => field.to_string(),
-            (false, true) => self.prefix.clone(),
-            (false, false) if field.starts_with('[') => format!("{}{field}", self.prefix),
-            (false, false) => format!("{}.{field}", self.prefix),
-        };
-        self.lines.line(&full)
+        self.lines
+            .line(&crate::yaml::full_path(&self.prefix, field))
     }
 
     /// The origin of `field`.

@@ -17,6 +17,11 @@ pub fn short_list(items: &[String]) -> String {
     )
 }
 
+/// `1 policy`, `3 policies`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,8 +69,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
 /// endpoints when a live dump lists them as pods (10 replicas of a
 /// Deployment are one workload and 10 endpoints).
 fn checked(cluster: &netpol_model::Cluster) -> String {
-    let plural =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    use netpol_model::text::plural;
     let workloads: std::collections::BTreeSet<String> = (0..cluster.endpoints.len())
         .map(|i| cluster.workload(i))
         .collect();

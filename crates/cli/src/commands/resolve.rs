@@ -2,6 +2,7 @@
 //! dump), a Service (the pods it selects: `svc/ns/name`, its ClusterIP or
 //! DNS name), or an address outside the cluster.
 
+use netpol_model::text::plural;
 use std::net::IpAddr;
 
 use netpol_engine::Party;
@@ -67,7 +68,7 @@ pub fn resolve(cluster: &Cluster, text: &str, namespace: &str) -> Result<Target,
         return Ok(Target {
             meaning: Some(format!(
                 "{id} is a workload: its {} ({})",
-                plural(pods.len(), "pod"),
+                plural(pods.len(), "pod", "pods"),
                 names(cluster, &pods)
             )),
             parties: pods.into_iter().map(Party::Endpoint).collect(),
@@ -122,7 +123,7 @@ fn service_target(cluster: &Cluster, s: usize, text: &str) -> Result<Target, Fai
     let meaning = format!(
         "{text} is Service {}: the {} it selects ({})",
         svc.id(),
-        plural(pods.len(), "pod"),
+        plural(pods.len(), "pod", "pods"),
         names(cluster, &pods)
     );
     Ok(Target {
@@ -130,14 +131,6 @@ fn service_target(cluster: &Cluster, s: usize, text: &str) -> Result<Target, Fai
         meaning: Some(meaning),
         service: Some(s),
     })
-}
-
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }
 
 fn names(cluster: &Cluster, pods: &[usize]) -> String {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use fixedbitset::FixedBitSet;
 use netpol_engine::{Classes, Engine};
-use netpol_model::text::{SHOWN, short_list};
+use netpol_model::text::{SHOWN, plural, short_list};
 use netpol_model::{Cluster, Direction, Endpoint, LabelSelector, Policy};
 
 use crate::finding::Finding;
@@ -199,8 +199,4 @@ fn short_list_of(len: usize, item: impl Fn(usize) -> String) -> String {
     }
     let shown: Vec<String> = (0..SHOWN).map(item).collect();
     format!("{} and {} more", shown.join(", "), len - SHOWN)
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -9,7 +9,7 @@ use super::Validation;
 use super::strict::{self, Found};
 use crate::diag::Diagnostic;
 use crate::types::Origin;
-use crate::yaml::{Document, child_index, child_key};
+use crate::yaml::{Document, child_index, child_key, full_path};
 
 pub(crate) struct Ctx<'a> {
     pub file: &'a Arc<str>,
@@ -77,16 +77,6 @@ impl Ctx<'_> {
                 None
             }
         }
-    }
-}
-
-/// `field` of the object at `prefix` in its document.
-pub(crate) fn full_path(prefix: &str, field: &str) -> String {
-    match (prefix.is_empty(), field.is_empty()) {
-        (true, _) => field.to_string(),
-        (false, true) => prefix.to_string(),
-        (false, false) if field.starts_with('[') => format!("{prefix}{field}"),
-        (false, false) => format!("{prefix}.{field}"),
     }
 }
 

@@ -285,7 +285,7 @@ fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Ac
                 }
                 list.give_back(budget);
             }
-            Some(Err(e)) => return parse_error(source, e),
+            Some(Err(e)) => return parse_error(&source.name, e),
             None => {}
         }
     } else if let Some(list) = yaml::large_list(&source.text, LIST_CHUNK, budget) {
@@ -302,7 +302,7 @@ fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Ac
     };
     let parsed = parsed.unwrap_or_else(|| yaml::parse_documents_within(&source.text, budget));
     match parsed {
-        Err(e) => parse_error(source, e),
+        Err(e) => parse_error(&source.name, e),
         Ok(docs) => {
             let mut acc = Accumulator::default();
             for doc in &docs {
@@ -313,10 +313,11 @@ fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Ac
     }
 }
 
-fn parse_error(source: &Source, e: yaml::YamlError) -> Accumulator {
+/// A part holding only the error that stopped `file` from being read.
+fn parse_error(file: &str, e: yaml::YamlError) -> Accumulator {
     let mut acc = Accumulator::default();
     acc.errors.push(Diagnostic {
-        file: source.name.clone(),
+        file: file.to_string(),
         document: e.document,
         line: e.line,
         object: None,
@@ -369,18 +370,7 @@ fn load_large_list(
     for part in parts {
         match part? {
             Ok(part) => converted.push(part),
-            Err(e) => {
-                let mut acc = Accumulator::default();
-                acc.errors.push(Diagnostic {
-                    file: file.to_string(),
-                    document: e.document,
-                    line: e.line,
-                    object: None,
-                    field: None,
-                    message: e.message,
-                });
-                return Some(acc);
-            }
+            Err(e) => return Some(parse_error(file, e)),
         }
     }
     Some(Accumulator::joined(converted))
@@ -475,7 +465,7 @@ impl NameAt {
             document: self.document,
             line: self.line,
             object: Some(object_label(kind, ns, name)),
-            field: Some(ctx::full_path(&self.prefix, "metadata.name")),
+            field: Some(yaml::full_path(&self.prefix, "metadata.name")),
             message,
         }
     }

@@ -134,6 +134,17 @@ pub struct Document {
 pub use crate::lines::LineIndex;
 use crate::lines::LinesBuilder;
 
+/// `field` of the object at `prefix` in its document (`items[3]` and
+/// `metadata.name`: `items[3].metadata.name`).
+pub fn full_path(prefix: &str, field: &str) -> String {
+    match (prefix.is_empty(), field.is_empty()) {
+        (true, _) => field.to_string(),
+        (false, true) => prefix.to_string(),
+        (false, false) if field.starts_with('[') => format!("{prefix}{field}"),
+        (false, false) => format!("{prefix}.{field}"),
+    }
+}
+
 pub fn child_key(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
