@@ -1,7 +1,8 @@
-//! Pods of a JSON List are read straight from their text into the typed
-//! Pod, without a parsed tree or line index. Whatever the Pods hold (clean,
-//! or with any problem a diagnostic reports), the cluster and the
-//! diagnostics must be those of the YAML parser reading the same text.
+//! Pods of a List are read straight into the typed Pod, without a parsed
+//! tree or line index: a JSON List's from their text, a YAML List's from
+//! the fast reader's events. Whatever the Pods hold (clean, or with any
+//! problem a diagnostic reports), the cluster and the diagnostics must be
+//! those of yaml-rust2 reading the whole text.
 
 use netpol_model::{
     Cluster, Diagnostic, LoadOptions, Manifest, Origin, Source, Validation, load_sources, yaml,
@@ -38,7 +39,35 @@ enum Twist {
     /// Another item's name: a duplicate Pod.
     SameNameAs(usize),
     NotAPod,
+    // Only YAML can write these; JSON writes them clean.
+    /// `1:`, a key that resolves to a number.
+    NumberKey,
+    /// `~:` and `null:`, one key twice once resolved.
+    ResolvedKeyTwice,
+    /// `version: 1.0`, a number where a string must be.
+    NumberLabel,
+    /// `nodeName: ~`, and an empty value.
+    Nulls,
+    /// `containerPort: 0x50`, which is 80.
+    HexPort,
+    /// `'p''0'`: an invalid name, single-quoted.
+    SingleQuotedName,
+    /// `hostNetwork: "true"`, a string where a boolean must be.
+    QuotedBool,
+    /// Comments, blank lines, flow `{}` and quoted keys.
+    Decorated,
 }
+
+const YAML_TWISTS: [Twist; 8] = [
+    Twist::NumberKey,
+    Twist::ResolvedKeyTwice,
+    Twist::NumberLabel,
+    Twist::Nulls,
+    Twist::HexPort,
+    Twist::SingleQuotedName,
+    Twist::QuotedBool,
+    Twist::Decorated,
+];
 
 const TWISTS: [Twist; 23] = [
     Twist::Clean,
@@ -147,6 +176,108 @@ fn pod(i: usize, twist: Twist) -> String {
     }
 }
 
+/// Item `i` of a YAML List as `kubectl get -o yaml` writes it, with `twist`.
+fn yaml_pod(i: usize, twist: Twist) -> String {
+    let name = match twist {
+        Twist::SameNameAs(j) => format!("p{j}"),
+        Twist::EscapedName => format!("\"\\x70{i}\""),
+        Twist::SingleQuotedName => format!("'p''{i}'"),
+        _ => format!("p{i}"),
+    };
+    let kind = match twist {
+        Twist::EscapedKind => "\"P\\x6fd\"",
+        Twist::NotAPod => "Service",
+        _ => "Pod",
+    };
+    let api = if matches!(twist, Twist::OtherApiVersion) {
+        "v2"
+    } else {
+        "v1"
+    };
+    let labels = match twist {
+        Twist::RepeatedLabel => "\n      app: web\n      tier: a\n      app: db",
+        Twist::BadLabelValue => "\n      app: -web-",
+        Twist::NumberKey => "\n      app: web\n      1: one",
+        Twist::ResolvedKeyTwice => "\n      ~: a\n      null: b",
+        Twist::NumberLabel => "\n      app: web\n      version: 1.0",
+        Twist::Decorated => {
+            " # the labels\n\n      \"app\": 'web'\n      # a comment\n      pod-template-hash: \"abc\""
+        }
+        _ => "\n      app: web\n      pod-template-hash: abc",
+    };
+    let namespace = match twist {
+        Twist::EmptyNamespace => "\n    namespace: \"\"",
+        Twist::NoNamespace => "",
+        _ => "\n    namespace: shop",
+    };
+    let name_field = match twist {
+        Twist::NoName => String::new(),
+        Twist::EscapedKey => format!("\n    \"n\\x61me\": {name}"),
+        _ => format!("\n    name: {name}"),
+    };
+    let annotations = if matches!(twist, Twist::Decorated) {
+        "\n    annotations: {}"
+    } else {
+        ""
+    };
+    let metadata = format!(
+        "metadata:{name_field}{namespace}{annotations}\n    labels:{labels}\n    ownerReferences:\n    - apiVersion: apps/v1\n      kind: ReplicaSet\n      name: web-abc\n      uid: u"
+    );
+    let port = match twist {
+        Twist::TypeError => "containerPort: eighty",
+        Twist::BigPort => "containerPort: 70000",
+        Twist::BadPortName => "containerPort: 80\n        name: Web_Port",
+        Twist::HexPort => "containerPort: 0x50\n        name: http",
+        _ => "containerPort: 80\n        name: http",
+    };
+    let spec_extra = match twist {
+        Twist::UnknownField => "\n    nodeNme: n1",
+        Twist::RepeatedSpecKey => "\n    nodeName: n1\n    nodeName: n2",
+        Twist::HostNetwork => "\n    hostNetwork: true",
+        Twist::QuotedBool => "\n    hostNetwork: \"true\"",
+        Twist::Nulls => "\n    nodeName: ~\n    serviceAccountName:",
+        Twist::Sidecar => {
+            "\n    initContainers:\n    - name: proxy\n      restartPolicy: Always\n      ports:\n      - containerPort: 15001"
+        }
+        _ => "",
+    };
+    let ip = match twist {
+        Twist::BadIp => "10.0.0.300".to_string(),
+        _ => format!("10.0.{}.{}", i / 250, i % 250 + 1),
+    };
+    let phase = if matches!(twist, Twist::Finished) {
+        "Succeeded"
+    } else {
+        "Running"
+    };
+    let spec = format!(
+        "spec:{spec_extra}\n    containers:\n    - name: main\n      image: x\n      ports:\n      - {port}\n  status:\n    hostIP: 192.168.0.1\n    phase: {phase}\n    podIP: {ip}\n    podIPs:\n    - ip: {ip}"
+    );
+    let kind_field = if matches!(twist, Twist::NoKind) {
+        String::new()
+    } else {
+        format!("\n  kind: {kind}")
+    };
+    let top_repeat = if matches!(twist, Twist::RepeatedTopKey) {
+        "\n  apiVersion: v1"
+    } else {
+        ""
+    };
+    if matches!(twist, Twist::MetadataLast) {
+        format!("- apiVersion: {api}{kind_field}\n  {spec}\n  {metadata}\n")
+    } else {
+        format!("- apiVersion: {api}{top_repeat}{kind_field}\n  {metadata}\n  {spec}\n")
+    }
+}
+
+/// A YAML List of `items`.
+fn yaml_list(items: &[String]) -> String {
+    format!(
+        "apiVersion: v1\nitems:\n{}kind: List\nmetadata:\n  resourceVersion: \"\"\n",
+        items.concat()
+    )
+}
+
 fn list(items: &[String]) -> String {
     format!(
         "{{\n\"apiVersion\": \"v1\",\n\"kind\": \"List\",\n\"items\": [\n{}\n],\n\"metadata\": {{\"resourceVersion\": \"\"}}\n}}\n",
@@ -154,22 +285,65 @@ fn list(items: &[String]) -> String {
     )
 }
 
-/// The files loaded as given and through the YAML parser (a trailing
-/// comment makes serde_json refuse each; lines stay the same).
 /// A load's cluster and its kept manifests as read, or its diagnostics.
 type Loaded = Result<(Cluster, Vec<KeptAsRead>), Vec<Diagnostic>>;
 type KeptAsRead = (String, Origin, Value, Vec<(String, usize)>);
 
-fn both_ways(files: &[String], opts: &LoadOptions) -> (Loaded, Loaded) {
-    let load = |suffix: &str| {
+#[derive(Clone, Copy, Debug)]
+enum Format {
+    Json,
+    Yaml,
+}
+
+impl Format {
+    fn pod(self, i: usize, twist: Twist) -> String {
+        match self {
+            Format::Json => pod(i, twist),
+            Format::Yaml => yaml_pod(i, twist),
+        }
+    }
+
+    fn list(self, items: &[String]) -> String {
+        match self {
+            Format::Json => list(items),
+            Format::Yaml => yaml_list(items),
+        }
+    }
+
+    /// The same text for yaml-rust2 alone: a trailing comment makes
+    /// serde_json refuse a JSON text, an anchor (on the List's metadata)
+    /// makes the fast reader decline a YAML one; no value or line changes.
+    fn for_yaml_rust2(self, text: &str) -> String {
+        match self {
+            Format::Json => format!("{text}# read by the YAML parser\n"),
+            Format::Yaml => text.replace("\nmetadata:\n", "\nmetadata: &m\n"),
+        }
+    }
+
+    fn file(self, i: usize) -> String {
+        match self {
+            Format::Json => format!("pods-{i}.json"),
+            Format::Yaml => format!("pods-{i}.yaml"),
+        }
+    }
+}
+
+/// The files loaded as given and by yaml-rust2 alone.
+fn both_ways(format: Format, files: &[String], opts: &LoadOptions) -> (Loaded, Loaded) {
+    let load = |whole: bool| {
         let sources: Vec<Source> = files
             .iter()
             .enumerate()
             .map(|(i, text)| Source {
-                name: format!("pods-{i}.json"),
-                text: format!("{text}{suffix}"),
+                name: format.file(i),
+                text: if whole {
+                    format.for_yaml_rust2(text)
+                } else {
+                    text.clone()
+                },
             })
             .collect();
+        assert!(!whole || sources.iter().zip(files).all(|(s, f)| s.text != *f));
         load_sources(&sources, opts)
             .map(|mut c| {
                 let kept = std::mem::take(&mut c.manifests);
@@ -177,7 +351,7 @@ fn both_ways(files: &[String], opts: &LoadOptions) -> (Loaded, Loaded) {
             })
             .map_err(|e| e.0)
     };
-    (load(""), load("# read by the YAML parser\n"))
+    (load(false), load(true))
 }
 
 /// A kept manifest as rules read it: its value, and the line every path of
@@ -213,6 +387,7 @@ fn twist() -> impl Strategy<Value = Twist> {
     prop_oneof![
         6 => Just(Twist::Clean),
         4 => proptest::sample::select(TWISTS.to_vec()),
+        2 => proptest::sample::select(YAML_TWISTS.to_vec()),
         1 => (0usize..600).prop_map(Twist::SameNameAs),
     ]
 }
@@ -240,41 +415,61 @@ proptest! {
     /// files, any twist anywhere: the same cluster, origins and lines
     /// included, or the same diagnostics, in the same order.
     #[test]
-    fn pods_read_from_text_load_as_the_yaml_parser_loads_them(
+    fn pods_read_straight_load_as_yaml_rust2_loads_them(
+        format in proptest::sample::select(vec![Format::Json, Format::Yaml]),
         twists in proptest::collection::vec(twist(), 1..600),
         split in proptest::option::of(0.0f64..1.0),
         opts in options(),
     ) {
-        let items: Vec<String> = twists.iter().enumerate().map(|(i, t)| pod(i, *t)).collect();
+        let items: Vec<String> =
+            twists.iter().enumerate().map(|(i, t)| format.pod(i, *t)).collect();
         let files = match split {
             Some(at) => {
                 let at = ((items.len() as f64) * at) as usize;
-                vec![list(&items[..at]), list(&items[at..])]
+                vec![format.list(&items[..at]), format.list(&items[at..])]
             }
-            None => vec![list(&items)],
+            None => vec![format.list(&items)],
         };
-        let (text, yaml) = both_ways(&files, &opts);
-        prop_assert_eq!(text, yaml);
+        let (straight, whole) = both_ways(format, &files, &opts);
+        prop_assert_eq!(straight, whole);
     }
 }
 
-/// Every twist on its own, among clean Pods: each loads or fails exactly as
-/// through the YAML parser, and the harness does see both outcomes.
+/// Every twist on its own, among clean Pods, in JSON and in YAML: each
+/// loads or fails exactly as through yaml-rust2, and the harness does see
+/// both outcomes.
 #[test]
-fn every_twist_alone_loads_as_the_yaml_parser_loads_it() {
-    let mut failed = 0;
-    for twist in TWISTS.into_iter().chain([Twist::SameNameAs(0)]) {
-        let items: Vec<String> = (0..5)
-            .map(|i| pod(i, if i == 3 { twist } else { Twist::Clean }))
-            .collect();
-        let (text, yaml) = both_ways(&[list(&items)], &LoadOptions::default());
-        assert_eq!(text, yaml, "{twist:?}");
-        failed += usize::from(text.is_err());
+fn every_twist_alone_loads_as_yaml_rust2_loads_it() {
+    for (format, twists) in [
+        (Format::Json, TWISTS.to_vec()),
+        (
+            Format::Yaml,
+            [TWISTS.to_vec(), YAML_TWISTS.to_vec()].concat(),
+        ),
+    ] {
+        let mut failed = 0;
+        for &twist in twists.iter().chain(&[Twist::SameNameAs(0)]) {
+            let items: Vec<String> = (0..5)
+                .map(|i| format.pod(i, if i == 3 { twist } else { Twist::Clean }))
+                .collect();
+            let (straight, whole) =
+                both_ways(format, &[format.list(&items)], &LoadOptions::default());
+            assert_eq!(straight, whole, "{format:?} {twist:?}");
+            if let Ok((cluster, _)) = &straight {
+                let expected = if matches!(twist, Twist::NotAPod | Twist::Finished) {
+                    4
+                } else {
+                    5
+                };
+                assert_eq!(cluster.endpoints.len(), expected, "{format:?} {twist:?}");
+            }
+            failed += usize::from(straight.is_err());
+        }
+        assert!(
+            (8..twists.len()).contains(&failed),
+            "{format:?}: {failed} twists failed"
+        );
     }
-    assert!(
-        (8..TWISTS.len()).contains(&failed),
-        "{failed} twists failed"
-    );
 }
 
 /// A Pod of a later file with the name of an earlier file's Pod: reported
@@ -282,40 +477,45 @@ fn every_twist_alone_loads_as_the_yaml_parser_loads_it() {
 /// an index of its lines.
 #[test]
 fn a_duplicate_across_files_is_reported_at_its_name() {
-    let first = list(&(0..3).map(|i| pod(i, Twist::Clean)).collect::<Vec<_>>());
-    let second = list(
-        &(0..3)
-            .map(|i| {
-                pod(
-                    i + 10,
-                    if i == 2 {
-                        Twist::SameNameAs(1)
-                    } else {
-                        Twist::Clean
-                    },
-                )
-            })
-            .collect::<Vec<_>>(),
-    );
-    let (text, yaml) = both_ways(&[first, second.clone()], &LoadOptions::default());
-    assert_eq!(text, yaml);
-    let errs = text.unwrap_err();
-    assert_eq!(errs.len(), 1, "{errs:?}");
-    let e = &errs[0];
-    let name_line = second
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| l.contains("\"name\": \"p1\""))
-        .map(|(n, _)| n + 1)
-        .next()
-        .unwrap();
-    assert_eq!(
-        (e.file.as_str(), e.line, e.field.as_deref()),
-        ("pods-1.json", name_line, Some("items[2].metadata.name"))
-    );
-    assert!(
-        e.message
-            .starts_with("duplicate Pod shop/p1: also defined at pods-0.json:"),
-        "{e:?}"
-    );
+    for format in [Format::Json, Format::Yaml] {
+        let first = format.list(
+            &(0..3)
+                .map(|i| format.pod(i, Twist::Clean))
+                .collect::<Vec<_>>(),
+        );
+        let twist = |i| {
+            if i == 2 {
+                Twist::SameNameAs(1)
+            } else {
+                Twist::Clean
+            }
+        };
+        let second = format.list(
+            &(0..3)
+                .map(|i| format.pod(i + 10, twist(i)))
+                .collect::<Vec<_>>(),
+        );
+        let (straight, whole) =
+            both_ways(format, &[first, second.clone()], &LoadOptions::default());
+        assert_eq!(straight, whole);
+        let errs = straight.unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        let e = &errs[0];
+        let name_line = second
+            .lines()
+            .position(|l| l.contains("\"name\": \"p1\"") || l.ends_with("name: p1"))
+            .unwrap()
+            + 1;
+        let (first_file, second_file) = (format.file(0), format.file(1));
+        assert_eq!(
+            (e.file.as_str(), e.line, e.field.as_deref()),
+            (
+                second_file.as_str(),
+                name_line,
+                Some("items[2].metadata.name")
+            )
+        );
+        let message = format!("duplicate Pod shop/p1: also defined at {first_file}:");
+        assert!(e.message.starts_with(&message), "{e:?}");
+    }
 }

@@ -278,9 +278,14 @@ fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Ac
     if json {
         match crate::json::large_list(&source.text, 0, budget) {
             Some(Ok(list)) => {
-                let item = |i| crate::json::list_item(&list, i, budget);
-                let count = list.items.len();
-                if let Some(acc) = load_large_list(&file, count, &list.items, opts, item) {
+                let item = |part: &mut Accumulator, i| {
+                    if part.pod_from_text(&file, list.items[i], i, opts) {
+                        return Some(Ok(()));
+                    }
+                    let doc = crate::json::list_item(&list, i, budget)?;
+                    Some(doc.map(|doc| part.list_item(&file, &doc, i, opts)))
+                };
+                if let Some(acc) = load_large_list(&source.name, list.items.len(), item) {
                     return acc;
                 }
                 list.give_back(budget);
@@ -288,9 +293,15 @@ fn load_source(source: &Source, opts: &LoadOptions, budget: &yaml::Budget) -> Ac
             Some(Err(e)) => return parse_error(&source.name, e),
             None => {}
         }
-    } else if let Some(list) = yaml::large_list(&source.text, LIST_CHUNK, budget) {
-        let item = |i| yaml::list_item(&list, i, budget).map(Ok);
-        if let Some(acc) = load_large_list(&file, list.len(), &[], opts, item) {
+    } else if let Some(list) = yaml::large_list(&source.text, 0, budget) {
+        let item = |part: &mut Accumulator, i| {
+            let item = yaml::list_item_tokens(&list, i, budget)?;
+            if !part.pod_from_yaml(&file, &item, opts) {
+                part.list_item(&file, &item.document()?, i, opts);
+            }
+            Some(Ok(()))
+        };
+        if let Some(acc) = load_large_list(&source.name, list.len(), item) {
             return acc;
         }
         list.give_back(budget);
@@ -327,19 +338,16 @@ fn parse_error(file: &str, e: yaml::YamlError) -> Accumulator {
     acc
 }
 
-/// The `count` items of a large List (JSON or YAML), each parsed by
-/// `item`, converted and dropped in turn, chunks of them in parallel,
-/// joined in order: the result and the diagnostics are those of converting
-/// the List parsed whole, and the parsed items are never all held at once.
-/// `None` when an item is not one its fast path reads: the whole text then
-/// goes to the YAML parser. A JSON List also gives each item's text and
-/// line in `pod_texts`, which Pods are read from without being parsed.
+/// The `count` items of a List (JSON or YAML), each read and converted
+/// into a part by `item`, chunks of them in parallel, joined in order: the
+/// result and the diagnostics are those of converting the List parsed
+/// whole, and the parsed items are never all held at once. `None` when an
+/// item is not one its fast path reads: the whole text then goes to the
+/// YAML parser.
 fn load_large_list(
-    file: &Arc<str>,
+    file: &str,
     count: usize,
-    pod_texts: &[(&str, usize)],
-    opts: &LoadOptions,
-    item: impl Fn(usize) -> Option<Result<Document, yaml::YamlError>> + Sync,
+    item: impl Fn(&mut Accumulator, usize) -> Option<Result<(), yaml::YamlError>> + Sync,
 ) -> Option<Accumulator> {
     let indexes: Vec<usize> = (0..count).collect();
     let parts: Vec<Option<Result<Accumulator, yaml::YamlError>>> = indexes
@@ -347,21 +355,9 @@ fn load_large_list(
         .map(|chunk| {
             let mut part = Accumulator::default();
             for &i in chunk {
-                if let Some(&text) = pod_texts.get(i) {
-                    if part.pod_from_text(file, text, i, opts) {
-                        continue;
-                    }
+                if let Err(e) = item(&mut part, i)? {
+                    return Some(Err(e));
                 }
-                let doc = match item(i)? {
-                    Ok(doc) => doc,
-                    Err(e) => return Some(Err(e)),
-                };
-                part.objects(
-                    file,
-                    &doc,
-                    opts,
-                    vec![(child_index("items", i), &doc.value)],
-                );
             }
             Some(Ok(part))
         })
@@ -602,6 +598,12 @@ impl Accumulator {
             return;
         }
         self.objects(file, doc, opts, vec![(String::new(), &doc.value)]);
+    }
+
+    /// Converts item `index` of a List, parsed as a document of its own.
+    fn list_item(&mut self, file: &Arc<str>, doc: &Document, index: usize, opts: &LoadOptions) {
+        let todo = vec![(child_index("items", index), &doc.value)];
+        self.objects(file, doc, opts, todo);
     }
 
     /// Converts the objects of `todo` (last first) and the items of the

@@ -1,15 +1,17 @@
-//! Pods of a JSON List read straight from their text into the typed Pod:
-//! no `Value` tree and no line index. A live dump is one Pod per endpoint,
-//! so this is most of its load.
+//! Pods of a List read straight into the typed Pod: those of a JSON List
+//! from their text, those of a YAML List from the fast reader's events; no
+//! `Value` tree and no line index. A live dump is one Pod per endpoint, so
+//! this is most of its load.
 //!
 //! Only a Pod that reads cleanly is taken this way. Anything a diagnostic
 //! would report (an unknown field, a repeated key, a type error, an invalid
 //! label, a duplicate Pod) sends the item back to the parsed path, which
 //! reports it with its line; so does any Pod when manifests are kept.
 //!
-//! Nothing is charged to the expansion budget here: it bounds what aliases
-//! can multiply a text into, and JSON has none; the input cap bounds the
-//! text, and no tree is built from it.
+//! A JSON Pod is not charged to the expansion budget: it bounds what
+//! aliases can multiply a text into, and JSON has none; the input cap
+//! bounds the text, and no tree is built from it. A YAML item is charged
+//! what its tree would cost, whichever way it is read.
 
 use std::sync::Arc;
 
@@ -19,8 +21,8 @@ use serde::Deserialize;
 use super::strict::{De, Found};
 use super::{Accumulator, Body, LoadOptions, Object};
 use crate::json::Head;
-use crate::lines::LinesBuilder;
-use crate::yaml::{Document, child_index};
+use crate::lines::{LineIndex, LinesBuilder};
+use crate::yaml::{Document, ListItem, child_index};
 
 impl Accumulator {
     /// Converts item `index` of a JSON List, `text` starting at `line`, if
@@ -39,20 +41,61 @@ impl Accumulator {
         let Some(head) = crate::json::head(text, line) else {
             return false;
         };
-        if head.kind != Some("Pod") || head.api_version != Some("v1") {
+        if !is_pod(&head) {
             return false;
         }
         let found = Found::exact();
         let mut de = serde_json::Deserializer::from_str(text);
-        let pod = match core::Pod::deserialize(De::new(&mut de, &found)) {
-            Ok(pod) if de.end().is_ok() && !found.any() => pod,
-            _ => return false,
+        match core::Pod::deserialize(De::new(&mut de, &found)) {
+            Ok(pod) if de.end().is_ok() && !found.any() => {
+                self.take_pod(file, pod, head_lines(&head, line, index), opts)
+            }
+            _ => false,
+        }
+    }
+
+    /// The same for an item of a YAML List, read from the fast reader's
+    /// events.
+    pub(super) fn pod_from_yaml(
+        &mut self,
+        file: &Arc<str>,
+        item: &ListItem,
+        opts: &LoadOptions,
+    ) -> bool {
+        if opts.keep_manifests {
+            return false;
+        }
+        let Some(head) = item.head() else {
+            return false;
         };
-        let prefix = child_index("items", index);
+        if !is_pod(&head) {
+            return false;
+        }
+        let found = Found::exact();
+        let mut de = item.de();
+        match core::Pod::deserialize(De::new(&mut de, &found)) {
+            Ok(pod) if de.finished() && !found.any() => {
+                let lines = head_lines(&head, item.line(), item.index());
+                self.take_pod(file, pod, lines, opts)
+            }
+            _ => false,
+        }
+    }
+
+    /// Converts a Pod read cleanly, whose object answers `lines`; false
+    /// (and nothing changed) when the conversion reports anything.
+    fn take_pod(
+        &mut self,
+        file: &Arc<str>,
+        pod: core::Pod,
+        lines: LineIndex,
+        opts: &LoadOptions,
+    ) -> bool {
+        let prefix = lines.prefix.clone();
         let doc = Document {
             index: 1,
             value: serde_json::Value::Null,
-            lines: Arc::new(head_lines(&head, line, &prefix)),
+            lines: Arc::new(lines),
         };
         let ns = pod
             .metadata
@@ -79,10 +122,15 @@ impl Accumulator {
     }
 }
 
-/// The lines a clean Pod's conversion asks for: the item's own (its
-/// origin) and that of `metadata.name` (where a later file's duplicate is
-/// reported), each at the line the parsed path's index gives it.
-fn head_lines(head: &Head, line: usize, prefix: &str) -> crate::lines::LineIndex {
+fn is_pod(head: &Head) -> bool {
+    head.kind == Some("Pod") && head.api_version == Some("v1")
+}
+
+/// The lines a clean Pod's conversion asks for: item `index`'s own (its
+/// origin, `line`) and that of `metadata.name` (where a later file's
+/// duplicate is reported), each at the line the parsed path's index gives
+/// it.
+fn head_lines(head: &Head, line: usize, index: usize) -> LineIndex {
     let mut b = LinesBuilder::default();
     b.open(line, None, true);
     if let Some(at) = head.metadata_line {
@@ -93,9 +141,9 @@ fn head_lines(head: &Head, line: usize, prefix: &str) -> crate::lines::LineIndex
         b.close();
     }
     b.close();
-    let mut index = b.finish(line);
-    index.prefix = prefix.to_string();
-    index
+    let mut lines = b.finish(line);
+    lines.prefix = child_index("items", index);
+    lines
 }
 
 /// How far an accumulator's lists were before a conversion.
@@ -188,5 +236,64 @@ mod tests {
             ..LoadOptions::default()
         };
         assert!(!take(POD, &keep).0);
+    }
+
+    const YAML_POD: &str = "- apiVersion: v1
+  kind: Pod
+  metadata:
+    labels:
+      app: web
+    name: web-0
+    namespace: shop
+  spec:
+    containers:
+    - name: main
+      ports:
+      - containerPort: 80
+  status:
+    podIP: 10.0.0.1
+";
+
+    fn take_yaml(item: &str, opts: &LoadOptions) -> (bool, Accumulator) {
+        let text = format!("apiVersion: v1\nkind: List\nitems:\n{item}");
+        let budget = crate::yaml::Budget::default();
+        let list = crate::yaml::large_list(&text, 0, &budget).expect("a List");
+        let item = crate::yaml::list_item_tokens(&list, 0, &budget).expect("an item");
+        let mut acc = Accumulator::default();
+        let taken = acc.pod_from_yaml(&Arc::from("pods.yaml"), &item, opts);
+        (taken, acc)
+    }
+
+    /// The same for an item of a YAML List, read from its events.
+    #[test]
+    fn clean_yaml_pods_are_taken_and_others_left_untouched() {
+        let opts = LoadOptions::default();
+        let (taken, acc) = take_yaml(YAML_POD, &opts);
+        assert!(taken);
+        assert_eq!(acc.workloads.len(), 1);
+        let e = &acc.workloads[0].endpoint;
+        assert_eq!((e.namespace.as_str(), e.name.as_str()), ("shop", "web-0"));
+        assert_eq!((e.origin.line, e.ports.len()), (4, 1));
+        assert_eq!(acc.loaded[0].duplicate.line, 4 + 5);
+        assert_eq!(acc.loaded[0].origin.to_string(), "pods.yaml:4");
+
+        for bad in [
+            YAML_POD.replace("app: web", "app: web\n      app: db"),
+            YAML_POD.replace("- name: main", "- name: main\n      nam: 1"),
+            YAML_POD.replace("app: web", "app: -web"),
+            YAML_POD.replace("app: web", "app: 1.0"),
+            YAML_POD.replace("10.0.0.1", "10.0.0.256"),
+            YAML_POD.replace("kind: Pod", "kind: Service"),
+        ] {
+            let (taken, acc) = take_yaml(&bad, &opts);
+            assert!(!taken, "{bad}");
+            assert!(acc.workloads.is_empty() && acc.loaded.is_empty() && acc.seen.is_empty());
+            assert!(acc.errors.is_empty() && acc.warnings.is_empty());
+        }
+        let keep = LoadOptions {
+            keep_manifests: true,
+            ..LoadOptions::default()
+        };
+        assert!(!take_yaml(YAML_POD, &keep).0);
     }
 }

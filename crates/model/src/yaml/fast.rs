@@ -14,6 +14,8 @@
 
 use std::borrow::Cow;
 
+use rayon::prelude::*;
+
 use yaml_rust2::parser::Event;
 use yaml_rust2::scanner::TScalarStyle;
 
@@ -44,12 +46,18 @@ pub(super) fn parse(
     budget.try_charge(nodes, bytes).then_some(builder.docs)
 }
 
-/// What the events go to: the [`Builder`], or a test's recorder.
-pub(super) trait Sink {
+/// What the events go to: the [`Builder`], the tokens of a document kept
+/// to be read twice, or a test's recorder.
+pub(super) trait Sink<'t> {
     fn event(&mut self, ev: Event, line: usize);
+
+    /// A scalar, borrowed from the text when it is written there as it reads.
+    fn scalar(&mut self, text: Cow<'t, str>, style: TScalarStyle, line: usize) {
+        self.event(Event::Scalar(text.into_owned(), style, 0, None), line);
+    }
 }
 
-impl Sink for Builder<'_> {
+impl Sink<'_> for Builder<'_> {
     fn event(&mut self, ev: Event, line: usize) {
         Builder::event(self, ev, line);
     }
@@ -57,7 +65,7 @@ impl Sink for Builder<'_> {
 
 /// Sends the events of `text` to `sink`; `None` (with some events sent)
 /// when the text is not one the fast path reads.
-pub(super) fn events<S: Sink>(text: &str, sink: &mut S) -> Option<()> {
+pub(super) fn events<'t, S: Sink<'t>>(text: &'t str, sink: &mut S) -> Option<()> {
     if !plain_text(text) {
         return None;
     }
@@ -74,8 +82,8 @@ pub(super) fn events<S: Sink>(text: &str, sink: &mut S) -> Option<()> {
 /// levels deep in its document (a List's `items`), as a document of its
 /// own: `text` is its lines, the first being `first` of the whole text,
 /// which [`plain_text`] has passed.
-pub(super) fn item_events<S: Sink>(
-    text: &str,
+pub(super) fn item_events<'t, S: Sink<'t>>(
+    text: &'t str,
     first: usize,
     column: usize,
     sink: &mut S,
@@ -103,9 +111,30 @@ pub(super) fn item_events<S: Sink>(
 /// characters (tabs and `\r` among them; `\0` ends its input), C1 controls,
 /// the Unicode line and paragraph separators, a byte order mark.
 pub(super) fn plain_text(text: &str) -> bool {
+    // A large text (a whole dump) is looked at in parallel parts; a
+    // character's bytes may run past its part's end.
+    const PART: usize = 1 << 20;
     let b = text.as_bytes();
-    for (i, &c) in b.iter().enumerate() {
-        let bad = match c {
+    let part = |k: usize| plain_bytes(b, k * PART..((k + 1) * PART).min(b.len()));
+    if b.len() <= PART {
+        return part(0);
+    }
+    (0..b.len().div_ceil(PART)).into_par_iter().all(part)
+}
+
+fn plain_bytes(b: &[u8], range: std::ops::Range<usize>) -> bool {
+    // Printable ASCII and newlines, which are nearly all of a manifest,
+    // in a loop the compiler vectorizes; the rest byte by byte.
+    let printable = |block: &[u8]| {
+        block.iter().fold(true, |ok, &c| {
+            ok & ((0x20..0x7f).contains(&c) | (c == b'\n'))
+        })
+    };
+    if b[range.clone()].chunks(4096).all(printable) {
+        return true;
+    }
+    for i in range {
+        let bad = match b[i] {
             b'\n' => false,
             0..=0x1f | 0x7f => true,
             0xc2 => matches!(b.get(i + 1), Some(0x80..=0x9f)),
@@ -240,14 +269,14 @@ pub(super) fn is_dash(body: &str) -> bool {
     body == "-" || body.starts_with("- ")
 }
 
-struct Reader<'t, 's, S: Sink> {
+struct Reader<'t, 's, S: Sink<'t>> {
     lines: Lines<'t>,
     sink: &'s mut S,
     /// Open collections: far below what would exhaust the stack.
     depth: usize,
 }
 
-impl<'t, S: Sink> Reader<'t, '_, S> {
+impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     fn stream(&mut self) -> Option<()> {
         self.sink.event(Event::StreamStart, 1);
         while let Some(line) = self.lines.peek() {
@@ -326,9 +355,8 @@ impl<'t, S: Sink> Reader<'t, '_, S> {
         self.sink.event(ev, line);
     }
 
-    fn scalar(&mut self, text: Cow<str>, style: TScalarStyle, line: usize) {
-        self.sink
-            .event(Event::Scalar(text.into_owned(), style, 0, None), line);
+    fn scalar(&mut self, text: Cow<'t, str>, style: TScalarStyle, line: usize) {
+        self.sink.scalar(text, style, line);
     }
 
     /// The empty scalar yaml-rust2 reads where a value is missing.
@@ -338,7 +366,7 @@ impl<'t, S: Sink> Reader<'t, '_, S> {
 
     /// A block mapping whose entries are the lines at column `indent`;
     /// `first` is its first entry when it starts inside a `- ` line.
-    fn mapping(&mut self, indent: usize, first: Option<(usize, &str)>) -> Option<()> {
+    fn mapping(&mut self, indent: usize, first: Option<(usize, &'t str)>) -> Option<()> {
         let start = match first {
             Some((no, _)) => no,
             None => self.lines.peek()?.no,
@@ -362,7 +390,7 @@ impl<'t, S: Sink> Reader<'t, '_, S> {
 
     /// `key: value` of a mapping at column `indent`, the value on the
     /// line or below it.
-    fn entry(&mut self, no: usize, s: &str, indent: usize) -> Option<()> {
+    fn entry(&mut self, no: usize, s: &'t str, indent: usize) -> Option<()> {
         let (key, style, rest) = key(s)?;
         self.scalar(key, style, no);
         let value = rest.trim_start_matches(' ');
@@ -417,7 +445,7 @@ impl<'t, S: Sink> Reader<'t, '_, S> {
 
     /// One `- ` line of a sequence at column `indent`: a scalar or `{}`/`[]`,
     /// or the first entry of a mapping whose column is that of its key.
-    fn item(&mut self, no: usize, body: &str, indent: usize) -> Option<()> {
+    fn item(&mut self, no: usize, body: &'t str, indent: usize) -> Option<()> {
         let value = body.get(1..)?.trim_start_matches(' ');
         // An item on the lines below (`-` alone), a nested `- - x`.
         if value.is_empty() || value.starts_with('#') || is_dash(value) {
@@ -434,7 +462,7 @@ impl<'t, S: Sink> Reader<'t, '_, S> {
     /// A value that starts on its line (`value`, non-empty) and ends there:
     /// nothing may follow below it deeper than `indent`, where yaml-rust2
     /// would continue a plain scalar or fail.
-    fn inline(&mut self, no: usize, value: &str, indent: usize) -> Option<()> {
+    fn inline(&mut self, no: usize, value: &'t str, indent: usize) -> Option<()> {
         match value.as_bytes()[0] {
             c @ (b'{' | b'[') => {
                 let (open, close, pair) = if c == b'{' {

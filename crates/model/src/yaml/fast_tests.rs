@@ -17,7 +17,7 @@ use super::{Budget, Document, child_index, child_key, parse_slow};
 #[derive(Default)]
 struct Recorder(Vec<(Event, usize)>);
 
-impl Sink for Recorder {
+impl Sink<'_> for Recorder {
     fn event(&mut self, ev: Event, line: usize) {
         self.0.push((ev, line));
     }

@@ -1,9 +1,10 @@
-//! A large YAML List (`kubectl get ... -o yaml`) read item by item, in
+//! A YAML List (`kubectl get ... -o yaml`) read item by item, in
 //! parallel: the block sequence under its top-level `items:` is cut at its
 //! `- ` lines, each item read by the fast path as a document of its own
 //! (its lines those of the whole text, its paths under `items[i]`), and
 //! the rest of the text (the List without its items) read once. The loader
-//! converts and drops the items as it goes, as it does for a JSON List.
+//! converts and drops the items as it goes, as it does for a JSON List, and
+//! reads its Pods from the fast path's events straight into the typed Pod.
 //!
 //! Anything in doubt (the text or an item outside the fast path's subset,
 //! a second document, a List that is not one) leaves the whole text to the
@@ -11,13 +12,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde_json::Value;
-
 use super::fast::{self, Kind, Lines, is_dash};
+use super::tokens::{Cursor, Tokens};
 use super::{Budget, Builder, Document, child_index};
-
-/// Below this a List is read whole: splitting it would not pay.
-const SPLIT_BYTES: usize = 1 << 20;
 
 pub struct LargeList<'t> {
     /// Each item's lines, and the line it starts on.
@@ -61,16 +58,7 @@ impl LargeList<'_> {
 /// block sequence, all of it but the items read (and charged) by the fast
 /// path. `None` for anything else.
 pub fn large_list<'t>(text: &'t str, min_items: usize, budget: &Budget) -> Option<LargeList<'t>> {
-    split(text, min_items, SPLIT_BYTES, budget)
-}
-
-pub(super) fn split<'t>(
-    text: &'t str,
-    min_items: usize,
-    min_bytes: usize,
-    budget: &Budget,
-) -> Option<LargeList<'t>> {
-    if text.len() < min_bytes || !fast::plain_text(text) {
+    if !fast::plain_text(text) {
         return None;
     }
     let (start, end, column, items) = items_block(text)?;
@@ -172,25 +160,80 @@ fn shell(text: &str, start: usize, end: usize) -> Option<(usize, usize)> {
     is_list.then_some(builder.used)
 }
 
-/// Item `index` of a [`LargeList`], as a document of its own whose lines
-/// answer for paths under `items[index]`; `None` when it is not one the
-/// fast path reads, or the budget cannot take it: the whole text must
-/// then be read after [`LargeList::give_back`].
-pub fn list_item(list: &LargeList, index: usize, budget: &Budget) -> Option<Document> {
+/// Item `index` of a [`LargeList`], its events kept to be read into a
+/// type or into a document, and charged to `budget`; `None` when it is not
+/// one the fast path reads, or not an object, or the budget cannot take
+/// it: the whole text must then be read after [`LargeList::give_back`].
+pub fn list_item_tokens<'t>(
+    list: &LargeList<'t>,
+    index: usize,
+    budget: &Budget,
+) -> Option<ListItem<'t>> {
     let (text, line) = list.items[index];
-    let mut builder = Builder::default();
-    fast::item_events(text, line, list.column, &mut builder)?;
-    if builder.error.is_some() || builder.docs.len() != 1 {
-        return None;
-    }
-    let mut doc = builder.docs.pop()?;
+    let mut tokens = Tokens::for_text(text);
+    fast::item_events(text, line, list.column, &mut tokens)?;
     // An item that is not an object is an error of the whole-text path's.
-    if !matches!(doc.value, Value::Object(_)) {
+    if !tokens.is_mapping() {
         return None;
     }
-    list.charge(budget, builder.used)?;
-    let mut lines = std::sync::Arc::into_inner(doc.lines)?;
-    lines.prefix = child_index("items", index);
-    doc.lines = std::sync::Arc::new(lines);
-    Some(doc)
+    let cost = tokens.cost();
+    list.charge(budget, cost)?;
+    Some(ListItem {
+        tokens,
+        index,
+        line,
+        cost,
+    })
+}
+
+/// Item `index` of a [`LargeList`] as a document of its own, whose lines
+/// answer for paths under `items[index]`; `None` as for
+/// [`list_item_tokens`].
+pub fn list_item(list: &LargeList, index: usize, budget: &Budget) -> Option<Document> {
+    list_item_tokens(list, index, budget)?.document()
+}
+
+/// One item of a List, read by the fast path and charged.
+pub struct ListItem<'t> {
+    tokens: Tokens<'t>,
+    index: usize,
+    line: usize,
+    cost: (usize, usize),
+}
+
+impl<'t> ListItem<'t> {
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The line its `- ` is on.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    pub(crate) fn head(&self) -> Option<crate::json::Head<'_>> {
+        self.tokens.head()
+    }
+
+    /// A deserializer of the item, for reading it straight into a type.
+    pub(crate) fn de(&self) -> Cursor<'_, 't> {
+        self.tokens.de()
+    }
+
+    /// The item as a document of its own, whose lines answer for paths
+    /// under `items[index]`; `None` when the builder refuses it (a
+    /// duplicate key): the whole text then reports it.
+    pub fn document(self) -> Option<Document> {
+        let mut builder = Builder::default();
+        self.tokens.replay(&mut builder);
+        if builder.error.is_some() || builder.docs.len() != 1 {
+            return None;
+        }
+        debug_assert_eq!(builder.used, self.cost, "what the item was charged");
+        let mut doc = builder.docs.pop()?;
+        let mut lines = std::sync::Arc::into_inner(doc.lines)?;
+        lines.prefix = child_index("items", self.index);
+        doc.lines = std::sync::Arc::new(lines);
+        Some(doc)
+    }
 }

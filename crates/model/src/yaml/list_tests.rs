@@ -4,16 +4,51 @@
 //! cannot take, it declines (and gives its charges back).
 
 use proptest::prelude::*;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::fast_tests::{broken, charged, key, kubectl_dump, map, node_of, paths};
-use super::list::{LargeList, list_item, split};
+use super::list::{LargeList, large_list, list_item_tokens};
 use super::{Budget, parse_slow};
 
-/// Every item of `list`, or `None` as soon as one is declined.
+/// Every item of `list`, or `None` as soon as one is declined. Each is
+/// also read straight from its events, which must give the document's
+/// value and the lines of its head.
 fn items(list: &LargeList, budget: &Budget) -> Option<Vec<super::Document>> {
     (0..list.len())
-        .map(|i| list_item(list, i, budget))
+        .map(|i| {
+            let item = list_item_tokens(list, i, budget)?;
+            let mut de = item.de();
+            let typed = Value::deserialize(&mut de).map_err(|e| e.to_string());
+            assert!(de.finished(), "item {i} read in part");
+            let head = item.head().expect("an item is a mapping");
+            let head = (
+                head.api_version.map(str::to_string),
+                head.kind.map(str::to_string),
+                head.metadata_line,
+                head.name_line,
+            );
+            let doc = item.document()?;
+            assert_eq!(typed.as_ref(), Ok(&doc.value), "item {i} read straight");
+            let field = |key: &str| {
+                doc.value
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            };
+            let line = |path: &str| doc.lines.line(&format!("items[{i}].{path}"));
+            let metadata = doc.value.get("metadata");
+            let expected = (
+                field("apiVersion"),
+                field("kind"),
+                metadata.map(|_| line("metadata")),
+                metadata
+                    .and_then(|m| m.get("name"))
+                    .map(|_| line("metadata.name")),
+            );
+            assert_eq!(head, expected, "head of item {i}");
+            Some(doc)
+        })
         .collect()
 }
 
@@ -21,7 +56,7 @@ fn items(list: &LargeList, budget: &Budget) -> Option<Vec<super::Document>> {
 /// otherwise whether it agrees with yaml-rust2 reading it whole.
 fn check(text: &str) -> Option<Result<(), String>> {
     let budget = Budget::default();
-    let Some(list) = split(text, 0, 0, &budget) else {
+    let Some(list) = large_list(text, 0, &budget) else {
         return (charged(&budget) != (0, 0)).then(|| Err("declined, charged".into()));
     };
     let Some(docs) = items(&list, &budget) else {
@@ -244,7 +279,7 @@ fn most_generated_lists_are_taken() {
 #[test]
 fn a_value_of_the_whole_text_is_what_the_items_rebuild() {
     // The same List through the public entry points: more than one chunk
-    // of items and a megabyte, so that the loader would split it.
+    // of items and a megabyte.
     let text = kubectl_dump(2000, true);
     assert!(text.len() > 1 << 20, "{}", text.len());
     let budget = Budget::default();

@@ -1,6 +1,7 @@
 //! YAML (and JSON, which YAML 1.2 reads) into `serde_json::Value` documents,
 //! keeping the line of every field so that diagnostics can point at it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -14,8 +15,9 @@ pub(crate) mod fast_tests;
 mod list;
 #[cfg(test)]
 mod list_tests;
+mod tokens;
 
-pub use list::{LargeList, large_list, list_item};
+pub use list::{LargeList, ListItem, large_list, list_item, list_item_tokens};
 
 /// Kubernetes objects nest a few dozen levels at most; anything deeper is
 /// refused before it can exhaust the stack of a recursive consumer.
@@ -395,6 +397,20 @@ impl Builder<'_> {
             return;
         }
         let size = (1, text.len());
+        if is_key {
+            let k = key_text(Cow::Owned(text), style, tag.as_ref()).into_owned();
+            let duplicate =
+                matches!(self.stack.last(), Some(Frame::Map { map, .. }) if map.contains_key(&k));
+            if duplicate {
+                let p = child_key(&self.current_path(), &k);
+                self.fail(line, format!("{p}: duplicate key {k:?}"));
+                return;
+            }
+            if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
+                *key = Some((k, line));
+            }
+            return;
+        }
         let value = resolve_scalar(text, style, tag.as_ref());
         if value.is_null() && self.stack.is_empty() {
             // An empty document: dropped, whatever the document limit.
@@ -403,25 +419,6 @@ impl Builder<'_> {
         }
         if self.too_many_documents(line) {
             return;
-        }
-        if let Some(Frame::Map { key, .. }) = self.stack.last() {
-            if key.is_none() {
-                let k = match value {
-                    Value::String(s) => s,
-                    Value::Null => "null".to_string(),
-                    other => other.to_string(),
-                };
-                let duplicate = matches!(self.stack.last(), Some(Frame::Map { map, .. }) if map.contains_key(&k));
-                if duplicate {
-                    let p = child_key(&self.current_path(), &k);
-                    self.fail(line, format!("{p}: duplicate key {k:?}"));
-                    return;
-                }
-                if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
-                    *key = Some((k, line));
-                }
-                return;
-            }
         }
         self.next_node(line, None);
         self.push_value(value, anchor, size);
@@ -545,33 +542,58 @@ impl Builder<'_> {
     }
 }
 
-/// YAML 1.2 core schema resolution of a scalar.
-fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
-    if let Some(tag) = tag {
-        if tag.suffix == "str" {
-            return Value::String(text);
-        }
+/// What a scalar resolves to under the YAML 1.2 core schema: its own
+/// text, or a value of another type.
+pub(crate) enum Resolved {
+    Text,
+    Null,
+    Bool(bool),
+    Number(Number),
+}
+
+pub(crate) fn resolve(text: &str, style: TScalarStyle, tag: Option<&Tag>) -> Resolved {
+    if tag.is_some_and(|tag| tag.suffix == "str") || style != TScalarStyle::Plain {
+        return Resolved::Text;
     }
-    if style != TScalarStyle::Plain {
-        return Value::String(text);
-    }
-    match text.as_str() {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
+        "true" | "True" | "TRUE" => return Resolved::Bool(true),
+        "false" | "False" | "FALSE" => return Resolved::Bool(false),
         _ => {}
     }
-    if let Some(n) = parse_int(&text) {
-        return Value::Number(n);
+    if let Some(n) = parse_int(text) {
+        return Resolved::Number(n);
     }
-    if looks_like_float(&text) {
-        if let Ok(f) = text.parse::<f64>() {
-            if let Some(n) = Number::from_f64(f) {
-                return Value::Number(n);
-            }
+    if looks_like_float(text) {
+        if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
+            return Resolved::Number(n);
         }
     }
-    Value::String(text)
+    Resolved::Text
+}
+
+fn resolve_scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
+    match resolve(&text, style, tag) {
+        Resolved::Text => Value::String(text),
+        Resolved::Null => Value::Null,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Number(n) => Value::Number(n),
+    }
+}
+
+/// The mapping key a scalar makes: its text when it resolves to a string,
+/// else the value it resolves to as JSON prints it (`0x1F:` is key "31").
+pub(crate) fn key_text<'a>(
+    text: Cow<'a, str>,
+    style: TScalarStyle,
+    tag: Option<&Tag>,
+) -> Cow<'a, str> {
+    match resolve(&text, style, tag) {
+        Resolved::Text => text,
+        Resolved::Null => Cow::Borrowed("null"),
+        Resolved::Bool(b) => Cow::Owned(Value::Bool(b).to_string()),
+        Resolved::Number(n) => Cow::Owned(Value::Number(n).to_string()),
+    }
 }
 
 fn parse_int(s: &str) -> Option<Number> {
