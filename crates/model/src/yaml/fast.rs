@@ -1,13 +1,14 @@
 //! A fast reader for the block YAML that `kubectl get -o yaml`, Helm and
 //! netpol-synth write: block mappings and sequences, `- key: v` items,
-//! one-line plain and quoted scalars, `{}` and `[]`, comments, `---` and
-//! `...`, blank lines.
+//! one-line plain and quoted scalars, `{}` and `[]`, one-line flow
+//! sequences of scalars (`["a", "b"]`), comments, `---` and `...`, blank
+//! lines.
 //!
 //! It produces the very events (with their lines) that yaml-rust2 would
 //! send for the same text, into the same [`Builder`], so values, lines,
 //! budget and every check stay one piece of code. It reads nothing it is
 //! not sure of: anchors, aliases, tags, block scalars, multi-line scalars,
-//! flow collections with content, complex keys, tabs, directives, a BOM,
+//! other flow collections with content, complex keys, tabs, directives, a BOM,
 //! `\r`, odd indentation or any error make it decline, and the whole text
 //! is then read by yaml-rust2 (declining is always safe; disagreeing
 //! never is). The tests in `fast_tests.rs` hold it to yaml-rust2.
@@ -464,6 +465,15 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
     /// would continue a plain scalar or fail.
     fn inline(&mut self, no: usize, value: &'t str, indent: usize) -> Option<()> {
         match value.as_bytes()[0] {
+            b'[' if !value.starts_with("[]") => {
+                let (items, end) = flow_sequence(value)?;
+                trailing(&value[end..])?;
+                self.open(Event::SequenceStart(0, None), no)?;
+                for (text, style) in items {
+                    self.scalar(text, style, no);
+                }
+                self.close(Event::SequenceEnd, no);
+            }
             c @ (b'{' | b'[') => {
                 let (open, close, pair) = if c == b'{' {
                     (Event::MappingStart(0, None), Event::MappingEnd, "{}")
@@ -496,6 +506,51 @@ impl<'t, S: Sink<'t>> Reader<'t, '_, S> {
         match self.lines.peek() {
             Some(l) if l.kind == Kind::Content && l.indent > indent => None,
             _ => Some(()),
+        }
+    }
+}
+
+/// A flow sequence of scalars closed on its line (`["a", "b"]`, `[80, 443]`):
+/// its items and where it ends (after the `]`). Plain items are only
+/// words (letters, digits, `-._/+`, not starting with a sign but `-1`);
+/// an empty or spaced `[ ]`, a trailing comma, a key or anything else is
+/// left to yaml-rust2.
+#[allow(clippy::type_complexity)]
+fn flow_sequence(s: &str) -> Option<(Vec<(Cow<'_, str>, TScalarStyle)>, usize)> {
+    let b = s.as_bytes();
+    let spaces = |mut i: usize| {
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        i
+    };
+    let mut items = Vec::new();
+    let mut i = 1;
+    loop {
+        i = spaces(i);
+        let rest = &s[i..];
+        let (text, style, len) = match *b.get(i)? {
+            b'"' | b'\'' => quoted(rest)?,
+            c => {
+                let word = |c: &u8| c.is_ascii_alphanumeric() || b"-._/+".contains(c);
+                let len = rest.bytes().take_while(word).count();
+                let sign = c == b'-'
+                    && rest
+                        .as_bytes()
+                        .get(1)
+                        .is_some_and(u8::is_ascii_alphanumeric);
+                if len == 0 || !(c.is_ascii_alphanumeric() || sign) {
+                    return None;
+                }
+                (Cow::Borrowed(&rest[..len]), TScalarStyle::Plain, len)
+            }
+        };
+        items.push((text, style));
+        i = spaces(i + len);
+        match *b.get(i)? {
+            b',' => i += 1,
+            b']' => return Some((items, i + 1)),
+            _ => return None,
         }
     }
 }

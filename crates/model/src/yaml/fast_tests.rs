@@ -215,6 +215,7 @@ fn kubectl_style_texts_are_taken_and_read_as_yaml_rust2_reads_them() {
         "--- # c\na: 1\n... # d\n",
         "a: 1\n...\nb: 2\n...\n...\n- c\n---\n",
         "---\n---\n  a:\n  - b\n  c: ---x\n",
+        "values: [\"a\", \"b\"]\nports: [80, 443]\nargs:\n- [\"sh\", '-c'] # c\n- [ -1 ,x.y/z ]\n",
     ];
     for t in texts {
         assert!(agrees(t), "declined: {t:?}");
@@ -228,7 +229,8 @@ fn what_is_outside_the_subset_is_declined() {
         "a: !!str 1\n",
         "a: |\n  x\n",
         "a: >\n  x\n",
-        "a: [1, 2]\n",
+        "a: [1, [2]]\n",
+        "a: [1, 2,]\n",
         "a: {b: 1}\n",
         "a: { }\n",
         "a: plain\n  continued\n",
@@ -372,6 +374,13 @@ const SCALARS: &[&str] = &[
     "\"'\"",
     "\"a\" # c",
     "",
+    "[1, 2]",
+    "[\"a\", \"b\"]",
+    "[a]",
+    "[ a ,b ]",
+    "['x', \"y\"] # c",
+    "[-1, 0x1F, true, null, 1.5, v1.2]",
+    "[\"a\\tb\", 'it''s']",
 ];
 
 /// ...and some just outside it.
@@ -387,7 +396,18 @@ const OUTSIDE: &[&str] = &[
     "!!str 1",
     "|",
     ">",
-    "[1, 2]",
+    "[a, ]",
+    "[a b]",
+    "[a:b]",
+    "[a] x",
+    "[\"a\": b]",
+    "[-]",
+    "[.5]",
+    "[a,,b]",
+    "[~, a]",
+    "[a,#b]",
+    "[a #b]",
+    "[[a]]",
     "{a: 1}",
     "{ }",
     "%x",

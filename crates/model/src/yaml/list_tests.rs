@@ -168,7 +168,7 @@ fn what_is_not_a_plain_block_list_is_declined_and_given_back() {
         good.replacen("  phase: Running", "  phase: &p Running", 1),
         good.replacen("  phase: Running", "  phase: Running\n  phase: Failed", 1),
         good.replacen("- apiVersion: v1\n", "- 5\n- apiVersion: v1\n", 1),
-        good.replace("resourceVersion: \"\"", "resourceVersion: [1]"),
+        good.replace("resourceVersion: \"\"", "resourceVersion: {a: 1}"),
         good.replace("items:\n", "items: !!seq\n"),
     ] {
         assert_ne!(bad, good);
