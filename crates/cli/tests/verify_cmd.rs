@@ -486,3 +486,108 @@ fn gen_lets_the_pods_of_a_live_dumps_workload_talk_to_each_other() {
     let between = explain(&["replicas", dir], "shop/web", "shop/web", "80", &[]);
     assert_contains(&between.stdout, "4 of 4 connections allowed");
 }
+
+/// A synthetic cluster of `workloads` (with half as many policies, or
+/// none) and a flows file, written to a temporary directory.
+fn synthetic(workloads: usize, policies: bool, flows: &str) -> tempfile::TempDir {
+    let mut params = netpol_synth::Params::new(workloads, 1);
+    if !policies {
+        params.policies = 0;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let yaml = netpol_synth::to_yaml(&netpol_synth::generate(&params));
+    std::fs::write(tmp.path().join("m.yaml"), yaml).unwrap();
+    std::fs::write(tmp.path().join("flows.yaml"), flows).unwrap();
+    tmp
+}
+
+/// The number a line of `text` starting with `prefix` gives first.
+fn count_after(text: &str, prefix: &str) -> usize {
+    let line = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in:\n{text}"));
+    line.split(' ').next().unwrap().parse().unwrap()
+}
+
+/// Broad flows over policies that deny most of them mean more missing
+/// connections than anyone reads (millions in a live dump): the first
+/// ones are listed and explained, the rest counted, in text and JSON,
+/// and the run still fails.
+#[test]
+fn missing_connections_past_the_listed_ones_are_counted() {
+    let flows = "defaultDeny: ingress\nflows:\n  - from: \"*\"\n    to: \"*\"\n    ports: any\n    purpose: all\n";
+    let tmp = synthetic(80, true, flows);
+    let text = netpol_in(
+        tmp.path(),
+        &["verify", "flows.yaml", "m.yaml", "--color", "never"],
+    );
+    assert_eq!(text.code, 1, "{}", text.transcript());
+    let total = count_after(&text.stdout, "Missing: ");
+    let listed = text
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  flows.yaml:"))
+        .count();
+    assert_eq!(listed, netpol_flows::MISSING_LISTED);
+    let rest = count_after(&text.stdout, "... and ");
+    assert_eq!(listed + rest, total, "{}", text.stdout);
+    assert_contains(&text.stdout, &format!("FAIL: {total} missing"));
+
+    let run = netpol_in(
+        tmp.path(),
+        &["verify", "flows.yaml", "m.yaml", "-o", "json"],
+    );
+    assert_eq!(run.code, 1);
+    let v = json(&run);
+    assert_eq!(v["missing"].as_array().unwrap().len(), listed);
+    assert_eq!(v["missingNotListed"], rest);
+    assert!(v.get("extraNotListed").is_none(), "nothing extra is cut");
+}
+
+/// Narrow flows over no policies at all: every other connection is extra.
+/// Listed to the end of a destination port, the rest counted.
+#[test]
+fn extra_connections_past_the_listed_ones_are_counted() {
+    let flows = "defaultDeny: ingress\nflows:\n  - from: ns-1\n    to: ns-2\n    ports: any\n    purpose: one\n";
+    let tmp = synthetic(160, false, flows);
+    let run = netpol_in(
+        tmp.path(),
+        &["verify", "flows.yaml", "m.yaml", "-o", "json"],
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    let v = json(&run);
+    let extra = v["extra"].as_array().unwrap();
+    let rest = v["extraNotListed"].as_u64().unwrap() as usize;
+    assert!(
+        extra.len() >= netpol_flows::EXTRA_LISTED && rest > 0,
+        "{} {rest}",
+        extra.len()
+    );
+    // The listed ones end with a whole destination port.
+    let group =
+        |e: &serde_json::Value| (e["dst"].clone(), e["port"].clone(), e["protocol"].clone());
+    let last = group(&extra[extra.len() - 1]);
+    let first_of_last = extra.iter().position(|e| group(e) == last).unwrap();
+    assert!(
+        first_of_last < netpol_flows::EXTRA_LISTED,
+        "a group past the cut"
+    );
+
+    let text = netpol_in(
+        tmp.path(),
+        &[
+            "verify",
+            "flows.yaml",
+            "m.yaml",
+            "--strict",
+            "--color",
+            "never",
+        ],
+    );
+    assert_eq!(text.code, 1);
+    let total = count_after(&text.stdout, "Extra: ");
+    assert_eq!(total, extra.len() + rest);
+    assert_contains(&text.stdout, &format!("... and {rest} more not listed"));
+    assert_contains(&text.stdout, &format!("{total} extra"));
+}

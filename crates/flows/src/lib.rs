@@ -39,4 +39,4 @@ pub use parse::{
 };
 pub use select::{Selection, workload_selector};
 pub use spec::{EndpointSpec, INGRESS_BACKENDS, PortSpec, parse_endpoint, parse_port_text};
-pub use verify::{Extra, Missing, OpenNamespace, Report, verify};
+pub use verify::{EXTRA_LISTED, Extra, MISSING_LISTED, Missing, OpenNamespace, Report, verify};

@@ -2,7 +2,7 @@
 //! denied, what is allowed but no flow means, which namespaces are open by
 //! default, and what is odd about the flows themselves.
 
-use netpol_engine::{ClassMatrix, Classes, Column, Decision, Engine, Party, Verdict};
+use netpol_engine::{ClassMatrix, Classes, Decision, Engine, Party, Verdict};
 use netpol_model::{Direction, Family, Protocol};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -53,13 +53,31 @@ pub struct OpenNamespace {
     pub directions: Vec<Direction>,
 }
 
+/// Missing connections a report lists, each explained; the others are
+/// counted. A broad flow over policies that deny it (before any are
+/// generated, say) means millions, quadratic in pods: explaining every one
+/// would take more memory and output than anyone reads.
+pub const MISSING_LISTED: usize = 1000;
+/// Extra connections a report lists (then to the end of the destination
+/// port the last one is on, so that no listed group is cut); the others
+/// are counted.
+pub const EXTRA_LISTED: usize = 10_000;
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     /// Connections the flows mean that were checked.
     pub checked: usize,
+    /// The first [`MISSING_LISTED`] missing connections, in flow order.
     pub missing: Vec<Missing>,
+    /// Missing connections after those, counted only.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub missing_not_listed: usize,
+    /// The first (about [`EXTRA_LISTED`]) extra connections, by destination.
     pub extra: Vec<Extra>,
+    /// Extra connections after those, counted only.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub extra_not_listed: usize,
     pub without_default_deny: Vec<OpenNamespace>,
     pub findings: Vec<Finding>,
     /// Needed connections (discovery's certain and likely evidence) that the
@@ -68,7 +86,21 @@ pub struct Report {
     pub would_break: Vec<crate::evidence::WouldBreak>,
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 impl Report {
+    /// Every missing connection, listed or not.
+    pub fn missing_total(&self) -> usize {
+        self.missing.len() + self.missing_not_listed
+    }
+
+    /// Every extra connection, listed or not.
+    pub fn extra_total(&self) -> usize {
+        self.extra.len() + self.extra_not_listed
+    }
+
     fn count(&self, severity: Severity) -> usize {
         self.findings
             .iter()
@@ -136,12 +168,14 @@ pub(crate) fn probes(sel: &PortSel, declared: &[(u16, Protocol)]) -> Vec<(u16, P
 
 pub fn verify(x: &Expansion) -> Report {
     let engine = Engine::new(x.cluster);
-    let (checked, missing) = missing(x, &engine);
-    let extra = extras(x, &engine);
+    let (checked, (missing, missing_not_listed)) = missing(x, &engine, MISSING_LISTED);
+    let (extra, extra_not_listed) = extras(x, &engine, EXTRA_LISTED);
     Report {
         checked,
         missing,
+        missing_not_listed,
         extra,
+        extra_not_listed,
         without_default_deny: open_namespaces(x),
         findings: {
             let mut f = x.findings.clone();
@@ -153,14 +187,14 @@ pub fn verify(x: &Expansion) -> Report {
 }
 
 /// Every connection a flow means, decided without a trace (most are
-/// allowed); the denied ones explained. Flows are checked in parallel and
-/// their results kept in file order.
-fn missing(x: &Expansion, engine: &Engine) -> (usize, Vec<Missing>) {
-    let per_flow: Vec<(usize, Vec<Missing>)> = x
+/// allowed); the first `listed` denied ones explained, the others counted.
+/// Flows are checked in parallel and their results kept in file order.
+fn missing(x: &Expansion, engine: &Engine, listed: usize) -> (usize, (Vec<Missing>, usize)) {
+    let per_flow: Vec<(usize, Vec<Missing>, usize)> = x
         .expanded
         .par_iter()
         .map(|f| {
-            let mut checked = 0;
+            let (mut checked, mut denied) = (0, 0);
             let mut missing = Vec::new();
             let sources = sources(f);
             for (dst, ports) in &destinations(&f.destinations, true) {
@@ -173,6 +207,12 @@ fn missing(x: &Expansion, engine: &Engine) -> (usize, Vec<Missing>) {
                         // missing over IPv6.
                         let decided = engine.decide(*src, *dst, port, protocol);
                         if decided.allowed && decided.only.is_none() {
+                            continue;
+                        }
+                        denied += 1;
+                        // Earlier flows may list enough already; no flow
+                        // lists more than all may.
+                        if missing.len() == listed {
                             continue;
                         }
                         let verdict = engine.verdict(*src, *dst, port, protocol);
@@ -190,11 +230,18 @@ fn missing(x: &Expansion, engine: &Engine) -> (usize, Vec<Missing>) {
                     }
                 }
             }
-            (checked, missing)
+            (checked, missing, denied)
         })
         .collect();
-    let checked = per_flow.iter().map(|(c, _)| c).sum();
-    (checked, per_flow.into_iter().flat_map(|(_, m)| m).collect())
+    let checked = per_flow.iter().map(|(c, ..)| c).sum();
+    let denied: usize = per_flow.iter().map(|(.., d)| d).sum();
+    let missing: Vec<Missing> = per_flow
+        .into_iter()
+        .flat_map(|(_, m, _)| m)
+        .take(listed)
+        .collect();
+    let not_listed = denied - missing.len();
+    (checked, (missing, not_listed))
 }
 
 /// The parties a flow's connections start from. The implicit DNS flow
@@ -222,15 +269,20 @@ pub(crate) fn sources(f: &ExpandedFlow) -> Vec<Party> {
 }
 
 /// Every connection the policies allow that no flow means, read from the
-/// matrix over classes of pods (what no policy tells apart) and explained
-/// per pod by `engine`, the engine over every pod.
-fn extras(x: &Expansion, engine: &Engine) -> Vec<Extra> {
+/// matrix over classes of pods (what no policy tells apart), in the order
+/// of destination, port and source; the first `listed` (to the end of the
+/// destination port the last one is on) explained per pod by `engine`,
+/// the engine over every pod, the others counted.
+fn extras(x: &Expansion, engine: &Engine, listed: usize) -> (Vec<Extra>, usize) {
     let cluster = x.cluster;
     let classes = Classes::new(cluster);
     let by_class = Engine::new(&classes.reduced);
     let matrix = ClassMatrix::from_matrix(cluster, &classes, by_class.matrix());
     let coverage = x.coverage();
-    let mut extra: Vec<Extra> = (0..cluster.endpoints.len())
+    // Found as indices, explained only when listed.
+    let mut found: Vec<(usize, u16, Protocol, usize, Option<Family>)> = (0..cluster
+        .endpoints
+        .len())
         .into_par_iter()
         .flat_map_iter(|dst| {
             let mut out = Vec::new();
@@ -249,26 +301,42 @@ fn extras(x: &Expansion, engine: &Engine) -> Vec<Extra> {
                         {
                             continue;
                         }
-                        out.push(extra(engine, src, dst, column, column.only_over(class)));
+                        let only = column.only_over(class);
+                        out.push((dst, column.port, column.protocol, src, only));
                     }
                 }
             }
             out
         })
         .collect();
-    extra.sort_by(|a, b| {
-        (&a.dst, a.port, a.protocol, &a.src).cmp(&(&b.dst, b.port, b.protocol, &b.src))
+    let endpoints = &cluster.endpoints;
+    // As their `namespace/name` strings sort, without formatting them.
+    found.par_sort_unstable_by(|a, b| {
+        endpoints[a.0]
+            .id_cmp(&endpoints[b.0])
+            .then((a.1, a.2).cmp(&(b.1, b.2)))
+            .then_with(|| endpoints[a.3].id_cmp(&endpoints[b.3]))
     });
-    extra
+    let mut end = found.len().min(listed);
+    let group = |i: usize| (found[i].0, found[i].1, found[i].2);
+    while end > 0 && end < found.len() && group(end) == group(end - 1) {
+        end += 1;
+    }
+    let extra = found[..end]
+        .par_iter()
+        .map(|&(dst, port, protocol, src, only)| extra(engine, src, dst, (port, protocol), only))
+        .collect();
+    (extra, found.len() - end)
 }
 
-fn extra(engine: &Engine, src: usize, dst: usize, column: &Column, only: Option<Family>) -> Extra {
-    let v = engine.verdict(
-        Party::Endpoint(src),
-        Party::Endpoint(dst),
-        column.port,
-        column.protocol,
-    );
+fn extra(
+    engine: &Engine,
+    src: usize,
+    dst: usize,
+    (port, protocol): (u16, Protocol),
+    only: Option<Family>,
+) -> Extra {
+    let v = engine.verdict(Party::Endpoint(src), Party::Endpoint(dst), port, protocol);
     debug_assert!(v.allowed && v.decided_by == Decision::Policies);
     // The reasons of the family that lets it through.
     let (ingress, egress) = match v.by_family.iter().find(|f| Some(f.family) == only) {
@@ -278,8 +346,8 @@ fn extra(engine: &Engine, src: usize, dst: usize, column: &Column, only: Option<
     Extra {
         src: v.src,
         dst: v.dst,
-        port: column.port,
-        protocol: column.protocol,
+        port,
+        protocol,
         only,
         ingress,
         egress,

@@ -104,6 +104,17 @@ pub fn run(args: Args) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The item that counts the connections of a kind verify does not list.
+fn not_listed(kind: &str, severity: &str, n: usize) -> Option<Item> {
+    (n > 0).then(|| Item {
+        source: "verify",
+        severity: severity.into(),
+        title: format!("{kind}: {n} more connections not listed"),
+        detail: "netpol verify lists the first ones and counts the rest".into(),
+        location: String::new(),
+    })
+}
+
 fn verify_items(flows_file: &str, r: &netpol_flows::Report) -> Vec<Item> {
     let mut items = Vec::new();
     for m in &r.missing {
@@ -119,6 +130,7 @@ fn verify_items(flows_file: &str, r: &netpol_flows::Report) -> Vec<Item> {
             location: format!("{flows_file}:{}", m.line),
         });
     }
+    items.extend(not_listed("missing", "error", r.missing_not_listed));
     for n in &r.without_default_deny {
         let dirs: Vec<&str> = n.directions.iter().map(|d| d.as_str()).collect();
         items.push(Item {
@@ -148,6 +160,7 @@ fn verify_items(flows_file: &str, r: &netpol_flows::Report) -> Vec<Item> {
             location: String::new(),
         });
     }
+    items.extend(not_listed("extra", "warning", r.extra_not_listed));
     for f in &r.findings {
         items.push(Item {
             source: "verify",

@@ -21,8 +21,8 @@ pub fn text(flows_file: &str, r: &Report, policies: usize, strict: bool) -> Stri
     let _ = writeln!(
         s,
         "\nMissing: {} connection{} a flow means but the policies deny",
-        r.missing.len(),
-        plural(r.missing.len())
+        r.missing_total(),
+        plural(r.missing_total())
     );
     for m in &r.missing {
         let partly = match m.family {
@@ -41,12 +41,13 @@ pub fn text(flows_file: &str, r: &Report, policies: usize, strict: bool) -> Stri
             let _ = writeln!(s, "    {line}");
         }
     }
+    not_listed(&mut s, r.missing_not_listed, netpol_flows::MISSING_LISTED);
 
     let _ = writeln!(
         s,
         "\nExtra: {} allowed connection{} no flow means",
-        r.extra.len(),
-        plural(r.extra.len())
+        r.extra_total(),
+        plural(r.extra_total())
     );
     let mut grouped: BTreeMap<(&str, u16, String), Vec<String>> = BTreeMap::new();
     let mut reasons: BTreeMap<(&str, u16, String), &str> = BTreeMap::new();
@@ -75,6 +76,7 @@ pub fn text(flows_file: &str, r: &Report, policies: usize, strict: bool) -> Stri
         let _ = writeln!(s, "  {dst} {port}/{proto} from {}{more}", shown.join(", "));
         let _ = writeln!(s, "      ingress: {}", reasons[key]);
     }
+    not_listed(&mut s, r.extra_not_listed, netpol_flows::EXTRA_LISTED);
 
     let _ = writeln!(
         s,
@@ -103,7 +105,7 @@ pub fn text(flows_file: &str, r: &Report, policies: usize, strict: bool) -> Stri
         problems.push(format!("{} would break", r.would_break.len()));
     }
     if !r.missing.is_empty() {
-        problems.push(format!("{} missing", r.missing.len()));
+        problems.push(format!("{} missing", r.missing_total()));
     }
     if !r.without_default_deny.is_empty() {
         problems.push(format!(
@@ -119,7 +121,7 @@ pub fn text(flows_file: &str, r: &Report, policies: usize, strict: bool) -> Stri
         ));
     }
     if strict && !r.extra.is_empty() {
-        problems.push(format!("{} extra", r.extra.len()));
+        problems.push(format!("{} extra", r.extra_total()));
     }
     let warnings = r.warnings();
     if strict && warnings > 0 {
@@ -131,6 +133,17 @@ pub fn text(flows_file: &str, r: &Report, policies: usize, strict: bool) -> Stri
         let _ = writeln!(s, "\nFAIL: {}", problems.join(", "));
     }
     s
+}
+
+/// The line that says how many connections a section counts but does not
+/// list.
+fn not_listed(s: &mut String, n: usize, listed: usize) {
+    if n > 0 {
+        let _ = writeln!(
+            s,
+            "\n  ... and {n} more not listed (netpol verify lists the first {listed})"
+        );
+    }
 }
 
 fn plural(n: usize) -> &'static str {
