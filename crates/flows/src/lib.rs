@@ -12,6 +12,7 @@ mod file;
 mod generate;
 mod guardrails;
 mod ingress;
+mod missing;
 mod parse;
 mod select;
 mod shape;

@@ -168,8 +168,9 @@ pub(crate) fn probes(sel: &PortSel, declared: &[(u16, Protocol)]) -> Vec<(u16, P
 
 pub fn verify(x: &Expansion) -> Report {
     let engine = Engine::new(x.cluster);
-    let (checked, (missing, missing_not_listed)) = missing(x, &engine, MISSING_LISTED);
-    let (extra, extra_not_listed) = extras(x, &engine, EXTRA_LISTED);
+    let classes = Classes::new(x.cluster);
+    let (checked, (missing, missing_not_listed)) = missing(x, &engine, &classes, MISSING_LISTED);
+    let (extra, extra_not_listed) = extras(x, &engine, &classes, EXTRA_LISTED);
     Report {
         checked,
         missing,
@@ -186,22 +187,67 @@ pub fn verify(x: &Expansion) -> Report {
     }
 }
 
-/// Every connection a flow means, decided without a trace (most are
-/// allowed); the first `listed` denied ones explained, the others counted.
-/// Flows are checked in parallel and their results kept in file order.
-fn missing(x: &Expansion, engine: &Engine, listed: usize) -> (usize, (Vec<Missing>, usize)) {
+/// Every connection a flow means: counted over classes between pods,
+/// decided one by one otherwise (addresses are few samples); the first
+/// `listed` denied ones explained. Flows are checked in parallel and their
+/// results kept in file order.
+fn missing(
+    x: &Expansion,
+    engine: &Engine,
+    classes: &Classes,
+    listed: usize,
+) -> (usize, (Vec<Missing>, usize)) {
     let per_flow: Vec<(usize, Vec<Missing>, usize)> = x
         .expanded
         .par_iter()
         .map(|f| {
-            let (mut checked, mut denied) = (0, 0);
-            let mut missing = Vec::new();
             let sources = sources(f);
-            for (dst, ports) in &destinations(&f.destinations, true) {
-                let probes = probe_set(engine, *dst, ports);
+            let destinations: Vec<(Party, Vec<(u16, Protocol)>)> =
+                destinations(&f.destinations, true)
+                    .into_iter()
+                    .map(|(dst, ports)| (dst, probe_set(engine, dst, &ports)))
+                    .collect();
+            let checked = destinations
+                .iter()
+                .map(|(_, probes)| sources.len() * probes.len())
+                .sum();
+            // Pods to pods: the count over classes says which destinations
+            // have anything denied; only those are walked, and only while
+            // something is left to list.
+            let pods = |parties: &mut dyn Iterator<Item = Party>| -> Option<Vec<usize>> {
+                parties
+                    .map(|p| match p {
+                        Party::Endpoint(i) => Some(i),
+                        Party::External(_) => None,
+                    })
+                    .collect()
+            };
+            let src_pods = pods(&mut sources.iter().copied());
+            let dst_pods = pods(&mut destinations.iter().map(|(d, _)| *d));
+            let per_dst: Vec<usize> = match (src_pods, dst_pods) {
+                (Some(srcs), Some(dsts)) => {
+                    let dsts: Vec<(usize, Vec<(u16, Protocol)>)> = dsts
+                        .into_iter()
+                        .zip(&destinations)
+                        .map(|(d, (_, probes))| (d, probes.clone()))
+                        .collect();
+                    crate::missing::denied_per_destination(engine, classes, &srcs, &dsts)
+                }
+                _ => vec![usize::MAX; destinations.len()],
+            };
+            let mut denied = 0;
+            let mut missing = Vec::new();
+            for ((dst, probes), &count) in destinations.iter().zip(&per_dst) {
+                if count == 0 {
+                    continue;
+                }
+                if count != usize::MAX && missing.len() == listed {
+                    denied += count;
+                    continue;
+                }
+                let before = denied;
                 for src in &sources {
-                    for &(port, protocol) in &probes {
-                        checked += 1;
+                    for &(port, protocol) in probes {
                         // A flow means the connection over every family both
                         // ends can use: one allowed over IPv4 only is still
                         // missing over IPv6.
@@ -229,6 +275,7 @@ fn missing(x: &Expansion, engine: &Engine, listed: usize) -> (usize, (Vec<Missin
                         });
                     }
                 }
+                debug_assert!(count == usize::MAX || denied - before == count);
             }
             (checked, missing, denied)
         })
@@ -273,11 +320,10 @@ pub(crate) fn sources(f: &ExpandedFlow) -> Vec<Party> {
 /// of destination, port and source; the first `listed` (to the end of the
 /// destination port the last one is on) explained per pod by `engine`,
 /// the engine over every pod, the others counted.
-fn extras(x: &Expansion, engine: &Engine, listed: usize) -> (Vec<Extra>, usize) {
+fn extras(x: &Expansion, engine: &Engine, classes: &Classes, listed: usize) -> (Vec<Extra>, usize) {
     let cluster = x.cluster;
-    let classes = Classes::new(cluster);
     let by_class = Engine::new(&classes.reduced);
-    let matrix = ClassMatrix::from_matrix(cluster, &classes, by_class.matrix());
+    let matrix = ClassMatrix::from_matrix(cluster, classes, by_class.matrix());
     let coverage = x.coverage();
     // Found as indices, explained only when listed.
     let mut found: Vec<(usize, u16, Protocol, usize, Option<Family>)> = (0..cluster

@@ -166,12 +166,13 @@ fn verify_is_the_per_pod_reading() {
                 assert_eq!(got.extra_total(), want_extra.len());
                 // The same with a handful listed, which cuts most of them.
                 let engine = Engine::new(x.cluster);
+                let classes = netpol_engine::Classes::new(x.cluster);
                 for few in [1, 7] {
                     let ((m, m_rest), (e, e_rest)) = listed((&want_missing, &want_extra), few);
-                    let (_, (got_m, got_m_rest)) = super::missing(&x, &engine, few);
+                    let (_, (got_m, got_m_rest)) = super::missing(&x, &engine, &classes, few);
                     assert_eq!(json(&got_m), json(&m), "seed {seed}\n{text}");
                     assert_eq!(got_m_rest, m_rest, "seed {seed}\n{text}");
-                    let (got_e, got_e_rest) = super::extras(&x, &engine, few);
+                    let (got_e, got_e_rest) = super::extras(&x, &engine, &classes, few);
                     assert_eq!((got_e, got_e_rest), (e, e_rest), "seed {seed}\n{text}");
                     cut.0 += usize::from(m_rest > 0);
                     cut.1 += usize::from(e_rest > 0);

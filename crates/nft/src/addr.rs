@@ -15,9 +15,20 @@ impl Intervals {
         self.0.is_empty()
     }
 
+    /// Adds `start..=end`, merging it with the intervals it overlaps or
+    /// touches: a search and one splice, not a sort (a set of the pods a
+    /// selector picks gets thousands of addresses one by one).
     fn insert(&mut self, start: u128, end: u128) {
-        self.0.push((start, end));
-        self.normalize();
+        let lo = self
+            .0
+            .partition_point(|&(_, e)| e.saturating_add(1) < start);
+        let hi = self.0.partition_point(|&(s, _)| s <= end.saturating_add(1));
+        if lo == hi {
+            self.0.insert(lo, (start, end));
+            return;
+        }
+        let merged = (start.min(self.0[lo].0), end.max(self.0[hi - 1].1));
+        self.0.splice(lo..hi, [merged]);
     }
 
     fn normalize(&mut self) {
@@ -82,6 +93,18 @@ impl AddrSet {
             IpAddr::V4(a) => self.v4.insert(u32::from(a) as u128, u32::from(a) as u128),
             IpAddr::V6(a) => self.v6.insert(u128::from(a), u128::from(a)),
         }
+    }
+
+    /// Adds many addresses at once: one sort, not one insertion each.
+    pub fn add_ips<'a>(&mut self, ips: impl IntoIterator<Item = &'a IpAddr>) {
+        for ip in ips {
+            match *ip {
+                IpAddr::V4(a) => self.v4.0.push((u32::from(a) as u128, u32::from(a) as u128)),
+                IpAddr::V6(a) => self.v6.0.push((u128::from(a), u128::from(a))),
+            }
+        }
+        self.v4.normalize();
+        self.v6.normalize();
     }
 
     /// Adds `cidr` minus every `except` entry, as an ipBlock admits.
@@ -179,6 +202,38 @@ mod tests {
         set.add_ip("fd00::1".parse().unwrap());
         assert_eq!(set.v4_elements(), ["192.168.0.0/30"]);
         assert_eq!(set.v6_elements(), ["fd00::1"]);
+    }
+
+    proptest::proptest! {
+        /// Intervals inserted one by one, or addresses added at once, are
+        /// the intervals sorted and merged once.
+        #[test]
+        fn insertion_is_sorting_and_merging(
+            spans in proptest::collection::vec((0u128..64, 0u128..4), 0..40),
+            edge in proptest::bool::ANY,
+        ) {
+            let spans: Vec<(u128, u128)> = spans
+                .into_iter()
+                .map(|(s, len)| if edge { (u128::MAX - s - len, u128::MAX - s) } else { (s, s + len) })
+                .collect();
+            let mut one_by_one = Intervals::default();
+            for &(s, e) in &spans {
+                one_by_one.insert(s, e);
+            }
+            let mut all = Intervals(spans.clone());
+            all.normalize();
+            proptest::prop_assert_eq!(&one_by_one, &all);
+            let ips: Vec<IpAddr> = spans
+                .iter()
+                .map(|&(s, _)| IpAddr::V4(Ipv4Addr::from((s % 64) as u32)))
+                .collect();
+            let (mut each, mut at_once) = (AddrSet::default(), AddrSet::default());
+            for ip in &ips {
+                each.add_ip(*ip);
+            }
+            at_once.add_ips(&ips);
+            proptest::prop_assert_eq!(each, at_once);
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
 use netpol_engine::Engine;
 use netpol_model::{Direction, Endpoint, Peer, PortRef, Protocol};
@@ -91,16 +92,26 @@ pub(crate) struct Chains<'a, 'c> {
     pub named: HashMap<(String, Protocol), Vec<Match>>,
     /// The same for the rules of cluster policies.
     pub tier_peers: HashMap<(usize, Direction, usize), Vec<Match>>,
+    /// The host-network pods of each node, in cluster order: every chain
+    /// of a pod on the node lets them in.
+    host_pods: HashMap<&'c str, Vec<&'c Endpoint>>,
 }
 
 impl<'a, 'c> Chains<'a, 'c> {
     pub(crate) fn new(engine: &'a Engine<'c>) -> Self {
+        let mut host_pods: HashMap<&str, Vec<&Endpoint>> = HashMap::new();
+        for e in engine.cluster.endpoints.iter().filter(|e| e.host_network) {
+            if let Some(node) = &e.node {
+                host_pods.entry(node.as_str()).or_default().push(e);
+            }
+        }
         Chains {
             engine,
             sets: BTreeMap::new(),
             peers: HashMap::new(),
             named: HashMap::new(),
             tier_peers: HashMap::new(),
+            host_pods,
         }
     }
 }
@@ -172,11 +183,12 @@ impl Chains<'_, '_> {
         let mut pods = AddrSet::default();
         for (peer, cpeer) in rule.peers.iter().zip(&crule.peers) {
             if matches!(peer, Peer::Pods { .. }) {
-                for e in cpeer.endpoints.ones() {
-                    for ip in &engine.cluster.endpoints[e].ips {
-                        pods.add_ip(*ip);
-                    }
-                }
+                pods.add_ips(
+                    cpeer
+                        .endpoints
+                        .ones()
+                        .flat_map(|e| &engine.cluster.endpoints[e].ips),
+                );
             }
         }
         let why = format!("{} {}[{ri}] selected pods", policy.id(), direction.as_str());
@@ -232,21 +244,20 @@ impl Chains<'_, '_> {
     }
 
     fn compute_named_port_sets(&mut self, name: &str, protocol: Protocol) -> Vec<Match> {
-        let mut by_port: BTreeMap<u16, AddrSet> = BTreeMap::new();
+        let mut by_port: BTreeMap<u16, Vec<IpAddr>> = BTreeMap::new();
         for e in &self.engine.cluster.endpoints {
             if e.host_network {
                 continue;
             }
             if let Some(port) = e.resolve_named_port(name, protocol) {
-                let set = by_port.entry(port).or_default();
-                for ip in &e.ips {
-                    set.add_ip(*ip);
-                }
+                by_port.entry(port).or_default().extend(&e.ips);
             }
         }
         let proto = nft_protocol(protocol);
         let mut out = Vec::new();
-        for (port, addrs) in by_port {
+        for (port, ips) in by_port {
+            let mut addrs = AddrSet::default();
+            addrs.add_ips(&ips);
             let base = ident(
                 "port",
                 &[name, proto, &port.to_string()],
@@ -266,14 +277,9 @@ impl Chains<'_, '_> {
 
     /// Always-allowed addresses: the pod itself and host-network pods on its node.
     fn always_allowed(&self, pod: &Endpoint, field: &str, verdict: &str, out: &mut String) {
-        let cluster = self.engine.cluster;
         let mut lines = |eps: Vec<&Endpoint>, why: &str| {
             let mut set = AddrSet::default();
-            for e in eps {
-                for ip in &e.ips {
-                    set.add_ip(*ip);
-                }
-            }
+            set.add_ips(eps.iter().flat_map(|e| &e.ips));
             for (v6, elements) in [(false, set.v4_elements()), (true, set.v6_elements())] {
                 if !elements.is_empty() {
                     let fam = family_words(v6).0;
@@ -288,11 +294,11 @@ impl Chains<'_, '_> {
         };
         lines(vec![pod], "the pod itself");
         if let Some(node) = &pod.node {
-            let hosts: Vec<&Endpoint> = cluster
-                .endpoints
-                .iter()
-                .filter(|e| e.host_network && e.node.as_ref() == Some(node))
-                .collect();
+            let hosts = self
+                .host_pods
+                .get(node.as_str())
+                .cloned()
+                .unwrap_or_default();
             lines(hosts, &format!("host-network pods on its node {node}"));
         }
     }

@@ -210,13 +210,8 @@ impl Chains<'_, '_> {
                 continue;
             }
             for (f, set) in cpeer.by_family.iter().enumerate() {
-                for e in set.ones() {
-                    for ip in &cluster.endpoints[e].ips {
-                        if family_index(Family::of(*ip)) == f {
-                            pods.add_ip(*ip);
-                        }
-                    }
-                }
+                let ips = set.ones().flat_map(|e| &cluster.endpoints[e].ips);
+                pods.add_ips(ips.filter(|ip| family_index(Family::of(**ip)) == f));
             }
         }
         let mut networks = AddrSet::default();
@@ -229,11 +224,8 @@ impl Chains<'_, '_> {
                     }
                 }
                 TierPeer::Nodes { selector, .. } => {
-                    for node in cluster.nodes.iter().filter(|n| selector.matches(&n.labels)) {
-                        for ip in &node.addresses {
-                            nodes.add_ip(*ip);
-                        }
-                    }
+                    let selected = cluster.nodes.iter().filter(|n| selector.matches(&n.labels));
+                    nodes.add_ips(selected.flat_map(|n| &n.addresses));
                 }
                 _ => {}
             }
