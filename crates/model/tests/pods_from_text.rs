@@ -95,6 +95,25 @@ const TWISTS: [Twist; 23] = [
     Twist::NotAPod,
 ];
 
+/// The values both formats write alike: apiVersion, address and phase.
+fn plain_values(i: usize, twist: Twist) -> (&'static str, String, &'static str) {
+    let api = if matches!(twist, Twist::OtherApiVersion) {
+        "v2"
+    } else {
+        "v1"
+    };
+    let ip = match twist {
+        Twist::BadIp => "10.0.0.300".to_string(),
+        _ => format!("10.0.{}.{}", i / 250, i % 250 + 1),
+    };
+    let phase = if matches!(twist, Twist::Finished) {
+        "Succeeded"
+    } else {
+        "Running"
+    };
+    (api, ip, phase)
+}
+
 /// Item `i` of a List, pretty-printed as kubectl does, with `twist`.
 fn pod(i: usize, twist: Twist) -> String {
     let name = match twist {
@@ -106,11 +125,6 @@ fn pod(i: usize, twist: Twist) -> String {
         Twist::EscapedKind => "P\\u006fd",
         Twist::NotAPod => "Service",
         _ => "Pod",
-    };
-    let api = if matches!(twist, Twist::OtherApiVersion) {
-        "v2"
-    } else {
-        "v1"
     };
     let labels = match twist {
         Twist::RepeatedLabel => r#""app": "web", "tier": "a", "app": "db""#,
@@ -145,15 +159,7 @@ fn pod(i: usize, twist: Twist) -> String {
         }
         _ => "",
     };
-    let ip = match twist {
-        Twist::BadIp => "10.0.0.300".to_string(),
-        _ => format!("10.0.{}.{}", i / 250, i % 250 + 1),
-    };
-    let phase = if matches!(twist, Twist::Finished) {
-        "Succeeded"
-    } else {
-        "Running"
-    };
+    let (api, ip, phase) = plain_values(i, twist);
     let spec = format!(
         "\"spec\": {{{spec_extra}\n        \"containers\": [\n            {{\"name\": \"main\", \"image\": \"x\", \"ports\": [{{{port}}}]}}\n        ]\n    }},\n    \"status\": {{\"hostIP\": \"192.168.0.1\", \"phase\": \"{phase}\", \"podIP\": \"{ip}\", \"podIPs\": [{{\"ip\": \"{ip}\"}}]}}"
     );
@@ -188,11 +194,6 @@ fn yaml_pod(i: usize, twist: Twist) -> String {
         Twist::EscapedKind => "\"P\\x6fd\"",
         Twist::NotAPod => "Service",
         _ => "Pod",
-    };
-    let api = if matches!(twist, Twist::OtherApiVersion) {
-        "v2"
-    } else {
-        "v1"
     };
     let labels = match twist {
         Twist::RepeatedLabel => "\n      app: web\n      tier: a\n      app: db",
@@ -241,15 +242,7 @@ fn yaml_pod(i: usize, twist: Twist) -> String {
         }
         _ => "",
     };
-    let ip = match twist {
-        Twist::BadIp => "10.0.0.300".to_string(),
-        _ => format!("10.0.{}.{}", i / 250, i % 250 + 1),
-    };
-    let phase = if matches!(twist, Twist::Finished) {
-        "Succeeded"
-    } else {
-        "Running"
-    };
+    let (api, ip, phase) = plain_values(i, twist);
     let spec = format!(
         "spec:{spec_extra}\n    containers:\n    - name: main\n      image: x\n      ports:\n      - {port}\n  status:\n    hostIP: 192.168.0.1\n    phase: {phase}\n    podIP: {ip}\n    podIPs:\n    - ip: {ip}"
     );

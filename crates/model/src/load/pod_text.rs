@@ -204,29 +204,25 @@ mod tests {
         (taken, acc)
     }
 
-    /// A clean Pod is taken by this path, with the origin and the name's
-    /// line the parsed path would give; a Pod with a problem is left
-    /// entirely to the parsed path.
-    #[test]
-    fn clean_pods_are_taken_and_others_left_untouched() {
+    /// How `take` reads a clean Pod (`pod`, starting at `at` in `file`),
+    /// each of the `bad` ones, and the clean one when manifests are kept.
+    fn takes_clean_pods_only(
+        take: impl Fn(&str, &LoadOptions) -> (bool, Accumulator),
+        pod: &str,
+        bad: &[String],
+        (file, at): (&str, usize),
+    ) {
         let opts = LoadOptions::default();
-        let (taken, acc) = take(POD, &opts);
+        let (taken, acc) = take(pod, &opts);
         assert!(taken);
         assert_eq!(acc.workloads.len(), 1);
         let e = &acc.workloads[0].endpoint;
         assert_eq!((e.namespace.as_str(), e.name.as_str()), ("shop", "web-0"));
-        assert_eq!((e.origin.line, e.ports.len()), (7, 1));
-        assert_eq!(acc.loaded[0].duplicate.line, 7 + 5);
-        assert_eq!(acc.loaded[0].origin.to_string(), "pods.json:7");
-
-        for bad in [
-            POD.replace("\"app\": \"web\"", "\"app\": \"web\", \"app\": \"db\""),
-            POD.replace("\"name\": \"main\"", "\"name\": \"main\", \"nam\": 1"),
-            POD.replace("\"app\": \"web\"", "\"app\": \"-web\""),
-            POD.replace("10.0.0.1", "10.0.0.256"),
-            POD.replace("\"kind\": \"Pod\"", "\"kind\": \"Service\""),
-        ] {
-            let (taken, acc) = take(&bad, &opts);
+        assert_eq!((e.origin.line, e.ports.len()), (at, 1));
+        assert_eq!(acc.loaded[0].duplicate.line, at + 5);
+        assert_eq!(acc.loaded[0].origin.to_string(), format!("{file}:{at}"));
+        for bad in bad {
+            let (taken, acc) = take(bad, &opts);
             assert!(!taken, "{bad}");
             assert!(acc.workloads.is_empty() && acc.loaded.is_empty() && acc.seen.is_empty());
             assert!(acc.errors.is_empty() && acc.warnings.is_empty());
@@ -235,7 +231,22 @@ mod tests {
             keep_manifests: true,
             ..LoadOptions::default()
         };
-        assert!(!take(POD, &keep).0);
+        assert!(!take(pod, &keep).0);
+    }
+
+    /// A clean Pod is taken by this path, with the origin and the name's
+    /// line the parsed path would give; a Pod with a problem is left
+    /// entirely to the parsed path.
+    #[test]
+    fn clean_pods_are_taken_and_others_left_untouched() {
+        let bad = [
+            POD.replace("\"app\": \"web\"", "\"app\": \"web\", \"app\": \"db\""),
+            POD.replace("\"name\": \"main\"", "\"name\": \"main\", \"nam\": 1"),
+            POD.replace("\"app\": \"web\"", "\"app\": \"-web\""),
+            POD.replace("10.0.0.1", "10.0.0.256"),
+            POD.replace("\"kind\": \"Pod\"", "\"kind\": \"Service\""),
+        ];
+        takes_clean_pods_only(take, POD, &bad, ("pods.json", 7));
     }
 
     const YAML_POD: &str = "- apiVersion: v1
@@ -267,33 +278,14 @@ mod tests {
     /// The same for an item of a YAML List, read from its events.
     #[test]
     fn clean_yaml_pods_are_taken_and_others_left_untouched() {
-        let opts = LoadOptions::default();
-        let (taken, acc) = take_yaml(YAML_POD, &opts);
-        assert!(taken);
-        assert_eq!(acc.workloads.len(), 1);
-        let e = &acc.workloads[0].endpoint;
-        assert_eq!((e.namespace.as_str(), e.name.as_str()), ("shop", "web-0"));
-        assert_eq!((e.origin.line, e.ports.len()), (4, 1));
-        assert_eq!(acc.loaded[0].duplicate.line, 4 + 5);
-        assert_eq!(acc.loaded[0].origin.to_string(), "pods.yaml:4");
-
-        for bad in [
+        let bad = [
             YAML_POD.replace("app: web", "app: web\n      app: db"),
             YAML_POD.replace("- name: main", "- name: main\n      nam: 1"),
             YAML_POD.replace("app: web", "app: -web"),
             YAML_POD.replace("app: web", "app: 1.0"),
             YAML_POD.replace("10.0.0.1", "10.0.0.256"),
             YAML_POD.replace("kind: Pod", "kind: Service"),
-        ] {
-            let (taken, acc) = take_yaml(&bad, &opts);
-            assert!(!taken, "{bad}");
-            assert!(acc.workloads.is_empty() && acc.loaded.is_empty() && acc.seen.is_empty());
-            assert!(acc.errors.is_empty() && acc.warnings.is_empty());
-        }
-        let keep = LoadOptions {
-            keep_manifests: true,
-            ..LoadOptions::default()
-        };
-        assert!(!take_yaml(YAML_POD, &keep).0);
+        ];
+        takes_clean_pods_only(take_yaml, YAML_POD, &bad, ("pods.yaml", 4));
     }
 }

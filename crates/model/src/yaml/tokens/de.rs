@@ -94,20 +94,7 @@ impl<'a, 't> Cursor<'a, 't> {
 
     /// Skips the node that starts here.
     fn skip(&mut self) {
-        let mut depth = 0usize;
-        while let Some(token) = self.peek() {
-            self.at += 1;
-            match token {
-                Token::MappingStart | Token::SequenceStart => depth += 1,
-                Token::MappingEnd | Token::SequenceEnd => {
-                    depth = depth.saturating_sub(1);
-                }
-                _ => {}
-            }
-            if depth == 0 {
-                break;
-            }
-        }
+        self.at = super::end_of_node(self.tokens, self.at);
     }
 }
 

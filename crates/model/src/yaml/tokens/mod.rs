@@ -170,7 +170,7 @@ impl<'t> Tokens<'t> {
                 return None;
             };
             let value = i + 1;
-            i = self.skip(value);
+            i = end_of_node(&self.tokens, value);
             let key = key_text(Cow::Borrowed(text.as_ref()), *style, None);
             Some((key, *line, value))
         }))
@@ -186,29 +186,27 @@ impl<'t> Tokens<'t> {
         }
     }
 
-    /// Where the node starting at `at` ends (the index after it).
-    fn skip(&self, at: usize) -> usize {
-        let mut depth = 0usize;
-        let mut i = at;
-        while let Some((token, _)) = self.tokens.get(i) {
-            i += 1;
-            match token {
-                Token::MappingStart | Token::SequenceStart => depth += 1,
-                Token::MappingEnd | Token::SequenceEnd => {
-                    depth = depth.saturating_sub(1);
-                }
-                _ => {}
-            }
-            if depth == 0 {
-                break;
-            }
-        }
-        i
-    }
-
     /// A deserializer of the document's node; [`Cursor::finished`] tells
     /// whether a read took all of it.
     pub(crate) fn de(&self) -> Cursor<'_, 't> {
         Cursor::new(&self.tokens, self.root())
     }
+}
+
+/// Where the node starting at `at` ends: the index after it.
+fn end_of_node(tokens: &[(Token, usize)], at: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = at;
+    while let Some((token, _)) = tokens.get(i) {
+        i += 1;
+        match token {
+            Token::MappingStart | Token::SequenceStart => depth += 1,
+            Token::MappingEnd | Token::SequenceEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth == 0 {
+            break;
+        }
+    }
+    i
 }
