@@ -28,6 +28,8 @@ pub(crate) struct NamedSet {
     /// Elements as the policy wrote them (excepts), which may overlap: nft merges them.
     pub auto_merge: bool,
     pub comment: String,
+    /// How many other rules match on the same addresses through this set.
+    pub shared_by: usize,
 }
 
 /// One address match of a rule; `v6: None` matches every family.
@@ -59,6 +61,13 @@ pub(crate) fn ident(prefix: &str, parts: &[&str], unique: &str) -> String {
         s.push_str(unique);
     }
     s
+}
+
+fn content_hash(elements: &[String]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    elements.hash(&mut h);
+    h.finish()
 }
 
 pub(crate) fn comment(text: &str) -> String {
@@ -95,6 +104,10 @@ pub(crate) struct Chains<'a, 'c> {
     /// The host-network pods of each node, in cluster order: every chain
     /// of a pod on the node lets them in.
     host_pods: HashMap<&'c str, Vec<&'c Endpoint>>,
+    /// The address sets written so far, by family and a hash of their
+    /// elements: rules that select the same pods share one set (in a live
+    /// dump thousands of rules select a namespace's pods).
+    by_content: HashMap<(bool, u64), Vec<String>>,
 }
 
 impl<'a, 'c> Chains<'a, 'c> {
@@ -112,6 +125,7 @@ impl<'a, 'c> Chains<'a, 'c> {
             named: HashMap::new(),
             tier_peers: HashMap::new(),
             host_pods,
+            by_content: HashMap::new(),
         }
     }
 }
@@ -130,13 +144,28 @@ impl Chains<'_, '_> {
             if elements.is_empty() {
                 continue;
             }
+            let key = (v6, content_hash(&elements));
+            let same = self.by_content.get(&key).and_then(|names| {
+                names
+                    .iter()
+                    .find(|n| self.sets[n.as_str()].elements == elements)
+            });
+            if let Some(name) = same.cloned() {
+                if let Some(set) = self.sets.get_mut(&name) {
+                    set.shared_by += 1;
+                }
+                out.push((v6, name));
+                continue;
+            }
             let name = format!("{base}_{}", family_words(v6).1);
             self.sets.entry(name.clone()).or_insert_with(|| NamedSet {
                 v6,
                 elements,
                 auto_merge: false,
                 comment: why.to_string(),
+                shared_by: 0,
             });
+            self.by_content.entry(key).or_default().push(name.clone());
             out.push((v6, name));
         }
         out
@@ -218,6 +247,7 @@ impl Chains<'_, '_> {
                     v6,
                     elements: excepts,
                     auto_merge: true,
+                    shared_by: 0,
                     comment: format!(
                         "{} {}[{ri}] ipBlock {cidr} except",
                         policy.id(),

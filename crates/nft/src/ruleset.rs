@@ -237,7 +237,11 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         let _ = writeln!(
             text,
             "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval\n\t\t{}",
-            comment(&set.comment)
+            comment(&match set.shared_by {
+                0 => set.comment.clone(),
+                1 => format!("{}, and 1 other rule", set.comment),
+                n => format!("{}, and {n} other rules", set.comment),
+            })
         );
         if set.auto_merge {
             let _ = writeln!(text, "\t\tauto-merge");

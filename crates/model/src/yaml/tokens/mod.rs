@@ -37,10 +37,11 @@ pub(crate) struct Tokens<'t> {
 }
 
 impl Tokens<'_> {
-    /// Room for the events of `text`: a line holds one to three.
+    /// Room for the events of `text` (a line holds one to three), up to
+    /// what a Pod needs: a larger item grows as it is read.
     pub(super) fn for_text(text: &str) -> Self {
         Tokens {
-            tokens: Vec::with_capacity(text.len() / 8 + 8),
+            tokens: Vec::with_capacity((text.len() / 8 + 8).min(1 << 12)),
         }
     }
 }
