@@ -224,7 +224,8 @@ fn missing(
             };
             let src_pods = pods(&mut sources.iter().copied());
             let dst_pods = pods(&mut destinations.iter().map(|(d, _)| *d));
-            let per_dst: Vec<usize> = match (src_pods, dst_pods) {
+            // Per destination, its denied connections when counted.
+            let per_dst: Vec<Option<usize>> = match (src_pods, dst_pods) {
                 (Some(srcs), Some(dsts)) => {
                     let dsts: Vec<(usize, Vec<(u16, Protocol)>)> = dsts
                         .into_iter()
@@ -232,18 +233,22 @@ fn missing(
                         .map(|(d, (_, probes))| (d, probes.clone()))
                         .collect();
                     crate::missing::denied_per_destination(engine, classes, &srcs, &dsts)
+                        .into_iter()
+                        .map(Some)
+                        .collect()
                 }
-                _ => vec![usize::MAX; destinations.len()],
+                _ => vec![None; destinations.len()],
             };
             let mut denied = 0;
             let mut missing = Vec::new();
             for ((dst, probes), &count) in destinations.iter().zip(&per_dst) {
-                if count == 0 {
-                    continue;
-                }
-                if count != usize::MAX && missing.len() == listed {
-                    denied += count;
-                    continue;
+                match count {
+                    Some(0) => continue,
+                    Some(n) if missing.len() == listed => {
+                        denied += n;
+                        continue;
+                    }
+                    _ => {}
                 }
                 let before = denied;
                 for src in &sources {
@@ -275,7 +280,7 @@ fn missing(
                         });
                     }
                 }
-                debug_assert!(count == usize::MAX || denied - before == count);
+                debug_assert!(count.is_none_or(|n| denied - before == n));
             }
             (checked, missing, denied)
         })
