@@ -1,7 +1,7 @@
 //! What every rule needs: the workloads with their pod specs as written, and
 //! the objects of the input by kind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1 as core;
 use netpol_model::{Cluster, Diagnostic, Manifest};
@@ -71,6 +71,9 @@ pub struct Context<'c> {
     pub options: Options,
     pub workloads: Vec<Workload<'c>>,
     by_kind: BTreeMap<&'c str, Vec<&'c Manifest>>,
+    /// The endpoints of each namespace, ascending: a Service selects only
+    /// there, and a live dump has thousands of Services and 100,000 pods.
+    by_namespace: HashMap<&'c str, Vec<usize>>,
 }
 
 const WORKLOAD_KINDS: [&str; 8] = [
@@ -142,12 +145,25 @@ impl<'c> Context<'c> {
         if !errors.is_empty() {
             return Err(errors);
         }
+        let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, e) in cluster.endpoints.iter().enumerate() {
+            by_namespace
+                .entry(e.namespace.as_str())
+                .or_default()
+                .push(i);
+        }
         Ok(Context {
             cluster,
             options,
             workloads: workloads.into_values().collect(),
             by_kind,
+            by_namespace,
         })
+    }
+
+    /// The endpoints of namespace `ns`, ascending.
+    pub fn endpoints_in(&self, ns: &str) -> &[usize] {
+        self.by_namespace.get(ns).map_or(&[], Vec::as_slice)
     }
 
     /// The objects of one kind, in input order.

@@ -125,7 +125,9 @@ impl Context<'_> {
                 }
             }
         }
-        for (i, endpoint) in self.cluster.endpoints.iter().enumerate() {
+        // A Service selects pods of its own namespace only.
+        for &i in self.endpoints_in(&service.namespace) {
+            let endpoint = &self.cluster.endpoints[i];
             if !service.selects(endpoint) {
                 continue;
             }

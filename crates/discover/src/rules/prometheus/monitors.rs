@@ -224,7 +224,8 @@ fn scalar(v: &Value) -> String {
 /// container port name, on the pods the Service selects.
 fn target_port(ctx: &Context, service: &Service, tp: &Value) -> Vec<(Peer, u16)> {
     let mut out = Vec::new();
-    for (i, e) in ctx.cluster.endpoints.iter().enumerate() {
+    for &i in ctx.endpoints_in(&service.namespace) {
+        let e = &ctx.cluster.endpoints[i];
         if !service.selects(e) {
             continue;
         }
