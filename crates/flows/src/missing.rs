@@ -66,12 +66,39 @@ fn special(engine: &Engine, a: usize, b: usize) -> bool {
 }
 
 /// Per destination (in the order given, each with its probes): how many of
-/// its connections from `sources` are denied.
+/// its connections from `sources` are denied; `None` unless both ends are
+/// all pods (addresses are a few samples, decided one by one).
 pub(crate) fn denied_per_destination(
     engine: &Engine,
     classes: &Classes,
+    sources: &[Party],
+    destinations: &[(Party, Vec<(u16, Protocol)>)],
+) -> Option<Vec<usize>> {
+    let sources: Vec<usize> = sources.iter().map(pod).collect::<Option<_>>()?;
+    let destinations: Vec<(usize, &Probes)> = destinations
+        .iter()
+        .map(|(d, probes)| Some((pod(d)?, probes.as_slice())))
+        .collect::<Option<_>>()?;
+    Some(count_per_destination(
+        engine,
+        classes,
+        &sources,
+        &destinations,
+    ))
+}
+
+fn pod(party: &Party) -> Option<usize> {
+    match party {
+        Party::Endpoint(i) => Some(*i),
+        Party::External(_) => None,
+    }
+}
+
+fn count_per_destination(
+    engine: &Engine,
+    classes: &Classes,
     sources: &[usize],
-    destinations: &[(usize, Vec<(u16, Protocol)>)],
+    destinations: &[(usize, &Probes)],
 ) -> Vec<usize> {
     let by_class = SourceClasses::new(classes, sources);
     // Sources special to a destination can only be itself or on its node.
@@ -84,9 +111,9 @@ pub(crate) fn denied_per_destination(
     let in_sources: std::collections::HashSet<usize> = sources.iter().copied().collect();
     // Destinations alike: one class, the same probes.
     let mut groups: HashMap<(u32, &Probes), Vec<usize>> = HashMap::new();
-    for (i, (d, probes)) in destinations.iter().enumerate() {
+    for (i, &(d, probes)) in destinations.iter().enumerate() {
         groups
-            .entry((classes.class_of[*d], probes.as_slice()))
+            .entry((classes.class_of[d], probes))
             .or_default()
             .push(i);
     }

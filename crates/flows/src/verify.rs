@@ -211,37 +211,15 @@ fn missing(
                 .iter()
                 .map(|(_, probes)| sources.len() * probes.len())
                 .sum();
-            // Pods to pods: the count over classes says which destinations
-            // have anything denied; only those are walked, and only while
-            // something is left to list.
-            let pods = |parties: &mut dyn Iterator<Item = Party>| -> Option<Vec<usize>> {
-                parties
-                    .map(|p| match p {
-                        Party::Endpoint(i) => Some(i),
-                        Party::External(_) => None,
-                    })
-                    .collect()
-            };
-            let src_pods = pods(&mut sources.iter().copied());
-            let dst_pods = pods(&mut destinations.iter().map(|(d, _)| *d));
-            // Per destination, its denied connections when counted.
-            let per_dst: Vec<Option<usize>> = match (src_pods, dst_pods) {
-                (Some(srcs), Some(dsts)) => {
-                    let dsts: Vec<(usize, Vec<(u16, Protocol)>)> = dsts
-                        .into_iter()
-                        .zip(&destinations)
-                        .map(|(d, (_, probes))| (d, probes.clone()))
-                        .collect();
-                    crate::missing::denied_per_destination(engine, classes, &srcs, &dsts)
-                        .into_iter()
-                        .map(Some)
-                        .collect()
-                }
-                _ => vec![None; destinations.len()],
-            };
+            // Pods to pods, each destination's denied connections counted
+            // over classes: only those with something denied are walked,
+            // and only while something is left to list.
+            let per_dst =
+                crate::missing::denied_per_destination(engine, classes, &sources, &destinations);
             let mut denied = 0;
             let mut missing = Vec::new();
-            for ((dst, probes), &count) in destinations.iter().zip(&per_dst) {
+            for (k, (dst, probes)) in destinations.iter().enumerate() {
+                let count = per_dst.as_ref().map(|counts| counts[k]);
                 match count {
                     Some(0) => continue,
                     Some(n) if missing.len() == listed => {

@@ -58,7 +58,10 @@ impl LargeList<'_> {
 /// block sequence, all of it but the items read (and charged) by the fast
 /// path. `None` for anything else.
 pub fn large_list<'t>(text: &'t str, min_items: usize, budget: &Budget) -> Option<LargeList<'t>> {
-    if !fast::plain_text(text) {
+    // Every YAML file is asked: one without the word is no List, and is
+    // not scanned twice (here and by the whole-text path). A key spelled
+    // with escapes is missed, and read whole, with the same result.
+    if !text.contains("items") || !fast::plain_text(text) {
         return None;
     }
     let (start, end, column, items) = items_block(text)?;
