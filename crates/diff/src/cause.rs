@@ -96,7 +96,12 @@ impl<'a> Explainer<'a> {
                 return;
             }
         }
-        let subject = &a.subject;
+        // The cell's own endpoint, not the trace's: one trace serves every
+        // pod pair of a class pair.
+        let subject = match direction {
+            Direction::Egress => self.new.endpoints[cell.new_src].id(),
+            Direction::Ingress => self.new.endpoints[cell.new_dst].id(),
+        };
         let dir = direction.as_str();
         let mut unexplained = false;
         let mut push = |kind: CauseKind, policy: &str, effect: String| {

@@ -12,94 +12,93 @@
 //! open or close them.
 
 mod cause;
+mod cells;
 mod family;
 mod model;
 mod policies;
 mod tiers;
+mod traces;
 
 pub use model::{
     Cause, CauseKind, ConnectionChange, Diff, EndpointChanges, PolicyChange, PolicyChangeKind,
     PortChange, PortProto, SideChange, SideState, Status, Summary, Verdict,
 };
 
-use std::collections::HashMap;
+use netpol_engine::{ClassMatrix, Classes, Engine};
+use netpol_model::{Cluster, Protocol};
 
-use netpol_engine::{Engine, Party};
-use netpol_model::{Cluster, Family, Protocol};
+pub(crate) use cells::ChangedCell;
+use cells::changed_cells;
 
 /// The connectivity difference from `old` to `new`.
 pub fn diff(old: &Cluster, new: &Cluster) -> Diff {
-    let old_engine = Engine::new(old);
-    let new_engine = Engine::new(new);
+    let (old_classes, new_classes) = rayon::join(|| Classes::new(old), || Classes::new(new));
+    diff_over(old, new, &old_classes, &new_classes)
+}
+
+/// [`diff`] with the classes of each side given: `Classes::per_pod` on both
+/// reads every pod on its own, which tests hold the classes to.
+pub fn diff_over(
+    old: &Cluster,
+    new: &Cluster,
+    old_classes: &Classes,
+    new_classes: &Classes,
+) -> Diff {
+    let (old_matrix, new_matrix) = rayon::join(
+        || class_matrix(old, old_classes),
+        || class_matrix(new, new_classes),
+    );
     let mut policies = policies::compare(old, new);
     let (tier_changes, tier_what) = tiers::compare(old, new);
     policies.extend(tier_changes);
     policies.sort_by(|a, b| a.policy.cmp(&b.policy).then(a.change.cmp(&b.change)));
-    let endpoints = endpoint_changes(&old_engine, &new_engine);
-    let cells = changed_cells(&old_engine, &new_engine);
+    let endpoints = endpoint_changes(old, new);
+    let old_of_new: Vec<Option<usize>> = new
+        .endpoints
+        .iter()
+        .map(|e| old.endpoint(&e.id()))
+        .collect();
+    let cells = changed_cells(&old_matrix, &new_matrix, &old_of_new);
+    let (slot_of_cell, flips) = traces::flips(old, new, &cells);
     let explainer = cause::Explainer::new(old, new, &policies, tier_what);
     let mut connections: Vec<ConnectionChange> = Vec::new();
-    let mut group_of: HashMap<ConnectionKey, usize> = HashMap::new();
     let mut summary = Summary::default();
-    for cell in cells {
-        let before = old_engine.verdict(
-            Party::Endpoint(cell.old_src),
-            Party::Endpoint(cell.old_dst),
-            cell.port,
-            cell.protocol,
-        );
-        let after = new_engine.verdict(
-            Party::Endpoint(cell.new_src),
-            Party::Endpoint(cell.new_dst),
-            cell.port,
-            cell.protocol,
-        );
-        for family::Flip {
-            family,
-            before,
-            after,
-        } in family::flips(before, after)
-        {
-            let change = if after.allowed {
-                Verdict::Allowed
-            } else {
-                Verdict::Denied
-            };
-            match change {
+    // Cells are sorted by endpoint pair: the connections of one pair are
+    // the last ones pushed, from `pair_start` on.
+    let mut pair_start = 0;
+    for (k, cell) in cells.iter().enumerate() {
+        if k > 0 && (cells[k - 1].new_src, cells[k - 1].new_dst) != (cell.new_src, cell.new_dst) {
+            pair_start = connections.len();
+        }
+        for flip in &flips[slot_of_cell[k]] {
+            match flip.change {
                 Verdict::Allowed => summary.newly_allowed += 1,
                 Verdict::Denied => summary.newly_denied += 1,
             }
-            let egress = SideChange::new(&before.egress, &after.egress);
-            let ingress = SideChange::new(&before.ingress, &after.ingress);
-            let causes = explainer.causes(&cell, &before, &after);
-            let key = ConnectionKey {
-                src: before.src.clone(),
-                dst: before.dst.clone(),
-                change,
-                family,
-                egress: egress.clone(),
-                ingress: ingress.clone(),
-                causes: causes.clone(),
-            };
+            let causes = explainer.causes(cell, &flip.traces.before, &flip.traces.after);
             let port = PortProto {
                 port: cell.port,
                 protocol: cell.protocol,
             };
-            match group_of.get(&key) {
-                Some(&i) => connections[i].ports.push(port),
-                None => {
-                    group_of.insert(key, connections.len());
-                    connections.push(ConnectionChange {
-                        src: before.src,
-                        dst: before.dst,
-                        change,
-                        family,
-                        ports: vec![port],
-                        egress,
-                        ingress,
-                        causes,
-                    });
-                }
+            let same = connections[pair_start..].iter_mut().find(|c| {
+                c.change == flip.change
+                    && c.family == flip.traces.family
+                    && c.egress == flip.egress
+                    && c.ingress == flip.ingress
+                    && c.causes == causes
+            });
+            match same {
+                Some(c) => c.ports.push(port),
+                None => connections.push(ConnectionChange {
+                    src: new.endpoints[cell.new_src].id(),
+                    dst: new.endpoints[cell.new_dst].id(),
+                    change: flip.change,
+                    family: flip.traces.family,
+                    ports: vec![port],
+                    egress: flip.egress.clone(),
+                    ingress: flip.ingress.clone(),
+                    causes,
+                }),
             }
         }
     }
@@ -114,94 +113,28 @@ pub fn diff(old: &Cluster, new: &Cluster) -> Diff {
     }
 }
 
-#[derive(PartialEq, Eq, Hash)]
-struct ConnectionKey {
-    src: String,
-    dst: String,
-    change: Verdict,
-    family: Option<Family>,
-    egress: SideChange,
-    ingress: SideChange,
-    causes: Vec<Cause>,
+fn class_matrix<'a>(cluster: &'a Cluster, classes: &'a Classes) -> ClassMatrix<'a> {
+    ClassMatrix::from_matrix(cluster, classes, Engine::new(&classes.reduced).matrix())
 }
 
-/// A connection present on both sides whose verdict differs (over some
-/// address family), by endpoint index on each side.
-pub(crate) struct ChangedCell {
-    pub old_src: usize,
-    pub old_dst: usize,
-    pub new_src: usize,
-    pub new_dst: usize,
-    pub port: u16,
-    pub protocol: Protocol,
-}
-
-/// Cells compared through the two matrices, in (src, dst, port, protocol) order.
-fn changed_cells(old: &Engine, new: &Engine) -> Vec<ChangedCell> {
-    let old_matrix = old.matrix();
-    let new_matrix = new.matrix();
-    let old_of_new: Vec<Option<usize>> = new
-        .cluster
-        .endpoints
-        .iter()
-        .map(|e| old.cluster.endpoint(&e.id()))
-        .collect();
-    let old_columns: HashMap<(usize, u16, Protocol), usize> = old_matrix
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| ((c.dst, c.port, c.protocol), i))
-        .collect();
-    let mut cells = Vec::new();
-    for column in &new_matrix.columns {
-        let Some(old_dst) = old_of_new[column.dst] else {
-            continue;
-        };
-        let Some(&oc) = old_columns.get(&(old_dst, column.port, column.protocol)) else {
-            continue;
-        };
-        let old_column = &old_matrix.columns[oc];
-        for (new_src, old_src) in old_of_new.iter().enumerate() {
-            let Some(old_src) = *old_src else { continue };
-            // Also a change: allowed over both families before, one after (or back).
-            if old_column.allowed.contains(old_src) != column.allowed.contains(new_src)
-                || old_column.only_over(old_src) != column.only_over(new_src)
-            {
-                cells.push(ChangedCell {
-                    old_src,
-                    old_dst,
-                    new_src,
-                    new_dst: column.dst,
-                    port: column.port,
-                    protocol: column.protocol,
-                });
-            }
-        }
-    }
-    // Endpoint order is `namespace/name` on both sides, so sorting by the new
-    // indexes is sorting by name.
-    cells.sort_by_key(|c| (c.new_src, c.new_dst, c.port, c.protocol));
-    cells
-}
-
-fn endpoint_changes(old: &Engine, new: &Engine) -> EndpointChanges {
+fn endpoint_changes(old: &Cluster, new: &Cluster) -> EndpointChanges {
     let mut changes = EndpointChanges::default();
-    for e in &new.cluster.endpoints {
-        if old.cluster.endpoint(&e.id()).is_none() {
+    for e in &new.endpoints {
+        if old.endpoint(&e.id()).is_none() {
             changes.added.push(e.id());
         }
     }
-    for e in &old.cluster.endpoints {
-        if new.cluster.endpoint(&e.id()).is_none() {
+    for e in &old.endpoints {
+        if new.endpoint(&e.id()).is_none() {
             changes.removed.push(e.id());
         }
     }
-    for (ni, e) in new.cluster.endpoints.iter().enumerate() {
-        let Some(oi) = old.cluster.endpoint(&e.id()) else {
+    for (ni, e) in new.endpoints.iter().enumerate() {
+        let Some(oi) = old.endpoint(&e.id()) else {
             continue;
         };
-        let before = old.declared_ports(oi);
-        let after = new.declared_ports(ni);
+        let before = old.endpoints[oi].declared_ports();
+        let after = new.endpoints[ni].declared_ports();
         let entry = |&(port, protocol): &(u16, Protocol)| PortChange {
             endpoint: e.id(),
             port,

@@ -1,5 +1,7 @@
 //! The diff as data; renderers turn it into text, JSON or markdown.
 
+use std::sync::Arc;
+
 use netpol_engine::{SideStatus, SideTrace};
 
 use netpol_model::{Direction, Family, Protocol};
@@ -121,8 +123,10 @@ pub struct ConnectionChange {
     pub family: Option<Family>,
     /// Sorted; every port shares the same explanation.
     pub ports: Vec<PortProto>,
-    pub egress: SideChange,
-    pub ingress: SideChange,
+    /// Shared by the connections of a class pair: a million connections
+    /// changed by one policy have the same few sides.
+    pub egress: Arc<SideChange>,
+    pub ingress: Arc<SideChange>,
     pub causes: Vec<Cause>,
 }
 

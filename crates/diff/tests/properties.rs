@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use netpol_diff::{Verdict, diff};
-use netpol_engine::Engine;
+use netpol_diff::{Verdict, diff, diff_over};
+use netpol_engine::{Classes, Engine};
 use netpol_model::{
     Cluster, ContainerPort, Endpoint, LabelSelector, Labels, Namespace, Operator, Peer, Policy,
     PortRef, PortRule, Protocol, Requirement, Rule, WorkloadKind,
@@ -267,8 +267,83 @@ fn cells(c: &Cluster) -> BTreeMap<(String, String, u16, Protocol), bool> {
         .collect()
 }
 
+/// Two sides: pods (some alike, so that classes merge them) and policies,
+/// then an edit: the old policies with one dropped or unrelated ones, a pod
+/// dropped, relabelled, switched to or from the host network, or moved to
+/// the other node.
+fn edit() -> impl Strategy<Value = (Cluster, Cluster)> {
+    (
+        proptest::collection::vec(endpoint_spec(), 1..4),
+        proptest::collection::vec(any::<proptest::sample::Index>(), 1..9),
+        proptest::collection::vec(policy(), 0..4),
+        proptest::collection::vec(policy(), 0..4),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(0..APPS.len()),
+        any::<bool>(),
+        proptest::option::of(0..9usize),
+    )
+        .prop_map(
+            |(
+                pool,
+                picks,
+                old_policies,
+                new_policies,
+                keep_old,
+                drop_last,
+                relabel,
+                flip_host_network,
+                moved,
+            )| {
+                let endpoints: Vec<Endpoint> = picks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| endpoint(i, *k.get(&pool)))
+                    .collect();
+                let mut new_endpoints = endpoints.clone();
+                if drop_last && new_endpoints.len() > 1 {
+                    new_endpoints.pop();
+                }
+                if let Some(app) = relabel {
+                    new_endpoints[0].labels = labels(&[("app", APPS[app])]);
+                }
+                if flip_host_network {
+                    new_endpoints[0].host_network = !new_endpoints[0].host_network;
+                }
+                if let Some(e) = moved.and_then(|m| new_endpoints.get_mut(m)) {
+                    let other = if e.node.as_deref() == Some("n1") {
+                        "n2"
+                    } else {
+                        "n1"
+                    };
+                    e.node = Some(other.to_string());
+                }
+                let new_policies = if keep_old {
+                    let mut p = old_policies.clone();
+                    p.truncate(p.len().saturating_sub(1));
+                    p
+                } else {
+                    new_policies
+                };
+                (
+                    cluster(endpoints, old_policies),
+                    cluster(new_endpoints, new_policies),
+                )
+            },
+        )
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Pods alike are one class on each side; the diff read over classes
+    /// must be the diff read pod by pod, traces and causes included.
+    #[test]
+    fn the_diff_over_classes_is_the_diff_pod_by_pod((old, new) in edit()) {
+        let by_class = diff(&old, &new);
+        let by_pod = diff_over(&old, &new, &Classes::per_pod(&old), &Classes::per_pod(&new));
+        prop_assert_eq!(by_class, by_pod);
+    }
 
     #[test]
     fn a_semantics_preserving_rewrite_shows_no_change(
@@ -285,37 +360,7 @@ proptest! {
     }
 
     #[test]
-    fn the_diff_is_the_difference_of_the_two_matrices(
-        specs in proptest::collection::vec(endpoint_spec(), 1..6),
-        old_policies in proptest::collection::vec(policy(), 0..4),
-        new_policies in proptest::collection::vec(policy(), 0..4),
-        keep_old in any::<bool>(),
-        drop_last in any::<bool>(),
-        relabel in proptest::option::of(0..APPS.len()),
-        flip_host_network in any::<bool>(),
-    ) {
-        let endpoints: Vec<Endpoint> = specs.iter().enumerate().map(|(i, s)| endpoint(i, *s)).collect();
-        let mut new_endpoints = endpoints.clone();
-        if drop_last && new_endpoints.len() > 1 {
-            new_endpoints.pop();
-        }
-        if let Some(app) = relabel {
-            new_endpoints[0].labels = labels(&[("app", APPS[app])]);
-        }
-        if flip_host_network {
-            new_endpoints[0].host_network = !new_endpoints[0].host_network;
-        }
-        // Half the time an edit of the old policies (one dropped), otherwise unrelated ones.
-        let new_policies = if keep_old {
-            let mut p = old_policies.clone();
-            p.truncate(p.len().saturating_sub(1));
-            p
-        } else {
-            new_policies
-        };
-        let old = cluster(endpoints, old_policies);
-        let new = cluster(new_endpoints, new_policies);
-
+    fn the_diff_is_the_difference_of_the_two_matrices((old, new) in edit()) {
         let before = cells(&old);
         let after = cells(&new);
         let expected: BTreeSet<(String, String, u16, Protocol, bool)> = after

@@ -184,7 +184,7 @@ impl<'a> ClassMatrix<'a> {
 
     /// Calls `f` for every pair of pods whose connections are allowed
     /// whatever the policies say (see [`ClassMatrix::cell`]).
-    fn for_each_forced(&self, mut f: impl FnMut(usize, usize)) {
+    pub fn for_each_forced(&self, mut f: impl FnMut(usize, usize)) {
         if self.classes.per_pod {
             return;
         }

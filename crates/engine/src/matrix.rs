@@ -101,14 +101,7 @@ impl Matrix {
 impl Engine<'_> {
     /// The (port, protocol) pairs a destination declares, the matrix's columns for it.
     pub fn declared_ports(&self, dst: usize) -> Vec<(u16, Protocol)> {
-        let mut ports: Vec<(u16, Protocol)> = self.cluster.endpoints[dst]
-            .ports
-            .iter()
-            .map(|p| (p.port, p.protocol))
-            .collect();
-        ports.sort();
-        ports.dedup();
-        ports
+        self.cluster.endpoints[dst].declared_ports()
     }
 
     pub fn matrix(&self) -> Matrix {

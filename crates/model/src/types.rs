@@ -226,6 +226,16 @@ impl Endpoint {
         self.ips.first().copied()
     }
 
+    /// The (port, protocol) pairs it declares, sorted, each once: a
+    /// destination's columns in a matrix.
+    pub fn declared_ports(&self) -> Vec<(u16, Protocol)> {
+        let mut ports: Vec<(u16, Protocol)> =
+            self.ports.iter().map(|p| (p.port, p.protocol)).collect();
+        ports.sort();
+        ports.dedup();
+        ports
+    }
+
     /// Whether the endpoint may be several pods, so that traffic from it to
     /// itself may be between two different pods, which policies decide.
     pub fn may_be_several_pods(&self) -> bool {

@@ -89,12 +89,20 @@ fn endpoint_lines(diff: &Diff) -> Vec<String> {
 /// a default-deny reads as one entry with its sources rather than one per source.
 fn merged(diff: &Diff, verdict: Verdict) -> Vec<(Vec<&str>, &ConnectionChange)> {
     let mut groups: Vec<(Vec<&str>, &ConnectionChange)> = Vec::new();
+    let mut index: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
     for c in diff.connections.iter().filter(|c| c.change == verdict) {
-        match groups.iter_mut().find(|(_, g)| {
-            g.dst == c.dst && g.ports == c.ports && g.family == c.family && g.causes == c.causes
-        }) {
-            Some((sources, _)) => sources.push(&c.src),
-            None => groups.push((vec![&c.src], c)),
+        let key = (
+            c.dst.as_str(),
+            c.ports.as_slice(),
+            c.family,
+            c.causes.as_slice(),
+        );
+        match index.get(&key) {
+            Some(&g) => groups[g].0.push(c.src.as_str()),
+            None => {
+                index.insert(key, groups.len());
+                groups.push((vec![&c.src], c));
+            }
         }
     }
     groups.sort_by(|a, b| (&a.1.dst, a.0[0]).cmp(&(&b.1.dst, b.0[0])));

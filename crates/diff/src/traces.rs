@@ -1,0 +1,103 @@
+//! The verdicts behind the changed cells, computed once per class pair.
+//!
+//! The cells that one pair of joint classes changed on one port have the
+//! same verdicts on both sides but for their endpoints' names (see
+//! [`crate::cells`]), so one cell of each is traced, and every cell decided
+//! per pod is traced on its own.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use netpol_engine::{Engine, Party, Restricted};
+use netpol_model::{Cluster, Protocol};
+use rayon::prelude::*;
+
+use crate::{ChangedCell, SideChange, Verdict, family};
+
+/// One family's flip of a traced cell, with what its connections report.
+pub(crate) struct Flip {
+    pub change: Verdict,
+    pub egress: Arc<SideChange>,
+    pub ingress: Arc<SideChange>,
+    pub traces: family::Flip,
+}
+
+/// Per cell, its slot in the flips; per slot, the flips of its verdicts.
+pub(crate) fn flips(
+    old: &Cluster,
+    new: &Cluster,
+    cells: &[ChangedCell],
+) -> (Vec<usize>, Vec<Vec<Flip>>) {
+    // One pair of traces per class pair and port, and per cell decided per
+    // pod; the other cells of a class pair differ from its first only in
+    // their endpoints' names.
+    let mut slot_of_key: HashMap<(u32, u32, u16, Protocol), usize> = HashMap::new();
+    let mut traced: Vec<usize> = Vec::new();
+    let slot_of_cell: Vec<usize> = cells
+        .iter()
+        .enumerate()
+        .map(|(k, c)| {
+            let mut fresh = || {
+                traced.push(k);
+                traced.len() - 1
+            };
+            match c.class_pair {
+                None => fresh(),
+                Some((s, d)) => *slot_of_key
+                    .entry((s, d, c.port, c.protocol))
+                    .or_insert_with(fresh),
+            }
+        })
+        .collect();
+    drop(slot_of_key);
+    // A verdict reads its two endpoints only: each side's engine is
+    // compiled over the traced cells' endpoints.
+    let old_side = Restricted::new(
+        old,
+        traced
+            .iter()
+            .flat_map(|&k| [cells[k].old_src, cells[k].old_dst]),
+    );
+    let new_side = Restricted::new(
+        new,
+        traced
+            .iter()
+            .flat_map(|&k| [cells[k].new_src, cells[k].new_dst]),
+    );
+    let (old_engine, new_engine) = rayon::join(
+        || Engine::new(&old_side.cluster),
+        || Engine::new(&new_side.cluster),
+    );
+    let flips: Vec<Vec<Flip>> = traced
+        .par_iter()
+        .map(|&k| {
+            let cell = &cells[k];
+            let before = old_engine.verdict(
+                old_side.party(Party::Endpoint(cell.old_src)),
+                old_side.party(Party::Endpoint(cell.old_dst)),
+                cell.port,
+                cell.protocol,
+            );
+            let after = new_engine.verdict(
+                new_side.party(Party::Endpoint(cell.new_src)),
+                new_side.party(Party::Endpoint(cell.new_dst)),
+                cell.port,
+                cell.protocol,
+            );
+            family::flips(before, after)
+                .into_iter()
+                .map(|f| Flip {
+                    change: if f.after.allowed {
+                        Verdict::Allowed
+                    } else {
+                        Verdict::Denied
+                    },
+                    egress: Arc::new(SideChange::new(&f.before.egress, &f.after.egress)),
+                    ingress: Arc::new(SideChange::new(&f.before.ingress, &f.after.ingress)),
+                    traces: f,
+                })
+                .collect()
+        })
+        .collect();
+    (slot_of_cell, flips)
+}
