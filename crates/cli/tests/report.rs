@@ -55,6 +55,50 @@ fn the_page_fetches_nothing() {
     assert!(page.contains("Content-Security-Policy\" content=\"default-src 'none'"));
 }
 
+/// A file netpol did not write is never overwritten; an earlier report is
+/// replaced whole, and nothing but the report is left in the directory.
+#[test]
+fn only_a_report_is_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.html");
+    std::fs::write(&notes, "<html>my notes</html>").unwrap();
+    let mut args = vec!["report"];
+    args.extend_from_slice(&EXAMPLE);
+    args.extend_from_slice(&["-o", notes.to_str().unwrap()]);
+    let run = netpol(&args);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("is not a netpol report: not overwriting it"),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&notes).unwrap(),
+        "<html>my notes</html>"
+    );
+
+    let page = dir.path().join("r.html");
+    std::fs::write(&page, "").unwrap();
+    assert_eq!(
+        netpol(&[&args[..args.len() - 1], &[page.to_str().unwrap()]].concat()).code,
+        2
+    );
+    std::fs::remove_file(&page).unwrap();
+    let first = report(&EXAMPLE, &page);
+    let mut smaller = EXAMPLE.to_vec();
+    smaller.truncate(2);
+    let second = report(&smaller, &page);
+    assert_ne!(first, second);
+    assert!(second.starts_with("<!DOCTYPE html>"));
+    let mut left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["notes.html", "r.html"]);
+}
+
 /// The heat map's pairs are `matrix --summary`'s; the findings are lint's and verify's.
 #[test]
 fn the_data_is_the_matrix_lint_and_verify() {

@@ -2,7 +2,7 @@
 //! graph, lint and verify findings and the engine's traces, in one page.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use netpol_engine::{ClassMatrix, Classes, Engine};
 use netpol_flows::{expand, read_flows, verify};
@@ -13,8 +13,8 @@ use crate::external::externals;
 use crate::focus::Focus;
 use crate::grid::Grid;
 use crate::input::Input;
-use crate::render::report::data::{Item, Sources, build};
-use crate::render::report::html;
+use crate::render::report::Page;
+use crate::render::report::data::{self, Item, Sources};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -48,11 +48,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
     // Lint reports an input without policies itself (NP013); verify needs
     // the manifests kept for its evidence check.
     let cluster = args.input.load_with_manifests(false)?;
-    let engine = Engine::new(&cluster);
     let externals = externals(&cluster);
     let narrow = args.focus.narrow(&cluster, &externals)?;
-    // The grid per class, the traces per pod; lint runs beside the matrix
-    // over the same classes.
+    // The grid per class, the traces per pod (of the pods traced); lint
+    // runs beside the matrix over the same classes.
     let classes = Classes::new(&cluster);
     let by_class = Engine::new(&classes.reduced);
     let (matrix, findings) = rayon::join(
@@ -91,16 +90,54 @@ pub fn run(args: Args) -> Result<(), Failure> {
         inputs,
         lint,
         verify: verify_items,
-        engine: &engine,
+        by_class: &by_class,
+        classes: &classes,
     };
-    let page = html(&sources.title, &build(&grid, &sources));
+    let page = Page::new(&sources.title);
+    let write = |out: &mut dyn Write| page.write(out, |out| data::write(&grid, &sources, out));
     if args.output.as_os_str() == "-" {
-        std::io::stdout().lock().write_all(page.as_bytes())?;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        write(&mut out)?;
+        out.flush()?;
         return Ok(());
     }
-    std::fs::write(&args.output, page)
-        .map_err(|e| Failure::Other(format!("cannot write {}: {e}", args.output.display())))?;
+    write_file(&args.output, write)?;
     eprintln!("wrote {}", args.output.display());
+    Ok(())
+}
+
+/// Writes the page to a temporary file beside `path`, then moves it there:
+/// an interrupted run leaves the old page whole. A file that is not a
+/// netpol report is left alone.
+fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    let cannot =
+        |e: &dyn std::fmt::Display| Failure::Other(format!("cannot write {}: {e}", path.display()));
+    if let Ok(mut existing) = std::fs::File::open(path) {
+        let mut start = vec![0; Page::SIGNATURE.len()];
+        let ours = std::io::Read::read_exact(&mut existing, &mut start).is_ok()
+            && start == Page::SIGNATURE.as_bytes();
+        if !ours {
+            return Err(Failure::Usage(format!(
+                "{} exists and is not a netpol report: not overwriting it (remove it or choose another -o)",
+                path.display()
+            )));
+        }
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let file = tempfile::Builder::new()
+        .prefix(".netpol-report-")
+        .tempfile_in(dir)
+        .map_err(|e| cannot(&e))?;
+    let mut out = std::io::BufWriter::new(file);
+    write(&mut out).map_err(|e| cannot(&e))?;
+    let file = out.into_inner().map_err(|e| cannot(&e.error()))?;
+    file.persist(path).map_err(|e| cannot(&e.error))?;
     Ok(())
 }
 

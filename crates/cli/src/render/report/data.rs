@@ -1,13 +1,15 @@
 //! What the HTML report shows, as one JSON document the page's script reads.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Write};
 
-use netpol_engine::{Engine, Party};
+use netpol_engine::{Classes, Engine, Party, Restricted};
 use netpol_model::Direction;
 use serde_json::{Value, json};
 
 use crate::grid::{Grid, Node};
+use crate::render::report::picker::TracePicker;
+use crate::render::report::script_safe;
 
 /// Explain traces embedded at most: the rest of the cells name the
 /// `netpol explain` command instead, so that a large cluster's page stays small.
@@ -29,17 +31,47 @@ pub struct Sources<'a> {
     pub lint: Vec<Item>,
     /// `None` without a flows file.
     pub verify: Option<Vec<Item>>,
-    pub engine: &'a Engine<'a>,
+    /// The engine over the classes: which policies select a pod is its
+    /// class's answer.
+    pub by_class: &'a Engine<'a>,
+    pub classes: &'a Classes,
 }
 
-/// The JSON text: the large arrays (pairs, edges) are written as text
-/// directly, a million pairs being too many for `serde_json::Value`s.
-pub fn build(grid: &Grid, src: &Sources) -> String {
+/// One pair of workloads (or external peers) the page shows: vertex
+/// indexes, allowed connections, connections.
+type PagePair = (u32, u32, usize, usize);
+
+/// Writes the JSON text. The pairs (a thousand workloads make a million,
+/// 150,000 pods two hundred million) are never held: a first pass over them
+/// sums them and picks the traced ones, a second writes them.
+pub fn write<W: Write + ?Sized>(grid: &Grid, src: &Sources, out: &mut W) -> io::Result<()> {
     let cluster = grid.cluster;
     // The page draws its graph from the pairs: the graph's port labels
     // would double the page for a large cluster.
     let (vertices, _, _) = grid.vertices();
-    let index_of = |id: &str| vertices.binary_search_by(|v| v.id.as_str().cmp(id)).ok();
+    let vertex_of: HashMap<&str, u32, foldhash::fast::RandomState> = vertices
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.id.as_str(), i as u32))
+        .collect();
+    let each_pair = |f: &mut dyn FnMut(PagePair)| {
+        // A row's pairs share their source.
+        let mut source: Option<(*const str, Option<u32>)> = None;
+        let _ = grid.for_each_pair(|p| {
+            let s = match source {
+                Some((name, s)) if std::ptr::eq(name, p.src) => s,
+                _ => {
+                    let s = vertex_of.get(p.src).copied();
+                    source = Some((p.src, s));
+                    s
+                }
+            };
+            if let (Some(s), Some(&d)) = (s, vertex_of.get(p.dst)) {
+                f((s, d, p.allowed, p.connections));
+            }
+            Ok::<(), ()>(())
+        });
+    };
     let mut members: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for i in 0..cluster.endpoints.len() {
         members.entry(cluster.workload(i)).or_default().push(i);
@@ -56,39 +88,52 @@ pub fn build(grid: &Grid, src: &Sources) -> String {
             )
         })
     };
-    let mut pairs: Vec<(usize, usize, usize, usize)> = Vec::new();
-    let _ = grid.for_each_pair(|p| {
-        if let (Some(s), Some(d)) = (index_of(p.src), index_of(p.dst)) {
-            pairs.push((s, d, p.allowed, p.connections));
+    let mut totals = (0, 0);
+    let mut picker = TracePicker::default();
+    let mut k = 0;
+    each_pair(&mut |(s, d, allowed, connections)| {
+        totals.0 += connections;
+        totals.1 += allowed;
+        let partial = allowed < connections;
+        if picker.wants(partial) {
+            if let (Some((sp, _)), Some((dp, dn))) = (
+                party_of(&vertices[s as usize].id),
+                party_of(&vertices[d as usize].id),
+            ) {
+                let ports = grid.ports(dn);
+                picker.offer(partial, ports.len(), (k, sp, dp, ports));
+            }
         }
-        Ok::<(), ()>(())
+        k += 1;
     });
-    // Denied and partly allowed pairs first: their traces are the ones read.
-    let mut order: Vec<usize> = (0..pairs.len()).collect();
-    order.sort_by_key(|&k| (pairs[k].2 == pairs[k].3, k));
-    let mut traces: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
-    let mut budget = TRACE_BUDGET;
-    for k in order {
-        let (s, d, _, _) = pairs[k];
-        let (Some((sp, _)), Some((dp, dn))) =
-            (party_of(&vertices[s].id), party_of(&vertices[d].id))
-        else {
-            continue;
-        };
-        let ports = grid.ports(dn);
-        if ports.len() > budget {
-            break;
-        }
-        budget -= ports.len();
-        let list = ports
+    let traced = picker.picked();
+    // A verdict reads its two endpoints only: the engine is compiled over
+    // the traced ones, not every pod.
+    let restricted = Restricted::new(
+        cluster,
+        traced
             .iter()
-            .map(|&(port, protocol)| {
-                serde_json::to_value(src.engine.verdict(sp, dp, port, protocol))
-                    .expect("verdicts serialize")
-            })
-            .collect();
-        traces.insert(k, list);
-    }
+            .flat_map(|(_, s, d, _)| [*s, *d])
+            .filter_map(|p| match p {
+                Party::Endpoint(i) => Some(i),
+                Party::External(_) => None,
+            }),
+    );
+    let engine = Engine::new(&restricted.cluster);
+    let traces: BTreeMap<usize, Vec<Value>> = traced
+        .into_iter()
+        .map(|(k, sp, dp, ports)| {
+            let (sp, dp) = (restricted.party(sp), restricted.party(dp));
+            let list = ports
+                .iter()
+                .map(|&(port, protocol)| {
+                    serde_json::to_value(engine.verdict(sp, dp, port, protocol))
+                        .expect("verdicts serialize")
+                })
+                .collect();
+            (k, list)
+        })
+        .collect();
     let vertices: Vec<Value> = vertices
         .iter()
         .map(|v| {
@@ -102,28 +147,18 @@ pub fn build(grid: &Grid, src: &Sources) -> String {
                    "pods": members.get(&v.id).map_or(0, Vec::len)})
         })
         .collect();
-    // Flat (source, destination, allowed, connections) quadruples: a
-    // thousand workloads make a million pairs, and objects would triple the page.
-    let mut pairs_json = String::from("[");
-    for (k, &(s, d, a, c)) in pairs.iter().enumerate() {
-        if k > 0 {
-            pairs_json.push(',');
-        }
-        let _ = write!(pairs_json, "{s},{d},{a},{c}");
-    }
-    pairs_json.push(']');
-    let traces_json: BTreeMap<String, Vec<Value>> = traces
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
     let item = |i: &Item| {
         json!({"source": i.source, "severity": i.severity, "title": i.title,
                "detail": i.detail, "location": i.location})
     };
+    let traces_json: BTreeMap<String, Vec<Value>> = traces
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
     let head = json!({
         "title": src.title,
         "inputs": src.inputs,
-        "summary": summary(grid, src.engine, &pairs),
+        "summary": summary(grid, src, totals),
         "vertices": vertices,
         "traces": traces_json,
         "traceBudget": TRACE_BUDGET,
@@ -132,11 +167,35 @@ pub fn build(grid: &Grid, src: &Sources) -> String {
     });
     let mut text = serde_json::to_string(&head).expect("report data serializes");
     text.pop(); // the closing brace
-    let _ = write!(text, ",\"pairs\":{pairs_json}}}");
-    text
+    out.write_all(script_safe(&text).as_bytes())?;
+    // Flat (source, destination, allowed, connections) quadruples: objects
+    // would triple the page. Digits and commas need no escaping.
+    out.write_all(b",\"pairs\":[")?;
+    let mut result = Ok(());
+    let mut first = true;
+    let mut buffer = itoa::Buffer::new();
+    each_pair(&mut |(s, d, a, c)| {
+        if result.is_err() {
+            return;
+        }
+        let mut put = |n: usize, sep: &[u8]| {
+            out.write_all(sep)?;
+            out.write_all(buffer.format(n).as_bytes())
+        };
+        result = (|| {
+            put(s as usize, if first { b"" } else { b"," })?;
+            put(d as usize, b",")?;
+            put(a, b",")?;
+            put(c, b",")
+        })();
+        first = false;
+    });
+    result?;
+    out.write_all(b"]}")
 }
 
-fn summary(grid: &Grid, engine: &Engine, pairs: &[(usize, usize, usize, usize)]) -> Value {
+/// `totals`: the pairs' connections and allowed connections.
+fn summary(grid: &Grid, src: &Sources, totals: (usize, usize)) -> Value {
     let cluster = grid.cluster;
     let mut namespaces: BTreeMap<&str, [usize; 5]> = BTreeMap::new();
     for ns in cluster.namespaces.keys() {
@@ -152,14 +211,15 @@ fn summary(grid: &Grid, engine: &Engine, pairs: &[(usize, usize, usize, usize)])
             row[0] += 1;
         }
         row[1] += 1;
-        row[2] += usize::from(!engine.policies_selecting(i, Direction::Ingress).is_empty());
-        row[3] += usize::from(!engine.policies_selecting(i, Direction::Egress).is_empty());
+        let class = src.classes.class_of[i] as usize;
+        let isolated = |d| !src.by_class.policies_selecting(class, d).is_empty();
+        row[2] += usize::from(isolated(Direction::Ingress));
+        row[3] += usize::from(isolated(Direction::Egress));
     }
     for p in &cluster.policies {
         namespaces.entry(&p.namespace).or_default()[4] += 1;
     }
-    let connections: usize = pairs.iter().map(|p| p.3).sum();
-    let allowed: usize = pairs.iter().map(|p| p.2).sum();
+    let (connections, allowed) = totals;
     json!({
         "namespaces": namespaces.iter().map(|(ns, r)| json!({
             "name": ns, "workloads": r[0], "endpoints": r[1],
