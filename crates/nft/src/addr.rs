@@ -2,6 +2,7 @@
 //! `except` entries and a list of pod IPs become one nftables interval set
 //! without overlapping elements (which `nft` rejects).
 
+use std::fmt::{Display, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Subnets, Ipv6Subnets};
@@ -142,6 +143,42 @@ impl AddrSet {
         out
     }
 
+    /// The elements of one family as nft lists them, `", "` between: one
+    /// string rather than one per element, since a set of the pods of a
+    /// namespace has thousands.
+    pub fn joined(&self, v6: bool) -> String {
+        let mut out = String::new();
+        let mut push = |e: &dyn Display| {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            let _ = write!(out, "{e}");
+        };
+        if v6 {
+            for &(s, e) in &self.v6.0 {
+                for n in Ipv6Subnets::new(Ipv6Addr::from(s), Ipv6Addr::from(e), 0) {
+                    if n.prefix_len() == 128 {
+                        push(&n.addr());
+                    } else {
+                        push(&n);
+                    }
+                }
+            }
+        } else {
+            for &(s, e) in &self.v4.0 {
+                let (s, e) = (Ipv4Addr::from(s as u32), Ipv4Addr::from(e as u32));
+                for n in Ipv4Subnets::new(s, e, 0) {
+                    if n.prefix_len() == 32 {
+                        push(&n.addr());
+                    } else {
+                        push(&n);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub fn v6_elements(&self) -> Vec<String> {
         let mut out = Vec::new();
         for &(s, e) in &self.v6.0 {
@@ -232,7 +269,12 @@ mod tests {
                 each.add_ip(*ip);
             }
             at_once.add_ips(&ips);
-            proptest::prop_assert_eq!(each, at_once);
+            proptest::prop_assert_eq!(&each, &at_once);
+            let mut wide = at_once.clone();
+            wide.v6 = all.clone();
+            wide.v4.insert(1 << 31, (1 << 31) + 5);
+            proptest::prop_assert_eq!(wide.joined(false), wide.v4_elements().join(", "));
+            proptest::prop_assert_eq!(wide.joined(true), wide.v6_elements().join(", "));
         }
     }
 
