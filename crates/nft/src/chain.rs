@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 use netpol_engine::Engine;
-use netpol_model::{Direction, Endpoint, Peer, PortRef, Protocol};
+use netpol_model::{ContainerPort, Direction, Endpoint, Peer, PortRef, Protocol};
 
 use crate::addr::AddrSet;
 use crate::ports::{nft_protocol, numeric_ports, ports_towards};
@@ -94,9 +94,15 @@ pub(crate) struct Chains<'a, 'c> {
     /// dump thousands of rules select a namespace's pods).
     pub(crate) by_content: HashMap<(bool, u64), Vec<String>>,
     pub(crate) by_selection: BySelection<'a>,
-    /// Off only in tests, which compare with every selection built anew.
-    pub(crate) share_selections: bool,
+    /// Off only in tests, which compare with every selection's sets and
+    /// every pod's rules built anew.
+    pub(crate) reuse: bool,
+    /// [`Chains::np_rules`] by what it depends on: the direction, the
+    /// policies, and for ingress the pod's ports (named ports resolve on it).
+    np_texts: HashMap<NpKey<'a>, Rc<str>>,
 }
+
+type NpKey<'a> = (Direction, &'a [usize], Option<&'a [ContainerPort]>);
 
 impl<'a, 'c> Chains<'a, 'c> {
     pub(crate) fn new(engine: &'a Engine<'c>) -> Self {
@@ -115,7 +121,8 @@ impl<'a, 'c> Chains<'a, 'c> {
             host_pods,
             by_content: HashMap::new(),
             by_selection: HashMap::new(),
-            share_selections: true,
+            reuse: true,
+            np_texts: HashMap::new(),
         }
     }
 }
@@ -301,8 +308,26 @@ impl<'a> Chains<'a, '_> {
         out
     }
 
-    /// What the NetworkPolicies selecting pod `i` admit in `direction`, then `drop`.
-    pub(crate) fn np_rules(&mut self, i: usize, direction: Direction) -> String {
+    /// What the NetworkPolicies selecting pod `i` admit in `direction`, then
+    /// `drop`: the same text for every pod with the same policies (and, for
+    /// ingress, the same named ports), so made once for all of them.
+    pub(crate) fn np_rules(&mut self, i: usize, direction: Direction) -> Rc<str> {
+        let engine = self.engine;
+        let pod = &engine.cluster.endpoints[i];
+        let key = (
+            direction,
+            engine.policies_selecting(i, direction),
+            (direction == Direction::Ingress).then_some(pod.ports.as_slice()),
+        );
+        if let Some(text) = self.np_texts.get(&key).filter(|_| self.reuse) {
+            return text.clone();
+        }
+        let text: Rc<str> = self.compute_np_rules(i, direction).into();
+        self.np_texts.insert(key, text.clone());
+        text
+    }
+
+    fn compute_np_rules(&mut self, i: usize, direction: Direction) -> String {
         let engine = self.engine;
         let pod = &engine.cluster.endpoints[i];
         let verdict = allow_verdict(direction);

@@ -15,6 +15,7 @@ mod ports;
 pub mod probe;
 pub mod ruleset;
 mod sets;
+mod text;
 mod tiers;
 
 pub use ruleset::{CompileError, Options, Scope, WriteError, compile, write};

@@ -26,6 +26,7 @@ use netpol_model::{Direction, Tier};
 
 use crate::chain::{Chains, allow_verdict, comment, direction_prefix, ident};
 use crate::sets::write_sets;
+use crate::text::Text;
 use crate::tiers::domain_name_rules;
 
 pub const TABLE: &str = "netpol";
@@ -106,13 +107,13 @@ pub fn write(engine: &Engine, opts: &Options, out: &mut dyn io::Write) -> Result
     write_ruleset(engine, opts, out, true)
 }
 
-/// [`write`]; `share_selections: false` builds every selection's sets anew,
+/// [`write`]; `reuse: false` builds every selection's sets and every pod's rules anew,
 /// the reference that tests hold the shared ones to.
 pub(crate) fn write_ruleset(
     engine: &Engine,
     opts: &Options,
     out: &mut dyn io::Write,
-    share_selections: bool,
+    reuse: bool,
 ) -> Result<(), WriteError> {
     let cluster = engine.cluster;
     let mut owner: HashMap<IpAddr, usize> = HashMap::new();
@@ -146,12 +147,12 @@ pub(crate) fn write_ruleset(
         .collect();
 
     let mut compiler = Chains::new(engine);
-    compiler.share_selections = share_selections;
-    let mut chains = String::new();
+    compiler.reuse = reuse;
+    let mut chains = Text::default();
     // (family, field) -> [(ip, chain)] for the dispatch maps.
     let mut dispatch: BTreeMap<(Direction, bool), Vec<(IpAddr, String)>> = BTreeMap::new();
     let mut isolated = [0usize; 2];
-    let mut after_admin = String::new();
+    let mut after_admin = Text::default();
     for &i in &local {
         let pod = &cluster.endpoints[i];
         for (n, direction) in [Direction::Egress, Direction::Ingress]
@@ -180,25 +181,26 @@ pub(crate) fn write_ruleset(
             let what = format!("{} {}", pod.id(), direction.as_str());
             // The layers after the Admin tier: NetworkPolicy when one selects
             // the pod, else the Baseline tier and the default.
-            let mut rest = String::new();
+            let mut rest = Text::default();
             if np {
                 if !admin.is_empty() || !baseline.is_empty() {
                     let _ = writeln!(rest, "\t\t# NetworkPolicy");
                 }
-                rest.push_str(&compiler.np_rules(i, direction));
+                rest.push_shared(compiler.np_rules(i, direction));
             } else {
                 let allow = allow_verdict(direction);
                 rest.push_str(&compiler.tier_rules(baseline, i, direction, allow));
                 let _ = writeln!(rest, "\t\t{allow} {}", comment("default: allow"));
             }
-            let mut body = compiler.always(i, direction);
+            let mut body = Text::default();
+            body.push_str(&compiler.always(i, direction));
             if admin.is_empty() {
-                body.push_str(&rest);
+                body.append(rest);
             } else if !np && baseline.is_empty() {
                 // Nothing after the Admin tier but the default: Pass allows.
                 let allow = allow_verdict(direction);
                 body.push_str(&compiler.tier_rules(admin, i, direction, allow));
-                body.push_str(&rest);
+                body.append(rest);
             } else {
                 let after = ident(
                     &format!("{}2", direction_prefix(direction)),
@@ -210,15 +212,15 @@ pub(crate) fn write_ruleset(
                 let _ = writeln!(body, "\t\t{pass}");
                 let _ = write!(
                     after_admin,
-                    "\n\tchain {after} {{\n\t\t{}\n{rest}\t}}\n",
+                    "\n\tchain {after} {{\n\t\t{}\n",
                     comment(&format!("{what} after the Admin tier"))
                 );
+                after_admin.append(rest);
+                after_admin.push_str("\t}\n");
             }
-            let _ = write!(
-                chains,
-                "\n\tchain {name} {{\n\t\t{}\n{body}\t}}\n",
-                comment(&what)
-            );
+            let _ = write!(chains, "\n\tchain {name} {{\n\t\t{}\n", comment(&what));
+            chains.append(body);
+            chains.push_str("\t}\n");
             for ip in &pod.ips {
                 dispatch
                     .entry((direction, ip.is_ipv6()))
@@ -305,8 +307,8 @@ pub(crate) fn write_ruleset(
         writeln!(out, " }}")?;
     }
     writeln!(out, "\t}}")?;
-    out.write_all(chains.as_bytes())?;
-    out.write_all(after_admin.as_bytes())?;
+    chains.write_to(out)?;
+    after_admin.write_to(out)?;
     out.write_all(b"}\n")?;
     Ok(())
 }

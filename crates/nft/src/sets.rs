@@ -114,7 +114,7 @@ impl<'a> Chains<'a, '_> {
     ) -> Vec<(bool, String)> {
         let given = match self.by_selection.get(&selected) {
             // What add_sets would do again: count one more rule on each set.
-            Some(given) if self.share_selections => {
+            Some(given) if self.reuse => {
                 let given = given.clone();
                 for (_, name, holds) in given.iter() {
                     if let Some(set) = self.sets.get_mut(name).filter(|_| *holds) {
@@ -166,23 +166,25 @@ mod tests {
     use crate::probe;
     use crate::ruleset::{Options, Scope, write_ruleset};
 
-    fn ruleset(engine: &Engine, scope: &Scope, share_selections: bool) -> String {
+    fn ruleset(engine: &Engine, scope: &Scope, reuse: bool) -> String {
         let opts = Options {
             scope: scope.clone(),
             ..Options::default()
         };
         let mut out = Vec::new();
-        write_ruleset(engine, &opts, &mut out, share_selections).unwrap();
+        write_ruleset(engine, &opts, &mut out, reuse).unwrap();
         String::from_utf8(out).unwrap()
     }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
-        /// Sets found by selection are the sets, names, comments and counts
-        /// that building every selection anew gives, also when pods without
-        /// an address make different selections hold the same addresses.
+        /// Sets found by selection, and a pod's rules made once for every pod
+        /// with its policies and ports, are the text that building them anew
+        /// for each rule and pod gives: names, comments, counts. Also when
+        /// pods without an address make different selections hold the same
+        /// addresses.
         #[test]
-        fn a_selection_seen_before_is_given_the_same_sets(
+        fn reused_sets_and_rules_are_what_building_them_anew_gives(
             seed in 0u64..1_000,
             unaddressed in 0usize..4,
             cluster_policies in 0usize..3,
