@@ -100,6 +100,12 @@ pub(crate) struct Chains<'a, 'c> {
     /// [`Chains::np_rules`] by what it depends on: the direction, the
     /// policies, and for ingress the pod's ports (named ports resolve on it).
     np_texts: HashMap<NpKey<'a>, Rc<str>>,
+    /// Every endpoint's addresses, endpoint `e`'s at
+    /// `address_starts[e]..address_starts[e + 1]`: read in a row, not one
+    /// endpoint struct and one heap vector each, when a selection of
+    /// thousands of pods becomes a set.
+    pub(crate) addresses: Vec<IpAddr>,
+    pub(crate) address_starts: Vec<usize>,
 }
 
 type NpKey<'a> = (Direction, &'a [usize], Option<&'a [ContainerPort]>);
@@ -112,6 +118,7 @@ impl<'a, 'c> Chains<'a, 'c> {
                 host_pods.entry(node.as_str()).or_default().push(e);
             }
         }
+        let endpoints = &engine.cluster.endpoints;
         Chains {
             engine,
             sets: BTreeMap::new(),
@@ -123,6 +130,16 @@ impl<'a, 'c> Chains<'a, 'c> {
             by_selection: HashMap::new(),
             reuse: true,
             np_texts: HashMap::new(),
+            addresses: endpoints
+                .iter()
+                .flat_map(|e| e.ips.iter().copied())
+                .collect(),
+            address_starts: std::iter::once(0)
+                .chain(endpoints.iter().scan(0, |at, e| {
+                    *at += e.ips.len();
+                    Some(*at)
+                }))
+                .collect(),
         }
     }
 }

@@ -124,9 +124,13 @@ impl<'a> Chains<'a, '_> {
                 given
             }
             _ => {
-                let endpoints = &self.engine.cluster.endpoints;
+                let (starts, addresses) = (&self.address_starts, &self.addresses);
                 let mut pods = AddrSet::default();
-                pods.add_ips(selected.ones().flat_map(|e| &endpoints[e].ips));
+                pods.add_ips(
+                    selected
+                        .ones()
+                        .flat_map(|e| &addresses[starts[e]..starts[e + 1]]),
+                );
                 let given: Given = self.add_sets_holding(base, &pods, why).into();
                 self.by_selection.insert(selected, given.clone());
                 given
