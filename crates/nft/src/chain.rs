@@ -23,6 +23,7 @@ use netpol_model::{ContainerPort, Direction, Endpoint, Peer, PortRef, Protocol};
 use crate::addr::AddrSet;
 use crate::ports::{nft_protocol, numeric_ports, ports_towards};
 use crate::sets::{BySelection, NamedSet};
+use crate::text::Text;
 
 /// One address match of a rule; `v6: None` matches every family.
 #[derive(Clone)]
@@ -100,6 +101,7 @@ pub(crate) struct Chains<'a, 'c> {
     /// [`Chains::np_rules`] by what it depends on: the direction, the
     /// policies, and for ingress the pod's ports (named ports resolve on it).
     np_texts: HashMap<NpKey<'a>, Rc<str>>,
+    host_lines: HashMap<(&'c str, Direction), Rc<str>>,
     /// Every endpoint's addresses, endpoint `e`'s at
     /// `address_starts[e]..address_starts[e + 1]`: read in a row, not one
     /// endpoint struct and one heap vector each, when a selection of
@@ -130,6 +132,7 @@ impl<'a, 'c> Chains<'a, 'c> {
             by_selection: HashMap::new(),
             reuse: true,
             np_texts: HashMap::new(),
+            host_lines: HashMap::new(),
             addresses: endpoints
                 .iter()
                 .flat_map(|e| e.ips.iter().copied())
@@ -144,7 +147,7 @@ impl<'a, 'c> Chains<'a, 'c> {
     }
 }
 
-impl<'a> Chains<'a, '_> {
+impl<'a, 'c> Chains<'a, 'c> {
     /// The address matches of a rule's peers: `[every address]` without peers,
     /// empty when its peers can admit no address.
     fn peer_matches(&mut self, pi: usize, direction: Direction, ri: usize) -> Rc<[Match]> {
@@ -285,44 +288,32 @@ impl<'a> Chains<'a, '_> {
         out
     }
 
-    /// Always-allowed addresses: the pod itself and host-network pods on its node.
-    fn always_allowed(&self, pod: &Endpoint, field: &str, verdict: &str, out: &mut String) {
-        let mut lines = |eps: Vec<&Endpoint>, why: &str| {
-            let mut set = AddrSet::default();
-            set.add_ips(eps.iter().flat_map(|e| &e.ips));
-            for (v6, elements) in [(false, set.v4_elements()), (true, set.v6_elements())] {
-                if !elements.is_empty() {
-                    let fam = family_words(v6).0;
-                    let _ = writeln!(
-                        out,
-                        "\t\t{fam} {field} {} {verdict} {}",
-                        inline_set(&elements),
-                        comment(why)
-                    );
-                }
-            }
-        };
-        lines(vec![pod], "the pod itself");
+    /// The first lines of pod `i`'s chain for `direction`: what no policy
+    /// can deny, the pod itself and the host-network pods on its node.
+    pub(crate) fn always(&mut self, i: usize, direction: Direction, out: &mut Text) {
+        let cluster = self.engine.cluster;
+        let pod = &cluster.endpoints[i];
+        let mut own = String::new();
+        always_lines(&[pod], direction, "the pod itself", &mut own);
+        out.push_str(&own);
         if let Some(node) = &pod.node {
-            let hosts = self
-                .host_pods
-                .get(node.as_str())
-                .cloned()
-                .unwrap_or_default();
-            lines(hosts, &format!("host-network pods on its node {node}"));
+            out.push_shared(self.node_lines(node, direction));
         }
     }
 
-    /// The first lines of pod `i`'s chain for `direction`: what no policy can deny.
-    pub(crate) fn always(&self, i: usize, direction: Direction) -> String {
-        let pod = &self.engine.cluster.endpoints[i];
-        let field = match direction {
-            Direction::Ingress => "saddr",
-            Direction::Egress => "daddr",
-        };
-        let mut out = String::new();
-        self.always_allowed(pod, field, allow_verdict(direction), &mut out);
-        out
+    /// The host-network lines of every chain of a pod on `node`: made once
+    /// per node, not once per pod.
+    fn node_lines(&mut self, node: &'c str, direction: Direction) -> Rc<str> {
+        if let Some(text) = self.host_lines.get(&(node, direction)) {
+            return text.clone();
+        }
+        let hosts = self.host_pods.get(node).map_or(&[][..], Vec::as_slice);
+        let mut text = String::new();
+        let why = format!("host-network pods on its node {node}");
+        always_lines(hosts, direction, &why, &mut text);
+        let text: Rc<str> = text.into();
+        self.host_lines.insert((node, direction), text.clone());
+        text
     }
 
     /// What the NetworkPolicies selecting pod `i` admit in `direction`, then
@@ -389,6 +380,28 @@ impl<'a> Chains<'a, '_> {
         }
         let _ = writeln!(out, "\t\tdrop");
         out
+    }
+}
+
+/// The lines that allow the addresses of `eps` in `direction`, one per family.
+fn always_lines(eps: &[&Endpoint], direction: Direction, why: &str, out: &mut String) {
+    let field = match direction {
+        Direction::Ingress => "saddr",
+        Direction::Egress => "daddr",
+    };
+    let verdict = allow_verdict(direction);
+    let mut set = AddrSet::default();
+    set.add_ips(eps.iter().flat_map(|e| &e.ips));
+    for (v6, elements) in [(false, set.v4_elements()), (true, set.v6_elements())] {
+        if !elements.is_empty() {
+            let fam = family_words(v6).0;
+            let _ = writeln!(
+                out,
+                "\t\t{fam} {field} {} {verdict} {}",
+                inline_set(&elements),
+                comment(why)
+            );
+        }
     }
 }
 

@@ -193,7 +193,7 @@ pub(crate) fn write_ruleset(
                 let _ = writeln!(rest, "\t\t{allow} {}", comment("default: allow"));
             }
             let mut body = Text::default();
-            body.push_str(&compiler.always(i, direction));
+            compiler.always(i, direction, &mut body);
             if admin.is_empty() {
                 body.append(rest);
             } else if !np && baseline.is_empty() {

@@ -24,7 +24,9 @@ impl Text {
     }
 
     pub fn push_shared(&mut self, s: Rc<str>) {
-        self.0.push(Piece::Shared(s));
+        if !s.is_empty() {
+            self.0.push(Piece::Shared(s));
+        }
     }
 
     pub fn append(&mut self, other: Text) {
