@@ -101,6 +101,7 @@ pub(crate) struct Chains<'a, 'c> {
     /// [`Chains::np_rules`] by what it depends on: the direction, the
     /// policies, and for ingress the pod's ports (named ports resolve on it).
     np_texts: HashMap<NpKey<'a>, Rc<str>>,
+    /// [`Chains::node_lines`] by node and direction.
     host_lines: HashMap<(&'c str, Direction), Rc<str>>,
     /// Every endpoint's addresses, endpoint `e`'s at
     /// `address_starts[e]..address_starts[e + 1]`: read in a row, not one
