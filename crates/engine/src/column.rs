@@ -139,7 +139,7 @@ impl Engine<'_> {
         let mut last_added = None;
         let mut last_added_by_family = [None; 2];
         // Sorted by policy: once one rule of a policy admits, its other rules add nothing.
-        for a in &self.egress_rules_admitting[dst] {
+        for a in self.egress_rules_admitting(dst) {
             let (pi, ri) = (a.policy as usize, a.rule as usize);
             if last_added == Some(pi) {
                 continue;

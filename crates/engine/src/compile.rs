@@ -3,6 +3,7 @@
 //! Verdicts, traces and the matrix all read these same structures.
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use fixedbitset::FixedBitSet;
 use ipnet::IpNet;
@@ -96,7 +97,10 @@ pub struct Engine<'c> {
     pub(crate) ingress_policies_of: Vec<Vec<usize>>,
     pub(crate) egress_policies_of: Vec<Vec<usize>>,
     /// Per endpoint: the egress rules that admit it (over some family).
-    pub(crate) egress_rules_admitting: Vec<Vec<AdmittingRule>>,
+    /// Built on first use: only the matrix reads it, and at 150,000 pods it
+    /// holds hundreds of millions of entries (gigabytes, most of `new`'s time)
+    /// that `netpol nft` never needs.
+    egress_rules_admitting: OnceLock<Vec<Vec<AdmittingRule>>>,
     /// Endpoints whose egress no policy isolates.
     pub(crate) egress_open: FixedBitSet,
     /// Per family (indexed by [`family_index`]): the endpoints that can take
@@ -122,7 +126,6 @@ impl<'c> Engine<'c> {
             .collect();
         let mut ingress_policies_of = vec![Vec::new(); n];
         let mut egress_policies_of = vec![Vec::new(); n];
-        let mut egress_rules_admitting = vec![Vec::new(); n];
         let mut egress_isolated = FixedBitSet::with_capacity(n);
         let mut family_dependent = FixedBitSet::with_capacity(n);
         for (pi, (policy, compiled)) in cluster.policies.iter().zip(&policies).enumerate() {
@@ -153,15 +156,6 @@ impl<'c> Engine<'c> {
             }
             if policy.affects_egress {
                 egress_isolated.union_with(&compiled.selected);
-                for (ri, rule) in compiled.egress.iter().enumerate() {
-                    for e in rule.admitted.ones() {
-                        egress_rules_admitting[e].push(AdmittingRule {
-                            policy: pi as u32,
-                            rule: ri as u32,
-                            by_family: rule.admitted_by_family.is_some(),
-                        });
-                    }
-                }
             }
         }
         let mut egress_open = egress_isolated;
@@ -180,11 +174,36 @@ impl<'c> Engine<'c> {
             policies,
             ingress_policies_of,
             egress_policies_of,
-            egress_rules_admitting,
+            egress_rules_admitting: OnceLock::new(),
             egress_open,
             can_use,
             family_dependent,
         }
+    }
+
+    /// Per endpoint: the egress rules that admit it (over some family),
+    /// sorted by policy.
+    pub(crate) fn egress_rules_admitting(&self, endpoint: usize) -> &[AdmittingRule] {
+        &self.egress_rules_admitting.get_or_init(|| {
+            let mut of = vec![Vec::new(); self.cluster.endpoints.len()];
+            for (pi, (policy, compiled)) in
+                self.cluster.policies.iter().zip(&self.policies).enumerate()
+            {
+                if !policy.affects_egress {
+                    continue;
+                }
+                for (ri, rule) in compiled.egress.iter().enumerate() {
+                    for e in rule.admitted.ones() {
+                        of[e].push(AdmittingRule {
+                            policy: pi as u32,
+                            rule: ri as u32,
+                            by_family: rule.admitted_by_family.is_some(),
+                        });
+                    }
+                }
+            }
+            of
+        })[endpoint]
     }
 
     pub fn endpoint_count(&self) -> usize {

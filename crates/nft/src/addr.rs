@@ -2,6 +2,7 @@
 //! `except` entries and a list of pod IPs become one nftables interval set
 //! without overlapping elements (which `nft` rejects).
 
+use std::fmt::{Display, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Subnets, Ipv6Subnets};
@@ -61,6 +62,30 @@ impl Intervals {
     }
 }
 
+/// `a.b.c.d`, or `a.b.c.d/len` below 32, as `Display` writes them but
+/// digit by digit: most of a large ruleset is these.
+fn push_v4(out: &mut String, addr: Ipv4Addr, len: u8) {
+    fn decimal(out: &mut String, n: u8) {
+        if n >= 100 {
+            out.push(char::from(b'0' + n / 100));
+        }
+        if n >= 10 {
+            out.push(char::from(b'0' + n / 10 % 10));
+        }
+        out.push(char::from(b'0' + n % 10));
+    }
+    for (k, octet) in addr.octets().into_iter().enumerate() {
+        if k > 0 {
+            out.push('.');
+        }
+        decimal(out, octet);
+    }
+    if len < 32 {
+        out.push('/');
+        decimal(out, len);
+    }
+}
+
 /// IPv4 and IPv6 addresses admitted by one rule.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddrSet {
@@ -95,15 +120,30 @@ impl AddrSet {
         }
     }
 
-    /// Adds many addresses at once: one sort, not one insertion each.
+    /// Adds many addresses at once: one sort, not one insertion each. IPv4
+    /// addresses are sorted as they are, not as intervals: a set of a
+    /// namespace's pods gathers thousands.
     pub fn add_ips<'a>(&mut self, ips: impl IntoIterator<Item = &'a IpAddr>) {
+        let mut v4: Vec<u32> = Vec::new();
         for ip in ips {
             match *ip {
-                IpAddr::V4(a) => self.v4.0.push((u32::from(a) as u128, u32::from(a) as u128)),
+                IpAddr::V4(a) => v4.push(u32::from(a)),
                 IpAddr::V6(a) => self.v6.0.push((u128::from(a), u128::from(a))),
             }
         }
-        self.v4.normalize();
+        v4.sort_unstable();
+        let had = self.v4.0.len();
+        let intervals = &mut self.v4.0;
+        for a in v4.into_iter().map(u128::from) {
+            let fresh = intervals.len() > had;
+            match intervals.last_mut() {
+                Some(last) if fresh && a <= last.1 + 1 => last.1 = a,
+                _ => intervals.push((a, a)),
+            }
+        }
+        if had > 0 {
+            self.v4.normalize();
+        }
         self.v6.normalize();
     }
 
@@ -138,6 +178,41 @@ impl AddrSet {
                     n.to_string()
                 }
             }));
+        }
+        out
+    }
+
+    /// The elements of one family as nft lists them, `", "` between: one
+    /// string rather than one per element, since a set of the pods of a
+    /// namespace has thousands.
+    pub fn joined(&self, v6: bool) -> String {
+        let mut out = String::new();
+        if !v6 {
+            for &(s, e) in &self.v4.0 {
+                let (s, e) = (Ipv4Addr::from(s as u32), Ipv4Addr::from(e as u32));
+                for n in Ipv4Subnets::new(s, e, 0) {
+                    if !out.is_empty() {
+                        out.push_str(", ");
+                    }
+                    push_v4(&mut out, n.addr(), n.prefix_len());
+                }
+            }
+            return out;
+        }
+        let mut push = |e: &dyn Display| {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            let _ = write!(out, "{e}");
+        };
+        for &(s, e) in &self.v6.0 {
+            for n in Ipv6Subnets::new(Ipv6Addr::from(s), Ipv6Addr::from(e), 0) {
+                if n.prefix_len() == 128 {
+                    push(&n.addr());
+                } else {
+                    push(&n);
+                }
+            }
         }
         out
     }
@@ -232,7 +307,17 @@ mod tests {
                 each.add_ip(*ip);
             }
             at_once.add_ips(&ips);
-            proptest::prop_assert_eq!(each, at_once);
+            proptest::prop_assert_eq!(&each, &at_once);
+            let mut wide = at_once.clone();
+            wide.v6 = all.clone();
+            wide.v4.insert(1 << 31, (1 << 31) + 5);
+            for &(s, e) in &spans {
+                let len = e - s;
+                let a = ((s % 64) * 0x0403_0201 + len * 0x6400_0A00) as u32 as u128;
+                wide.v4.insert(a, (a + len * 97).min(u32::MAX as u128));
+            }
+            proptest::prop_assert_eq!(wide.joined(false), wide.v4_elements().join(", "));
+            proptest::prop_assert_eq!(wide.joined(true), wide.v6_elements().join(", "));
         }
     }
 

@@ -11,26 +11,19 @@
 //! destination pod: ingress on the chain's own pod, egress through a set of
 //! the destination pods on which the name means that port.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use netpol_engine::Engine;
-use netpol_model::{Direction, Endpoint, Peer, PortRef, Protocol};
+use netpol_model::{ContainerPort, Direction, Endpoint, Peer, PortRef, Protocol};
 
 use crate::addr::AddrSet;
 use crate::ports::{nft_protocol, numeric_ports, ports_towards};
-
-/// A named set of the ruleset.
-pub(crate) struct NamedSet {
-    pub v6: bool,
-    pub elements: Vec<String>,
-    /// Elements as the policy wrote them (excepts), which may overlap: nft merges them.
-    pub auto_merge: bool,
-    pub comment: String,
-    /// How many other rules match on the same addresses through this set.
-    pub shared_by: usize,
-}
+use crate::sets::{BySelection, NamedSet};
+use crate::text::Text;
 
 /// One address match of a rule; `v6: None` matches every family.
 #[derive(Clone)]
@@ -63,13 +56,6 @@ pub(crate) fn ident(prefix: &str, parts: &[&str], unique: &str) -> String {
     s
 }
 
-fn content_hash(elements: &[String]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    elements.hash(&mut h);
-    h.finish()
-}
-
 pub(crate) fn comment(text: &str) -> String {
     // nft limits comments to 128 bytes.
     let mut t: String = text.chars().filter(|c| *c != '"').collect();
@@ -96,19 +82,36 @@ pub(crate) struct Chains<'a, 'c> {
     /// By name, so the ruleset lists them sorted.
     pub sets: BTreeMap<String, NamedSet>,
     /// Each rule's peer matches and each named port's, computed once for
-    /// every chain that uses them.
-    pub peers: HashMap<(usize, Direction, usize), Vec<Match>>,
-    pub named: HashMap<(String, Protocol), Vec<Match>>,
+    /// every chain that uses them, and shared rather than copied into each.
+    pub peers: HashMap<(usize, Direction, usize), Rc<[Match]>>,
+    pub named: HashMap<(String, Protocol), Rc<[Match]>>,
     /// The same for the rules of cluster policies.
-    pub tier_peers: HashMap<(usize, Direction, usize), Vec<Match>>,
+    pub tier_peers: HashMap<(usize, Direction, usize), Rc<[Match]>>,
     /// The host-network pods of each node, in cluster order: every chain
     /// of a pod on the node lets them in.
     host_pods: HashMap<&'c str, Vec<&'c Endpoint>>,
     /// The address sets written so far, by family and a hash of their
     /// elements: rules that select the same pods share one set (in a live
     /// dump thousands of rules select a namespace's pods).
-    by_content: HashMap<(bool, u64), Vec<String>>,
+    pub(crate) by_content: HashMap<(bool, u64), Vec<String>>,
+    pub(crate) by_selection: BySelection<'a>,
+    /// Off only in tests, which compare with every selection's sets and
+    /// every pod's rules built anew.
+    pub(crate) reuse: bool,
+    /// [`Chains::np_rules`] by what it depends on: the direction, the
+    /// policies, and for ingress the pod's ports (named ports resolve on it).
+    np_texts: HashMap<NpKey<'a>, Rc<str>>,
+    /// [`Chains::node_lines`] by node and direction.
+    host_lines: HashMap<(&'c str, Direction), Rc<str>>,
+    /// Every endpoint's addresses, endpoint `e`'s at
+    /// `address_starts[e]..address_starts[e + 1]`: read in a row, not one
+    /// endpoint struct and one heap vector each, when a selection of
+    /// thousands of pods becomes a set.
+    pub(crate) addresses: Vec<IpAddr>,
+    pub(crate) address_starts: Vec<usize>,
 }
+
+type NpKey<'a> = (Direction, &'a [usize], Option<&'a [ContainerPort]>);
 
 impl<'a, 'c> Chains<'a, 'c> {
     pub(crate) fn new(engine: &'a Engine<'c>) -> Self {
@@ -118,6 +121,7 @@ impl<'a, 'c> Chains<'a, 'c> {
                 host_pods.entry(node.as_str()).or_default().push(e);
             }
         }
+        let endpoints = &engine.cluster.endpoints;
         Chains {
             engine,
             sets: BTreeMap::new(),
@@ -126,58 +130,32 @@ impl<'a, 'c> Chains<'a, 'c> {
             tier_peers: HashMap::new(),
             host_pods,
             by_content: HashMap::new(),
+            by_selection: HashMap::new(),
+            reuse: true,
+            np_texts: HashMap::new(),
+            host_lines: HashMap::new(),
+            addresses: endpoints
+                .iter()
+                .flat_map(|e| e.ips.iter().copied())
+                .collect(),
+            address_starts: std::iter::once(0)
+                .chain(endpoints.iter().scan(0, |at, e| {
+                    *at += e.ips.len();
+                    Some(*at)
+                }))
+                .collect(),
         }
     }
 }
 
-impl Chains<'_, '_> {
-    /// Adds the non-empty families of `addrs` as sets `BASE_v4`/`BASE_v6`;
-    /// returns `(v6, name)` for each.
-    pub(crate) fn add_sets(
-        &mut self,
-        base: &str,
-        addrs: &AddrSet,
-        why: &str,
-    ) -> Vec<(bool, String)> {
-        let mut out = Vec::new();
-        for (v6, elements) in [(false, addrs.v4_elements()), (true, addrs.v6_elements())] {
-            if elements.is_empty() {
-                continue;
-            }
-            let key = (v6, content_hash(&elements));
-            let same = self.by_content.get(&key).and_then(|names| {
-                names
-                    .iter()
-                    .find(|n| self.sets[n.as_str()].elements == elements)
-            });
-            if let Some(name) = same.cloned() {
-                if let Some(set) = self.sets.get_mut(&name) {
-                    set.shared_by += 1;
-                }
-                out.push((v6, name));
-                continue;
-            }
-            let name = format!("{base}_{}", family_words(v6).1);
-            self.sets.entry(name.clone()).or_insert_with(|| NamedSet {
-                v6,
-                elements,
-                auto_merge: false,
-                comment: why.to_string(),
-                shared_by: 0,
-            });
-            self.by_content.entry(key).or_default().push(name.clone());
-            out.push((v6, name));
-        }
-        out
-    }
-
+impl<'a, 'c> Chains<'a, 'c> {
     /// The address matches of a rule's peers: `[every address]` without peers,
     /// empty when its peers can admit no address.
-    fn peer_matches(&mut self, pi: usize, direction: Direction, ri: usize) -> Vec<Match> {
+    fn peer_matches(&mut self, pi: usize, direction: Direction, ri: usize) -> Rc<[Match]> {
         if let Some(m) = self.peers.get(&(pi, direction, ri)) {
             return m.clone();
         }
-        let m = self.compute_peer_matches(pi, direction, ri);
+        let m: Rc<[Match]> = self.compute_peer_matches(pi, direction, ri).into();
         self.peers.insert((pi, direction, ri), m.clone());
         m
     }
@@ -209,19 +187,24 @@ impl Chains<'_, '_> {
             .expect("every rule is compiled");
         let mut out = Vec::new();
         // The pods the selectors pick, every address of each.
-        let mut pods = AddrSet::default();
-        for (peer, cpeer) in rule.peers.iter().zip(&crule.peers) {
-            if matches!(peer, Peer::Pods { .. }) {
-                pods.add_ips(
-                    cpeer
-                        .endpoints
-                        .ones()
-                        .flat_map(|e| &engine.cluster.endpoints[e].ips),
-                );
-            }
-        }
+        let mut selectors = rule
+            .peers
+            .iter()
+            .zip(&crule.peers)
+            .filter(|(peer, _)| matches!(peer, Peer::Pods { .. }))
+            .map(|(_, cpeer)| &cpeer.endpoints);
+        let selected = selectors.next().map(|first| {
+            selectors.fold(Cow::Borrowed(first), |mut all, more| {
+                all.to_mut().union_with(more);
+                all
+            })
+        });
         let why = format!("{} {}[{ri}] selected pods", policy.id(), direction.as_str());
-        for (v6, name) in self.add_sets(&format!("{base}_pods"), &pods, &why) {
+        let sets = match selected {
+            Some(selected) => self.pod_sets(selected, &format!("{base}_pods"), &why),
+            None => Vec::new(),
+        };
+        for (v6, name) in sets {
             let fam = family_words(v6).0;
             out.push(Match {
                 v6: Some(v6),
@@ -241,6 +224,7 @@ impl Chains<'_, '_> {
                 .filter(|x| matches!(x, ipnet::IpNet::V6(_)) == v6)
                 .map(|x| x.trunc().to_string())
                 .collect();
+            let excepts = excepts.join(", ");
             if !excepts.is_empty() {
                 let name = format!("{base}_except{k}_{suffix}");
                 self.sets.entry(name.clone()).or_insert_with(|| NamedSet {
@@ -263,12 +247,12 @@ impl Chains<'_, '_> {
 
     /// Destination pods on which the port name `name` means `port`, per family:
     /// a set for each, shared by every rule naming that port.
-    pub(crate) fn named_port_sets(&mut self, name: &str, protocol: Protocol) -> Vec<Match> {
+    pub(crate) fn named_port_sets(&mut self, name: &str, protocol: Protocol) -> Rc<[Match]> {
         let key = (name.to_string(), protocol);
         if let Some(m) = self.named.get(&key) {
             return m.clone();
         }
-        let m = self.compute_named_port_sets(name, protocol);
+        let m: Rc<[Match]> = self.compute_named_port_sets(name, protocol).into();
         self.named.insert(key, m.clone());
         m
     }
@@ -305,48 +289,54 @@ impl Chains<'_, '_> {
         out
     }
 
-    /// Always-allowed addresses: the pod itself and host-network pods on its node.
-    fn always_allowed(&self, pod: &Endpoint, field: &str, verdict: &str, out: &mut String) {
-        let mut lines = |eps: Vec<&Endpoint>, why: &str| {
-            let mut set = AddrSet::default();
-            set.add_ips(eps.iter().flat_map(|e| &e.ips));
-            for (v6, elements) in [(false, set.v4_elements()), (true, set.v6_elements())] {
-                if !elements.is_empty() {
-                    let fam = family_words(v6).0;
-                    let _ = writeln!(
-                        out,
-                        "\t\t{fam} {field} {} {verdict} {}",
-                        inline_set(&elements),
-                        comment(why)
-                    );
-                }
-            }
-        };
-        lines(vec![pod], "the pod itself");
+    /// The first lines of pod `i`'s chain for `direction`: what no policy
+    /// can deny, the pod itself and the host-network pods on its node.
+    pub(crate) fn always(&mut self, i: usize, direction: Direction, out: &mut Text) {
+        let cluster = self.engine.cluster;
+        let pod = &cluster.endpoints[i];
+        let mut own = String::new();
+        always_lines(&[pod], direction, "the pod itself", &mut own);
+        out.push_str(&own);
         if let Some(node) = &pod.node {
-            let hosts = self
-                .host_pods
-                .get(node.as_str())
-                .cloned()
-                .unwrap_or_default();
-            lines(hosts, &format!("host-network pods on its node {node}"));
+            out.push_shared(self.node_lines(node, direction));
         }
     }
 
-    /// The first lines of pod `i`'s chain for `direction`: what no policy can deny.
-    pub(crate) fn always(&self, i: usize, direction: Direction) -> String {
-        let pod = &self.engine.cluster.endpoints[i];
-        let field = match direction {
-            Direction::Ingress => "saddr",
-            Direction::Egress => "daddr",
-        };
-        let mut out = String::new();
-        self.always_allowed(pod, field, allow_verdict(direction), &mut out);
-        out
+    /// The host-network lines of every chain of a pod on `node`: made once
+    /// per node, not once per pod.
+    fn node_lines(&mut self, node: &'c str, direction: Direction) -> Rc<str> {
+        if let Some(text) = self.host_lines.get(&(node, direction)) {
+            return text.clone();
+        }
+        let hosts = self.host_pods.get(node).map_or(&[][..], Vec::as_slice);
+        let mut text = String::new();
+        let why = format!("host-network pods on its node {node}");
+        always_lines(hosts, direction, &why, &mut text);
+        let text: Rc<str> = text.into();
+        self.host_lines.insert((node, direction), text.clone());
+        text
     }
 
-    /// What the NetworkPolicies selecting pod `i` admit in `direction`, then `drop`.
-    pub(crate) fn np_rules(&mut self, i: usize, direction: Direction) -> String {
+    /// What the NetworkPolicies selecting pod `i` admit in `direction`, then
+    /// `drop`: the same text for every pod with the same policies (and, for
+    /// ingress, the same named ports), so made once for all of them.
+    pub(crate) fn np_rules(&mut self, i: usize, direction: Direction) -> Rc<str> {
+        let engine = self.engine;
+        let pod = &engine.cluster.endpoints[i];
+        let key = (
+            direction,
+            engine.policies_selecting(i, direction),
+            (direction == Direction::Ingress).then_some(pod.ports.as_slice()),
+        );
+        if let Some(text) = self.np_texts.get(&key).filter(|_| self.reuse) {
+            return text.clone();
+        }
+        let text: Rc<str> = self.compute_np_rules(i, direction).into();
+        self.np_texts.insert(key, text.clone());
+        text
+    }
+
+    fn compute_np_rules(&mut self, i: usize, direction: Direction) -> String {
         let engine = self.engine;
         let pod = &engine.cluster.endpoints[i];
         let verdict = allow_verdict(direction);
@@ -378,7 +368,7 @@ impl Chains<'_, '_> {
                 if direction == Direction::Egress {
                     for p in &rule.ports {
                         if let Some(PortRef::Name(name)) = &p.port {
-                            ports.extend(self.named_port_sets(name, p.protocol));
+                            ports.extend(self.named_port_sets(name, p.protocol).iter().cloned());
                         }
                     }
                 }
@@ -391,6 +381,28 @@ impl Chains<'_, '_> {
         }
         let _ = writeln!(out, "\t\tdrop");
         out
+    }
+}
+
+/// The lines that allow the addresses of `eps` in `direction`, one per family.
+fn always_lines(eps: &[&Endpoint], direction: Direction, why: &str, out: &mut String) {
+    let field = match direction {
+        Direction::Ingress => "saddr",
+        Direction::Egress => "daddr",
+    };
+    let verdict = allow_verdict(direction);
+    let mut set = AddrSet::default();
+    set.add_ips(eps.iter().flat_map(|e| &e.ips));
+    for (v6, elements) in [(false, set.v4_elements()), (true, set.v6_elements())] {
+        if !elements.is_empty() {
+            let fam = family_words(v6).0;
+            let _ = writeln!(
+                out,
+                "\t\t{fam} {field} {} {verdict} {}",
+                inline_set(&elements),
+                comment(why)
+            );
+        }
     }
 }
 

@@ -14,7 +14,9 @@ mod chain;
 mod ports;
 pub mod probe;
 pub mod ruleset;
+mod sets;
+mod text;
 mod tiers;
 
-pub use ruleset::{CompileError, Options, Scope, compile};
+pub use ruleset::{CompileError, Options, Scope, WriteError, compile, write};
 pub use tiers::domain_name_rules;

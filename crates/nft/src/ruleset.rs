@@ -18,12 +18,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::io;
 use std::net::IpAddr;
 
 use netpol_engine::Engine;
 use netpol_model::{Direction, Tier};
 
 use crate::chain::{Chains, allow_verdict, comment, direction_prefix, ident};
+use crate::sets::write_sets;
+use crate::text::Text;
 use crate::tiers::domain_name_rules;
 
 pub const TABLE: &str = "netpol";
@@ -76,10 +79,42 @@ pub enum CompileError {
     },
 }
 
+/// Why a ruleset could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
+
 /// The ruleset text: input for `nft -f`. Applying it replaces `table inet
 /// netpol` in one transaction (create if missing, delete, define) and touches
 /// no other table.
 pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> {
+    let mut text = Vec::new();
+    match write(engine, opts, &mut text) {
+        Ok(()) => Ok(String::from_utf8(text).expect("the ruleset is UTF-8")),
+        Err(WriteError::Compile(e)) => Err(e),
+        Err(WriteError::Io(e)) => unreachable!("writing to memory failed: {e}"),
+    }
+}
+
+/// [`compile`] written to `out` as it goes: at 150,000 pods the text is
+/// hundreds of megabytes. An address shared by two pods is found before
+/// anything is written.
+pub fn write(engine: &Engine, opts: &Options, out: &mut dyn io::Write) -> Result<(), WriteError> {
+    write_ruleset(engine, opts, out, true)
+}
+
+/// [`write`]; `reuse: false` builds every selection's sets and every pod's rules anew,
+/// the reference that tests hold the shared ones to.
+pub(crate) fn write_ruleset(
+    engine: &Engine,
+    opts: &Options,
+    out: &mut dyn io::Write,
+    reuse: bool,
+) -> Result<(), WriteError> {
     let cluster = engine.cluster;
     let mut owner: HashMap<IpAddr, usize> = HashMap::new();
     for (i, e) in cluster.endpoints.iter().enumerate() {
@@ -92,7 +127,8 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
                     ip: *ip,
                     first: cluster.endpoints[j].id(),
                     second: e.id(),
-                });
+                }
+                .into());
             }
             owner.insert(*ip, i);
         }
@@ -111,11 +147,12 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         .collect();
 
     let mut compiler = Chains::new(engine);
-    let mut chains = String::new();
+    compiler.reuse = reuse;
+    let mut chains = Text::default();
     // (family, field) -> [(ip, chain)] for the dispatch maps.
     let mut dispatch: BTreeMap<(Direction, bool), Vec<(IpAddr, String)>> = BTreeMap::new();
     let mut isolated = [0usize; 2];
-    let mut after_admin = String::new();
+    let mut after_admin = Text::default();
     for &i in &local {
         let pod = &cluster.endpoints[i];
         for (n, direction) in [Direction::Egress, Direction::Ingress]
@@ -144,25 +181,26 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
             let what = format!("{} {}", pod.id(), direction.as_str());
             // The layers after the Admin tier: NetworkPolicy when one selects
             // the pod, else the Baseline tier and the default.
-            let mut rest = String::new();
+            let mut rest = Text::default();
             if np {
                 if !admin.is_empty() || !baseline.is_empty() {
                     let _ = writeln!(rest, "\t\t# NetworkPolicy");
                 }
-                rest.push_str(&compiler.np_rules(i, direction));
+                rest.push_shared(compiler.np_rules(i, direction));
             } else {
                 let allow = allow_verdict(direction);
                 rest.push_str(&compiler.tier_rules(baseline, i, direction, allow));
                 let _ = writeln!(rest, "\t\t{allow} {}", comment("default: allow"));
             }
-            let mut body = compiler.always(i, direction);
+            let mut body = Text::default();
+            compiler.always(i, direction, &mut body);
             if admin.is_empty() {
-                body.push_str(&rest);
+                body.append(rest);
             } else if !np && baseline.is_empty() {
                 // Nothing after the Admin tier but the default: Pass allows.
                 let allow = allow_verdict(direction);
                 body.push_str(&compiler.tier_rules(admin, i, direction, allow));
-                body.push_str(&rest);
+                body.append(rest);
             } else {
                 let after = ident(
                     &format!("{}2", direction_prefix(direction)),
@@ -174,15 +212,15 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
                 let _ = writeln!(body, "\t\t{pass}");
                 let _ = write!(
                     after_admin,
-                    "\n\tchain {after} {{\n\t\t{}\n{rest}\t}}\n",
+                    "\n\tchain {after} {{\n\t\t{}\n",
                     comment(&format!("{what} after the Admin tier"))
                 );
+                after_admin.append(rest);
+                after_admin.push_str("\t}\n");
             }
-            let _ = write!(
-                chains,
-                "\n\tchain {name} {{\n\t\t{}\n{body}\t}}\n",
-                comment(&what)
-            );
+            let _ = write!(chains, "\n\tchain {name} {{\n\t\t{}\n", comment(&what));
+            chains.append(body);
+            chains.push_str("\t}\n");
             for ip in &pod.ips {
                 dispatch
                     .entry((direction, ip.is_ipv6()))
@@ -192,77 +230,57 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         }
     }
 
-    let mut text = String::new();
     let scope = match &opts.scope {
         Scope::Node(n) => format!("the pods on node {n}"),
         Scope::Every => "every pod with an IP".to_string(),
         Scope::WithoutNode => "the pods on no known node".to_string(),
     };
     let table = &opts.table;
-    let _ = writeln!(
-        text,
+    writeln!(
+        out,
         "# Generated by netpol: Kubernetes NetworkPolicies enforced for {scope}."
-    );
-    let _ = writeln!(
-        text,
+    )?;
+    writeln!(
+        out,
         "# {} pods, {} isolated for egress, {} for ingress, by {} NetworkPolicies.",
         local.len(),
         isolated[0],
         isolated[1],
         cluster.policies.len()
-    );
+    )?;
     if !cluster.cluster_policies.is_empty() {
-        let _ = writeln!(
-            text,
+        writeln!(
+            out,
             "# {} ClusterNetworkPolicies: each chain runs the Admin tier, then NetworkPolicy, then the Baseline tier, then the default (allow).",
             cluster.cluster_policies.len()
-        );
+        )?;
         for note in domain_name_rules(cluster) {
-            let _ = writeln!(text, "# {note}.");
+            writeln!(out, "# {note}.")?;
         }
     }
-    let _ = writeln!(
-        text,
+    writeln!(
+        out,
         "# Apply with `nft -f FILE`: it replaces table inet {table} atomically and nothing else."
-    );
-    let _ = writeln!(
-        text,
+    )?;
+    writeln!(
+        out,
         "# Pods on a shared Linux bridge need br_netfilter (net.bridge.bridge-nf-call-iptables=1)."
-    );
-    let _ = writeln!(text, "table inet {table} {{}}");
-    let _ = writeln!(text, "delete table inet {table}");
-    let _ = writeln!(text, "table inet {table} {{");
-    for (name, set) in &compiler.sets {
-        let ty = if set.v6 { "ipv6_addr" } else { "ipv4_addr" };
-        let _ = writeln!(
-            text,
-            "\tset {name} {{\n\t\ttype {ty}\n\t\tflags interval\n\t\t{}",
-            comment(&match set.shared_by {
-                0 => set.comment.clone(),
-                1 => format!("{}, and 1 other rule", set.comment),
-                n => format!("{}, and {n} other rules", set.comment),
-            })
-        );
-        if set.auto_merge {
-            let _ = writeln!(text, "\t\tauto-merge");
-        }
-        let _ = writeln!(
-            text,
-            "\t\telements = {{ {} }}\n\t}}\n",
-            set.elements.join(", ")
-        );
-    }
-    let _ = writeln!(text, "\tchain forward {{");
-    let _ = writeln!(
-        text,
+    )?;
+    writeln!(out, "table inet {table} {{}}")?;
+    writeln!(out, "delete table inet {table}")?;
+    writeln!(out, "table inet {table} {{")?;
+    write_sets(&compiler.sets, out)?;
+    writeln!(out, "\tchain forward {{")?;
+    writeln!(
+        out,
         "\t\ttype filter hook forward priority filter; policy accept;"
-    );
-    let _ = writeln!(text, "\t\tct state established,related accept");
-    let _ = writeln!(
-        text,
+    )?;
+    writeln!(out, "\t\tct state established,related accept")?;
+    writeln!(
+        out,
         "\t\tfib saddr type local accept {}",
         comment("from the node itself")
-    );
+    )?;
     // Egress first: a connection must leave its source before it may enter its destination.
     for key in [
         (Direction::Egress, false),
@@ -281,17 +299,18 @@ pub fn compile(engine: &Engine, opts: &Options) -> Result<String, CompileError> 
         } else {
             "daddr"
         };
-        let items: Vec<String> = entries
-            .iter()
-            .map(|(ip, chain)| format!("{ip} : jump {chain}"))
-            .collect();
-        let _ = writeln!(text, "\t\t{family} {field} vmap {{ {} }}", items.join(", "));
+        write!(out, "\t\t{family} {field} vmap {{ ")?;
+        for (k, (ip, chain)) in entries.iter().enumerate() {
+            let sep = if k == 0 { "" } else { ", " };
+            write!(out, "{sep}{ip} : jump {chain}")?;
+        }
+        writeln!(out, " }}")?;
     }
-    let _ = writeln!(text, "\t}}");
-    text.push_str(&chains);
-    text.push_str(&after_admin);
-    text.push_str("}\n");
-    Ok(text)
+    writeln!(out, "\t}}")?;
+    chains.write_to(out)?;
+    after_admin.write_to(out)?;
+    out.write_all(b"}\n")?;
+    Ok(())
 }
 
 #[cfg(test)]

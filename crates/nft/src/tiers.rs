@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 use netpol_engine::family_index;
 use netpol_model::{Action, Direction, Family, Protocol, TierPeer, TierPort};
@@ -162,17 +163,17 @@ impl Chains<'_, '_> {
         };
         for n in named {
             for protocol in PROTOCOLS {
-                out.extend(self.named_port_sets(&n, protocol));
+                out.extend(self.named_port_sets(&n, protocol).iter().cloned());
             }
         }
         out
     }
 
-    fn tier_peer_matches(&mut self, pi: usize, direction: Direction, ri: usize) -> Vec<Match> {
+    fn tier_peer_matches(&mut self, pi: usize, direction: Direction, ri: usize) -> Rc<[Match]> {
         if let Some(m) = self.tier_peers.get(&(pi, direction, ri)) {
             return m.clone();
         }
-        let m = self.compute_tier_peer_matches(pi, direction, ri);
+        let m: Rc<[Match]> = self.compute_tier_peer_matches(pi, direction, ri).into();
         self.tier_peers.insert((pi, direction, ri), m.clone());
         m
     }

@@ -1,9 +1,9 @@
 //! `netpol nft`: the policies as an nftables ruleset, for `nft -f`.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 
 use netpol_engine::Engine;
-use netpol_nft::{Options, compile, domain_name_rules};
+use netpol_nft::{Options, WriteError, domain_name_rules, write};
 
 use crate::exit::Failure;
 use crate::input::Input;
@@ -42,10 +42,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
         eprintln!("note: {note}");
     }
     let engine = Engine::new(&cluster);
-    let text = compile(&engine, &Options::for_node(args.node))
-        .map_err(|e| Failure::Other(e.to_string()))?;
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    write(&engine, &Options::for_node(args.node), &mut out).map_err(|e| match e {
+        WriteError::Compile(e) => Failure::Other(e.to_string()),
+        WriteError::Io(e) => Failure::from(e),
+    })?;
     out.flush()?;
     Ok(())
 }

@@ -231,7 +231,7 @@ impl Engine<'_> {
         // NetworkPolicy decides for the sources it isolates: allowed when a
         // rule of theirs admits `dst` (`np` holds only isolated sources).
         let mut np = FixedBitSet::with_capacity(n);
-        for a in &self.egress_rules_admitting[dst] {
+        for a in self.egress_rules_admitting(dst) {
             let (policy, compiled) = self.policy(a.policy as usize);
             let rule = a.rule as usize;
             if compiled.egress[rule]
