@@ -8,6 +8,7 @@
 
 mod evidence;
 mod expand;
+mod extras;
 mod file;
 mod generate;
 mod guardrails;

@@ -2,7 +2,7 @@
 //! denied, what is allowed but no flow means, which namespaces are open by
 //! default, and what is odd about the flows themselves.
 
-use netpol_engine::{ClassMatrix, Classes, Decision, Engine, Party, Verdict};
+use netpol_engine::{Classes, Engine, Party, Verdict};
 use netpol_model::{Direction, Family, Protocol};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -170,7 +170,7 @@ pub fn verify(x: &Expansion) -> Report {
     let engine = Engine::new(x.cluster);
     let classes = Classes::new(x.cluster);
     let (checked, (missing, missing_not_listed)) = missing(x, &engine, &classes, MISSING_LISTED);
-    let (extra, extra_not_listed) = extras(x, &engine, &classes, EXTRA_LISTED);
+    let (extra, extra_not_listed) = crate::extras::extras(x, &engine, &classes, EXTRA_LISTED);
     Report {
         checked,
         missing,
@@ -295,91 +295,6 @@ pub(crate) fn sources(f: &ExpandedFlow) -> Vec<Party> {
             .filter_map(|b| b.sample())
             .map(Party::External)
             .collect(),
-    }
-}
-
-/// Every connection the policies allow that no flow means, read from the
-/// matrix over classes of pods (what no policy tells apart), in the order
-/// of destination, port and source; the first `listed` (to the end of the
-/// destination port the last one is on) explained per pod by `engine`,
-/// the engine over every pod, the others counted.
-fn extras(x: &Expansion, engine: &Engine, classes: &Classes, listed: usize) -> (Vec<Extra>, usize) {
-    let cluster = x.cluster;
-    let by_class = Engine::new(&classes.reduced);
-    let matrix = ClassMatrix::from_matrix(cluster, classes, by_class.matrix());
-    let coverage = x.coverage();
-    // Found as indices, explained only when listed.
-    let mut found: Vec<(usize, u16, Protocol, usize, Option<Family>)> = (0..cluster
-        .endpoints
-        .len())
-        .into_par_iter()
-        .flat_map_iter(|dst| {
-            let mut out = Vec::new();
-            for column in matrix.columns(dst) {
-                for class in column.allowed.ones() {
-                    for &src in &classes.members[class] {
-                        let src = src as usize;
-                        // A pod reaching itself is no connection a policy
-                        // could deny; two replicas of one workload are two
-                        // pods, which policies decide.
-                        let same_pod = src == dst && !cluster.endpoints[dst].may_be_several_pods();
-                        if same_pod
-                            || engine.is_node_traffic(Party::Endpoint(src), Party::Endpoint(dst))
-                            || !x.in_scope(src, dst)
-                            || coverage.covers(src, dst, column.port, column.protocol)
-                        {
-                            continue;
-                        }
-                        let only = column.only_over(class);
-                        out.push((dst, column.port, column.protocol, src, only));
-                    }
-                }
-            }
-            out
-        })
-        .collect();
-    let endpoints = &cluster.endpoints;
-    // As their `namespace/name` strings sort, without formatting them.
-    found.par_sort_unstable_by(|a, b| {
-        endpoints[a.0]
-            .id_cmp(&endpoints[b.0])
-            .then((a.1, a.2).cmp(&(b.1, b.2)))
-            .then_with(|| endpoints[a.3].id_cmp(&endpoints[b.3]))
-    });
-    let mut end = found.len().min(listed);
-    let group = |i: usize| (found[i].0, found[i].1, found[i].2);
-    while end > 0 && end < found.len() && group(end) == group(end - 1) {
-        end += 1;
-    }
-    let extra = found[..end]
-        .par_iter()
-        .map(|&(dst, port, protocol, src, only)| extra(engine, src, dst, (port, protocol), only))
-        .collect();
-    (extra, found.len() - end)
-}
-
-fn extra(
-    engine: &Engine,
-    src: usize,
-    dst: usize,
-    (port, protocol): (u16, Protocol),
-    only: Option<Family>,
-) -> Extra {
-    let v = engine.verdict(Party::Endpoint(src), Party::Endpoint(dst), port, protocol);
-    debug_assert!(v.allowed && v.decided_by == Decision::Policies);
-    // The reasons of the family that lets it through.
-    let (ingress, egress) = match v.by_family.iter().find(|f| Some(f.family) == only) {
-        Some(f) => (f.ingress.reason.clone(), f.egress.reason.clone()),
-        None => (v.ingress.reason, v.egress.reason),
-    };
-    Extra {
-        src: v.src,
-        dst: v.dst,
-        port,
-        protocol,
-        only,
-        ingress,
-        egress,
     }
 }
 

@@ -62,9 +62,13 @@ impl Expansion<'_> {
     /// destination's ingress, or with egress isolation the source's egress.
     /// Host-network pods are never isolated, so they cannot be the one side.
     pub fn in_scope(&self, src: usize, dst: usize) -> bool {
-        let e = &self.cluster.endpoints;
-        let restrictable = |i: usize| self.flows.managed(&e[i].namespace) && !e[i].host_network;
-        restrictable(dst) || (self.flows.egress() && restrictable(src))
+        self.restrictable(dst) || (self.flows.egress() && self.restrictable(src))
+    }
+
+    /// Whether the managed policies can isolate endpoint `i` (in some direction).
+    pub fn restrictable(&self, i: usize) -> bool {
+        let e = &self.cluster.endpoints[i];
+        self.flows.managed(&e.namespace) && !e.host_network
     }
 }
 
@@ -98,10 +102,23 @@ impl Coverage {
     }
 
     pub fn covers(&self, src: usize, dst: usize, port: u16, protocol: Protocol) -> bool {
-        self.flows.iter().any(|(s, d)| {
-            s[src]
-                && d.get(&dst)
+        self.sources_covering(dst, port, protocol).any(|s| s[src])
+    }
+
+    /// Per flow asking for connections to `dst:port/protocol`: which
+    /// endpoints it covers as a source (by endpoint index).
+    pub fn sources_covering(
+        &self,
+        dst: usize,
+        port: u16,
+        protocol: Protocol,
+    ) -> impl Iterator<Item = &[bool]> {
+        self.flows
+            .iter()
+            .filter(move |(_, d)| {
+                d.get(&dst)
                     .is_some_and(|ports| ports.iter().any(|p| p.admits(port, protocol)))
-        })
+            })
+            .map(|(s, _)| s.as_slice())
     }
 }
