@@ -30,6 +30,25 @@ pub(crate) struct ChangedCell {
     pub class_pair: Option<(u32, u32)>,
 }
 
+impl ChangedCell {
+    fn new(
+        (old_src, old_dst): (usize, usize),
+        (new_src, new_dst): (usize, usize),
+        column: &Column,
+        class_pair: Option<(u32, u32)>,
+    ) -> ChangedCell {
+        ChangedCell {
+            old_src,
+            old_dst,
+            new_src,
+            new_dst,
+            port: column.port,
+            protocol: column.protocol,
+            class_pair,
+        }
+    }
+}
+
 /// Pods present on both sides, grouped by (old class, new class).
 struct Joint {
     /// Per joint class: its pods as (new index, old index), ascending.
@@ -90,15 +109,13 @@ pub(crate) fn changed_cells(
                     for &(new_src, old_src) in &joint.members[js] {
                         for &(new_dst, old_dst) in &joint.members[jd] {
                             if !per_pod.contains(&(new_src, new_dst)) {
-                                out.push(ChangedCell {
-                                    old_src,
-                                    old_dst,
-                                    new_src,
-                                    new_dst,
-                                    port: nc.port,
-                                    protocol: nc.protocol,
-                                    class_pair: Some((js as u32, jd as u32)),
-                                });
+                                let pair = Some((js as u32, jd as u32));
+                                out.push(ChangedCell::new(
+                                    (old_src, old_dst),
+                                    (new_src, new_dst),
+                                    nc,
+                                    pair,
+                                ));
                             }
                         }
                     }
@@ -118,15 +135,12 @@ pub(crate) fn changed_cells(
                 continue;
             };
             if old.cell(old_src, old_dst, oc) != new.cell(new_src, new_dst, nc) {
-                cells.push(ChangedCell {
-                    old_src,
-                    old_dst,
-                    new_src,
-                    new_dst,
-                    port: nc.port,
-                    protocol: nc.protocol,
-                    class_pair: None,
-                });
+                cells.push(ChangedCell::new(
+                    (old_src, old_dst),
+                    (new_src, new_dst),
+                    nc,
+                    None,
+                ));
             }
         }
     }
