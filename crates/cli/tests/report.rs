@@ -61,7 +61,8 @@ fn the_page_fetches_nothing() {
 fn only_a_report_is_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let notes = dir.path().join("notes.html");
-    std::fs::write(&notes, "<html>my notes</html>").unwrap();
+    let mine = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>my notes</title>";
+    std::fs::write(&notes, mine).unwrap();
     let mut args = vec!["report"];
     args.extend_from_slice(&EXAMPLE);
     args.extend_from_slice(&["-o", notes.to_str().unwrap()]);

@@ -116,9 +116,9 @@ fn write_file(
     let cannot =
         |e: &dyn std::fmt::Display| Failure::Other(format!("cannot write {}: {e}", path.display()));
     if let Ok(mut existing) = std::fs::File::open(path) {
-        let mut start = vec![0; Page::SIGNATURE.len()];
+        let mut start = vec![0; Page::signature().len()];
         let ours = std::io::Read::read_exact(&mut existing, &mut start).is_ok()
-            && start == Page::SIGNATURE.as_bytes();
+            && start == Page::signature().as_bytes();
         if !ours {
             return Err(Failure::Usage(format!(
                 "{} exists and is not a netpol report: not overwriting it (remove it or choose another -o)",

@@ -18,10 +18,13 @@ pub struct Page {
 }
 
 impl Page {
-    /// How every report begins, whatever its title: what tells a file
-    /// netpol may overwrite.
-    pub const SIGNATURE: &'static str =
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">";
+    /// How every report begins, up to its title (its Content-Security-Policy
+    /// and `<title>netpol: ` included): what tells a file netpol may overwrite.
+    pub fn signature() -> &'static str {
+        PAGE.split_once("{{TITLE}}")
+            .expect("the page has a title")
+            .0
+    }
 
     pub fn new(title: &str) -> Page {
         let (before, after) = PAGE
