@@ -74,10 +74,7 @@ fn only_a_report_is_overwritten() {
         "{}",
         run.transcript()
     );
-    assert_eq!(
-        std::fs::read_to_string(&notes).unwrap(),
-        "<html>my notes</html>"
-    );
+    assert_eq!(std::fs::read_to_string(&notes).unwrap(), mine);
 
     let page = dir.path().join("r.html");
     std::fs::write(&page, "").unwrap();
