@@ -4,8 +4,8 @@
 //! engine: the connections whose verdict differs, grouped by source,
 //! destination and verdict, each with the policy changes that explain it,
 //! read from the engine's verdict traces on both sides. Both sides are
-//! evaluated over classes of pods, as the matrix is (see [`cells`] and
-//! [`traces`]): a live dump's 150,000 pods are some 30,000 classes.
+//! evaluated over classes of pods, as the matrix is (modules `cells` and
+//! `traces`): a live dump's 150,000 pods are some 30,000 classes.
 //!
 //! Endpoints are matched by `namespace/name`, ports by number and protocol.
 //! Only connections that exist on both sides are compared: an endpoint (or a
