@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use crate::classes::Classes;
 use crate::compile::Engine;
 use crate::matrix::{Cell, Column, Matrix, PairSummary};
+use crate::node_pods::NodePods;
 
 /// Every connection between the pods of a cluster, held per class.
 pub struct ClassMatrix<'a> {
@@ -188,31 +189,14 @@ impl<'a> ClassMatrix<'a> {
         if self.classes.per_pod {
             return;
         }
-        let mut on_node: HashMap<&str, (Vec<usize>, Vec<usize>)> = HashMap::new();
-        for (i, e) in self.cluster.endpoints.iter().enumerate() {
-            if self.forced(i, i) {
-                f(i, i);
+        let n = self.endpoints();
+        let nodes = NodePods::new(self.cluster, 0..n);
+        for dst in 0..n {
+            if self.forced(dst, dst) {
+                f(dst, dst);
             }
-            if let Some(node) = &e.node {
-                let (all, host) = on_node.entry(node).or_default();
-                all.push(i);
-                if e.host_network {
-                    host.push(i);
-                }
-            }
-        }
-        let mut nodes: Vec<_> = on_node.into_iter().collect();
-        nodes.sort_unstable_by_key(|(n, _)| *n);
-        for (_, (all, host)) in nodes {
-            for &s in &all {
-                let others = if self.cluster.endpoints[s].host_network {
-                    &all
-                } else {
-                    &host
-                };
-                for &d in others.iter().filter(|&&d| d != s) {
-                    f(s, d);
-                }
+            for src in nodes.node_traffic_sources(dst) {
+                f(src, dst);
             }
         }
     }

@@ -14,6 +14,7 @@ mod compile;
 mod family;
 mod index;
 mod matrix;
+mod node_pods;
 mod restrict;
 pub mod selector;
 #[doc(hidden)]
@@ -30,6 +31,7 @@ pub use compile::{
     port_rule_admits, ports_admit,
 };
 pub use matrix::{Cell, Column, FamilySplit, Matrix, PairSummary};
+pub use node_pods::NodePods;
 pub use restrict::Restricted;
 pub use tier::Outcome;
 pub use trace::{

@@ -2,50 +2,12 @@
 //! matrix of classes, listed in order up to a bound, the rest counted
 //! (a live dump has billions), without holding them.
 
-use std::collections::HashMap;
-
-use netpol_engine::{ClassMatrix, Classes, Decision, Engine, Party};
+use netpol_engine::{ClassMatrix, Classes, Decision, Engine, NodePods, Party};
 use netpol_model::{Family, Protocol};
 use rayon::prelude::*;
 
 use crate::expand::Expansion;
 use crate::verify::Extra;
-
-/// The pods that may be special sources for a destination: itself, and the
-/// pods on its node (all of them for a host-network destination, else the
-/// host-network ones), which node traffic can join.
-struct NodePods<'c> {
-    on_node: HashMap<&'c str, (Vec<usize>, Vec<usize>)>,
-    cluster: &'c netpol_model::Cluster,
-}
-
-impl<'c> NodePods<'c> {
-    fn new(cluster: &'c netpol_model::Cluster) -> Self {
-        let mut on_node: HashMap<&str, (Vec<usize>, Vec<usize>)> = HashMap::new();
-        for (i, e) in cluster.endpoints.iter().enumerate() {
-            if let Some(node) = &e.node {
-                let (all, host) = on_node.entry(node).or_default();
-                all.push(i);
-                if e.host_network {
-                    host.push(i);
-                }
-            }
-        }
-        NodePods { on_node, cluster }
-    }
-
-    /// Each at most once.
-    fn special_sources(&self, dst: usize) -> impl Iterator<Item = usize> + '_ {
-        let d = &self.cluster.endpoints[dst];
-        let on_node: &[usize] = match d.node.as_deref().and_then(|n| self.on_node.get(n)) {
-            Some((all, _)) if d.host_network => all,
-            Some((_, host)) => host,
-            None => &[],
-        };
-        let itself = (!on_node.contains(&dst)).then_some(dst);
-        on_node.iter().copied().chain(itself)
-    }
-}
 
 /// Every connection the policies allow that no flow means, read from the
 /// matrix over classes of pods (what no policy tells apart), in the order
@@ -91,7 +53,7 @@ pub(crate) fn extras_in_chunks(
         .par_iter()
         .map(|c| c.allowed.ones().map(|k| classes.members[k].len()).sum())
         .collect();
-    let nodes = NodePods::new(cluster);
+    let nodes = NodePods::new(cluster, 0..endpoints.len());
     // `dst`'s extra connections, sorted; `keep` false: only counted.
     let of_destination = |dst: usize, keep: bool| {
         let mut found: Vec<(u16, Protocol, usize, Option<Family>)> = Vec::new();
@@ -114,7 +76,8 @@ pub(crate) fn extras_in_chunks(
             if !keep && restrictable && covering.is_empty() {
                 // Every allowed source is extra but the special ones.
                 let specials = nodes
-                    .special_sources(dst)
+                    .node_traffic_sources(dst)
+                    .chain([dst])
                     .filter(|&s| special(s) && column.allowed.contains(matrix.class_of(s)))
                     .count();
                 count += allowed_pods[k] - specials;

@@ -18,7 +18,7 @@
 
 use std::collections::HashMap;
 
-use netpol_engine::{Classes, Engine, Party};
+use netpol_engine::{Classes, Engine, NodePods, Party};
 use netpol_model::Protocol;
 use rayon::prelude::*;
 
@@ -101,13 +101,8 @@ fn count_per_destination(
     destinations: &[(usize, &Probes)],
 ) -> Vec<usize> {
     let by_class = SourceClasses::new(classes, sources);
-    // Sources special to a destination can only be itself or on its node.
-    let mut on_node: HashMap<&str, Vec<usize>> = HashMap::new();
-    for &s in sources {
-        if let Some(node) = &engine.cluster.endpoints[s].node {
-            on_node.entry(node.as_str()).or_default().push(s);
-        }
-    }
+    // Sources special to a destination: itself, and node traffic.
+    let nodes = NodePods::new(engine.cluster, sources.iter().copied());
     let in_sources: std::collections::HashSet<usize> = sources.iter().copied().collect();
     // Destinations alike: one class, the same probes.
     let mut groups: HashMap<(u32, &Probes), Vec<usize>> = HashMap::new();
@@ -138,15 +133,8 @@ fn count_per_destination(
                 .iter()
                 .map(|&i| {
                     let d = destinations[i].0;
-                    let node = engine.cluster.endpoints[d].node.as_deref();
-                    let mut specials: Vec<usize> = node
-                        .and_then(|n| on_node.get(n))
-                        .into_iter()
-                        .flatten()
-                        .copied()
-                        .filter(|&s| special(engine, s, d))
-                        .collect();
-                    if in_sources.contains(&d) && !specials.contains(&d) {
+                    let mut specials: Vec<usize> = nodes.node_traffic_sources(d).collect();
+                    if in_sources.contains(&d) {
                         specials.push(d);
                     }
                     let mut total = g as i64;
