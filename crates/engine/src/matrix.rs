@@ -122,6 +122,15 @@ impl Engine<'_> {
         }
     }
 
+    /// The columns of `dst` on each of `probes`, declared ports or not.
+    pub fn columns_on(&self, dst: usize, probes: &[(u16, Protocol)]) -> Vec<Column> {
+        let nodes = self.node_groups();
+        probes
+            .iter()
+            .map(|&(port, protocol)| self.column(dst, port, protocol, &nodes))
+            .collect()
+    }
+
     /// Sources allowed to reach `dst` on `port`/`protocol` (over some family).
     pub fn allowed_sources_for(&self, dst: usize, port: u16, protocol: Protocol) -> FixedBitSet {
         self.column(dst, port, protocol, &self.node_groups())

@@ -19,22 +19,23 @@ use crate::verify::Extra;
 pub(crate) fn extras(
     x: &Expansion,
     engine: &Engine,
+    by_class: &Engine,
     classes: &Classes,
     listed: usize,
 ) -> (Vec<Extra>, usize) {
-    extras_in_chunks(x, engine, classes, listed, 256)
+    extras_in_chunks(x, engine, by_class, classes, listed, 256)
 }
 
 /// [`extras`], destinations taken `chunk` at a time.
 pub(crate) fn extras_in_chunks(
     x: &Expansion,
     engine: &Engine,
+    by_class: &Engine,
     classes: &Classes,
     listed: usize,
     chunk: usize,
 ) -> (Vec<Extra>, usize) {
     let cluster = x.cluster;
-    let by_class = Engine::new(&classes.reduced);
     let matrix = ClassMatrix::from_matrix(cluster, classes, by_class.matrix());
     let coverage = x.coverage();
     // As their `namespace/name` strings sort (a loaded cluster's endpoints

@@ -12,9 +12,11 @@
 //! (what is denied between that source and `d`) - den(class of the source, c, P)
 //!
 //! where den(s, c, P) is how many of `P` a source of class `s` is denied
-//! towards class `c` (decided once, on a pair that is not special), and
-//! G(c, P) the sum of den over the flow's sources. A class with no
-//! non-special pair anywhere counts 0 in both terms, which cancel.
+//! towards class `c`, and G(c, P) the sum of den over the flow's sources.
+//! den is read from the columns of `c` on `P` in the engine over the
+//! classes, one column per probe for every source class at once: it holds
+//! for every pair of pods of those classes that is not special, and for a
+//! special pair whatever it says cancels.
 
 use std::collections::HashMap;
 
@@ -61,15 +63,12 @@ pub(crate) fn denied(
     !d.allowed || d.only.is_some()
 }
 
-fn special(engine: &Engine, a: usize, b: usize) -> bool {
-    a == b || engine.is_node_traffic(Party::Endpoint(a), Party::Endpoint(b))
-}
-
 /// Per destination (in the order given, each with its probes): how many of
 /// its connections from `sources` are denied; `None` unless both ends are
 /// all pods (addresses are a few samples, decided one by one).
 pub(crate) fn denied_per_destination(
     engine: &Engine,
+    by_class: &Engine,
     classes: &Classes,
     sources: &[Party],
     destinations: &[(Party, Vec<(u16, Protocol)>)],
@@ -81,6 +80,7 @@ pub(crate) fn denied_per_destination(
         .collect::<Option<_>>()?;
     Some(count_per_destination(
         engine,
+        by_class,
         classes,
         &sources,
         &destinations,
@@ -96,11 +96,12 @@ fn pod(party: &Party) -> Option<usize> {
 
 fn count_per_destination(
     engine: &Engine,
+    by_class: &Engine,
     classes: &Classes,
     sources: &[usize],
     destinations: &[(usize, &Probes)],
 ) -> Vec<usize> {
-    let by_class = SourceClasses::new(classes, sources);
+    let by_source = SourceClasses::new(classes, sources);
     // Sources special to a destination: itself, and node traffic.
     let nodes = NodePods::new(engine.cluster, sources.iter().copied());
     let in_sources: std::collections::HashSet<usize> = sources.iter().copied().collect();
@@ -116,14 +117,19 @@ fn count_per_destination(
     let per_group: Vec<Vec<(usize, usize)>> = groups
         .par_iter()
         .map(|((class, probes), members)| {
-            let den: Vec<usize> = by_class
+            let columns = by_class.columns_on(*class as usize, probes);
+            let den: Vec<usize> = by_source
                 .groups
                 .iter()
-                .map(|(_, srcs)| {
-                    class_denied(engine, srcs, &classes.members[*class as usize], probes)
+                .map(|&(s, _)| {
+                    let s = s as usize;
+                    columns
+                        .iter()
+                        .filter(|c| !c.allowed.contains(s) || c.only_over(s).is_some())
+                        .count()
                 })
                 .collect();
-            let g: usize = by_class
+            let g: usize = by_source
                 .groups
                 .iter()
                 .zip(&den)
@@ -140,7 +146,7 @@ fn count_per_destination(
                     let mut total = g as i64;
                     for s in specials {
                         let actual = probes.iter().filter(|&&p| denied(engine, s, d, p)).count();
-                        let class = by_class.index[&classes.class_of[s]];
+                        let class = by_source.index[&classes.class_of[s]];
                         total += actual as i64 - den[class] as i64;
                     }
                     (i, usize::try_from(total).expect("a count of connections"))
@@ -153,24 +159,4 @@ fn count_per_destination(
         out[i] = n;
     }
     out
-}
-
-/// How many of `probes` sources of one class (`srcs`, the flow's) are
-/// denied towards the class whose members are `dsts`, decided on the
-/// first pair that is not special; 0 when every pair is.
-fn class_denied(
-    engine: &Engine,
-    srcs: &[usize],
-    dsts: &[u32],
-    probes: &[(u16, Protocol)],
-) -> usize {
-    for &a in srcs {
-        for &b in dsts {
-            let b = b as usize;
-            if !special(engine, a, b) {
-                return probes.iter().filter(|&&p| denied(engine, a, b, p)).count();
-            }
-        }
-    }
-    0
 }

@@ -169,8 +169,11 @@ pub(crate) fn probes(sel: &PortSel, declared: &[(u16, Protocol)]) -> Vec<(u16, P
 pub fn verify(x: &Expansion) -> Report {
     let engine = Engine::new(x.cluster);
     let classes = Classes::new(x.cluster);
-    let (checked, (missing, missing_not_listed)) = missing(x, &engine, &classes, MISSING_LISTED);
-    let (extra, extra_not_listed) = crate::extras::extras(x, &engine, &classes, EXTRA_LISTED);
+    let by_class = Engine::new(&classes.reduced);
+    let (checked, (missing, missing_not_listed)) =
+        missing(x, &engine, &by_class, &classes, MISSING_LISTED);
+    let (extra, extra_not_listed) =
+        crate::extras::extras(x, &engine, &by_class, &classes, EXTRA_LISTED);
     Report {
         checked,
         missing,
@@ -194,6 +197,7 @@ pub fn verify(x: &Expansion) -> Report {
 fn missing(
     x: &Expansion,
     engine: &Engine,
+    by_class: &Engine,
     classes: &Classes,
     listed: usize,
 ) -> (usize, (Vec<Missing>, usize)) {
@@ -214,8 +218,13 @@ fn missing(
             // Pods to pods, each destination's denied connections counted
             // over classes: only those with something denied are walked,
             // and only while something is left to list.
-            let per_dst =
-                crate::missing::denied_per_destination(engine, classes, &sources, &destinations);
+            let per_dst = crate::missing::denied_per_destination(
+                engine,
+                by_class,
+                classes,
+                &sources,
+                &destinations,
+            );
             let mut denied = 0;
             let mut missing = Vec::new();
             for (k, (dst, probes)) in destinations.iter().enumerate() {

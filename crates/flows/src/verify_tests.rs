@@ -167,16 +167,19 @@ fn verify_is_the_per_pod_reading() {
                 // The same with a handful listed, which cuts most of them.
                 let engine = Engine::new(x.cluster);
                 let classes = netpol_engine::Classes::new(x.cluster);
+                let by_class = Engine::new(&classes.reduced);
                 for few in [1, 7] {
                     let ((m, m_rest), (e, e_rest)) = listed((&want_missing, &want_extra), few);
-                    let (_, (got_m, got_m_rest)) = super::missing(&x, &engine, &classes, few);
+                    let (_, (got_m, got_m_rest)) =
+                        super::missing(&x, &engine, &by_class, &classes, few);
                     assert_eq!(json(&got_m), json(&m), "seed {seed}\n{text}");
                     assert_eq!(got_m_rest, m_rest, "seed {seed}\n{text}");
                     // Destinations past the listed ones are only counted
                     // (in chunks of 1, from the second one on).
                     for chunk in [1, 256] {
-                        let got =
-                            crate::extras::extras_in_chunks(&x, &engine, &classes, few, chunk);
+                        let got = crate::extras::extras_in_chunks(
+                            &x, &engine, &by_class, &classes, few, chunk,
+                        );
                         assert_eq!(
                             got,
                             (e.clone(), e_rest),
