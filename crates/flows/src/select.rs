@@ -71,6 +71,21 @@ pub fn workload_members(
 /// Like [`workload_selector`], for a set of pods in one namespace (the
 /// replicas of a workload): labels they all carry and no other pod does.
 pub fn group_selector(cluster: &Cluster, members: &[usize]) -> Selection {
+    let namespace = members.first().map(|&m| &cluster.endpoints[m].namespace);
+    let in_namespace: Vec<usize> = (0..cluster.endpoints.len())
+        .filter(|&i| Some(&cluster.endpoints[i].namespace) == namespace)
+        .collect();
+    group_selector_in(cluster, members, &in_namespace)
+}
+
+/// [`group_selector`] given the endpoints of the members' namespace
+/// (ascending): a flow over every workload of a live dump would otherwise
+/// scan every pod for each.
+pub fn group_selector_in(
+    cluster: &Cluster,
+    members: &[usize],
+    in_namespace: &[usize],
+) -> Selection {
     let Some(&first) = members.first() else {
         return Selection {
             selector: LabelSelector::default(),
@@ -89,12 +104,10 @@ pub fn group_selector(cluster: &Cluster, members: &[usize]) -> Selection {
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let others: Vec<usize> = cluster
-        .endpoints
+    let others: Vec<usize> = in_namespace
         .iter()
-        .enumerate()
-        .filter(|(i, o)| !members.contains(i) && o.namespace == me.namespace && !o.host_network)
-        .map(|(i, _)| i)
+        .copied()
+        .filter(|i| !members.contains(i) && !cluster.endpoints[*i].host_network)
         .collect();
     let has_all = |labels: &Labels, o: usize| {
         labels
