@@ -39,6 +39,6 @@ pub use guardrails::{GUARDRAILS_FILE, GuardrailDefs};
 pub use parse::{
     ClusterAddresses, FlowDef, Flows, FlowsError, FlowsErrors, parse_flows, read_flows, slug,
 };
-pub use select::{Selection, workload_selector};
+pub use select::{ByNamespace, Selection, workload_selector, workload_selector_in};
 pub use spec::{EndpointSpec, INGRESS_BACKENDS, PortSpec, parse_endpoint, parse_port_text};
 pub use verify::{EXTRA_LISTED, Extra, MISSING_LISTED, Missing, OpenNamespace, Report, verify};

@@ -4,7 +4,7 @@
 //! workload's labels being a subset of another's). Selecting by the labels
 //! alone would then silently allow traffic to or from the other one too.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use netpol_model::{Cluster, LabelSelector, Labels, Operator, Requirement};
 
@@ -35,11 +35,37 @@ fn volatile(key: &str) -> bool {
         || key.contains("generation")
 }
 
+/// A cluster's endpoints by namespace, ascending: where a selector's
+/// look-alikes are looked for, built once rather than scanning every pod
+/// for each workload.
+pub struct ByNamespace<'c>(HashMap<&'c str, Vec<usize>>);
+
+impl<'c> ByNamespace<'c> {
+    pub fn new(cluster: &'c Cluster) -> Self {
+        let mut by: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, e) in cluster.endpoints.iter().enumerate() {
+            by.entry(&e.namespace).or_default().push(i);
+        }
+        ByNamespace(by)
+    }
+
+    /// The endpoints of `namespace`.
+    pub fn get(&self, namespace: &str) -> &[usize] {
+        self.0.get(namespace).map_or(&[], Vec::as_slice)
+    }
+}
+
 /// The fewest stable labels of the workload that no other pod in its
 /// namespace carries; else all its labels plus `DoesNotExist` for a key that
 /// each look-alike has and it lacks.
 pub fn workload_selector(cluster: &Cluster, e: usize) -> Selection {
     group_selector(cluster, &[e])
+}
+
+/// [`workload_selector`] for a caller that asks about many workloads.
+pub fn workload_selector_in(cluster: &Cluster, by_namespace: &ByNamespace, e: usize) -> Selection {
+    let namespace = &cluster.endpoints[e].namespace;
+    group_selector_in(cluster, &[e], by_namespace.get(namespace))
 }
 
 /// The Pods of each workload that owns some (a live dump), by workload.

@@ -2,7 +2,7 @@
 //! workloads need, each with the evidence that shows it, as a flows file to
 //! review (the default), as data, or as a list by destination.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ipnet::IpNet;
 use netpol_discover::{Options, discover};
@@ -91,11 +91,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
 /// Workloads whose pods no selector can tell from another workload's.
 fn look_alikes(cluster: &netpol_model::Cluster) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
+    let by_namespace = netpol_flows::ByNamespace::new(cluster);
     for (i, e) in cluster.endpoints.iter().enumerate() {
         if e.host_network {
             continue;
         }
-        let also = netpol_flows::workload_selector(cluster, i).also;
+        let also = netpol_flows::workload_selector_in(cluster, &by_namespace, i).also;
         if !also.is_empty() {
             let mut others: Vec<String> = also.iter().map(|&j| cluster.workload(j)).collect();
             others.sort();
@@ -114,12 +115,14 @@ fn group_endpoints(
     alikes: &BTreeMap<String, Vec<String>>,
 ) -> BTreeMap<String, String> {
     let mut workloads: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    // Each workload's first endpoint.
+    let mut first: HashMap<String, usize> = HashMap::new();
     for (i, e) in cluster.endpoints.iter().enumerate() {
-        workloads
-            .entry(e.namespace.as_str())
-            .or_default()
-            .insert(cluster.workload(i));
+        let w = cluster.workload(i);
+        first.entry(w.clone()).or_insert(i);
+        workloads.entry(e.namespace.as_str()).or_default().insert(w);
     }
+    let by_namespace = netpol_flows::ByNamespace::new(cluster);
     let mut out = BTreeMap::new();
     for (id, others) in alikes {
         let group: BTreeSet<&str> = others
@@ -127,7 +130,7 @@ fn group_endpoints(
             .map(String::as_str)
             .chain([id.as_str()])
             .collect();
-        let Some(i) = (0..cluster.endpoints.len()).find(|&i| cluster.workload(i) == *id) else {
+        let Some(&i) = first.get(id) else {
             continue;
         };
         let e = &cluster.endpoints[i];
@@ -140,15 +143,14 @@ fn group_endpoints(
             continue;
         }
         // The labels select a pod when it carries all of them.
-        let selected: BTreeSet<String> = cluster
-            .endpoints
+        let selected: BTreeSet<String> = by_namespace
+            .get(&e.namespace)
             .iter()
-            .enumerate()
-            .filter(|(_, p)| {
-                p.namespace == e.namespace
-                    && e.labels.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+            .filter(|&&j| {
+                let p = &cluster.endpoints[j];
+                e.labels.iter().all(|(k, v)| p.labels.get(k) == Some(v))
             })
-            .map(|(j, _)| cluster.workload(j))
+            .map(|&j| cluster.workload(j))
             .collect();
         if selected.len() == group.len() && selected.iter().all(|w| group.contains(w.as_str())) {
             let labels: Vec<String> = e.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();

@@ -6,13 +6,13 @@ mod coverage;
 mod ports;
 mod types;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 use netpol_model::{Cluster, LabelSelector, Labels, Protocol, Service};
 
 use crate::parse::{FlowDef, Flows};
-use crate::select::{Selection, group_selector_in, workload_groups, workload_members};
+use crate::select::{ByNamespace, Selection, group_selector_in, workload_groups, workload_members};
 use crate::spec::{EndpointSpec, PortSpec};
 
 pub use coverage::Coverage;
@@ -69,13 +69,7 @@ pub fn expand<'c>(cluster: &'c Cluster, flows: &Flows) -> Expansion<'c> {
             crate::ingress::IngressRoutes::default()
         },
         groups: workload_groups(cluster),
-        by_namespace: {
-            let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
-            for (i, e) in cluster.endpoints.iter().enumerate() {
-                by_namespace.entry(&e.namespace).or_default().push(i);
-            }
-            by_namespace
-        },
+        by_namespace: ByNamespace::new(cluster),
     };
     let mut defs = flows.flows.clone();
     if flows.allow_dns {
@@ -103,8 +97,7 @@ struct Ctx<'a> {
     ingress: crate::ingress::IngressRoutes,
     /// Workload -> its Pods, in a live dump.
     groups: BTreeMap<String, Vec<usize>>,
-    /// Namespace -> its endpoints, ascending.
-    by_namespace: HashMap<&'a str, Vec<usize>>,
+    by_namespace: ByNamespace<'a>,
 }
 
 impl Ctx<'_> {
@@ -246,12 +239,9 @@ impl Ctx<'_> {
     }
 
     fn unique_group(&mut self, def: &FlowDef, group: &[usize]) -> LabelSelector {
-        let namespace = group
-            .first()
-            .map(|&m| self.cluster.endpoints[m].namespace.as_str());
-        let in_namespace = namespace
-            .and_then(|ns| self.by_namespace.get(ns))
-            .map_or(&[][..], Vec::as_slice);
+        let in_namespace = group.first().map_or(&[][..], |&m| {
+            self.by_namespace.get(&self.cluster.endpoints[m].namespace)
+        });
         let Selection { selector, also } = group_selector_in(self.cluster, group, in_namespace);
         if !also.is_empty() {
             let mut ids: Vec<String> = also
