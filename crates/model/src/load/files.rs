@@ -32,9 +32,13 @@ pub fn special_kind(meta: &Metadata) -> Option<&'static str> {
 }
 
 /// Reads at most `limit` bytes of text from `reader`, what is left of the
-/// run's `cap`; more is an error.
-pub fn read_text(reader: impl Read, limit: u64, cap: u64) -> Result<String, String> {
-    let mut bytes = Vec::new();
+/// run's `cap`; more is an error. `expected` is the size the reader is
+/// thought to hold (a regular file's length, 0 when unknown): reserved at
+/// once, since a `Take` gives `read_to_end` no hint and growing the buffer
+/// by doubling copied a large file several times over.
+pub fn read_text(reader: impl Read, expected: u64, limit: u64, cap: u64) -> Result<String, String> {
+    let reserve = expected.min(limit).saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
@@ -80,7 +84,8 @@ pub fn read_file(path: &std::path::Path, limit: u64, cap: u64) -> Result<String,
             return text;
         }
     }
-    read_text(file, limit, cap)
+    let expected = if meta.is_file() { meta.len() } else { 0 };
+    read_text(file, expected, limit, cap)
 }
 
 /// From this size on a file is read in parts at once: a live dump in one

@@ -152,7 +152,7 @@ fn read_in_turn(inputs: &[Input], cap: u64) -> Vec<Result<Source, Diagnostic>> {
             }
             Input::Stdin => (
                 "<stdin>".to_string(),
-                files::read_text(std::io::stdin().lock(), left, cap),
+                files::read_text(std::io::stdin().lock(), 0, left, cap),
             ),
             Input::File(f) => (f.display().to_string(), files::read_file(f, left, cap)),
         };
