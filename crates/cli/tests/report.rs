@@ -89,6 +89,14 @@ fn only_a_report_is_overwritten() {
     let second = report(&smaller, &page);
     assert_ne!(first, second);
     assert!(second.starts_with("<!DOCTYPE html>"));
+    // Readable as any file the user creates: the umask decides, not the
+    // temporary file's 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let plain = dir.path().join("plain");
+    std::fs::File::create(&plain).unwrap();
+    assert_eq!(mode(&page), mode(&plain));
+    std::fs::remove_file(&plain).unwrap();
     let mut left: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

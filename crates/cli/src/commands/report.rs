@@ -130,7 +130,10 @@ fn write_file(
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    // Created as `File::create` would (0666 less the umask), not with a
+    // temporary file's 0600: a report is read by others and served.
     let file = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .prefix(".netpol-report-")
         .tempfile_in(dir)
         .map_err(|e| cannot(&e))?;
