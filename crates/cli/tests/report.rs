@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -405,4 +405,175 @@ fn the_real_homelab_report() {
     let findings = d["lint"].as_array().unwrap().len() + d["verify"].as_array().unwrap().len();
     assert!(findings > 0);
     assert_eq!(dom.matches("class=\"finding ").count(), findings);
+}
+
+/// A live dump of a synthetic cluster of 60 workloads as 3 pods each
+/// (namespaces, external peers from the policies' ipBlocks), written to
+/// `m/` in a temporary directory.
+fn synthetic() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let cluster = netpol_synth::generate(&netpol_synth::Params::new(60, 1));
+    for f in netpol_synth::to_live_files(&cluster, 3) {
+        let path = tmp.path().join("m").join(&f.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, f.text).unwrap();
+    }
+    tmp
+}
+
+/// Drawn by namespace, a pair of the page is the sum of the pairs of the
+/// workloads in those namespaces (external peers kept as they are), read
+/// here from the same cluster's page drawn by workload.
+#[test]
+fn the_page_by_namespace_sums_the_pairs_of_workloads() {
+    let cluster = synthetic();
+    let input = cluster.path().join("m");
+    let input = input.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let by_workload = data(&report(&[input], &dir.path().join("w.html")));
+    assert_eq!(by_workload["by"], "workload", "auto: a small cluster");
+    let by_ns = data(&report(
+        &[input, "--by", "namespace"],
+        &dir.path().join("n.html"),
+    ));
+    assert_eq!(by_ns["by"], "namespace");
+    let quads = |d: &serde_json::Value| -> Vec<(usize, usize, u64, u64)> {
+        let flat: Vec<u64> = d["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_u64().unwrap())
+            .collect();
+        flat.chunks(4)
+            .map(|p| (p[0] as usize, p[1] as usize, p[2], p[3]))
+            .collect()
+    };
+    let vertices = |d: &serde_json::Value| d["vertices"].as_array().unwrap().clone();
+    let (workloads, namespaces) = (vertices(&by_workload), vertices(&by_ns));
+    // Where a workload's vertex goes: its namespace, or itself for an
+    // external peer.
+    let page_of = |v: &serde_json::Value| -> String {
+        v["ns"]
+            .as_str()
+            .unwrap_or_else(|| v["id"].as_str().unwrap())
+            .to_string()
+    };
+    let mut expected: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    for (s, d, a, c) in quads(&by_workload) {
+        let sum = expected
+            .entry((page_of(&workloads[s]), page_of(&workloads[d])))
+            .or_default();
+        sum.0 += a;
+        sum.1 += c;
+    }
+    let got: BTreeMap<(String, String), (u64, u64)> = quads(&by_ns)
+        .into_iter()
+        .map(|(s, d, a, c)| {
+            let id = |v: usize| namespaces[v]["id"].as_str().unwrap().to_string();
+            ((id(s), id(d)), (a, c))
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert!(got.len() < quads(&by_workload).len(), "summed: fewer pairs");
+    assert!(
+        namespaces.iter().any(|v| v["ns"].is_null()),
+        "the cluster has external peers"
+    );
+    // The counts of each namespace vertex.
+    let mut pods: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for v in workloads.iter().filter(|v| !v["ns"].is_null()) {
+        let e = pods.entry(page_of(v)).or_default();
+        e.0 += 1;
+        e.1 += v["pods"].as_u64().unwrap();
+    }
+    for v in namespaces.iter().filter(|v| !v["ns"].is_null()) {
+        let ns = v["id"].as_str().unwrap();
+        assert_eq!(
+            (
+                v["workloads"].as_u64().unwrap(),
+                v["pods"].as_u64().unwrap()
+            ),
+            pods[ns],
+            "{ns}"
+        );
+    }
+    let externals = |vs: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        vs.iter().filter(|v| v["ns"].is_null()).cloned().collect()
+    };
+    assert_eq!(namespaces.len(), pods.len() + externals(&namespaces).len());
+    assert_eq!(externals(&namespaces), externals(&workloads));
+    // The page is the same but for its vertices, pairs and traces.
+    assert_eq!(
+        by_ns["workloadPairs"].as_u64().unwrap() as usize,
+        quads(&by_workload).len()
+    );
+    assert_eq!(by_ns["summary"], by_workload["summary"]);
+    assert_eq!(by_ns["lint"], by_workload["lint"]);
+    assert!(by_ns["traces"].as_object().unwrap().is_empty());
+}
+
+/// A browser draws the page by namespace, says why, and a cell names the
+/// command that draws its namespaces' workloads: run, it does.
+#[test]
+fn a_real_browser_draws_the_page_by_namespace() {
+    let Some(browser) = chromium() else { return };
+    let cluster = synthetic();
+    let input = cluster.path().join("m");
+    let input = input.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("n.html");
+    let d = data(&report(&[input, "--by", "namespace"], &file));
+    let url = format!("file://{}", file.display());
+    let dom = unescape(&rendered(&browser, &url));
+    assert_eq!(dom.matches("class=\"notice\"").count(), 2);
+    assert!(dom.contains("This page is drawn by namespace"), "{dom}");
+    let vertices = d["vertices"].as_array().unwrap();
+    for v in vertices {
+        let id = v["id"].as_str().unwrap();
+        assert!(
+            dom.contains(&format!("<th class=\"row\">{id}</th>")),
+            "no row {id}"
+        );
+    }
+    // A cell between two namespaces.
+    let flat = d["pairs"].as_array().unwrap();
+    let k = flat
+        .chunks(4)
+        .position(|p| {
+            let ns = |i: &serde_json::Value| vertices[i.as_u64().unwrap() as usize]["ns"].clone();
+            p[0] != p[1] && !ns(&p[0]).is_null() && !ns(&p[1]).is_null()
+        })
+        .unwrap();
+    let (s, t) = (&flat[4 * k], &flat[4 * k + 1]);
+    let ns = |i: &serde_json::Value| {
+        vertices[i.as_u64().unwrap() as usize]["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let dom = unescape(&rendered(&browser, &format!("{url}#trace={k}")));
+    let command = format!(
+        "netpol report {input} --namespace-filter {} --namespace-filter {} -o FILE",
+        ns(s),
+        ns(t)
+    );
+    assert!(dom.contains(&command), "no {command:?} in the trace");
+    let narrowed = data(&report(
+        &[
+            input,
+            "--namespace-filter",
+            &ns(s),
+            "--namespace-filter",
+            &ns(t),
+        ],
+        &dir.path().join("narrowed.html"),
+    ));
+    assert_eq!(narrowed["by"], "workload");
+    let drawn: BTreeSet<String> = narrowed["vertices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["ns"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(drawn, BTreeSet::from([ns(s), ns(t)]));
 }

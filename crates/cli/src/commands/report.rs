@@ -14,6 +14,7 @@ use crate::focus::Focus;
 use crate::grid::Grid;
 use crate::input::Input;
 use crate::render::report::Page;
+use crate::render::report::by_namespace::By;
 use crate::render::report::data::{self, Item, Sources};
 
 #[derive(clap::Args)]
@@ -34,6 +35,13 @@ pub struct Args {
         default_value = "netpol-report.html"
     )]
     output: PathBuf,
+
+    /// What a box of the graph and a row of the matrix is: a workload or a
+    /// namespace. `auto` draws namespaces past two million pairs of
+    /// workloads (a 30 MB page); --namespace-filter, --from and --to then
+    /// narrow the page to draw workloads again
+    #[arg(long = "by", value_enum, value_name = "WHAT", default_value_t = By::Auto)]
+    by: By,
 
     #[command(flatten)]
     focus: Focus,
@@ -94,7 +102,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
         classes: &classes,
     };
     let page = Page::new(&sources.title);
-    let write = |out: &mut dyn Write| page.write(out, |out| data::write(&grid, &sources, out));
+    let write =
+        |out: &mut dyn Write| page.write(out, |out| data::write(&grid, &sources, args.by, out));
     if args.output.as_os_str() == "-" {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         write(&mut out)?;

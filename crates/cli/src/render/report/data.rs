@@ -8,6 +8,7 @@ use netpol_model::Direction;
 use serde_json::{Value, json};
 
 use crate::grid::{Grid, Node};
+use crate::render::report::by_namespace::{By, NamespacePairs, PAIR_LIMIT};
 use crate::render::report::picker::TracePicker;
 use crate::render::report::script_safe;
 
@@ -41,10 +42,12 @@ pub struct Sources<'a> {
 /// indexes, allowed connections, connections.
 type PagePair = (u32, u32, usize, usize);
 
-/// Writes the JSON text. The pairs (a thousand workloads make a million,
-/// 150,000 pods two hundred million) are never held: a first pass over them
-/// sums them and picks the traced ones, a second writes them.
-pub fn write<W: Write + ?Sized>(grid: &Grid, src: &Sources, out: &mut W) -> io::Result<()> {
+/// Writes the JSON text, drawn `by` workload or namespace. The pairs (a
+/// thousand workloads make a million, 150,000 pods two hundred million) are
+/// never held: a first pass over them sums them and picks the traced ones,
+/// a second writes them. Drawn by namespace, the first pass also sums them
+/// per pair of namespaces, and those sums are the page's pairs.
+pub fn write<W: Write + ?Sized>(grid: &Grid, src: &Sources, by: By, out: &mut W) -> io::Result<()> {
     let cluster = grid.cluster;
     // The page draws its graph from the pairs: the graph's port labels
     // would double the page for a large cluster.
@@ -90,12 +93,16 @@ pub fn write<W: Write + ?Sized>(grid: &Grid, src: &Sources, out: &mut W) -> io::
     };
     let mut totals = (0, 0);
     let mut picker = TracePicker::default();
+    let trace = by != By::Namespace;
+    let mut by_ns = by
+        .may_be_namespace(vertices.len())
+        .then(|| NamespacePairs::new(&vertices));
     let mut k = 0;
     each_pair(&mut |(s, d, allowed, connections)| {
         totals.0 += connections;
         totals.1 += allowed;
         let partial = allowed < connections;
-        if picker.wants(partial) {
+        if trace && picker.wants(partial) {
             if let (Some((sp, _)), Some((dp, dn))) = (
                 party_of(&vertices[s as usize].id),
                 party_of(&vertices[d as usize].id),
@@ -104,36 +111,20 @@ pub fn write<W: Write + ?Sized>(grid: &Grid, src: &Sources, out: &mut W) -> io::
                 picker.offer(partial, ports.len(), (k, sp, dp, ports));
             }
         }
+        if let Some(by_ns) = &mut by_ns {
+            by_ns.add(s, d, allowed, connections);
+        }
         k += 1;
     });
-    let traced = picker.picked();
-    // A verdict reads its two endpoints only: the engine is compiled over
-    // the traced ones, not every pod.
-    let restricted = Restricted::new(
-        cluster,
-        traced
-            .iter()
-            .flat_map(|(_, s, d, _)| [*s, *d])
-            .filter_map(|p| match p {
-                Party::Endpoint(i) => Some(i),
-                Party::External(_) => None,
-            }),
-    );
-    let engine = Engine::new(&restricted.cluster);
-    let traces: BTreeMap<usize, Vec<Value>> = traced
-        .into_iter()
-        .map(|(k, sp, dp, ports)| {
-            let (sp, dp) = (restricted.party(sp), restricted.party(dp));
-            let list = ports
-                .iter()
-                .map(|&(port, protocol)| {
-                    serde_json::to_value(engine.verdict(sp, dp, port, protocol))
-                        .expect("verdicts serialize")
-                })
-                .collect();
-            (k, list)
-        })
-        .collect();
+    let workload_pairs = k;
+    let by_ns = match by.resolve(workload_pairs) {
+        By::Namespace => by_ns,
+        _ => None,
+    };
+    let traces = match by_ns {
+        Some(_) => BTreeMap::new(),
+        None => traces(cluster, picker.picked()),
+    };
     let vertices: Vec<Value> = vertices
         .iter()
         .map(|v| {
@@ -147,6 +138,10 @@ pub fn write<W: Write + ?Sized>(grid: &Grid, src: &Sources, out: &mut W) -> io::
                    "pods": members.get(&v.id).map_or(0, Vec::len)})
         })
         .collect();
+    let vertices = match &by_ns {
+        Some(by_ns) => namespace_vertices(&vertices, by_ns.members()),
+        None => vertices,
+    };
     let item = |i: &Item| {
         json!({"source": i.source, "severity": i.severity, "title": i.title,
                "detail": i.detail, "location": i.location})
@@ -159,6 +154,9 @@ pub fn write<W: Write + ?Sized>(grid: &Grid, src: &Sources, out: &mut W) -> io::
         "title": src.title,
         "inputs": src.inputs,
         "summary": summary(grid, src, totals),
+        "by": if by_ns.is_some() { "namespace" } else { "workload" },
+        "workloadPairs": workload_pairs,
+        "pairLimit": PAIR_LIMIT,
         "vertices": vertices,
         "traces": traces_json,
         "traceBudget": TRACE_BUDGET,
@@ -174,7 +172,7 @@ pub fn write<W: Write + ?Sized>(grid: &Grid, src: &Sources, out: &mut W) -> io::
     let mut result = Ok(());
     let mut first = true;
     let mut buffer = itoa::Buffer::new();
-    each_pair(&mut |(s, d, a, c)| {
+    let mut put_pair = |(s, d, a, c): PagePair| {
         if result.is_err() {
             return;
         }
@@ -189,9 +187,68 @@ pub fn write<W: Write + ?Sized>(grid: &Grid, src: &Sources, out: &mut W) -> io::
             put(c, b",")
         })();
         first = false;
-    });
+    };
+    match by_ns {
+        Some(by_ns) => by_ns.pairs().into_iter().for_each(put_pair),
+        None => each_pair(&mut put_pair),
+    }
     result?;
     out.write_all(b"]}")
+}
+
+/// A pair picked for a trace: its index among the pairs, one party of
+/// each side, the destination's ports.
+type Traced = (usize, Party, Party, Vec<(u16, netpol_model::Protocol)>);
+
+/// The picked pairs' traces, by pair: a verdict per port. A verdict reads
+/// its two endpoints only: the engine is compiled over the traced ones,
+/// not every pod.
+fn traces(cluster: &netpol_model::Cluster, traced: Vec<Traced>) -> BTreeMap<usize, Vec<Value>> {
+    let restricted = Restricted::new(
+        cluster,
+        traced
+            .iter()
+            .flat_map(|(_, s, d, _)| [*s, *d])
+            .filter_map(|p| match p {
+                Party::Endpoint(i) => Some(i),
+                Party::External(_) => None,
+            }),
+    );
+    let engine = Engine::new(&restricted.cluster);
+    traced
+        .into_iter()
+        .map(|(k, sp, dp, ports)| {
+            let (sp, dp) = (restricted.party(sp), restricted.party(dp));
+            let list = ports
+                .iter()
+                .map(|&(port, protocol)| {
+                    serde_json::to_value(engine.verdict(sp, dp, port, protocol))
+                        .expect("verdicts serialize")
+                })
+                .collect();
+            (k, list)
+        })
+        .collect()
+}
+
+/// A vertex per namespace (its workloads and pods counted), then the
+/// external peers' own vertices.
+fn namespace_vertices(workloads: &[Value], members: &[Vec<u32>]) -> Vec<Value> {
+    members
+        .iter()
+        .map(|m| {
+            let first = &workloads[m[0] as usize];
+            if first["ns"].is_null() {
+                return first.clone();
+            }
+            let pods: u64 = m
+                .iter()
+                .map(|&w| workloads[w as usize]["pods"].as_u64().unwrap_or(0))
+                .sum();
+            json!({"id": first["ns"], "ns": first["ns"], "label": first["ns"],
+                   "address": null, "pod": null, "pods": pods, "workloads": m.len()})
+        })
+        .collect()
 }
 
 /// `totals`: the pairs' connections and allowed connections.

@@ -1,6 +1,7 @@
 //! `netpol report`: one self-contained HTML page (inline CSS, script and
 //! SVG; nothing fetched) built by its script from the data embedded in it.
 
+pub mod by_namespace;
 pub mod data;
 mod picker;
 

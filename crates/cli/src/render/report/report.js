@@ -22,6 +22,22 @@
     return e;
   }
   const byId = (id) => document.getElementById(id);
+  // Too many pairs of workloads for one page: a vertex is a namespace.
+  const BY_NS = D.by === "namespace";
+  const group = (v) => (v.ns === null ? null : BY_NS ? "namespaces" : v.ns);
+  // The command that draws the workloads of namespaces `nss` (or of all).
+  const narrowed = (nss) => `netpol report ${D.inputs.join(" ")} ${nss.map((n) => "--namespace-filter " + n).join(" ")} -o FILE`;
+
+  const count = (n, what) => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+  function byNamespaceNotice() {
+    if (!BY_NS) return;
+    const why = (D.workloadPairs > D.pairLimit ? `${count(D.workloadPairs, "pair")} of workloads are too many for one page, so it` : "This page")
+      + " is drawn by namespace: each box and row is a namespace, its connections those of its workloads summed. To see the workloads of some namespaces, narrow the report:";
+    for (const id of ["graph", "matrix"]) {
+      byId(id).querySelector(".hint").after(el("div", { class: "notice" }, why, el("pre", {}, narrowed(["NS"]))));
+    }
+  }
 
   // ---- summary
   function summary() {
@@ -66,7 +82,7 @@
   function graph() {
     const groups = new Map();
     V.forEach((v, i) => {
-      const key = v.ns === null ? "\u0000external" : v.ns;
+      const key = group(v) === null ? "\u0000external" : group(v);
       if (!groups.has(key)) groups.set(key, []);
       groups.get(key).push(i);
     });
@@ -256,6 +272,12 @@
     const has = Object.prototype.hasOwnProperty.call(D.traces, String(k));
     const box = byId("trace");
     box.replaceChildren(el("h3", {}, `${V[s].id} \u2192 ${V[d].id}: ${a} of ${c} allowed`));
+    if (BY_NS) {
+      const nss = [...new Set([V[s].ns, V[d].ns].filter((n) => n !== null))];
+      box.append(el("p", {}, "The page is drawn by namespace. The workloads of this pair, each with its traces:"),
+        el("pre", {}, narrowed(nss)));
+      return;
+    }
     const who = (v) => (v.address ? v.address : v.pod);
     if (!has) {
       box.append(el("p", {}, `Not embedded (the report keeps at most ${D.traceBudget} traces). Ask the engine:`),
@@ -314,17 +336,19 @@
     let ns;
     let ul;
     for (const v of V) {
-      const group = v.ns === null ? "external peers" : v.ns;
-      if (group !== ns) {
-        ns = group;
+      const name = group(v) === null ? "external peers" : group(v);
+      if (name !== ns) {
+        ns = name;
         ul = el("ul", { class: "workloads" });
         box.append(el("h3", {}, ns), ul);
       }
-      ul.append(el("li", { "data-id": v.id }, v.id + (v.pods > 1 ? ` (${v.pods} pods)` : "") + (v.address ? ` at ${v.address}` : "")));
+      const size = BY_NS && v.ns !== null ? ` (${count(v.workloads, "workload")}, ${count(v.pods, "pod")})` : v.pods > 1 ? ` (${v.pods} pods)` : "";
+      ul.append(el("li", { "data-id": v.id }, v.id + size + (v.address ? ` at ${v.address}` : "")));
     }
   }
 
   summary();
+  byNamespaceNotice();
   graph();
   matrix();
   findings();
