@@ -7,15 +7,16 @@ pub mod files;
 mod legacy_tiers;
 pub mod names;
 mod node;
+mod owners;
 mod pod_text;
 mod policy;
+mod read;
 mod service;
 mod strict;
 mod template;
 mod workload;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -27,6 +28,8 @@ use crate::diag::{Diagnostic, LoadErrors};
 use crate::types::{Cluster, Namespace, WorkloadKind};
 use crate::yaml::{self, Document, child_index};
 use ctx::Ctx;
+use owners::{Resolved, resolve_owners};
+pub use read::{read_paths, read_paths_noting, read_paths_within};
 
 /// Text to load, with the name diagnostics use for it.
 #[derive(Clone, Debug)]
@@ -44,7 +47,7 @@ pub struct LoadOptions {
     pub keep_manifests: bool,
     /// What an unknown field is.
     pub validation: Validation,
-    /// The most read from all files together ([`MAX_INPUT_BYTES`] unless
+    /// The most read from all files together ([`files::MAX_INPUT_BYTES`] unless
     /// raised); the expansion budget grows with it.
     pub max_input_bytes: u64,
 }
@@ -74,178 +77,6 @@ pub enum Validation {
 
 /// The `Cluster::skipped` entry for documents without apiVersion and kind.
 pub const NOT_KUBERNETES: &str = "documents without apiVersion and kind";
-
-const EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
-
-/// Expands the PATH arguments: a file, a directory (recursively, in name
-/// order), or `-` for standard input.
-pub fn read_paths<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Source>, LoadErrors> {
-    read_paths_noting(paths).map(|(sources, _)| sources)
-}
-
-/// [`read_paths`], with a note for every file of a directory that was not
-/// read because it is not a regular file (a FIFO or device named `*.yaml`).
-/// At most [`files::MAX_INPUT_BYTES`] are read per file and in total.
-pub fn read_paths_noting<P: AsRef<Path>>(
-    paths: &[P],
-) -> Result<(Vec<Source>, Vec<Diagnostic>), LoadErrors> {
-    read_paths_within(paths, files::MAX_INPUT_BYTES)
-}
-
-/// [`read_paths_noting`] with `cap` bytes at most, per file and in total.
-///
-/// Regular files are read in parallel when their sizes show beforehand
-/// what reading them one after the other would give; stdin, pipes, a file
-/// that fails or one that changes size meanwhile make the run sequential.
-pub fn read_paths_within<P: AsRef<Path>>(
-    paths: &[P],
-    cap: u64,
-) -> Result<(Vec<Source>, Vec<Diagnostic>), LoadErrors> {
-    let mut inputs = Vec::new();
-    let mut notes = Vec::new();
-    for p in paths {
-        let p = p.as_ref();
-        if p == Path::new("-") {
-            inputs.push(Input::Stdin);
-            continue;
-        }
-        let mut found = Vec::new();
-        match collect_files(p, true, &mut found, &mut notes) {
-            Ok(()) => inputs.extend(found.into_iter().map(Input::File)),
-            Err(e) => inputs.push(Input::Failed(file_error(&p.display().to_string(), e))),
-        }
-    }
-    let read = read_in_parallel(&inputs, cap).unwrap_or_else(|| read_in_turn(&inputs, cap));
-    let mut sources = Vec::new();
-    let mut errors = Vec::new();
-    for r in read {
-        match r {
-            Ok(source) => sources.push(source),
-            Err(e) => errors.push(e),
-        }
-    }
-    if errors.is_empty() {
-        Ok((sources, notes))
-    } else {
-        Err(LoadErrors(errors))
-    }
-}
-
-/// One thing to read, in the order of the arguments.
-enum Input {
-    Stdin,
-    File(PathBuf),
-    /// A path that could not be listed.
-    Failed(Diagnostic),
-}
-
-/// Each input read in turn, each file within what the earlier ones left
-/// of `cap`.
-fn read_in_turn(inputs: &[Input], cap: u64) -> Vec<Result<Source, Diagnostic>> {
-    let mut left = cap;
-    let mut out = Vec::new();
-    for input in inputs {
-        let (name, text) = match input {
-            Input::Failed(e) => {
-                out.push(Err(e.clone()));
-                continue;
-            }
-            Input::Stdin => (
-                "<stdin>".to_string(),
-                files::read_text(std::io::stdin().lock(), 0, left, cap),
-            ),
-            Input::File(f) => (f.display().to_string(), files::read_file(f, left, cap)),
-        };
-        out.push(match text {
-            Ok(text) => {
-                left -= text.len() as u64;
-                Ok(Source { name, text })
-            }
-            Err(e) => Err(file_error(&name, e)),
-        });
-    }
-    out
-}
-
-/// [`read_in_turn`]'s result read in parallel, or `None` when it might
-/// differ: what each file may hold follows from the sizes of those before.
-fn read_in_parallel(inputs: &[Input], cap: u64) -> Option<Vec<Result<Source, Diagnostic>>> {
-    let mut left = cap;
-    let mut plan = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        let Input::File(f) = input else {
-            return None;
-        };
-        let meta = std::fs::metadata(f).ok().filter(|m| m.is_file())?;
-        if meta.len() > left {
-            return None;
-        }
-        plan.push((f, left, meta.len()));
-        left -= meta.len();
-    }
-    plan.par_iter()
-        .map(|&(f, limit, size)| {
-            let text = files::read_file(f, limit, cap).ok()?;
-            (text.len() as u64 == size).then(|| Source {
-                name: f.display().to_string(),
-                text,
-            })
-        })
-        .map(|source| source.map(Ok))
-        .collect()
-}
-
-fn file_error(file: &str, message: String) -> Diagnostic {
-    Diagnostic {
-        file: file.to_string(),
-        document: 0,
-        line: 0,
-        object: None,
-        field: None,
-        message,
-    }
-}
-
-fn collect_files(
-    path: &Path,
-    explicit: bool,
-    out: &mut Vec<PathBuf>,
-    notes: &mut Vec<Diagnostic>,
-) -> Result<(), String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| format!("cannot list directory: {e}"))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for e in entries {
-            collect_files(&e, false, out, notes)?;
-        }
-        return Ok(());
-    }
-    let wanted = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-    if explicit {
-        // A file named on the command line is read whatever its extension;
-        // a pipe too (`<(helm template .)`), a device never.
-        files::refuse_device(&meta)?;
-        out.push(path.to_path_buf());
-    } else if let Some(kind) = files::special_kind(&meta) {
-        // In a directory only regular files are read: a FIFO would block.
-        if wanted {
-            notes.push(file_error(
-                &path.display().to_string(),
-                format!("skipped: {kind}, not a regular file"),
-            ));
-        }
-    } else if wanted {
-        out.push(path.to_path_buf());
-    }
-    Ok(())
-}
 
 /// Reads and loads PATH arguments in one step.
 pub fn load_paths<P: AsRef<Path>>(paths: &[P], opts: &LoadOptions) -> Result<Cluster, LoadErrors> {
@@ -924,47 +755,6 @@ impl Accumulator {
     }
 }
 
-struct Resolved {
-    endpoints: Vec<crate::types::Endpoint>,
-    notes: Vec<String>,
-    workload_of: BTreeMap<String, String>,
-}
-
-/// (namespace, kind, name), borrowed from the loaded objects.
-type ObjectKey<'a> = (&'a str, &'a str, &'a str);
-
-/// An owner reference: its key, and its index among the loaded objects
-/// when it is one of them.
-type Owner<'a> = (ObjectKey<'a>, Option<usize>);
-
-/// The workload the Pod `pod` belongs to (`namespace/name`): its top-most
-/// owner, loaded or not. A ReplicaSet that is not loaded stands for the
-/// Deployment whose `pod-template-hash` suffix its name carries.
-fn top_owner(pod: usize, owners: &[Vec<Owner>], labels: &crate::types::Labels) -> Option<String> {
-    let mut top: Option<Owner> = None;
-    let mut current = pod;
-    for _ in 0..64 {
-        let Some(&owner) = owners[current].first() else {
-            break;
-        };
-        top = Some(owner);
-        match owner.1 {
-            Some(next) => current = next,
-            // Not loaded: it has no owners of its own here.
-            None => break,
-        }
-    }
-    let ((ns, kind, name), loaded) = top?;
-    let name = match labels.get("pod-template-hash") {
-        Some(hash) if kind == "ReplicaSet" && loaded.is_none() => name
-            .strip_suffix(hash.as_str())
-            .and_then(|n| n.strip_suffix('-'))
-            .unwrap_or(name),
-        _ => name,
-    };
-    Some(format!("{ns}/{name}"))
-}
-
 /// Items of a List converted per chunk of this many, in parallel.
 const LIST_CHUNK: usize = 256;
 
@@ -1028,125 +818,4 @@ fn namespace(ctx: &mut Ctx, value: &Value) -> Option<Namespace> {
         labels,
         declared: true,
     })
-}
-
-/// When Pods and the workloads that own them are both given (a `kubectl get
-/// all` dump), the Pods are the endpoints. Without Pods, the top-most loaded
-/// workload stands for its pods (a Deployment, not its ReplicaSets).
-fn resolve_owners(loaded: Vec<workload::Loaded>) -> Resolved {
-    // Owners are resolved to indices once; the rest walks indices (a live
-    // dump has a loaded object per pod). Nothing is iterated in hash order.
-    fn key_of(w: &workload::Loaded) -> ObjectKey<'_> {
-        (
-            w.endpoint.namespace.as_str(),
-            w.endpoint.kind.as_str(),
-            w.endpoint.name.as_str(),
-        )
-    }
-    let index: foldhash::HashMap<ObjectKey, usize> = loaded
-        .iter()
-        .enumerate()
-        .map(|(i, w)| (key_of(w), i))
-        .collect();
-    let owners: Vec<Vec<Owner>> = loaded
-        .par_iter()
-        .map(|w| {
-            let ns = w.endpoint.namespace.as_str();
-            w.owners
-                .iter()
-                .map(|(kind, name)| {
-                    let key = (ns, kind.as_str(), name.as_str());
-                    (key, index.get(&key).copied())
-                })
-                .collect()
-        })
-        .collect();
-    drop(index);
-    // Every loaded ancestor of every loaded Pod.
-    let mut has_pods = vec![false; loaded.len()];
-    for (i, w) in loaded.iter().enumerate() {
-        if w.endpoint.kind != WorkloadKind::Pod {
-            continue;
-        }
-        let mut todo = owners[i].clone();
-        let mut guard = 0;
-        while let Some((_, o)) = todo.pop() {
-            guard += 1;
-            if guard > 64 {
-                break;
-            }
-            if let Some(o) = o {
-                has_pods[o] = true;
-                todo.extend_from_slice(&owners[o]);
-            }
-        }
-    }
-    let has_loaded_owner = |i: usize| owners[i].iter().any(|(_, o)| o.is_some());
-    /// What becomes of a loaded object, decided while the keys borrow it.
-    enum Fate {
-        Endpoint,
-        Finished,
-        ByPods,
-        ByOwner,
-    }
-    // (fate, the Pod's id and workload): decided in parallel, the
-    // workloads then sorted into their map at once.
-    let decided: Vec<(Fate, Option<(String, String)>)> = loaded
-        .par_iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let e = &w.endpoint;
-            if e.kind == WorkloadKind::Pod {
-                let workload = top_owner(i, &owners, &e.labels).map(|o| (e.id(), o));
-                let fate = if w.finished {
-                    Fate::Finished
-                } else {
-                    Fate::Endpoint
-                };
-                (fate, workload)
-            } else if has_pods[i] {
-                (Fate::ByPods, None)
-            } else if has_loaded_owner(i) {
-                (Fate::ByOwner, None)
-            } else {
-                (Fate::Endpoint, None)
-            }
-        })
-        .collect();
-    let mut fates = Vec::with_capacity(decided.len());
-    let mut pairs = Vec::new();
-    for (fate, workload) in decided {
-        fates.push(fate);
-        pairs.extend(workload);
-    }
-    // Collected as `insert` would leave it: the last of equal keys kept.
-    let workload_of: BTreeMap<String, String> = pairs.into_iter().collect();
-    drop(owners);
-    let mut notes = Vec::new();
-    let mut out = Vec::new();
-    for (w, fate) in loaded.into_iter().zip(fates) {
-        let e = w.endpoint;
-        match fate {
-            Fate::Endpoint => out.push(e),
-            Fate::Finished => notes.push(format!(
-                "Pod {} has finished; it is not an endpoint",
-                e.id()
-            )),
-            Fate::ByPods => notes.push(format!(
-                "{} {} is represented by its Pods",
-                e.kind.as_str(),
-                e.id()
-            )),
-            Fate::ByOwner => notes.push(format!(
-                "{} {} is represented by its owner",
-                e.kind.as_str(),
-                e.id()
-            )),
-        }
-    }
-    Resolved {
-        endpoints: out,
-        notes,
-        workload_of,
-    }
 }
