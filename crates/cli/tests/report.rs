@@ -468,10 +468,7 @@ fn the_page_by_namespace_sums_the_pairs_of_workloads() {
     }
     let got: BTreeMap<(String, String), (u64, u64)> = quads(&by_ns)
         .into_iter()
-        .map(|(s, d, a, c)| {
-            let id = |v: usize| namespaces[v]["id"].as_str().unwrap().to_string();
-            ((id(s), id(d)), (a, c))
-        })
+        .map(|(s, d, a, c)| ((page_of(&namespaces[s]), page_of(&namespaces[d])), (a, c)))
         .collect();
     assert_eq!(got, expected);
     assert!(got.len() < quads(&by_workload).len(), "summed: fewer pairs");
@@ -487,7 +484,8 @@ fn the_page_by_namespace_sums_the_pairs_of_workloads() {
         e.1 += v["pods"].as_u64().unwrap();
     }
     for v in namespaces.iter().filter(|v| !v["ns"].is_null()) {
-        let ns = v["id"].as_str().unwrap();
+        let ns = v["ns"].as_str().unwrap();
+        assert_eq!(v["id"], format!("namespace/{ns}"));
         assert_eq!(
             (
                 v["workloads"].as_u64().unwrap(),
@@ -546,7 +544,7 @@ fn a_real_browser_draws_the_page_by_namespace() {
         .unwrap();
     let (s, t) = (&flat[4 * k], &flat[4 * k + 1]);
     let ns = |i: &serde_json::Value| {
-        vertices[i.as_u64().unwrap() as usize]["id"]
+        vertices[i.as_u64().unwrap() as usize]["ns"]
             .as_str()
             .unwrap()
             .to_string()

@@ -231,8 +231,8 @@ fn traces(cluster: &netpol_model::Cluster, traced: Vec<Traced>) -> BTreeMap<usiz
         .collect()
 }
 
-/// A vertex per namespace (its workloads and pods counted), then the
-/// external peers' own vertices.
+/// A vertex per namespace (its workloads and pods counted), `namespace/NAME`,
+/// then the external peers' own vertices.
 fn namespace_vertices(workloads: &[Value], members: &[Vec<u32>]) -> Vec<Value> {
     members
         .iter()
@@ -245,7 +245,10 @@ fn namespace_vertices(workloads: &[Value], members: &[Vec<u32>]) -> Vec<Value> {
                 .iter()
                 .map(|&w| workloads[w as usize]["pods"].as_u64().unwrap_or(0))
                 .sum();
-            json!({"id": first["ns"], "ns": first["ns"], "label": first["ns"],
+            // As `kubectl get namespaces -o name` names it: a namespace
+            // may be called `external`, like the lone external peer.
+            let ns = first["ns"].as_str().unwrap_or_default();
+            json!({"id": format!("namespace/{ns}"), "ns": ns, "label": ns,
                    "address": null, "pod": null, "pods": pods, "workloads": m.len()})
         })
         .collect()
