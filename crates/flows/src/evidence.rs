@@ -33,14 +33,14 @@ pub struct WouldBreak {
 }
 
 /// Runs discovery on the expansion's cluster (loaded with its manifests
-/// kept) and returns what would break. Without manifests there is no
-/// evidence, and nothing to report.
-pub fn check_evidence(x: &Expansion) -> Vec<WouldBreak> {
+/// kept) and returns what would break, as `engine` (the cluster's, per pod)
+/// decides it. Without manifests there is no evidence, and nothing to report.
+pub fn check_evidence(x: &Expansion, engine: &Engine) -> Vec<WouldBreak> {
     let Ok(discovery) = netpol_discover::discover(x.cluster, netpol_discover::Options::default())
     else {
         return Vec::new();
     };
-    would_break(x, &Engine::new(x.cluster), &discovery)
+    would_break(x, engine, &discovery)
 }
 
 /// The connections of `discovery` (certain and likely ones) that would break.

@@ -41,4 +41,6 @@ pub use parse::{
 };
 pub use select::{ByNamespace, Selection, workload_selector, workload_selector_in};
 pub use spec::{EndpointSpec, INGRESS_BACKENDS, PortSpec, parse_endpoint, parse_port_text};
-pub use verify::{EXTRA_LISTED, Extra, MISSING_LISTED, Missing, OpenNamespace, Report, verify};
+pub use verify::{
+    EXTRA_LISTED, Extra, MISSING_LISTED, Missing, OpenNamespace, Report, verify, verify_with,
+};

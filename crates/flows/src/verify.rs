@@ -170,10 +170,20 @@ pub fn verify(x: &Expansion) -> Report {
     let engine = Engine::new(x.cluster);
     let classes = Classes::new(x.cluster);
     let by_class = Engine::new(&classes.reduced);
+    verify_with(x, &engine, &classes, &by_class)
+}
+
+/// [`verify`] with engines the caller already has for `x.cluster`: `engine`
+/// per pod (the explanations, the pairs each pod decides itself, the
+/// guardrails) and `by_class` over `classes` (the counts). A 150,000-pod
+/// cluster takes seconds and gigabytes to compile: the `verify` and
+/// `report` commands compile it once for this, the evidence check and the
+/// matrix.
+pub fn verify_with(x: &Expansion, engine: &Engine, classes: &Classes, by_class: &Engine) -> Report {
     let (checked, (missing, missing_not_listed)) =
-        missing(x, &engine, &by_class, &classes, MISSING_LISTED);
+        missing(x, engine, by_class, classes, MISSING_LISTED);
     let (extra, extra_not_listed) =
-        crate::extras::extras(x, &engine, &by_class, &classes, EXTRA_LISTED);
+        crate::extras::extras(x, engine, by_class, classes, EXTRA_LISTED);
     Report {
         checked,
         missing,
@@ -183,7 +193,7 @@ pub fn verify(x: &Expansion) -> Report {
         without_default_deny: open_namespaces(x),
         findings: {
             let mut f = x.findings.clone();
-            f.extend(crate::guardrails::check(&engine, &x.flows));
+            f.extend(crate::guardrails::check(engine, &x.flows));
             f
         },
         would_break: Vec::new(),

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use netpol_engine::{ClassMatrix, Classes, Engine};
-use netpol_flows::{expand, read_flows, verify};
+use netpol_flows::{expand, read_flows, verify_with};
 
 use crate::commands::r#gen::flows_failure;
 use crate::exit::Failure;
@@ -80,8 +80,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         .collect();
     let verify_items = flows.as_ref().map(|flows| {
         let expansion = expand(&cluster, flows);
-        let mut report = verify(&expansion);
-        report.would_break = netpol_flows::check_evidence(&expansion);
+        let engine = Engine::new(&cluster);
+        let mut report = verify_with(&expansion, &engine, &classes, &by_class);
+        report.would_break = netpol_flows::check_evidence(&expansion, &engine);
         verify_items(&flows.file, &report)
     });
     let mut inputs: Vec<String> = args

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use netpol_flows::{expand, read_flows, verify};
+use netpol_engine::{Classes, Engine};
+use netpol_flows::{expand, read_flows, verify_with};
 
 use crate::commands::r#gen::flows_failure;
 use crate::exit::{FINDINGS, Failure};
@@ -34,8 +35,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let flows = read_flows(&args.flows).map_err(flows_failure)?;
     let cluster = args.input.load_with_manifests(true)?;
     let expansion = expand(&cluster, &flows);
-    let mut report = verify(&expansion);
-    report.would_break = netpol_flows::check_evidence(&expansion);
+    let engine = Engine::new(&cluster);
+    let classes = Classes::new(&cluster);
+    let by_class = Engine::new(&classes.reduced);
+    let mut report = verify_with(&expansion, &engine, &classes, &by_class);
+    report.would_break = netpol_flows::check_evidence(&expansion, &engine);
     match args.output {
         Format::Text => print!(
             "{}",
