@@ -12,7 +12,7 @@ use netpol_engine::{Decision, Engine, Party, SideTrace};
 use netpol_model::Protocol;
 use serde::Serialize;
 
-use crate::expand::{Destinations, Expansion, Sources};
+use crate::expand::{Coverage, Destinations, Expansion, Sources};
 use crate::spec::EndpointSpec;
 
 /// A needed connection the flows or the policies would block.
@@ -52,6 +52,7 @@ pub fn would_break(x: &Expansion, engine: &Engine, discovery: &Discovery) -> Vec
             .or_default()
             .push(i);
     }
+    let coverage = x.coverage();
     let mut out = Vec::new();
     for c in &discovery.connections {
         if c.confidence < Confidence::Likely || c.src == c.dst {
@@ -70,7 +71,7 @@ pub fn would_break(x: &Expansion, engine: &Engine, discovery: &Discovery) -> Vec
         let mut reasons = Vec::new();
         'pairs: for s in &srcs {
             for d in &dsts {
-                if let Some(r) = check(x, engine, c, s, d) {
+                if let Some(r) = check(x, engine, &coverage, c, s, d) {
                     reasons = r;
                     break 'pairs;
                 }
@@ -103,7 +104,14 @@ enum End {
 }
 
 /// Why `s -> d` breaks, if it does.
-fn check(x: &Expansion, engine: &Engine, c: &Connection, s: &End, d: &End) -> Option<Vec<String>> {
+fn check(
+    x: &Expansion,
+    engine: &Engine,
+    coverage: &Coverage,
+    c: &Connection,
+    s: &End,
+    d: &End,
+) -> Option<Vec<String>> {
     let e = &x.cluster.endpoints;
     let restrictable = |end: &End| match end {
         End::Pod(i) => x.flows.managed(&e[*i].namespace) && !e[*i].host_network,
@@ -116,7 +124,7 @@ fn check(x: &Expansion, engine: &Engine, c: &Connection, s: &End, d: &End) -> Op
     }
     let mut reasons = Vec::new();
     let in_scope = restrictable(d) || (x.flows.egress() && restrictable(s));
-    if in_scope && !covered(x, s, d, c.port, c.protocol) {
+    if in_scope && !covered(x, coverage, s, d, c.port, c.protocol) {
         reasons.push("no flow means it: the generated policies would deny it".to_string());
     }
     let party = |end: &End| match end {
@@ -127,8 +135,15 @@ fn check(x: &Expansion, engine: &Engine, c: &Connection, s: &End, d: &End) -> Op
         End::Other(Peer::Cidr(net)) => Some(Party::External(net.addr())),
         End::Other(_) => None,
     };
-    if let (Some(ps), Some(pd)) = (party(s), party(d)) {
-        let v = engine.verdict(ps, pd, c.port, c.protocol);
+    let traced = |ps, pd| {
+        // Explained only when it is not plainly allowed: most needs are,
+        // and a verdict's trace costs far more than the decision.
+        let o = engine.decide(ps, pd, c.port, c.protocol);
+        (!o.allowed || o.only.is_some()).then(|| engine.verdict(ps, pd, c.port, c.protocol))
+    };
+    if let (Some(ps), Some(pd)) = (party(s), party(d))
+        && let Some(v) = traced(ps, pd)
+    {
         if !v.allowed && v.decided_by == Decision::Policies {
             reasons.push(format!(
                 "the policies deny it: {}",
@@ -157,19 +172,23 @@ fn denying_side<'t>(ingress: &'t SideTrace, egress: &'t SideTrace) -> &'t str {
     }
 }
 
-/// Whether a flow (the file's or the implicit DNS one) means `s -> d:port`.
-fn covered(x: &Expansion, s: &End, d: &End, port: u16, protocol: Protocol) -> bool {
-    x.expanded.iter().any(|f| {
+/// Whether a flow (the file's or the implicit DNS one) means `s -> d:port`:
+/// between pods as `verify` reads the flows (`coverage`), and a flow end
+/// `nodes` also meaning a host-network pod whose address is unknown.
+fn covered(
+    x: &Expansion,
+    coverage: &Coverage,
+    s: &End,
+    d: &End,
+    port: u16,
+    protocol: Protocol,
+) -> bool {
+    let e = &x.cluster.endpoints;
+    x.expanded.iter().enumerate().any(|(k, f)| {
         let src_ok = match (&f.sources, s) {
-            (Sources::Pods(set), End::Pod(i)) => {
-                set.endpoints.contains(i) || set.host_network.contains(i)
-            }
-            (Sources::Addresses { blocks }, End::Pod(i)) => {
-                on_the_nodes(&f.def.from, &x.cluster.endpoints[*i])
-                    || x.cluster.endpoints[*i]
-                        .ips
-                        .iter()
-                        .any(|ip| blocks.iter().any(|b| b.contains(*ip)))
+            (Sources::Pods(_), End::Pod(i)) => coverage.covers_source(k, *i),
+            (Sources::Addresses { .. }, End::Pod(i)) => {
+                coverage.covers_source(k, *i) || on_the_nodes(&f.def.from, &e[*i])
             }
             (Sources::Addresses { blocks }, End::Other(p)) => same_place(&f.def.from, blocks, p),
             (Sources::Pods(_), End::Other(_)) => false,
@@ -178,27 +197,16 @@ fn covered(x: &Expansion, s: &End, d: &End, port: u16, protocol: Protocol) -> bo
             return false;
         }
         match (&f.destinations, d) {
-            (
-                Destinations::Pods {
-                    members,
-                    host_members,
-                    ..
-                },
-                End::Pod(i),
-            ) => members
-                .iter()
-                .chain(host_members)
-                .any(|m| m.endpoint == *i && m.ports.iter().any(|p| p.admits(port, protocol))),
+            (Destinations::Pods { .. }, End::Pod(i)) => {
+                coverage.covers_destination(k, *i, port, protocol)
+            }
+            (Destinations::Addresses { ports, .. }, End::Pod(i)) => {
+                coverage.covers_destination(k, *i, port, protocol)
+                    || (on_the_nodes(&f.def.to, &e[*i])
+                        && ports.iter().any(|sel| sel.admits(port, protocol)))
+            }
             (Destinations::Addresses { blocks, ports }, End::Other(p)) => {
                 same_place(&f.def.to, blocks, p)
-                    && ports.iter().any(|sel| sel.admits(port, protocol))
-            }
-            (Destinations::Addresses { blocks, ports }, End::Pod(i)) => {
-                (on_the_nodes(&f.def.to, &x.cluster.endpoints[*i])
-                    || x.cluster.endpoints[*i]
-                        .ips
-                        .iter()
-                        .any(|ip| blocks.iter().any(|b| b.contains(*ip))))
                     && ports.iter().any(|sel| sel.admits(port, protocol))
             }
             (Destinations::Pods { .. }, End::Other(_)) => false,

@@ -101,6 +101,25 @@ impl Coverage {
             .collect()
     }
 
+    /// Whether flow `flow` covers endpoint `src` as a source.
+    pub fn covers_source(&self, flow: usize, src: usize) -> bool {
+        self.flows[flow].0[src]
+    }
+
+    /// Whether flow `flow` asks for `dst:port/protocol`.
+    pub fn covers_destination(
+        &self,
+        flow: usize,
+        dst: usize,
+        port: u16,
+        protocol: Protocol,
+    ) -> bool {
+        self.flows[flow]
+            .1
+            .get(&dst)
+            .is_some_and(|ports| ports.iter().any(|p| p.admits(port, protocol)))
+    }
+
     pub fn covers(&self, src: usize, dst: usize, port: u16, protocol: Protocol) -> bool {
         self.sources_covering(dst, port, protocol).any(|s| s[src])
     }
