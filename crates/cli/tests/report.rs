@@ -35,6 +35,19 @@ fn data(page: &str) -> serde_json::Value {
     serde_json::from_str(&body.replace("<\\/", "</")).unwrap()
 }
 
+/// The page's flat pairs: (source, destination, allowed, connections).
+fn pairs_of(d: &serde_json::Value) -> Vec<(usize, usize, u64, u64)> {
+    let flat: Vec<u64> = d["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    flat.chunks(4)
+        .map(|p| (p[0] as usize, p[1] as usize, p[2], p[3]))
+        .collect()
+}
+
 #[test]
 fn the_page_fetches_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -116,22 +129,10 @@ fn the_data_is_the_matrix_lint_and_verify() {
         .iter()
         .map(|v| v["id"].as_str().unwrap())
         .collect();
-    let flat: Vec<u64> = d["pairs"]
-        .as_array()
-        .unwrap()
+    let quads = pairs_of(&d);
+    let pairs: BTreeSet<(String, String, u64, u64)> = quads
         .iter()
-        .map(|n| n.as_u64().unwrap())
-        .collect();
-    let pairs: BTreeSet<(String, String, u64, u64)> = flat
-        .chunks(4)
-        .map(|p| {
-            (
-                names[p[0] as usize].to_string(),
-                names[p[1] as usize].to_string(),
-                p[2],
-                p[3],
-            )
-        })
+        .map(|&(s, t, a, c)| (names[s].to_string(), names[t].to_string(), a, c))
         .collect();
     let summary = json(&netpol(&[
         "matrix",
@@ -205,7 +206,7 @@ fn the_data_is_the_matrix_lint_and_verify() {
     assert_eq!(explained["allowed"], t["allowed"]);
     assert_eq!(explained["egress"], t["egress"]);
     assert_eq!(explained["ingress"], t["ingress"]);
-    assert!(k.parse::<usize>().unwrap() < flat.len() / 4);
+    assert!(k.parse::<usize>().unwrap() < quads.len());
 }
 
 fn chromium() -> Option<PathBuf> {
@@ -437,17 +438,6 @@ fn the_page_by_namespace_sums_the_pairs_of_workloads() {
         &dir.path().join("n.html"),
     ));
     assert_eq!(by_ns["by"], "namespace");
-    let quads = |d: &serde_json::Value| -> Vec<(usize, usize, u64, u64)> {
-        let flat: Vec<u64> = d["pairs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n.as_u64().unwrap())
-            .collect();
-        flat.chunks(4)
-            .map(|p| (p[0] as usize, p[1] as usize, p[2], p[3]))
-            .collect()
-    };
     let vertices = |d: &serde_json::Value| d["vertices"].as_array().unwrap().clone();
     let (workloads, namespaces) = (vertices(&by_workload), vertices(&by_ns));
     // Where a workload's vertex goes: its namespace, or itself for an
@@ -459,19 +449,22 @@ fn the_page_by_namespace_sums_the_pairs_of_workloads() {
             .to_string()
     };
     let mut expected: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
-    for (s, d, a, c) in quads(&by_workload) {
+    for (s, d, a, c) in pairs_of(&by_workload) {
         let sum = expected
             .entry((page_of(&workloads[s]), page_of(&workloads[d])))
             .or_default();
         sum.0 += a;
         sum.1 += c;
     }
-    let got: BTreeMap<(String, String), (u64, u64)> = quads(&by_ns)
+    let got: BTreeMap<(String, String), (u64, u64)> = pairs_of(&by_ns)
         .into_iter()
         .map(|(s, d, a, c)| ((page_of(&namespaces[s]), page_of(&namespaces[d])), (a, c)))
         .collect();
     assert_eq!(got, expected);
-    assert!(got.len() < quads(&by_workload).len(), "summed: fewer pairs");
+    assert!(
+        got.len() < pairs_of(&by_workload).len(),
+        "summed: fewer pairs"
+    );
     assert!(
         namespaces.iter().any(|v| v["ns"].is_null()),
         "the cluster has external peers"
@@ -503,7 +496,7 @@ fn the_page_by_namespace_sums_the_pairs_of_workloads() {
     // The page is the same but for its vertices, pairs and traces.
     assert_eq!(
         by_ns["workloadPairs"].as_u64().unwrap() as usize,
-        quads(&by_workload).len()
+        pairs_of(&by_workload).len()
     );
     assert_eq!(by_ns["summary"], by_workload["summary"]);
     assert_eq!(by_ns["lint"], by_workload["lint"]);
