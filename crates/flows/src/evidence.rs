@@ -113,10 +113,7 @@ fn check(
     d: &End,
 ) -> Option<Vec<String>> {
     let e = &x.cluster.endpoints;
-    let restrictable = |end: &End| match end {
-        End::Pod(i) => x.flows.managed(&e[*i].namespace) && !e[*i].host_network,
-        End::Other(_) => false,
-    };
+    let restrictable = |end: &End| matches!(end, End::Pod(i) if x.restrictable(*i));
     if let (End::Pod(a), End::Pod(b)) = (s, d) {
         if engine.is_node_traffic(Party::Endpoint(*a), Party::Endpoint(*b)) {
             return None;

@@ -1,5 +1,5 @@
 //! The page drawn by namespace: what a cluster with too many pairs of
-//! workloads for one page (150,000 pods are 200 million pairs, a 4 GB page)
+//! workloads for one page (150,000 pods make 230 million pairs, a 4 GB page)
 //! shows instead. Each namespace is one vertex, its pairs the sums of its
 //! workloads' pairs; external peers stay as they are.
 
