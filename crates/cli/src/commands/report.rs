@@ -53,9 +53,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
         .as_ref()
         .map(|p| read_flows(p).map_err(flows_failure))
         .transpose()?;
-    // Lint reports an input without policies itself (NP013); verify needs
-    // the manifests kept for its evidence check.
-    let cluster = args.input.load_with_manifests(false)?;
+    // Lint reports an input without policies itself (NP013). Only verify
+    // reads the manifests as written (its evidence check, the flows'
+    // ingress backends): kept, a live dump's pods would double the memory
+    // and the load.
+    let cluster = if flows.is_some() {
+        args.input.load_with_manifests(false)?
+    } else {
+        args.input.load_without_policies()?
+    };
     let externals = externals(&cluster);
     let narrow = args.focus.narrow(&cluster, &externals)?;
     // The grid per class, the traces per pod (of the pods traced); lint
