@@ -207,3 +207,41 @@ fn verify_is_the_per_pod_reading() {
     );
     assert!(cut.0 > 0 && cut.1 > 0, "{cut:?}: nothing cut");
 }
+
+/// Two pods no policy can tell apart (one class) of which a flow names one:
+/// the class is covered in part, and the other pod's connections are extra.
+#[test]
+fn a_flow_may_cover_part_of_a_class() {
+    let pod = |name: &str, app: &str, n: u8| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: ns-1\n  labels:\n    app: {app}\nspec:\n  containers:\n  - name: c\n    image: x\n    ports:\n    - containerPort: 8080\nstatus:\n  podIP: 10.0.0.{n}\n---\n"
+        )
+    };
+    let text = pod("a", "web", 5) + &pod("b", "web", 6) + &pod("server", "db", 7);
+    let sources = [netpol_model::Source {
+        name: "look-alikes.yaml".into(),
+        text,
+    }];
+    let c = netpol_model::load_sources(&sources, &Default::default()).unwrap();
+    assert_eq!(
+        netpol_engine::Classes::new(&c).len(),
+        2,
+        "a and b are one class"
+    );
+    let flows = parse_flows(
+        "flows.yaml",
+        "defaultDeny: ingress\nallowDns: false\nflows:\n  - from: ns-1/a\n    to: ns-1/server\n    ports: [8080]\n    purpose: a only\n",
+    )
+    .unwrap();
+    let x = expand(&c, &flows);
+    let got = verify(&x);
+    let (_, _, want_extra) = per_pod(&x);
+    assert_eq!(got.extra, want_extra);
+    let pairs: Vec<(&str, &str)> = got
+        .extra
+        .iter()
+        .map(|e| (e.src.as_str(), e.dst.as_str()))
+        .collect();
+    assert!(pairs.contains(&("ns-1/b", "ns-1/server")), "{pairs:?}");
+    assert!(!pairs.contains(&("ns-1/a", "ns-1/server")), "{pairs:?}");
+}

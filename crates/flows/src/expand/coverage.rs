@@ -124,6 +124,32 @@ impl Coverage {
         self.sources_covering(dst, port, protocol).any(|s| s[src])
     }
 
+    /// Per flow, per group of endpoints (a class's members): whether the
+    /// flow covers every one of them as a source.
+    pub fn covers_groups(&self, groups: &[Vec<u32>]) -> Vec<Vec<bool>> {
+        self.flows
+            .iter()
+            .map(|(src, _)| {
+                groups
+                    .iter()
+                    .map(|g| g.iter().all(|&i| src[i as usize]))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Indexes of the flows asking for connections to `dst:port/protocol`.
+    pub fn flows_to(&self, dst: usize, port: u16, protocol: Protocol) -> Vec<usize> {
+        (0..self.flows.len())
+            .filter(|&k| self.covers_destination(k, dst, port, protocol))
+            .collect()
+    }
+
+    /// Which endpoints flow `flow` covers as a source (by endpoint index).
+    pub fn sources_of(&self, flow: usize) -> &[bool] {
+        &self.flows[flow].0
+    }
+
     /// Per flow asking for connections to `dst:port/protocol`: which
     /// endpoints it covers as a source (by endpoint index).
     pub fn sources_covering(
