@@ -98,7 +98,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         );
         return Err(Failure::Status(BAD_INPUT));
     }
-    let diff = netpol_diff::diff(&old, &new);
+    let diff = netpol_diff::diff(old, new);
     let out = match args.output {
         Format::Text => render::diff::text(&diff),
         Format::Json => render::diff::json(&diff),

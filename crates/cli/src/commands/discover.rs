@@ -50,7 +50,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let options = Options {
         cluster_domain: args.cluster_domain.trim_matches('.').to_ascii_lowercase(),
     };
-    let found = discover(&cluster, options)
+    let found = discover(cluster, options)
         .map_err(|errors| Failure::Load(netpol_model::LoadErrors(errors)))?;
     let out = match args.output {
         Format::Json => render::discover::json(&found),
@@ -69,14 +69,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect();
-            let alikes = look_alikes(&cluster);
+            let alikes = look_alikes(cluster);
             render::discover::flows(
                 &found,
                 &render::discover::FlowsSettings {
                     inputs,
                     node_cidrs: args.node_cidrs.clone(),
                     host_network,
-                    group_endpoint: group_endpoints(&cluster, &alikes),
+                    group_endpoint: group_endpoints(cluster, &alikes),
                     look_alikes: alikes,
                 },
             )

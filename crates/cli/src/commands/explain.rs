@@ -41,13 +41,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let cluster = args.input.load()?;
-    let src = resolve(&cluster, &args.from, &args.input.namespace)?;
-    let dst = resolve(&cluster, &args.to, &args.input.namespace)?;
+    let src = resolve(cluster, &args.from, &args.input.namespace)?;
+    let dst = resolve(cluster, &args.to, &args.input.namespace)?;
     let (port, protocol) = parse_port(&args.port)?;
     let mut connections = Vec::new();
     let mut skipped = Vec::new();
     for &d in &dst.parties {
-        match destination_port(&cluster, &dst, d, &port, protocol)? {
+        match destination_port(cluster, &dst, d, &port, protocol)? {
             Ok(resolved) => {
                 for &s in &src.parties {
                     connections.push((s, d, resolved.clone()));
@@ -63,7 +63,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     // and nodes): compiling the others would cost seconds on large clusters.
     let parties = connections.iter().flat_map(|(s, d, _)| [*s, *d]);
     let restricted = Restricted::new(
-        &cluster,
+        cluster,
         parties.filter_map(|p| match p {
             Party::Endpoint(i) => Some(i),
             Party::External(_) => None,

@@ -86,7 +86,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     } else {
         args.input.load_without_policies()?
     };
-    let expansion = expand(&cluster, &flows);
+    let expansion = expand(cluster, &flows);
     let generated = generate(&expansion);
     report_findings(&expansion);
     let dir = match output {

@@ -45,8 +45,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     // NP013 is the finding for an input without any NetworkPolicy.
     let cluster = args.input.load_without_policies()?;
-    let findings = netpol_lint::lint(&cluster);
-    let checked = checked(&cluster);
+    let findings = netpol_lint::lint(cluster);
+    let checked = checked(cluster);
     let out = match args.output {
         Format::Text => crate::color::findings(&render::lint::text(&findings, &checked)),
         Format::Json => render::lint::json(&findings),

@@ -51,21 +51,21 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let cluster = args.input.load()?;
     // Compiled and evaluated per class of pods that no policy can tell
     // apart; read per pod.
-    let classes = Classes::new(&cluster);
+    let classes = Classes::new(cluster);
     let engine = Engine::new(&classes.reduced);
-    let matrix = ClassMatrix::from_matrix(&cluster, &classes, engine.matrix());
+    let matrix = ClassMatrix::from_matrix(cluster, &classes, engine.matrix());
     let externals = if args.no_external {
         Vec::new()
     } else {
-        externals(&cluster)
+        externals(cluster)
     };
-    let narrow = args.focus.narrow(&cluster, &externals)?;
+    let narrow = args.focus.narrow(cluster, &externals)?;
     if args.summary && narrow.port.is_some() {
         return Err(Failure::Usage(
             "--summary counts every port of a pair: leave out --port".into(),
         ));
     }
-    let grid = Grid::new(&cluster, &engine, &matrix, externals, narrow);
+    let grid = Grid::new(cluster, &engine, &matrix, externals, narrow);
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 20, stdout);
     let edges = Edges {

@@ -38,10 +38,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
             "note: {unaddressed} pods or workloads have no status.podIP: the ruleset can neither enforce for them nor match them as peers"
         );
     }
-    for note in domain_name_rules(&cluster) {
+    for note in domain_name_rules(cluster) {
         eprintln!("note: {note}");
     }
-    let engine = Engine::new(&cluster);
+    let engine = Engine::new(cluster);
     let mut out = BufWriter::new(std::io::stdout().lock());
     write(&engine, &Options::for_node(args.node), &mut out).map_err(|e| match e {
         WriteError::Compile(e) => Failure::Other(e.to_string()),

@@ -59,9 +59,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let loaded = args.input.load()?;
     // Selectors name workloads and pods as loaded; the probe's replicas
     // (`web#0`, `web#1`) are kept with the endpoint they copy.
-    let focus = args.focus.narrow(&loaded, &[])?;
-    let mut cluster = probe::expand_replicas(&loaded, args.max_replicas);
-    let narrow = replicas_narrow(&loaded, &cluster, &focus);
+    let focus = args.focus.narrow(loaded, &[])?;
+    let mut cluster = probe::expand_replicas(loaded, args.max_replicas);
+    let narrow = replicas_narrow(loaded, &cluster, &focus);
     for (pod, ip) in
         probe::assign_addresses(&mut cluster).map_err(|e| Failure::Other(e.to_string()))?
     {

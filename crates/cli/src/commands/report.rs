@@ -62,18 +62,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
     } else {
         args.input.load_without_policies()?
     };
-    let externals = externals(&cluster);
-    let narrow = args.focus.narrow(&cluster, &externals)?;
+    let externals = externals(cluster);
+    let narrow = args.focus.narrow(cluster, &externals)?;
     // The grid per class, the traces per pod (of the pods traced); lint
     // runs beside the matrix over the same classes.
-    let classes = Classes::new(&cluster);
+    let classes = Classes::new(cluster);
     let by_class = Engine::new(&classes.reduced);
     let (matrix, findings) = rayon::join(
         || by_class.matrix(),
-        || netpol_lint::lint_with(&cluster, &classes),
+        || netpol_lint::lint_with(cluster, &classes),
     );
-    let matrix = ClassMatrix::from_matrix(&cluster, &classes, matrix);
-    let grid = Grid::new(&cluster, &by_class, &matrix, externals, narrow);
+    let matrix = ClassMatrix::from_matrix(cluster, &classes, matrix);
+    let grid = Grid::new(cluster, &by_class, &matrix, externals, narrow);
     let lint: Vec<Item> = findings
         .into_iter()
         .map(|f| Item {
@@ -85,8 +85,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
         })
         .collect();
     let verify_items = flows.as_ref().map(|flows| {
-        let expansion = expand(&cluster, flows);
-        let engine = Engine::new(&cluster);
+        let expansion = expand(cluster, flows);
+        let engine = Engine::new(cluster);
         let mut report = verify_with(&expansion, &engine, &classes, &by_class);
         report.would_break = netpol_flows::check_evidence(&expansion, &engine);
         verify_items(&flows.file, &report)

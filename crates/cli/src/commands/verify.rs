@@ -34,9 +34,9 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), Failure> {
     let flows = read_flows(&args.flows).map_err(flows_failure)?;
     let cluster = args.input.load_with_manifests(true)?;
-    let expansion = expand(&cluster, &flows);
-    let engine = Engine::new(&cluster);
-    let classes = Classes::new(&cluster);
+    let expansion = expand(cluster, &flows);
+    let engine = Engine::new(cluster);
+    let classes = Classes::new(cluster);
     let by_class = Engine::new(&classes.reduced);
     let mut report = verify_with(&expansion, &engine, &classes, &by_class);
     report.would_break = netpol_flows::check_evidence(&expansion, &engine);
