@@ -89,16 +89,9 @@ impl Coverage {
         port: u16,
         protocol: Protocol,
     ) -> Vec<usize> {
-        self.flows
-            .iter()
-            .enumerate()
-            .filter(|(_, (s, d))| {
-                s[src]
-                    && d.get(&dst)
-                        .is_some_and(|ports| ports.iter().any(|p| p.admits(port, protocol)))
-            })
-            .map(|(i, _)| i)
-            .collect()
+        let mut flows = self.flows_to(dst, port, protocol);
+        flows.retain(|&k| self.covers_source(k, src));
+        flows
     }
 
     /// Whether flow `flow` covers endpoint `src` as a source.
@@ -158,12 +151,8 @@ impl Coverage {
         port: u16,
         protocol: Protocol,
     ) -> impl Iterator<Item = &[bool]> {
-        self.flows
-            .iter()
-            .filter(move |(_, d)| {
-                d.get(&dst)
-                    .is_some_and(|ports| ports.iter().any(|p| p.admits(port, protocol)))
-            })
-            .map(|(s, _)| s.as_slice())
+        (0..self.flows.len())
+            .filter(move |&k| self.covers_destination(k, dst, port, protocol))
+            .map(|k| self.sources_of(k))
     }
 }
