@@ -71,7 +71,7 @@ pub fn would_break(x: &Expansion, engine: &Engine, discovery: &Discovery) -> Vec
         let mut reasons = Vec::new();
         'pairs: for s in &srcs {
             for d in &dsts {
-                if let Some(r) = check(x, engine, &coverage, c, s, d) {
+                if let Some(r) = check(x, engine, coverage, c, s, d) {
                     reasons = r;
                     break 'pairs;
                 }

@@ -69,7 +69,6 @@ pub(crate) fn extras_in_chunks(
         }
         for (k, column) in matrix.column_range(dst).zip(matrix.columns(dst)) {
             let flows = coverage.flows_to(dst, column.port, column.protocol);
-            let covering: Vec<&[bool]> = flows.iter().map(|&f| coverage.sources_of(f)).collect();
             // A pod reaching itself is no connection a policy could deny
             // (two replicas of one workload are two pods, which policies
             // decide), nor is node traffic.
@@ -77,7 +76,7 @@ pub(crate) fn extras_in_chunks(
                 (src == dst && !endpoints[dst].may_be_several_pods())
                     || engine.is_node_traffic(Party::Endpoint(src), Party::Endpoint(dst))
             };
-            if !keep && restrictable && covering.is_empty() {
+            if !keep && restrictable && flows.is_empty() {
                 // Every allowed source is extra but the special ones.
                 let specials = nodes
                     .node_traffic_sources(dst)
@@ -98,7 +97,7 @@ pub(crate) fn extras_in_chunks(
                     // isolation, the only way here otherwise) `src`.
                     if special(src)
                         || !(restrictable || x.restrictable(src))
-                        || covering.iter().any(|s| s[src])
+                        || flows.iter().any(|&f| coverage.covers_source(f, src))
                     {
                         continue;
                     }

@@ -65,14 +65,20 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// The vertices of each namespace, in name order, external peers last under `None`.
+    /// The vertices of each namespace, in name order; external peers under `None`.
     pub fn by_namespace(&self) -> BTreeMap<Option<&str>, Vec<usize>> {
-        let mut groups: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
-        for (i, v) in self.vertices.iter().enumerate() {
-            groups.entry(v.namespace.as_deref()).or_default().push(i);
-        }
-        groups
+        by_namespace(&self.vertices)
     }
+}
+
+/// The indexes of `vertices` in each namespace, in name order; external
+/// peers under `None` (which sorts first).
+pub fn by_namespace(vertices: &[Vertex]) -> BTreeMap<Option<&str>, Vec<usize>> {
+    let mut groups: BTreeMap<Option<&str>, Vec<usize>> = BTreeMap::new();
+    for (i, v) in vertices.iter().enumerate() {
+        groups.entry(v.namespace.as_deref()).or_default().push(i);
+    }
+    groups
 }
 
 impl Grid<'_> {

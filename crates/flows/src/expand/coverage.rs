@@ -11,7 +11,11 @@ impl Expansion<'_> {
     /// Per flow: which endpoints it covers as a source (pods it means, or
     /// pods whose address is in its blocks) and, per destination endpoint,
     /// the ports. The reference for "is this connection asked for?".
-    pub fn coverage(&self) -> Coverage {
+    pub fn coverage(&self) -> &Coverage {
+        self.coverage.get_or_init(|| self.build_coverage())
+    }
+
+    fn build_coverage(&self) -> Coverage {
         let n = self.cluster.endpoints.len();
         let mut flows = Vec::new();
         for f in &self.expanded {
@@ -81,19 +85,6 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    /// Indexes of the flows that ask for `src -> dst:port/protocol`.
-    pub fn flows_covering(
-        &self,
-        src: usize,
-        dst: usize,
-        port: u16,
-        protocol: Protocol,
-    ) -> Vec<usize> {
-        let mut flows = self.flows_to(dst, port, protocol);
-        flows.retain(|&k| self.covers_source(k, src));
-        flows
-    }
-
     /// Whether flow `flow` covers endpoint `src` as a source.
     pub fn covers_source(&self, flow: usize, src: usize) -> bool {
         self.flows[flow].0[src]
@@ -113,8 +104,10 @@ impl Coverage {
             .is_some_and(|ports| ports.iter().any(|p| p.admits(port, protocol)))
     }
 
+    /// Whether some flow asks for `src -> dst:port/protocol`.
     pub fn covers(&self, src: usize, dst: usize, port: u16, protocol: Protocol) -> bool {
-        self.sources_covering(dst, port, protocol).any(|s| s[src])
+        (0..self.flows.len())
+            .any(|k| self.covers_source(k, src) && self.covers_destination(k, dst, port, protocol))
     }
 
     /// Per flow, per group of endpoints (a class's members): whether the
@@ -136,23 +129,5 @@ impl Coverage {
         (0..self.flows.len())
             .filter(|&k| self.covers_destination(k, dst, port, protocol))
             .collect()
-    }
-
-    /// Which endpoints flow `flow` covers as a source (by endpoint index).
-    pub fn sources_of(&self, flow: usize) -> &[bool] {
-        &self.flows[flow].0
-    }
-
-    /// Per flow asking for connections to `dst:port/protocol`: which
-    /// endpoints it covers as a source (by endpoint index).
-    pub fn sources_covering(
-        &self,
-        dst: usize,
-        port: u16,
-        protocol: Protocol,
-    ) -> impl Iterator<Item = &[bool]> {
-        (0..self.flows.len())
-            .filter(move |&k| self.covers_destination(k, dst, port, protocol))
-            .map(|k| self.sources_of(k))
     }
 }

@@ -26,6 +26,9 @@ pub struct Expansion<'c> {
     /// The file's flows, then the implicit DNS flow when `allowDns` is on.
     pub expanded: Vec<ExpandedFlow>,
     pub findings: Vec<Finding>,
+    /// Built on first use and shared: `verify`'s extras and its evidence
+    /// check both read it.
+    coverage: std::sync::OnceLock<Coverage>,
 }
 
 /// The implicit flow that `allowDns` adds.
@@ -86,6 +89,7 @@ pub fn expand<'c>(cluster: &'c Cluster, flows: &Flows) -> Expansion<'c> {
         flows: flows.clone(),
         expanded,
         findings,
+        coverage: std::sync::OnceLock::new(),
     }
 }
 

@@ -3,9 +3,9 @@
 //! shows instead. Each namespace is one vertex, its pairs the sums of its
 //! workloads' pairs; external peers stay as they are.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use crate::grid::graph::Vertex;
+use crate::grid::graph::{Vertex, by_namespace};
 
 /// What a vertex of the page stands for.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -62,31 +62,20 @@ pub struct NamespacePairs {
 impl NamespacePairs {
     /// Namespaces sorted by name, then the external peers in their order.
     pub fn new(vertices: &[Vertex]) -> NamespacePairs {
-        let namespaces: BTreeMap<&str, ()> = vertices
-            .iter()
-            .filter_map(|v| v.namespace.as_deref().map(|ns| (ns, ())))
+        let mut groups = by_namespace(vertices);
+        let externals = groups.remove(&None).unwrap_or_default();
+        let index = |m: &[usize]| m.iter().map(|&i| i as u32).collect::<Vec<u32>>();
+        let members: Vec<Vec<u32>> = groups
+            .values()
+            .map(|m| index(m))
+            .chain(externals.iter().map(|&x| vec![x as u32]))
             .collect();
-        let ns_index: BTreeMap<&str, u32> = namespaces
-            .keys()
-            .enumerate()
-            .map(|(i, ns)| (*ns, i as u32))
-            .collect();
-        let mut members: Vec<Vec<u32>> = vec![Vec::new(); namespaces.len()];
-        let vertex_of = vertices
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let page = match v.namespace.as_deref() {
-                    Some(ns) => ns_index[ns],
-                    None => {
-                        members.push(Vec::new());
-                        (members.len() - 1) as u32
-                    }
-                };
-                members[page as usize].push(i as u32);
-                page
-            })
-            .collect();
+        let mut vertex_of = vec![0; vertices.len()];
+        for (page, m) in members.iter().enumerate() {
+            for &w in m {
+                vertex_of[w as usize] = page as u32;
+            }
+        }
         NamespacePairs {
             vertex_of,
             members,
@@ -138,6 +127,8 @@ impl NamespacePairs {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn vertex(id: &str) -> Vertex {
