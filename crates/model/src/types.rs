@@ -523,8 +523,10 @@ pub struct Cluster {
     pub notes: Vec<String>,
     /// Pod endpoint id -> the workload that owns it (`namespace/name`), where known.
     pub workload_of: BTreeMap<String, String>,
-    /// Every object as written, in input order; only with
-    /// `LoadOptions::keep_manifests`.
+    /// The objects as written, in input order; only with
+    /// `LoadOptions::keep_manifests`. Of a workload's Pods only the first
+    /// is kept: the others are replicas of its pod spec, which a live dump
+    /// lists by the hundred thousand.
     #[serde(skip)]
     pub manifests: Vec<crate::manifest::Manifest>,
     /// Problems that did not stop loading (unknown fields with `--validate=warn`).

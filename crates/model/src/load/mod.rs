@@ -11,6 +11,7 @@ mod owners;
 mod pod_text;
 mod policy;
 mod read;
+mod replicas;
 mod service;
 mod strict;
 mod template;
@@ -42,8 +43,9 @@ pub struct Source {
 pub struct LoadOptions {
     /// Namespace of objects that name none (`-n`), `default` unless set.
     pub default_namespace: String,
-    /// Keep every object as written in `Cluster::manifests`, for rules that
-    /// read more than connectivity (discovering flows).
+    /// Keep the objects as written in `Cluster::manifests`, for rules that
+    /// read more than connectivity (discovering flows): every object but
+    /// the Pods of a workload after its first.
     pub keep_manifests: bool,
     /// What an unknown field is.
     pub validation: Validation,
@@ -245,6 +247,8 @@ struct Accumulator {
     /// Every object this part loaded, in order, for finding duplicates
     /// across parts when they are joined.
     loaded: Vec<LoadedObject>,
+    /// The workloads whose first Pod kept its manifest ([`replicas`]).
+    kept_replicas: replicas::Kept,
 }
 
 /// An object a part loaded, and what to report if an earlier part already
@@ -336,6 +340,7 @@ impl Accumulator {
             warnings,
             seen: _,
             loaded,
+            kept_replicas: _,
         } = part;
         let mut next_error = 0;
         for object in loaded {
@@ -396,7 +401,11 @@ impl Accumulator {
         self.cluster.nodes.extend(nodes);
         self.cluster.notes.extend(notes);
         self.cluster.workload_of.extend(workload_of);
-        self.cluster.manifests.extend(manifests);
+        for m in manifests {
+            if self.kept_replicas.first_manifest(&m) {
+                self.cluster.manifests.push(m);
+            }
+        }
         self.cluster.warnings.extend(cluster_warnings);
         for (kind, n) in skipped {
             *self.cluster.skipped.entry(kind).or_default() += n;
@@ -505,7 +514,7 @@ impl Accumulator {
                 .and_then(|m| m.get("name"))
                 .and_then(Value::as_str)
                 .unwrap_or("");
-            if opts.keep_manifests {
+            if opts.keep_manifests && self.kept_replicas.first(kind, value, ns) {
                 let namespace = match obj
                     .get("metadata")
                     .and_then(|m| m.get("namespace"))

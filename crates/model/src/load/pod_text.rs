@@ -6,7 +6,8 @@
 //! Only a Pod that reads cleanly is taken this way. Anything a diagnostic
 //! would report (an unknown field, a repeated key, a type error, an invalid
 //! label, a duplicate Pod) sends the item back to the parsed path, which
-//! reports it with its line; so does any Pod when manifests are kept.
+//! reports it with its line; so does a Pod whose manifest is kept (the
+//! first of its workload's, when manifests are kept).
 //!
 //! A JSON Pod is not charged to the expansion budget: it bounds what
 //! aliases can multiply a text into, and JSON has none; the input cap
@@ -35,9 +36,6 @@ impl Accumulator {
         index: usize,
         opts: &LoadOptions,
     ) -> bool {
-        if opts.keep_manifests {
-            return false;
-        }
         let Some(head) = crate::json::head(text, line) else {
             return false;
         };
@@ -47,7 +45,7 @@ impl Accumulator {
         let found = Found::exact();
         let mut de = serde_json::Deserializer::from_str(text);
         match core::Pod::deserialize(De::new(&mut de, &found)) {
-            Ok(pod) if de.end().is_ok() && !found.any() => {
+            Ok(pod) if de.end().is_ok() && !found.any() && !self.keeps_manifest(&pod, opts) => {
                 self.take_pod(file, pod, head_lines(&head, line, index), opts)
             }
             _ => false,
@@ -62,9 +60,6 @@ impl Accumulator {
         item: &ListItem,
         opts: &LoadOptions,
     ) -> bool {
-        if opts.keep_manifests {
-            return false;
-        }
         let Some(head) = item.head() else {
             return false;
         };
@@ -74,12 +69,27 @@ impl Accumulator {
         let found = Found::exact();
         let mut de = item.de();
         match core::Pod::deserialize(De::new(&mut de, &found)) {
-            Ok(pod) if de.finished() && !found.any() => {
+            Ok(pod) if de.finished() && !found.any() && !self.keeps_manifest(&pod, opts) => {
                 let lines = head_lines(&head, item.line(), item.index());
                 self.take_pod(file, pod, lines, opts)
             }
             _ => false,
         }
+    }
+
+    /// Whether `pod` is to keep its manifest: the parsed path keeps it. Of
+    /// a workload's Pods only the first does ([`super::replicas`]); the
+    /// others are read here like any Pod.
+    fn keeps_manifest(&self, pod: &core::Pod, opts: &LoadOptions) -> bool {
+        if !opts.keep_manifests {
+            return false;
+        }
+        let ns = pod
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or(&opts.default_namespace);
+        !self.kept_replicas.has(&pod.metadata, ns)
     }
 
     /// Converts a Pod read cleanly, whose object answers `lines`; false
