@@ -4,15 +4,17 @@
 
 use netpol_model::{Cluster, LoadOptions, Source, load_sources};
 
-/// (namespace, name, owner kind and name, pod-template-hash) of the dump's
-/// Pods, in input order: workloads interleaved so that their first Pods
-/// fall in different chunks of a List.
-fn pods() -> Vec<(
+/// (namespace, name, owner kind and name, pod-template-hash).
+type DumpPod = (
     &'static str,
     String,
     Option<(&'static str, &'static str)>,
     Option<&'static str>,
-)> {
+);
+
+/// The dump's Pods, in input order: workloads interleaved so that their
+/// first Pods fall in different chunks of a List.
+fn pods() -> Vec<DumpPod> {
     let mut out = Vec::new();
     for i in 0..700 {
         let (ns, owner, hash) = match i % 7 {
@@ -31,9 +33,7 @@ fn pods() -> Vec<(
     out
 }
 
-fn pod_json(
-    (ns, name, owner, hash): &(&str, String, Option<(&str, &str)>, Option<&str>),
-) -> String {
+fn pod_json((ns, name, owner, hash): &DumpPod) -> String {
     let owners = owner.map_or(String::new(), |(kind, owner)| {
         format!(
             r#", "ownerReferences": [{{"apiVersion": "apps/v1", "kind": "{kind}", "name": "{owner}", "uid": "u-{owner}", "controller": true}}]"#
@@ -47,10 +47,7 @@ fn pod_json(
     )
 }
 
-fn pod_yaml(
-    (ns, name, owner, hash): &(&str, String, Option<(&str, &str)>, Option<&str>),
-    indent: &str,
-) -> String {
+fn pod_yaml((ns, name, owner, hash): &DumpPod, indent: &str) -> String {
     let mut s = format!(
         "apiVersion: v1\n{indent}kind: Pod\n{indent}metadata:\n{indent}  name: {name}\n{indent}  namespace: {ns}\n{indent}  labels:\n{indent}    app: x\n"
     );
