@@ -124,7 +124,7 @@ impl Engine<'_> {
                                 extra.union_with(set);
                             }
                         }
-                        _ => ingress.union_with(&crule.admitted),
+                        _ => ingress.union_with(crule.admitted()),
                     }
                 }
             }

@@ -70,7 +70,7 @@ pub(super) fn check(ctx: &Ctx, out: &mut Vec<Finding>) {
                 // ingress, the pods the rule's peers admit for egress.
                 let mut destinations: FixedBitSet = match direction {
                     Direction::Ingress => compiled.selected.clone(),
-                    Direction::Egress => crule.admitted.clone(),
+                    Direction::Egress => crule.admitted().clone(),
                 };
                 destinations.intersect_with(&declared.pods);
                 if destinations.is_clear() {
