@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{assert_contains, netpol, review_diff};
+use support::{assert_contains, netpol, netpol_in, review_diff};
 
 #[test]
 fn text_snapshot() {
@@ -195,4 +195,76 @@ fn a_change_over_one_address_family_is_shown_with_it() {
     assert_eq!(v["summary"]["newlyDenied"], 2, "two ports, over IPv6");
     let md = netpol(&[&args[..], &["-o", "markdown"]].concat());
     assert_contains(&md.stdout, "| 80/TCP, 443/TCP over IPv6 only |");
+}
+
+/// A default-deny over a namespace of 110 pods closes 11,990 connections:
+/// the changes of the first 10,000 pairs are listed, the rest counted, and
+/// the counts, the JSON and the exit status cover them all.
+#[test]
+fn a_change_of_many_pairs_lists_the_first_and_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let pods: String = (0..110)
+        .map(|i| {
+            format!(
+                "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: p{i:03}\n    namespace: shop\n    labels:\n      app: web\n  spec:\n    containers:\n    - name: main\n      image: x\n      ports:\n      - containerPort: 80\n  status:\n    podIP: 10.0.{}.{}\n",
+                i / 200,
+                i % 200 + 1
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.path().join("pods.yaml"),
+        format!("apiVersion: v1\nkind: List\nitems:\n{pods}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("deny.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: deny\n  namespace: shop\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n",
+    )
+    .unwrap();
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "diff",
+            "--old",
+            "pods.yaml",
+            "--new",
+            "pods.yaml",
+            "--new",
+            "deny.yaml",
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    let text = netpol_in(dir.path(), &args(&["--exit-code"]));
+    assert_eq!(text.code, 1, "{}", text.stderr);
+    assert!(
+        text.stdout
+            .starts_with("0 connections newly allowed, 11990 newly denied.\n"),
+        "{}",
+        &text.stdout[..200]
+    );
+    assert!(
+        text.stdout.ends_with(
+            "\n... and 1990 more changed connections not listed (netpol diff lists the changes of the first 10000 pairs of endpoints, by source and destination; the counts above include them)\n"
+        ),
+        "{}",
+        &text.stdout[text.stdout.len() - 300..]
+    );
+    let json = netpol_in(dir.path(), &args(&["-o", "json"]));
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let connections = v["connections"].as_array().unwrap();
+    assert_eq!(connections.len(), 10_000);
+    assert_eq!(v["connectionsNotListed"], 1990);
+    assert_eq!(v["summary"]["newlyDenied"], 11_990);
+    // The first pairs by source and destination: p000 to every other pod,
+    // then p001's, and so on.
+    assert_eq!(connections[0]["src"], "shop/p000");
+    assert_eq!(connections[0]["dst"], "shop/p001");
+    assert_eq!(connections[9_999]["src"], "shop/p091");
+    let markdown = netpol_in(dir.path(), &args(&["-o", "markdown"]));
+    assert_contains(
+        &markdown.stdout,
+        "... and 1990 more changed connections not listed",
+    );
 }

@@ -31,20 +31,30 @@ use netpol_model::{Cluster, Protocol};
 
 pub(crate) use cells::ChangedCell;
 use cells::changed_cells;
+use traces::Slot;
+
+/// The pairs of endpoints whose changes are listed, at most; the summary
+/// counts them all. Removing one broad allow at 150,000 pods changes tens
+/// of millions of connections: traced and held whole they were more than
+/// 24 GiB.
+pub const PAIRS_LISTED: usize = 10_000;
 
 /// The connectivity difference from `old` to `new`.
 pub fn diff(old: &Cluster, new: &Cluster) -> Diff {
     let (old_classes, new_classes) = rayon::join(|| Classes::new(old), || Classes::new(new));
-    diff_over(old, new, &old_classes, &new_classes)
+    diff_over(old, new, &old_classes, &new_classes, PAIRS_LISTED)
 }
 
-/// [`diff`] with the classes of each side given: `Classes::per_pod` on both
-/// reads every pod on its own, which tests hold the classes to.
+/// [`diff`] with the classes of each side given (`Classes::per_pod` on both
+/// reads every pod on its own, which tests hold the classes to), listing
+/// the changes of the first `listed` pairs of endpoints in (source,
+/// destination) order.
 pub fn diff_over(
     old: &Cluster,
     new: &Cluster,
     old_classes: &Classes,
     new_classes: &Classes,
+    listed: usize,
 ) -> Diff {
     let (old_matrix, new_matrix) = rayon::join(
         || class_matrix(old, old_classes),
@@ -61,18 +71,22 @@ pub fn diff_over(
         .map(|e| old.endpoint(&e.id()))
         .collect();
     let cells = changed_cells(&old_matrix, &new_matrix, &old_of_new);
-    let (slot_of_cell, flips) = traces::flips(old, new, &cells);
+    let listed_cells = listed_cells(&cells, listed);
+    let (slot_of_cell, slots) = traces::flips(old, new, &cells, listed_cells);
     let explainer = cause::Explainer::new(old, new, &policies, tier_what);
     let mut connections: Vec<ConnectionChange> = Vec::new();
     let mut summary = Summary::default();
     // Cells are sorted by endpoint pair: the connections of one pair are
     // the last ones pushed, from `pair_start` on.
     let mut pair_start = 0;
-    for (k, cell) in cells.iter().enumerate() {
+    for (k, cell) in cells[..listed_cells].iter().enumerate() {
         if k > 0 && (cells[k - 1].new_src, cells[k - 1].new_dst) != (cell.new_src, cell.new_dst) {
             pair_start = connections.len();
         }
-        for flip in &flips[slot_of_cell[k]] {
+        let Slot::Traced(flips) = &slots[slot_of_cell[k]] else {
+            unreachable!("a listed cell's slot is traced");
+        };
+        for flip in flips {
             match flip.change {
                 Verdict::Allowed => summary.newly_allowed += 1,
                 Verdict::Denied => summary.newly_denied += 1,
@@ -104,6 +118,13 @@ pub fn diff_over(
             }
         }
     }
+    let mut connections_not_listed = 0;
+    for &slot in &slot_of_cell[listed_cells..] {
+        let (allowed, denied) = slots[slot].counts();
+        summary.newly_allowed += allowed;
+        summary.newly_denied += denied;
+        connections_not_listed += allowed + denied;
+    }
     summary.endpoints_added = endpoints.added.len();
     summary.endpoints_removed = endpoints.removed.len();
     summary.policies_changed = policies.len();
@@ -112,7 +133,24 @@ pub fn diff_over(
         endpoints,
         policies,
         connections,
+        connections_not_listed,
     }
+}
+
+/// How many of `cells` (sorted by pair) the first `pairs` pairs hold.
+fn listed_cells(cells: &[ChangedCell], pairs: usize) -> usize {
+    let mut seen = 0;
+    for (k, cell) in cells.iter().enumerate() {
+        let first =
+            k == 0 || (cells[k - 1].new_src, cells[k - 1].new_dst) != (cell.new_src, cell.new_dst);
+        if first {
+            if seen == pairs {
+                return k;
+            }
+            seen += 1;
+        }
+    }
+    cells.len()
 }
 
 fn class_matrix<'a>(cluster: &'a Cluster, classes: &'a Classes) -> ClassMatrix<'a> {

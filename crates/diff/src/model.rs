@@ -14,8 +14,18 @@ pub struct Diff {
     pub endpoints: EndpointChanges,
     /// Policies added, removed, renamed or edited, whether or not that changed connectivity.
     pub policies: Vec<PolicyChange>,
-    /// Connections present on both sides whose verdict changed.
+    /// Connections present on both sides whose verdict changed: those of
+    /// the first pairs of endpoints ([`crate::PAIRS_LISTED`]), in (source,
+    /// destination) order.
     pub connections: Vec<ConnectionChange>,
+    /// Changed connections (a port and protocol of a pair, over one family
+    /// when only one changed) after those, counted only.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub connections_not_listed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Diff {
@@ -23,6 +33,7 @@ impl Diff {
     /// endpoints or ports appeared or disappeared.
     pub fn connectivity_changed(&self) -> bool {
         !self.connections.is_empty()
+            || self.connections_not_listed > 0
             || !self.endpoints.added.is_empty()
             || !self.endpoints.removed.is_empty()
             || !self.endpoints.ports_added.is_empty()

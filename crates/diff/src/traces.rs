@@ -22,12 +22,39 @@ pub(crate) struct Flip {
     pub traces: family::Flip,
 }
 
-/// Per cell, its slot in the flips; per slot, the flips of its verdicts.
+/// What one slot's verdicts hold for the diff.
+pub(crate) enum Slot {
+    /// The flips, for a slot of a listed cell.
+    Traced(Vec<Flip>),
+    /// Only how many flips are to allowed and to denied, for a slot of
+    /// cells that are only counted: their traces are dropped as made.
+    Counted { allowed: usize, denied: usize },
+}
+
+impl Slot {
+    /// (to allowed, to denied) of one of the slot's cells.
+    pub fn counts(&self) -> (usize, usize) {
+        match self {
+            Slot::Traced(flips) => {
+                let allowed = flips
+                    .iter()
+                    .filter(|f| f.change == Verdict::Allowed)
+                    .count();
+                (allowed, flips.len() - allowed)
+            }
+            Slot::Counted { allowed, denied } => (*allowed, *denied),
+        }
+    }
+}
+
+/// Per cell, its slot; per slot, the flips of its verdicts, traced for the
+/// slots of the first `listed` cells and counted for the others.
 pub(crate) fn flips(
     old: &Cluster,
     new: &Cluster,
     cells: &[ChangedCell],
-) -> (Vec<usize>, Vec<Vec<Flip>>) {
+    listed: usize,
+) -> (Vec<usize>, Vec<Slot>) {
     // One pair of traces per class pair and port, and per cell decided per
     // pod; the other cells of a class pair differ from its first only in
     // their endpoints' names.
@@ -68,7 +95,9 @@ pub(crate) fn flips(
         || Engine::new(&old_side.cluster),
         || Engine::new(&new_side.cluster),
     );
-    let flips: Vec<Vec<Flip>> = traced
+    // A slot is traced in full when a listed cell reads it; cells are
+    // numbered in order, so that is when its first cell is listed.
+    let flips: Vec<Slot> = traced
         .par_iter()
         .map(|&k| {
             let cell = &cells[k];
@@ -84,19 +113,29 @@ pub(crate) fn flips(
                 cell.port,
                 cell.protocol,
             );
-            family::flips(before, after)
-                .into_iter()
-                .map(|f| Flip {
-                    change: if f.after.allowed {
-                        Verdict::Allowed
-                    } else {
-                        Verdict::Denied
-                    },
-                    egress: Arc::new(SideChange::new(&f.before.egress, &f.after.egress)),
-                    ingress: Arc::new(SideChange::new(&f.before.ingress, &f.after.ingress)),
-                    traces: f,
-                })
-                .collect()
+            let flips = family::flips(before, after);
+            if k >= listed {
+                let allowed = flips.iter().filter(|f| f.after.allowed).count();
+                return Slot::Counted {
+                    allowed,
+                    denied: flips.len() - allowed,
+                };
+            }
+            Slot::Traced(
+                flips
+                    .into_iter()
+                    .map(|f| Flip {
+                        change: if f.after.allowed {
+                            Verdict::Allowed
+                        } else {
+                            Verdict::Denied
+                        },
+                        egress: Arc::new(SideChange::new(&f.before.egress, &f.after.egress)),
+                        ingress: Arc::new(SideChange::new(&f.before.ingress, &f.after.ingress)),
+                        traces: f,
+                    })
+                    .collect(),
+            )
         })
         .collect();
     (slot_of_cell, flips)

@@ -341,8 +341,38 @@ proptest! {
     #[test]
     fn the_diff_over_classes_is_the_diff_pod_by_pod((old, new) in edit()) {
         let by_class = diff(&old, &new);
-        let by_pod = diff_over(&old, &new, &Classes::per_pod(&old), &Classes::per_pod(&new));
+        let by_pod = diff_over(&old, &new, &Classes::per_pod(&old), &Classes::per_pod(&new), usize::MAX);
         prop_assert_eq!(by_class, by_pod);
+    }
+
+    /// Listing the changes of the first pairs only: those pairs' changes
+    /// are the full diff's, and the counts are the full diff's.
+    #[test]
+    fn a_diff_listing_fewer_pairs_counts_the_same((old, new) in edit(), pairs in 0usize..6) {
+        let full = diff_over(&old, &new, &Classes::new(&old), &Classes::new(&new), usize::MAX);
+        let short = diff_over(&old, &new, &Classes::new(&old), &Classes::new(&new), pairs);
+        prop_assert_eq!(&short.summary, &full.summary);
+        prop_assert_eq!(short.connectivity_changed(), full.connectivity_changed());
+        let mut first: Vec<(&str, &str)> = Vec::new();
+        for c in &full.connections {
+            if first.last() != Some(&(c.src.as_str(), c.dst.as_str())) {
+                first.push((c.src.as_str(), c.dst.as_str()));
+            }
+        }
+        first.truncate(pairs);
+        let expected: Vec<_> = full
+            .connections
+            .iter()
+            .filter(|c| first.contains(&(c.src.as_str(), c.dst.as_str())))
+            .cloned()
+            .collect();
+        prop_assert_eq!(&short.connections, &expected);
+        let listed: usize = short.connections.iter().map(|c| c.ports.len()).sum();
+        prop_assert_eq!(
+            short.connections_not_listed,
+            full.summary.newly_allowed + full.summary.newly_denied - listed
+        );
+        prop_assert_eq!(full.connections_not_listed, 0);
     }
 
     #[test]

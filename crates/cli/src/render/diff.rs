@@ -117,7 +117,7 @@ pub fn text(diff: &Diff) -> String {
         for p in &diff.policies {
             let _ = writeln!(s, "  {}", policy_line(p));
         }
-        if diff.connections.is_empty() {
+        if diff.connections.is_empty() && diff.connections_not_listed == 0 {
             let _ = writeln!(s, "  (none of these edits changes a verdict)");
         }
     }
@@ -161,7 +161,22 @@ pub fn text(diff: &Diff) -> String {
             }
         }
     }
+    if let Some(line) = not_listed(diff) {
+        let _ = writeln!(s, "\n{line}");
+    }
     s
+}
+
+/// What the listing left out, when it did.
+fn not_listed(diff: &Diff) -> Option<String> {
+    let n = diff.connections_not_listed;
+    (n > 0).then(|| {
+        format!(
+            "... and {n} more changed connection{} not listed (netpol diff lists the changes of the first {} pairs of endpoints, by source and destination; the counts above include them)",
+            if n == 1 { "" } else { "s" },
+            netpol_diff::PAIRS_LISTED
+        )
+    })
 }
 
 /// Markdown table cells cannot hold `|` or newlines.
@@ -216,6 +231,9 @@ pub fn markdown(diff: &Diff) -> String {
             }
         }
         let _ = writeln!(s);
+        if let Some(line) = not_listed(diff) {
+            let _ = writeln!(s, "{line}\n");
+        }
     }
     if !diff.policies.is_empty() {
         let _ = writeln!(
