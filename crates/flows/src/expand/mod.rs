@@ -9,6 +9,7 @@ mod types;
 use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
+use netpol_model::text::{plural, short_list};
 use netpol_model::{Cluster, LabelSelector, Labels, Protocol, Service};
 
 use crate::parse::{FlowDef, Flows};
@@ -218,21 +219,32 @@ impl Ctx<'_> {
         if host.is_empty() {
             return;
         }
-        let ids: Vec<String> = host
+        // By workload: a live dump's host-network DaemonSet is a pod per node.
+        let mut pods: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for &i in host {
+            pods.entry(self.cluster.workload(i)).or_default().push(i);
+        }
+        let names: Vec<String> = pods
             .iter()
-            .map(|&i| self.cluster.endpoints[i].id())
+            .map(|(workload, members)| match members.as_slice() {
+                [one] if self.cluster.endpoints[*one].id() == *workload => workload.clone(),
+                _ => format!("{workload} ({})", plural(members.len(), "pod", "pods")),
+            })
             .collect();
         let hint = if side == "source" {
             "its traffic carries the node's address, which pod selectors never match: allow it with `from: nodes`"
         } else {
             "NetworkPolicies never isolate it, and other pods reach it only through an ipBlock of its node"
         };
-        let verb = if ids.len() == 1 { "uses" } else { "use" };
+        let verb = if host.len() == 1 { "uses" } else { "use" };
         self.finding(
             def,
             Severity::Warning,
             "host-network",
-            format!("{side} {} {verb} the host network: {hint}", ids.join(", ")),
+            format!(
+                "{side} {} {verb} the host network: {hint}",
+                short_list(&names)
+            ),
         );
     }
 
