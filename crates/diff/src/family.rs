@@ -2,7 +2,7 @@
 //! policies may allow one family and deny the other (an ipBlock decides), so
 //! "allowed over both" to "allowed over IPv4 only" is a change, over IPv6.
 
-use netpol_engine::Verdict as Trace;
+use netpol_engine::{Outcome, Verdict as Trace};
 use netpol_model::Family;
 
 /// One verdict flip: over one family, or (`None`) over every family the
@@ -51,4 +51,32 @@ fn over(v: &Trace, family: Family) -> Trace {
     }
     t.by_family.clear();
     t
+}
+
+/// How many of [`flips`] there are to allowed and to denied, from the two
+/// decisions and the families the connection can use on each side: what
+/// `flips` reads from the traces, without them.
+pub(crate) fn flip_counts(
+    (before, before_families): (Outcome, &[Family]),
+    (after, after_families): (Outcome, &[Family]),
+) -> (usize, usize) {
+    let to = |allowed: bool| if allowed { (1, 0) } else { (0, 1) };
+    if before.only.is_none() && after.only.is_none() {
+        return if before.allowed == after.allowed {
+            (0, 0)
+        } else {
+            to(after.allowed)
+        };
+    }
+    // As `over` reads a verdict: the one family it is allowed over, or
+    // alike over every family it can use.
+    let over = |o: Outcome, families: &[Family], f: Family| match o.only {
+        Some(only) => only == f,
+        None => o.allowed && families.contains(&f),
+    };
+    Family::ALL
+        .into_iter()
+        .filter(|&f| over(before, before_families, f) != over(after, after_families, f))
+        .map(|f| to(over(after, after_families, f)))
+        .fold((0, 0), |(a, d), (x, y)| (a + x, d + y))
 }

@@ -27,7 +27,7 @@ pub(crate) enum Slot {
     /// The flips, for a slot of a listed cell.
     Traced(Vec<Flip>),
     /// Only how many flips are to allowed and to denied, for a slot of
-    /// cells that are only counted: their traces are dropped as made.
+    /// cells that are only counted: decided without a trace.
     Counted { allowed: usize, denied: usize },
 }
 
@@ -101,28 +101,27 @@ pub(crate) fn flips(
         .par_iter()
         .map(|&k| {
             let cell = &cells[k];
-            let before = old_engine.verdict(
+            let (old_src, old_dst) = (
                 old_side.party(Party::Endpoint(cell.old_src)),
                 old_side.party(Party::Endpoint(cell.old_dst)),
-                cell.port,
-                cell.protocol,
             );
-            let after = new_engine.verdict(
+            let (new_src, new_dst) = (
                 new_side.party(Party::Endpoint(cell.new_src)),
                 new_side.party(Party::Endpoint(cell.new_dst)),
-                cell.port,
-                cell.protocol,
             );
-            let flips = family::flips(before, after);
             if k >= listed {
-                let allowed = flips.iter().filter(|f| f.after.allowed).count();
-                return Slot::Counted {
-                    allowed,
-                    denied: flips.len() - allowed,
-                };
+                let before = old_engine.decide(old_src, old_dst, cell.port, cell.protocol);
+                let after = new_engine.decide(new_src, new_dst, cell.port, cell.protocol);
+                let (allowed, denied) = family::flip_counts(
+                    (before, &old_engine.connection_families(old_src, old_dst)),
+                    (after, &new_engine.connection_families(new_src, new_dst)),
+                );
+                return Slot::Counted { allowed, denied };
             }
+            let before = old_engine.verdict(old_src, old_dst, cell.port, cell.protocol);
+            let after = new_engine.verdict(new_src, new_dst, cell.port, cell.protocol);
             Slot::Traced(
-                flips
+                family::flips(before, after)
                     .into_iter()
                     .map(|f| Flip {
                         change: if f.after.allowed {

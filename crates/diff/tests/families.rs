@@ -1,7 +1,8 @@
 //! Changes over one address family: between dual-stack pods an ipBlock can
 //! allow one family and deny the other, and the diff says which changed.
 
-use netpol_diff::{CauseKind, Diff, Verdict, diff};
+use netpol_diff::{CauseKind, Diff, Verdict, diff, diff_over};
+use netpol_engine::Classes;
 use netpol_model::{Cluster, Direction, Family, LoadOptions, Source, load_sources};
 
 const PODS: &str = r#"
@@ -42,10 +43,14 @@ spec:
 }
 
 fn load(policy: &str) -> Cluster {
+    load_pods(PODS, policy)
+}
+
+fn load_pods(pods: &str, policy: &str) -> Cluster {
     load_sources(
         &[Source {
             name: "t.yaml".into(),
-            text: format!("{PODS}\n---\n{policy}"),
+            text: format!("{pods}\n---\n{policy}"),
         }],
         &LoadOptions::default(),
     )
@@ -140,4 +145,36 @@ fn a_change_over_every_family_names_none() {
         [("net/client", "net/server", Verdict::Denied, None)]
     );
     assert!(!diff(&both, &both).connectivity_changed());
+}
+
+/// Changes past the listing are counted from decisions, not traces: the
+/// counts must be those of the listed changes, family by family.
+#[test]
+fn changes_counted_without_listing_count_the_same() {
+    let v4_server = PODS.replace(r#"[{ip: 10.1.0.2}, {ip: "fd00::2"}]"#, "[{ip: 10.1.0.2}]");
+    assert_ne!(v4_server, PODS);
+    let sides = [
+        load(&admitting(&["10.1.0.0/24", "fd00::/64"])),
+        load(&admitting(&["10.1.0.0/24"])),
+        load(&admitting(&["fd00::/64"])),
+        load(&admitting(&["192.0.2.0/24"])),
+        load(""),
+        // The server with an IPv4 address only: a connection of one family.
+        load_pods(&v4_server, ""),
+        load_pods(&v4_server, &admitting(&["10.1.0.0/24"])),
+        load_pods(&v4_server, &admitting(&["fd00::/64"])),
+    ];
+    for old in &sides {
+        for new in &sides {
+            let classes = |c: &Cluster| Classes::new(c);
+            let listed = diff_over(old, new, &classes(old), &classes(new), usize::MAX);
+            let counted = diff_over(old, new, &classes(old), &classes(new), 0);
+            assert_eq!(counted.summary, listed.summary);
+            assert!(counted.connections.is_empty());
+            assert_eq!(
+                counted.connections_not_listed,
+                listed.summary.newly_allowed + listed.summary.newly_denied
+            );
+        }
+    }
 }
