@@ -219,18 +219,7 @@ impl Ctx<'_> {
         if host.is_empty() {
             return;
         }
-        // By workload: a live dump's host-network DaemonSet is a pod per node.
-        let mut pods: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for &i in host {
-            pods.entry(self.cluster.workload(i)).or_default().push(i);
-        }
-        let names: Vec<String> = pods
-            .iter()
-            .map(|(workload, members)| match members.as_slice() {
-                [one] if self.cluster.endpoints[*one].id() == *workload => workload.clone(),
-                _ => format!("{workload} ({})", plural(members.len(), "pod", "pods")),
-            })
-            .collect();
+        let names = self.by_workload(host.iter().copied());
         let hint = if side == "source" {
             "its traffic carries the node's address, which pod selectors never match: allow it with `from: nodes`"
         } else {
@@ -248,6 +237,22 @@ impl Ctx<'_> {
         );
     }
 
+    /// `pods` named by workload, in order, with their pod counts (a pod of
+    /// its own by its name): a live dump has a pod per replica and node, and
+    /// a finding naming each ran to thousands of names.
+    fn by_workload(&self, pods: impl Iterator<Item = usize>) -> Vec<String> {
+        let mut by: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for i in pods {
+            by.entry(self.cluster.workload(i)).or_default().push(i);
+        }
+        by.iter()
+            .map(|(workload, members)| match members.as_slice() {
+                [one] if self.cluster.endpoints[*one].id() == *workload => workload.clone(),
+                _ => format!("{workload} ({})", plural(members.len(), "pod", "pods")),
+            })
+            .collect()
+    }
+
     /// The podSelector of `e`'s workload: all its replicas, nothing else.
     fn unique(&mut self, def: &FlowDef, e: usize) -> LabelSelector {
         let group = workload_members(self.cluster, &self.groups, e);
@@ -260,15 +265,10 @@ impl Ctx<'_> {
         });
         let Selection { selector, also } = group_selector_in(self.cluster, group, in_namespace);
         if !also.is_empty() {
-            let mut ids: Vec<String> = also
-                .iter()
-                .chain(group)
-                .map(|&i| self.cluster.endpoints[i].id())
-                .collect();
-            ids.sort();
+            let names = self.by_workload(also.iter().chain(group).copied());
             let msg = format!(
                 "{} have identical pod labels: every policy that selects one selects all of them, so what this flow allows for one applies to all",
-                ids.join(", ")
+                short_list(&names)
             );
             self.finding(def, Severity::Warning, "same-labels", msg);
         }

@@ -1,18 +1,30 @@
-//! A flow that takes in host-network pods says which, by workload: a live
-//! dump's host-network DaemonSet is a pod per node, and a warning naming
-//! each of them ran to thousands of names on one line.
+//! Findings about a flow's pods name them by workload: a live dump's
+//! host-network DaemonSet is a pod per node, a Deployment a pod per
+//! replica, and a warning naming each ran to thousands of names on one
+//! line.
 
 use netpol_flows::{expand, parse_flows};
 use netpol_model::{Cluster, LoadOptions, Source, load_sources};
 
 fn pod(ns: &str, name: &str, owner: Option<&str>, host_network: bool, ip: &str) -> String {
+    pod_labelled(ns, name, owner, host_network, ip, name)
+}
+
+fn pod_labelled(
+    ns: &str,
+    name: &str,
+    owner: Option<&str>,
+    host_network: bool,
+    ip: &str,
+    app: &str,
+) -> String {
     let owner = owner.map_or(String::new(), |o| {
         format!(
             "\n    ownerReferences:\n    - {{apiVersion: apps/v1, kind: DaemonSet, name: {o}, uid: u-{o}, controller: true}}"
         )
     });
     format!(
-        "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: {name}\n    namespace: {ns}\n    labels: {{app: {name}}}{owner}\n  spec:\n    hostNetwork: {host_network}\n    nodeName: node-1\n    containers: [{{name: c, image: i, ports: [{{containerPort: 80}}]}}]\n  status:\n    podIP: {ip}\n    hostIP: 192.168.1.1\n"
+        "- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: {name}\n    namespace: {ns}\n    labels: {{app: {app}}}{owner}\n  spec:\n    hostNetwork: {host_network}\n    nodeName: node-1\n    containers: [{{name: c, image: i, ports: [{{containerPort: 80}}]}}]\n  status:\n    podIP: {ip}\n    hostIP: 192.168.1.1\n"
     )
 }
 
@@ -24,18 +36,23 @@ fn cluster(pods: &[String]) -> Cluster {
     load_sources(&[source], &LoadOptions::default()).unwrap()
 }
 
-fn host_network_warnings(c: &Cluster) -> Vec<String> {
+/// The messages of the findings `code` about the flow `from: * to: TO`.
+fn warnings(c: &Cluster, to: &str, code: &str) -> Vec<String> {
     let flows = parse_flows(
         "flows.yaml",
-        "flows:\n  - from: \"*\"\n    to: default/web\n    ports: [80]\n    purpose: test\n",
+        &format!("flows:\n  - from: \"*\"\n    to: {to}\n    ports: [80]\n    purpose: test\n"),
     )
     .unwrap();
     expand(c, &flows)
         .findings
         .iter()
-        .filter(|f| f.code == "host-network" && f.flow == "flows[0]")
+        .filter(|f| f.code == code && f.flow == "flows[0]")
         .map(|f| f.message.clone())
         .collect()
+}
+
+fn host_network_warnings(c: &Cluster) -> Vec<String> {
+    warnings(c, "default/web", "host-network")
 }
 
 #[test]
@@ -75,6 +92,35 @@ fn host_network_sources_are_named_by_workload_and_cut_short() {
         host_network_warnings(&cluster(&one)),
         [
             "source default/probe uses the host network: its traffic carries the node's address, which pod selectors never match: allow it with `from: nodes`"
+        ]
+    );
+}
+
+#[test]
+fn look_alike_workloads_are_named_by_workload_and_cut_short() {
+    let mut pods = Vec::new();
+    for (w, replicas) in [("api", 5), ("batch", 5), ("web", 1), ("x", 1), ("y", 1)] {
+        for i in 0..replicas {
+            let name = if replicas == 1 {
+                w.to_string()
+            } else {
+                format!("{w}-{i}")
+            };
+            let owner = (replicas > 1).then_some(w);
+            pods.push(pod_labelled(
+                "default",
+                &name,
+                owner,
+                false,
+                &format!("10.0.0.{}", pods.len() + 1),
+                "same",
+            ));
+        }
+    }
+    assert_eq!(
+        warnings(&cluster(&pods), "default/web", "same-labels"),
+        [
+            "default/api (5 pods), default/batch (5 pods), default/web and 2 more have identical pod labels: every policy that selects one selects all of them, so what this flow allows for one applies to all"
         ]
     );
 }
