@@ -3,7 +3,8 @@
 //! The cells that one pair of joint classes changed on one port have the
 //! same verdicts on both sides but for their endpoints' names (see
 //! [`crate::cells`]), so one cell of each is traced, and every cell decided
-//! per pod is traced on its own.
+//! per pod is traced on its own. Past the listed cells only the number of
+//! flips counts, and it is read from the engine's decisions instead.
 
 use std::collections::HashMap;
 use std::sync::Arc;
