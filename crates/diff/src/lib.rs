@@ -80,7 +80,7 @@ pub fn diff_over(
     // the last ones pushed, from `pair_start` on.
     let mut pair_start = 0;
     for (k, cell) in cells[..listed_cells].iter().enumerate() {
-        if k > 0 && (cells[k - 1].new_src, cells[k - 1].new_dst) != (cell.new_src, cell.new_dst) {
+        if k > 0 && starts_pair(&cells, k) {
             pair_start = connections.len();
         }
         let Slot::Traced(flips) = &slots[slot_of_cell[k]] else {
@@ -137,20 +137,17 @@ pub fn diff_over(
     }
 }
 
+/// Whether cell `k` of `cells` (sorted by pair) is its pair's first.
+fn starts_pair(cells: &[ChangedCell], k: usize) -> bool {
+    k == 0 || (cells[k - 1].new_src, cells[k - 1].new_dst) != (cells[k].new_src, cells[k].new_dst)
+}
+
 /// How many of `cells` (sorted by pair) the first `pairs` pairs hold.
 fn listed_cells(cells: &[ChangedCell], pairs: usize) -> usize {
-    let mut seen = 0;
-    for (k, cell) in cells.iter().enumerate() {
-        let first =
-            k == 0 || (cells[k - 1].new_src, cells[k - 1].new_dst) != (cell.new_src, cell.new_dst);
-        if first {
-            if seen == pairs {
-                return k;
-            }
-            seen += 1;
-        }
-    }
-    cells.len()
+    (0..cells.len())
+        .filter(|&k| starts_pair(cells, k))
+        .nth(pairs)
+        .unwrap_or(cells.len())
 }
 
 fn class_matrix<'a>(cluster: &'a Cluster, classes: &'a Classes) -> ClassMatrix<'a> {

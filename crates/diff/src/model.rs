@@ -29,11 +29,15 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl Diff {
+    /// Whether a connection present on both sides changed, listed or not.
+    pub fn verdicts_changed(&self) -> bool {
+        !self.connections.is_empty() || self.connections_not_listed > 0
+    }
+
     /// Whether the set of allowed connections differs: a verdict changed, or
     /// endpoints or ports appeared or disappeared.
     pub fn connectivity_changed(&self) -> bool {
-        !self.connections.is_empty()
-            || self.connections_not_listed > 0
+        self.verdicts_changed()
             || !self.endpoints.added.is_empty()
             || !self.endpoints.removed.is_empty()
             || !self.endpoints.ports_added.is_empty()

@@ -117,7 +117,7 @@ pub fn text(diff: &Diff) -> String {
         for p in &diff.policies {
             let _ = writeln!(s, "  {}", policy_line(p));
         }
-        if diff.connections.is_empty() && diff.connections_not_listed == 0 {
+        if !diff.verdicts_changed() {
             let _ = writeln!(s, "  (none of these edits changes a verdict)");
         }
     }
