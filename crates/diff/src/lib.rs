@@ -70,8 +70,16 @@ pub fn diff_over(
         .iter()
         .map(|e| old.endpoint(&e.id()))
         .collect();
-    let cells = changed_cells(&old_matrix, &new_matrix, &old_of_new);
-    let listed_cells = listed_cells(&cells, listed);
+    let changes = changed_cells(&old_matrix, &new_matrix, &old_of_new);
+    drop((old_matrix, new_matrix));
+    // The listed cells are traced; after them one cell of every group and
+    // every other cell decided per pod, which are only counted.
+    let mut cells = changes.listed(listed);
+    let listed_cells = cells.len();
+    let per_pod_not_listed = changes.per_pod_not_listed(&cells[..listed_cells]);
+    let first_group = cells.len() + per_pod_not_listed.len();
+    cells.extend_from_slice(per_pod_not_listed);
+    cells.extend(changes.groups.iter().map(|g| g.first));
     let (slot_of_cell, slots) = traces::flips(old, new, &cells, listed_cells);
     let explainer = cause::Explainer::new(old, new, &policies, tier_what);
     let mut connections: Vec<ConnectionChange> = Vec::new();
@@ -79,6 +87,7 @@ pub fn diff_over(
     // Cells are sorted by endpoint pair: the connections of one pair are
     // the last ones pushed, from `pair_start` on.
     let mut pair_start = 0;
+    let mut listed_flips = 0;
     for (k, cell) in cells[..listed_cells].iter().enumerate() {
         if k > 0 && starts_pair(&cells, k) {
             pair_start = connections.len();
@@ -87,9 +96,13 @@ pub fn diff_over(
             unreachable!("a listed cell's slot is traced");
         };
         for flip in flips {
-            match flip.change {
-                Verdict::Allowed => summary.newly_allowed += 1,
-                Verdict::Denied => summary.newly_denied += 1,
+            listed_flips += 1;
+            if cell.class_pair.is_none() {
+                // Counted here: the groups below hold only cells of class pairs.
+                match flip.change {
+                    Verdict::Allowed => summary.newly_allowed += 1,
+                    Verdict::Denied => summary.newly_denied += 1,
+                }
             }
             let causes = explainer.causes(cell, &flip.traces.before, &flip.traces.after);
             let port = PortProto {
@@ -118,13 +131,17 @@ pub fn diff_over(
             }
         }
     }
-    let mut connections_not_listed = 0;
-    for &slot in &slot_of_cell[listed_cells..] {
+    let per_group = changes.groups.iter().map(|g| g.cells);
+    let counted = (listed_cells..first_group)
+        .map(|_| 1)
+        .chain(per_group)
+        .zip(&slot_of_cell[listed_cells..]);
+    for (cells, &slot) in counted {
         let (allowed, denied) = slots[slot].counts();
-        summary.newly_allowed += allowed;
-        summary.newly_denied += denied;
-        connections_not_listed += allowed + denied;
+        summary.newly_allowed += cells * allowed;
+        summary.newly_denied += cells * denied;
     }
+    let connections_not_listed = summary.newly_allowed + summary.newly_denied - listed_flips;
     summary.endpoints_added = endpoints.added.len();
     summary.endpoints_removed = endpoints.removed.len();
     summary.policies_changed = policies.len();
@@ -139,15 +156,7 @@ pub fn diff_over(
 
 /// Whether cell `k` of `cells` (sorted by pair) is its pair's first.
 fn starts_pair(cells: &[ChangedCell], k: usize) -> bool {
-    k == 0 || (cells[k - 1].new_src, cells[k - 1].new_dst) != (cells[k].new_src, cells[k].new_dst)
-}
-
-/// How many of `cells` (sorted by pair) the first `pairs` pairs hold.
-fn listed_cells(cells: &[ChangedCell], pairs: usize) -> usize {
-    (0..cells.len())
-        .filter(|&k| starts_pair(cells, k))
-        .nth(pairs)
-        .unwrap_or(cells.len())
+    k == 0 || cells[k - 1].pair() != cells[k].pair()
 }
 
 fn class_matrix<'a>(cluster: &'a Cluster, classes: &'a Classes) -> ClassMatrix<'a> {
