@@ -68,6 +68,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
     // runs beside the matrix over the same classes.
     let classes = Classes::new(cluster);
     let by_class = Engine::new(&classes.reduced);
+    // Verified first: its per-pod engine is freed before the matrix and
+    // the grid are built, not held beside them.
+    let verify_items = flows.as_ref().map(|flows| {
+        let expansion = expand(cluster, flows);
+        let engine = Engine::new(cluster);
+        let mut report = verify_with(&expansion, &engine, &classes, &by_class);
+        report.would_break = netpol_flows::check_evidence(&expansion, &engine);
+        verify_items(&flows.file, &report)
+    });
     let (matrix, findings) = rayon::join(
         || by_class.matrix(),
         || netpol_lint::lint_with(cluster, &classes),
@@ -84,13 +93,6 @@ pub fn run(args: Args) -> Result<(), Failure> {
             location: format!("{}:{}", f.location.file, f.location.line),
         })
         .collect();
-    let verify_items = flows.as_ref().map(|flows| {
-        let expansion = expand(cluster, flows);
-        let engine = Engine::new(cluster);
-        let mut report = verify_with(&expansion, &engine, &classes, &by_class);
-        report.would_break = netpol_flows::check_evidence(&expansion, &engine);
-        verify_items(&flows.file, &report)
-    });
     let mut inputs: Vec<String> = args
         .input
         .paths
