@@ -4,8 +4,6 @@
 //! broken by one byte anywhere, and on real manifests. And it does take
 //! the texts it is for, so that it cannot quietly decline everything.
 
-use std::sync::atomic::Ordering;
-
 use proptest::prelude::*;
 use serde_json::Value;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
@@ -93,10 +91,39 @@ pub(crate) fn paths(v: &Value, path: String, out: &mut Vec<String>) {
 }
 
 pub(super) fn charged(budget: &Budget) -> (usize, usize) {
-    (
-        budget.nodes.load(Ordering::Relaxed),
-        budget.bytes.load(Ordering::Relaxed),
-    )
+    *budget.charged.lock().unwrap()
+}
+
+/// 500 of 1,000 values are taken. One thread keeps trying to take 600
+/// more, which never fit, while another takes the last 500 one at a time:
+/// each of those fits, and none may be refused for what the first thread
+/// only tried to take.
+#[test]
+fn a_charge_that_does_not_fit_is_never_seen_by_another_thread() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let budget = Budget::with_limits(1000, usize::MAX);
+    budget.charge(500, 0).unwrap();
+    let done = AtomicBool::new(false);
+    let refused = std::thread::scope(|s| {
+        let trying = s.spawn(|| {
+            let mut taken = 0;
+            while !done.load(Ordering::Relaxed) {
+                taken += usize::from(budget.try_charge(600, 0));
+            }
+            taken
+        });
+        let refused = (0..500)
+            .filter(|_| {
+                std::thread::yield_now();
+                budget.charge(1, 0).is_err()
+            })
+            .count();
+        done.store(true, Ordering::Relaxed);
+        assert_eq!(trying.join().unwrap(), 0);
+        refused
+    });
+    assert_eq!(refused, 0);
+    assert_eq!(charged(&budget), (1000, 0));
 }
 
 fn same_documents(fast: &[Document], slow: &[Document]) -> Result<(), String> {

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
@@ -35,8 +35,10 @@ pub const MAX_EXPANDED_BYTES: usize = 256 * 1024 * 1024;
 /// parse of one input, from any number of threads.
 #[derive(Debug)]
 pub struct Budget {
-    nodes: AtomicUsize,
-    bytes: AtomicUsize,
+    /// (values, bytes) charged. Both change under one lock: a charge that
+    /// does not fit is never seen by another thread, even for a moment
+    /// (parsers charge in batches, so the lock is rarely contended).
+    charged: Mutex<(usize, usize)>,
     max_nodes: usize,
     max_bytes: usize,
 }
@@ -61,28 +63,33 @@ impl Budget {
 
     pub fn with_limits(max_nodes: usize, max_bytes: usize) -> Self {
         Budget {
-            nodes: AtomicUsize::new(0),
-            bytes: AtomicUsize::new(0),
+            charged: Mutex::new((0, 0)),
             max_nodes,
             max_bytes,
         }
     }
 
-    /// Adds to the counts; what they are now.
-    fn add(&self, nodes: usize, bytes: usize) -> (usize, usize) {
-        let n = self
-            .nodes
-            .fetch_add(nodes, Ordering::Relaxed)
-            .saturating_add(nodes);
-        let b = self
-            .bytes
-            .fetch_add(bytes, Ordering::Relaxed)
-            .saturating_add(bytes);
+    /// Adds to the counts when `take` says so of what they would be; what
+    /// they would be.
+    fn add(
+        &self,
+        nodes: usize,
+        bytes: usize,
+        take: impl FnOnce(usize, usize) -> bool,
+    ) -> (usize, usize) {
+        let mut charged = self.charged.lock().unwrap_or_else(PoisonError::into_inner);
+        let (n, b) = (
+            charged.0.saturating_add(nodes),
+            charged.1.saturating_add(bytes),
+        );
+        if take(n, b) {
+            *charged = (n, b);
+        }
         (n, b)
     }
 
     pub(crate) fn charge(&self, nodes: usize, bytes: usize) -> Result<(), String> {
-        let (n, b) = self.add(nodes, bytes);
+        let (n, b) = self.add(nodes, bytes, |_, _| true);
         if n > self.max_nodes {
             return Err(format!(
                 "input too large: it expands to more than {} values (all documents and files together, aliases expanded); a few aliases (*name) can make a small file expand to billions",
@@ -102,19 +109,19 @@ impl Budget {
     /// already counted what it would cost takes its whole charge at once,
     /// or none of it (and then parses again, charging as it goes).
     pub(crate) fn try_charge(&self, nodes: usize, bytes: usize) -> bool {
-        let (n, b) = self.add(nodes, bytes);
-        if n > self.max_nodes || b > self.max_bytes {
-            self.refund(nodes, bytes);
-            return false;
-        }
-        true
+        let fits = |n, b| n <= self.max_nodes && b <= self.max_bytes;
+        let (n, b) = self.add(nodes, bytes, fits);
+        fits(n, b)
     }
 
     /// Gives back what [`Budget::try_charge`] took, for a text that is
     /// then read (and charged) again in another way.
     pub(crate) fn refund(&self, nodes: usize, bytes: usize) {
-        self.nodes.fetch_sub(nodes, Ordering::Relaxed);
-        self.bytes.fetch_sub(bytes, Ordering::Relaxed);
+        let mut charged = self.charged.lock().unwrap_or_else(PoisonError::into_inner);
+        *charged = (
+            charged.0.saturating_sub(nodes),
+            charged.1.saturating_sub(bytes),
+        );
     }
 }
 
