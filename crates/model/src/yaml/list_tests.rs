@@ -7,8 +7,9 @@ use proptest::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::fast_tests::{broken, charged, key, kubectl_dump, map, node_of, paths};
+use super::fast_tests::{charged, paths};
 use super::list::{LargeList, large_list, list_item_tokens};
+use super::texts::{broken, key, kubectl_dump, map, node_of};
 use super::{Budget, parse_slow};
 
 /// Every item of `list`, or `None` as soon as one is declined. Each is

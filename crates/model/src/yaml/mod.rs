@@ -3,128 +3,28 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
 
 use serde_json::{Map, Number, Value};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+mod budget;
 mod fast;
 #[cfg(test)]
 pub(crate) mod fast_tests;
 mod list;
 #[cfg(test)]
 mod list_tests;
+#[cfg(test)]
+mod texts;
 mod tokens;
 
+pub use budget::{Budget, MAX_EXPANDED_BYTES, MAX_NODES};
 pub use list::{LargeList, ListItem, large_list, list_item, list_item_tokens};
 
 /// Kubernetes objects nest a few dozen levels at most; anything deeper is
 /// refused before it can exhaust the stack of a recursive consumer.
 pub const MAX_DEPTH: usize = 128;
-/// What one input (every document of every file of a run) may expand to,
-/// aliases included: values (scalars, mappings, sequences)...
-pub const MAX_NODES: usize = 10_000_000;
-/// ...and bytes of text (scalars and keys, which the line index keeps once more
-/// for line numbers). Without aliases a file cannot exceed its own size here, so
-/// this is the input size cap: aliases cannot multiply a small file
-/// ("billion laughs") past what a large one could hold.
-pub const MAX_EXPANDED_BYTES: usize = 256 * 1024 * 1024;
-
-/// Charges against [`MAX_NODES`] and [`MAX_EXPANDED_BYTES`], shared by every
-/// parse of one input, from any number of threads.
-#[derive(Debug)]
-pub struct Budget {
-    /// (values, bytes) charged. Both change under one lock: a charge that
-    /// does not fit is never seen by another thread, even for a moment
-    /// (parsers charge in batches, so the lock is rarely contended).
-    charged: Mutex<(usize, usize)>,
-    max_nodes: usize,
-    max_bytes: usize,
-}
-
-impl Default for Budget {
-    fn default() -> Self {
-        Budget::with_limits(MAX_NODES, MAX_EXPANDED_BYTES)
-    }
-}
-
-impl Budget {
-    /// The budget for an input of at most `cap` bytes: the defaults for the
-    /// default cap, and as many more values and bytes as a larger cap
-    /// allows, so that aliases still cannot multiply the input.
-    pub fn for_input(cap: u64) -> Self {
-        let scale = |default: usize| {
-            let scaled = (default as u128 * cap as u128 / crate::MAX_INPUT_BYTES as u128) as usize;
-            scaled.max(default)
-        };
-        Budget::with_limits(scale(MAX_NODES), scale(MAX_EXPANDED_BYTES))
-    }
-
-    pub fn with_limits(max_nodes: usize, max_bytes: usize) -> Self {
-        Budget {
-            charged: Mutex::new((0, 0)),
-            max_nodes,
-            max_bytes,
-        }
-    }
-
-    /// Adds to the counts when `take` says so of what they would be; what
-    /// they would be.
-    fn add(
-        &self,
-        nodes: usize,
-        bytes: usize,
-        take: impl FnOnce(usize, usize) -> bool,
-    ) -> (usize, usize) {
-        let mut charged = self.charged.lock().unwrap_or_else(PoisonError::into_inner);
-        let (n, b) = (
-            charged.0.saturating_add(nodes),
-            charged.1.saturating_add(bytes),
-        );
-        if take(n, b) {
-            *charged = (n, b);
-        }
-        (n, b)
-    }
-
-    pub(crate) fn charge(&self, nodes: usize, bytes: usize) -> Result<(), String> {
-        let (n, b) = self.add(nodes, bytes, |_, _| true);
-        if n > self.max_nodes {
-            return Err(format!(
-                "input too large: it expands to more than {} values (all documents and files together, aliases expanded); a few aliases (*name) can make a small file expand to billions",
-                self.max_nodes
-            ));
-        }
-        if b > self.max_bytes {
-            return Err(format!(
-                "input too large: it expands to more than {} MiB of text (all documents and files together, aliases expanded); a few aliases (*name) can make a small file expand to gigabytes",
-                self.max_bytes >> 20
-            ));
-        }
-        Ok(())
-    }
-
-    /// Charges `nodes` and `bytes` only if they fit: a parse that has
-    /// already counted what it would cost takes its whole charge at once,
-    /// or none of it (and then parses again, charging as it goes).
-    pub(crate) fn try_charge(&self, nodes: usize, bytes: usize) -> bool {
-        let fits = |n, b| n <= self.max_nodes && b <= self.max_bytes;
-        let (n, b) = self.add(nodes, bytes, fits);
-        fits(n, b)
-    }
-
-    /// Gives back what [`Budget::try_charge`] took, for a text that is
-    /// then read (and charged) again in another way.
-    pub(crate) fn refund(&self, nodes: usize, bytes: usize) {
-        let mut charged = self.charged.lock().unwrap_or_else(PoisonError::into_inner);
-        *charged = (
-            charged.0.saturating_sub(nodes),
-            charged.1.saturating_sub(bytes),
-        );
-    }
-}
-
 /// Charges are batched per parser so that threads sharing a budget do not
 /// contend on every scalar; a batch never exceeds this.
 const BATCH_NODES: usize = 4096;
@@ -776,19 +676,6 @@ mod tests {
                 .count()
         });
         assert!(failed >= 1, "4 x 10^6 values passed a budget of 3.5 x 10^6");
-    }
-
-    #[test]
-    fn a_raised_input_cap_raises_the_budget_in_proportion() {
-        let of = |b: &Budget| (b.max_nodes, b.max_bytes);
-        let default = Budget::default();
-        assert_eq!(of(&Budget::for_input(crate::MAX_INPUT_BYTES)), of(&default));
-        // A lower cap keeps the defaults: the read cap is what refuses first.
-        assert_eq!(of(&Budget::for_input(10)), of(&default));
-        assert_eq!(
-            of(&Budget::for_input(4 * crate::MAX_INPUT_BYTES)),
-            (4 * MAX_NODES, 4 * MAX_EXPANDED_BYTES)
-        );
     }
 
     #[test]
