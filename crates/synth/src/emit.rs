@@ -246,6 +246,17 @@ pub(crate) fn endpoint_with_owner(
 }
 
 pub(crate) fn pod_spec(out: &mut String, indent: usize, e: &Endpoint) {
+    pod_spec_with(out, indent, e, &|_, _| {});
+}
+
+/// [`pod_spec`], with `container_fields` writing more fields into each
+/// container (given the container's field indent).
+pub(crate) fn pod_spec_with(
+    out: &mut String,
+    indent: usize,
+    e: &Endpoint,
+    container_fields: &dyn Fn(&mut String, &str),
+) {
     let p = pad(indent);
     if let Some(node) = &e.node {
         let _ = writeln!(out, "{p}nodeName: {}", q(node));
@@ -269,6 +280,7 @@ pub(crate) fn pod_spec(out: &mut String, indent: usize, e: &Endpoint) {
             if sidecar {
                 let _ = writeln!(out, "{p}  restartPolicy: Always");
             }
+            container_fields(out, &format!("{p}  "));
             if ports.is_empty() {
                 return;
             }

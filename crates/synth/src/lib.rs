@@ -11,6 +11,6 @@ mod tiers;
 
 pub use emit::{File, Format, HEADER, reshape, to_files, to_yaml, write_dir, write_files};
 pub use generate::{DNS_NAMESPACE, Params, generate, summary};
-pub use live::{live, to_live_files};
+pub use live::{PodFields, live, to_live_files, to_live_files_with};
 pub use rng::Rng;
 pub use tiers::{cluster_policy_files, with_cluster_policies};

@@ -53,11 +53,28 @@ pub fn live(cluster: &Cluster, replicas: usize) -> Cluster {
     out
 }
 
+/// Which fields a live dump's Pods are written with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PodFields {
+    /// Those netpol reads, and the ones that identify a Pod (its uid).
+    #[default]
+    Minimal,
+    /// Every field `kubectl get pods -o yaml` shows for such a Pod (its
+    /// default output, without `managedFields`): about four times the text
+    /// for the same model.
+    Kubectl,
+}
+
 /// The live dump of [`live`]: the template-level files without their
 /// workloads, then per namespace `NS/controllers.yaml` (Deployments,
 /// ReplicaSets, StatefulSets, DaemonSets, Jobs, CronJobs) and `NS/pods.yaml`
 /// (a `List`, as `kubectl get pods -o yaml` prints).
 pub fn to_live_files(cluster: &Cluster, replicas: usize) -> Vec<File> {
+    to_live_files_with(cluster, replicas, PodFields::Minimal)
+}
+
+/// [`to_live_files`], with the Pods written with `fields`.
+pub fn to_live_files_with(cluster: &Cluster, replicas: usize, fields: PodFields) -> Vec<File> {
     let without_workloads = Cluster {
         endpoints: Vec::new(),
         ..cluster.clone()
@@ -73,7 +90,7 @@ pub fn to_live_files(cluster: &Cluster, replicas: usize) -> Vec<File> {
                 Some((kind, name)) => (*kind, name.as_str()),
                 None => (w.kind, w.template.name.as_str()),
             };
-            list_item(pods, &pod_document(p, owner));
+            list_item(pods, &pod_document(p, owner, fields));
         }
     }
     for (ns, (controllers, pods)) in by_ns {
@@ -247,18 +264,15 @@ fn suffix(mut n: u64, len: usize) -> String {
         .collect()
 }
 
+/// FNV-1a: stable across runs and platforms.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 fn uid(kind: WorkloadKind, namespace: &str, name: &str) -> String {
-    // FNV-1a: stable across runs and platforms.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in kind
-        .as_str()
-        .bytes()
-        .chain(namespace.bytes())
-        .chain([b'/'])
-        .chain(name.bytes())
-    {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = fnv(&format!("{}{namespace}/{name}", kind.as_str()));
     format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
         h >> 32,
@@ -328,13 +342,23 @@ fn write_controllers(out: &mut String, w: &Workload, replicas: usize) {
     );
 }
 
-fn pod_document(p: &Endpoint, owner: (WorkloadKind, &str)) -> String {
+fn pod_document(p: &Endpoint, owner: (WorkloadKind, &str), fields: PodFields) -> String {
+    let kubectl = fields == PodFields::Kubectl;
+    let volume = format!("kube-api-access-{}", suffix(fnv(&p.name), 5));
     let mut out = String::new();
     let _ = write!(
         out,
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"{}\"\n  namespace: \"{}\"\n",
         p.name, p.namespace
     );
+    if kubectl {
+        let generated = p.name.rsplit_once('-').map_or("", |(g, _)| g);
+        let _ = write!(
+            out,
+            "  creationTimestamp: \"{STARTED}:00Z\"\n  generateName: \"{generated}-\"\n  resourceVersion: \"{}\"\n",
+            fnv(&p.name) % 100_000_000
+        );
+    }
     emit::labels(&mut out, 2, "labels", &p.labels);
     owner_references(&mut out, 2, &p.namespace, owner);
     let _ = writeln!(
@@ -343,8 +367,21 @@ fn pod_document(p: &Endpoint, owner: (WorkloadKind, &str)) -> String {
         uid(WorkloadKind::Pod, &p.namespace, &p.name)
     );
     out.push_str("spec:\n");
-    emit::pod_spec(&mut out, 2, p);
+    if kubectl {
+        out.push_str(&KUBECTL_SPEC.replace("VOLUME", &volume));
+        let fields = |out: &mut String, pad: &str| {
+            for line in KUBECTL_CONTAINER.replace("VOLUME", &volume).lines() {
+                let _ = writeln!(out, "{pad}{line}");
+            }
+        };
+        emit::pod_spec_with(&mut out, 2, p, &fields);
+    } else {
+        emit::pod_spec(&mut out, 2, p);
+    }
     out.push_str("status:\n");
+    if kubectl {
+        kubectl_status(&mut out, p);
+    }
     if let Some(h) = p.host_ip {
         let _ = writeln!(out, "  hostIP: \"{h}\"");
     }
@@ -356,6 +393,107 @@ fn pod_document(p: &Endpoint, owner: (WorkloadKind, &str)) -> String {
         }
     }
     out
+}
+
+/// When the generated pods started, to the minute.
+const STARTED: &str = "2026-11-20T10:00";
+
+/// The pod-level fields the API server fills in (defaults, the service
+/// account's token volume), as `kubectl get pods -o yaml` shows them.
+const KUBECTL_SPEC: &str = "  dnsPolicy: ClusterFirst
+  enableServiceLinks: true
+  preemptionPolicy: PreemptLowerPriority
+  priority: 0
+  restartPolicy: Always
+  schedulerName: default-scheduler
+  securityContext: {}
+  serviceAccount: default
+  serviceAccountName: default
+  terminationGracePeriodSeconds: 30
+  tolerations:
+  - effect: NoExecute
+    key: node.kubernetes.io/not-ready
+    operator: Exists
+    tolerationSeconds: 300
+  - effect: NoExecute
+    key: node.kubernetes.io/unreachable
+    operator: Exists
+    tolerationSeconds: 300
+  volumes:
+  - name: VOLUME
+    projected:
+      defaultMode: 420
+      sources:
+      - serviceAccountToken:
+          expirationSeconds: 3607
+          path: token
+      - configMap:
+          items:
+          - key: ca.crt
+            path: ca.crt
+          name: kube-root-ca.crt
+      - downwardAPI:
+          items:
+          - fieldRef:
+              apiVersion: v1
+              fieldPath: metadata.namespace
+            path: namespace
+";
+
+/// The same for each container.
+const KUBECTL_CONTAINER: &str = "imagePullPolicy: IfNotPresent
+resources:
+  limits:
+    memory: 256Mi
+  requests:
+    cpu: 100m
+    memory: 128Mi
+terminationMessagePath: /dev/termination-log
+terminationMessagePolicy: File
+volumeMounts:
+- mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+  name: VOLUME
+  readOnly: true
+";
+
+/// The status fields of a running pod besides its addresses: conditions,
+/// container statuses, host addresses, QoS class, start time.
+fn kubectl_status(out: &mut String, p: &Endpoint) {
+    out.push_str("  conditions:\n");
+    for (i, kind) in [
+        "PodReadyToStartContainers",
+        "Initialized",
+        "Ready",
+        "ContainersReady",
+        "PodScheduled",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let _ = write!(
+            out,
+            "  - lastProbeTime: null\n    lastTransitionTime: \"{STARTED}:0{i}Z\"\n    status: \"True\"\n    type: {kind}\n"
+        );
+    }
+    out.push_str("  containerStatuses:\n");
+    let id = |seed: &str| {
+        (0..4)
+            .map(|k| format!("{:016x}", fnv(&format!("{seed}{k}"))))
+            .collect::<String>()
+    };
+    let _ = write!(
+        out,
+        "  - containerID: containerd://{}\n    image: registry.example/main:1\n    imageID: registry.example/main@sha256:{}\n    lastState: {{}}\n    name: main\n    ready: true\n    restartCount: 0\n    started: true\n    state:\n      running:\n        startedAt: \"{STARTED}:04Z\"\n",
+        id(&p.name),
+        id("main")
+    );
+    if let Some(h) = p.host_ip {
+        let _ = write!(out, "  hostIPs:\n  - ip: \"{h}\"\n");
+    }
+    let _ = write!(
+        out,
+        "  qosClass: Burstable\n  startTime: \"{STARTED}:00Z\"\n"
+    );
 }
 
 /// A document as an item of a `List`'s `items`.

@@ -25,6 +25,11 @@ struct Args {
     /// addresses, nodes and ownerReferences), plus the controllers owning them.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     replicas: Option<u32>,
+    /// The fields of a live dump's Pods: those netpol reads (`minimal`), or
+    /// every field `kubectl get pods -o yaml` shows (`kubectl`, about four
+    /// times the text for the same cluster).
+    #[arg(long, value_enum, default_value_t = PodFieldsArg::Minimal, requires = "replicas")]
+    pod_fields: PodFieldsArg,
     /// Write every file as JSON (a `List` per file, as `kubectl get -o json`
     /// prints). JSON has no comments to mark a file as generated: an existing
     /// .json file is never overwritten.
@@ -42,6 +47,12 @@ struct Args {
     /// Output directory (created if missing).
     #[arg(short, long)]
     output: PathBuf,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PodFieldsArg {
+    Minimal,
+    Kubectl,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -66,7 +77,14 @@ fn main() -> ExitCode {
             netpol_synth::summary(&cluster),
         ),
         Some(n) => (
-            netpol_synth::to_live_files(&cluster, n as usize),
+            netpol_synth::to_live_files_with(
+                &cluster,
+                n as usize,
+                match args.pod_fields {
+                    PodFieldsArg::Minimal => netpol_synth::PodFields::Minimal,
+                    PodFieldsArg::Kubectl => netpol_synth::PodFields::Kubectl,
+                },
+            ),
             format!(
                 "{}; as {} pods",
                 netpol_synth::summary(&cluster),

@@ -107,3 +107,27 @@ fn replicas_of_one_workload_differ_only_in_address_name_and_node() {
         }
     }
 }
+
+/// Pods with every field `kubectl get pods -o yaml` shows are read,
+/// strictly, into the same pods as the minimal ones, from YAML and from
+/// JSON: the loader's benchmark on them measures the same model in about
+/// four times the text.
+#[test]
+fn kubectl_shaped_pods_load_into_the_same_pods() {
+    use netpol_synth::{Format, PodFields, reshape, to_live_files_with};
+    let template = generate(&Params::new(120, 3));
+    let minimal = to_live_files_with(&template, 10, PodFields::Minimal);
+    let kubectl = || to_live_files_with(&template, 10, PodFields::Kubectl);
+    let size = |files: &[netpol_synth::File]| files.iter().map(|f| f.text.len()).sum::<usize>();
+    assert!(size(&kubectl()) > 3 * size(&minimal));
+    let expected = without_origins(load(minimal));
+    for format in [Format::Yaml, Format::Json] {
+        let loaded = load(reshape(kubectl(), format, false));
+        assert_eq!(
+            without_origins(loaded.clone()).endpoints,
+            expected.endpoints
+        );
+        assert_eq!(loaded.workload_of, expected.workload_of);
+        assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    }
+}
