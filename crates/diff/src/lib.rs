@@ -76,7 +76,7 @@ pub fn diff_over(
     // every other cell decided per pod, which are only counted.
     let mut cells = changes.listed(listed);
     let listed_cells = cells.len();
-    let per_pod_not_listed = changes.per_pod_not_listed(&cells[..listed_cells]);
+    let per_pod_not_listed = changes.per_pod_not_listed(&cells);
     let first_group = cells.len() + per_pod_not_listed.len();
     cells.extend_from_slice(per_pod_not_listed);
     cells.extend(changes.groups.iter().map(|g| g.first));
@@ -87,7 +87,6 @@ pub fn diff_over(
     // Cells are sorted by endpoint pair: the connections of one pair are
     // the last ones pushed, from `pair_start` on.
     let mut pair_start = 0;
-    let mut listed_flips = 0;
     for (k, cell) in cells[..listed_cells].iter().enumerate() {
         if k > 0 && starts_pair(&cells, k) {
             pair_start = connections.len();
@@ -96,14 +95,6 @@ pub fn diff_over(
             unreachable!("a listed cell's slot is traced");
         };
         for flip in flips {
-            listed_flips += 1;
-            if cell.class_pair.is_none() {
-                // Counted here: the groups below hold only cells of class pairs.
-                match flip.change {
-                    Verdict::Allowed => summary.newly_allowed += 1,
-                    Verdict::Denied => summary.newly_denied += 1,
-                }
-            }
             let causes = explainer.causes(cell, &flip.traces.before, &flip.traces.after);
             let port = PortProto {
                 port: cell.port,
@@ -131,16 +122,19 @@ pub fn diff_over(
             }
         }
     }
-    let per_group = changes.groups.iter().map(|g| g.cells);
-    let counted = (listed_cells..first_group)
-        .map(|_| 1)
-        .chain(per_group)
-        .zip(&slot_of_cell[listed_cells..]);
-    for (cells, &slot) in counted {
+    // Every change counted once: a cell decided per pod for itself (listed
+    // or not), a group's cells through its first one.
+    let weights = cells[..first_group]
+        .iter()
+        .map(|c| usize::from(c.class_pair.is_none()))
+        .chain(changes.groups.iter().map(|g| g.cells));
+    for (weight, &slot) in weights.zip(&slot_of_cell) {
         let (allowed, denied) = slots[slot].counts();
-        summary.newly_allowed += cells * allowed;
-        summary.newly_denied += cells * denied;
+        summary.newly_allowed += weight * allowed;
+        summary.newly_denied += weight * denied;
     }
+    // Each listed flip is one port of a listed connection.
+    let listed_flips: usize = connections.iter().map(|c| c.ports.len()).sum();
     let connections_not_listed = summary.newly_allowed + summary.newly_denied - listed_flips;
     summary.endpoints_added = endpoints.added.len();
     summary.endpoints_removed = endpoints.removed.len();

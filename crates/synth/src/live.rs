@@ -344,7 +344,6 @@ fn write_controllers(out: &mut String, w: &Workload, replicas: usize) {
 
 fn pod_document(p: &Endpoint, owner: (WorkloadKind, &str), fields: PodFields) -> String {
     let kubectl = fields == PodFields::Kubectl;
-    let volume = format!("kube-api-access-{}", suffix(fnv(&p.name), 5));
     let mut out = String::new();
     let _ = write!(
         out,
@@ -368,6 +367,7 @@ fn pod_document(p: &Endpoint, owner: (WorkloadKind, &str), fields: PodFields) ->
     );
     out.push_str("spec:\n");
     if kubectl {
+        let volume = format!("kube-api-access-{}", suffix(fnv(&p.name), 5));
         out.push_str(&KUBECTL_SPEC.replace("VOLUME", &volume));
         let fields = |out: &mut String, pad: &str| {
             for line in KUBECTL_CONTAINER.replace("VOLUME", &volume).lines() {
